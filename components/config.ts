@@ -1,0 +1,529 @@
+/**
+ * The project's configuration: one strict zod schema for every key of a stack's config, parsed once,
+ * before any resource is declared. Components never read config or the environment; they get the
+ * typed values produced here.
+ *
+ * A bad config raises a {@link ConfigError} listing every problem, each with its full key path
+ * (`gitops-platform:firewall.ingress[1].cidrs[0]`) and what was expected.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+
+/** The Pulumi project name; config keys of this project are `gitops-platform:<key>`. */
+export const PROJECT = "gitops-platform";
+
+// ---------------------------------------------------------------------------------------------
+// Reusable value schemas
+// ---------------------------------------------------------------------------------------------
+
+/** RFC 1123 label: Kubernetes namespace and object names, environment names. */
+export const dnsLabel = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "expected a lowercase RFC 1123 label (a-z, 0-9, '-', at most 63 characters)");
+
+const githubName = /^[A-Za-z0-9_.-]{1,100}$/;
+
+/** A GitHub owner (user or organisation) login. */
+export const githubOwner = z
+  .string()
+  .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$/, "expected a GitHub owner login (letters, digits, single '-')");
+
+/** A GitHub repository in `owner/name` form. */
+export const githubRepo = z
+  .string()
+  .refine((value) => {
+    const parts = value.split("/");
+    return (
+      parts.length === 2 &&
+      /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$/.test(parts[0] ?? "") &&
+      githubName.test(parts[1] ?? "") &&
+      parts[1] !== "." &&
+      parts[1] !== ".."
+    );
+  }, "expected a GitHub repository as owner/name");
+
+/** A git branch name, per git-check-ref-format, without the `refs/heads/` prefix. */
+export const gitBranch = z.string().refine(
+  (value) =>
+    value.length > 0 &&
+    value.length <= 255 &&
+    !value.startsWith("/") &&
+    !value.endsWith("/") &&
+    !value.endsWith(".") &&
+    !value.endsWith(".lock") &&
+    !value.startsWith("-") &&
+    !value.startsWith("refs/") &&
+    !value.includes("..") &&
+    !value.includes("//") &&
+    !value.includes("@{") &&
+    !/[\s~^:?*[\\\x00-\x1f\x7f]/.test(value) &&
+    value.split("/").every((part) => part.length > 0 && !part.startsWith(".")),
+  "expected a git branch name (no spaces, '..', '~', '^', ':', '?', '*', '[', '\\', no leading '/', '-' or 'refs/')",
+);
+
+/** A relative path inside a repository: no traversal, not absolute. */
+export const repoPath = z
+  .string()
+  .refine(
+    (value) =>
+      value.length > 0 &&
+      value.length <= 512 &&
+      !value.startsWith("/") &&
+      !/^[A-Za-z]:/.test(value) &&
+      !value.includes("\\") &&
+      !/[\x00-\x1f\x7f]/.test(value) &&
+      value.split("/").every((part) => part !== ".." && part !== ""),
+    "expected a relative path inside the repository (no '..', no leading '/', no empty segments)",
+  )
+  .transform((value) => value.replace(/^\.\/+/, ""));
+
+/** An IPv4 or IPv6 CIDR block in canonical form (host bits zero). */
+export const cidr = z.string().superRefine((value, ctx) => {
+  const problem = cidrProblem(value);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
+/** A Go/Flux duration such as `1m`, `30s`, `1h30m`. */
+export const fluxDuration = z
+  .string()
+  .regex(/^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/, "expected a duration such as 30s, 5m or 1h");
+
+const port = z.number().int("expected an integer port").min(0, "expected a port from 0 to 65535").max(65535, "expected a port from 0 to 65535");
+
+/** An exact semantic version such as `v2.7.3` or `2.7.3`. */
+export const exactVersion = /^v?\d+\.\d+\.\d+$/;
+
+// ---------------------------------------------------------------------------------------------
+// Sections
+// ---------------------------------------------------------------------------------------------
+
+const awsSection = z.strictObject({
+  /** The 12-digit AWS account the stack may touch; the provider refuses any other. */
+  accountId: z.string().regex(/^\d{12}$/, "expected a 12-digit AWS account id as a string"),
+  /** Name of the existing EKS cluster. */
+  clusterName: z
+    .string()
+    .regex(/^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/, "expected an EKS cluster name (letters, digits, '-', '_', at most 100)"),
+  /** Tags applied to every AWS resource (provider default tags). */
+  tags: z.record(z.string().min(1).max(128), z.string().max(256)).default({}),
+});
+
+const deployKeySection = z.strictObject({
+  /** Bump to rotate the key: the new key is created and wired before the old one is deleted. */
+  generation: z.number().int("expected a non-negative integer").min(0, "expected a non-negative integer").default(0),
+  /** Key algorithm; RSA is refused. */
+  algorithm: z.enum(["ED25519", "ECDSA"], { error: "expected ED25519 or ECDSA (RSA keys are refused)" }).default("ED25519"),
+  /** Write access, only for a repository that image automation commits to. */
+  readWrite: z.boolean().default(false),
+});
+
+const configRepoSection = z.strictObject({
+  /** Repository, `owner/name`, holding this program and `clusters/<env>`. */
+  repo: githubRepo,
+  /** The environment branch the reconciler syncs; must equal the environment name. */
+  branch: gitBranch,
+  /** Path the reconciler applies, relative to the repository root. @default clusters/<environment> */
+  path: repoPath.optional(),
+  deployKey: deployKeySection.default({ generation: 0, algorithm: "ED25519", readWrite: false }),
+});
+
+const branchProtectionSection = z.strictObject({
+  /** Protect the environment branch (changes only by PR, no force pushes). @default true */
+  enabled: z.boolean().default(true),
+  /** Approving reviews a PR needs before merging. @default 0 */
+  requiredReviews: z.number().int().min(0, "expected 0 to 6 reviews").max(6, "expected 0 to 6 reviews").default(0),
+  /** Status checks that must pass (the preview job). @default ["preview"] */
+  requiredChecks: z.array(z.string().min(1)).default(["preview"]),
+});
+
+const githubSection = z.strictObject({
+  /** The GitHub owner (organisation or user) the provider acts on. */
+  owner: githubOwner,
+  configRepo: configRepoSection,
+  branchProtection: branchProtectionSection.default({ enabled: true, requiredReviews: 0, requiredChecks: ["preview"] }),
+  /**
+   * `known_hosts` lines for github.com, pinned; never scanned on first use.
+   * @default GitHub's published SSH host keys
+   */
+  knownHosts: z.array(z.string()).optional(),
+  /** CIDRs GitHub sends webhooks from (GitHub's `hooks` meta ranges), allowed to reach the receiver. */
+  hookCidrs: z.array(cidr).default([]),
+});
+
+const imagePolicySection = z.union(
+  [
+    z.strictObject({ semver: z.string().min(1, "expected a semver range such as >=1.0.0") }),
+    z.strictObject({
+      /** Regex the tags must match, with a named group `ts` or `build` for ordering. */
+      pattern: z.string().min(1),
+      extract: z.string().min(1),
+      order: z.enum(["asc", "desc"]).default("asc"),
+    }),
+  ],
+  { error: "expected { semver: <range> } or { pattern, extract, order }" },
+);
+
+const imageAutomationSection = z.strictObject({
+  /** How to choose the newest image tag. */
+  policy: imagePolicySection,
+  /** How often to scan the registry. @default 5m */
+  interval: fluxDuration.default("5m"),
+  /**
+   * Branch of the config repo automation pushes to. Staging may push to its environment branch;
+   * production must push to another branch so the change arrives by promotion PR.
+   * @default the environment branch
+   */
+  pushBranch: gitBranch.optional(),
+});
+
+const appSection = z.strictObject({
+  /** Application name: names its ECR repository and Kubernetes objects. */
+  name: dnsLabel,
+  /** The application's repository, `owner/name`. */
+  repo: githubRepo,
+  /** Branch whose CI may push images and whose manifests the reconciler applies. @default main */
+  branch: gitBranch.default("main"),
+  /** Path of the deploy manifests in the app repository. @default deploy/<environment> */
+  path: repoPath.optional(),
+  /** Reconcile interval. @default 5m */
+  interval: fluxDuration.default("5m"),
+  deployKey: deployKeySection.default({ generation: 0, algorithm: "ED25519", readWrite: false }),
+  /** Image automation for this app: bumps the tag in the config repo. */
+  imageAutomation: imageAutomationSection.optional(),
+});
+
+const firewallRuleSection = z.strictObject({
+  /** Why the rule exists; shown on the rule in AWS. */
+  description: z.string().min(1, "expected a description").max(255),
+  protocol: z.enum(["tcp", "udp", "icmp", "-1"], { error: "expected tcp, udp, icmp or -1 (all)" }).default("tcp"),
+  fromPort: port,
+  toPort: port,
+  cidrs: z.array(cidr).min(1, "expected at least one CIDR"),
+});
+
+const wafSection = z.strictObject({
+  enabled: z.boolean().default(false),
+  /** Requests per 5 minutes per source IP before blocking. @default 2000 */
+  rateLimit: z.number().int().min(100, "expected a rate limit from 100 to 2000000000").max(2_000_000_000).default(2000),
+  /** AWS managed rule groups (names under vendor AWS). */
+  managedRuleGroups: z
+    .array(z.string().regex(/^AWSManagedRules[A-Za-z0-9]+$/, "expected an AWS managed rule group name (AWSManagedRules...)"))
+    .default(["AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"]),
+});
+
+const firewallSection = z.strictObject({
+  /** Ingress to the cluster's entry point, per port range, from allow-listed CIDRs. */
+  ingress: z.array(firewallRuleSection).min(1, "expected at least one ingress rule"),
+  /** Egress from the entry point. @default none (no egress) */
+  egress: z.array(firewallRuleSection).default([]),
+  waf: wafSection.default({ enabled: false, rateLimit: 2000, managedRuleGroups: ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"] }),
+});
+
+const storageSection = z.strictObject({
+  /** Days a noncurrent object version is kept. @default 30 */
+  noncurrentVersionExpirationDays: z.number().int().min(1, "expected at least 1 day").max(3650).default(30),
+  /** Days before an incomplete multipart upload is aborted. @default 7 */
+  abortIncompleteUploadDays: z.number().int().min(1, "expected at least 1 day").max(365).default(7),
+  /** Waiting period before the KMS key is deleted. @default 30 */
+  kmsDeletionWindowDays: z.number().int().min(7, "expected 7 to 30 days").max(30, "expected 7 to 30 days").default(30),
+  /** Protect the bucket and its key from deletion and retain them when removed from the program. @default false */
+  protect: z.boolean().default(false),
+});
+
+const registrySection = z.strictObject({
+  /** Tagged images kept per repository. @default 30 */
+  keepLastImages: z.number().int().min(1, "expected at least 1 image").max(10_000).default(30),
+  /** Days an untagged image is kept. @default 7 */
+  untaggedExpiryDays: z.number().int().min(1, "expected at least 1 day").max(3650).default(7),
+});
+
+const imageRef = z
+  .string()
+  .regex(
+    /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/,
+    "expected an image reference registry/name[:tag][@sha256:<digest>]",
+  );
+
+const reconcilerSection = z.strictObject({
+  /** Namespace of the operator and Flux. @default flux-system */
+  namespace: dnsLabel.default("flux-system"),
+  operator: z
+    .strictObject({
+      /** Flux Operator release; its CRDs come from this release. */
+      version: z.string().regex(/^v?\d+\.\d+\.\d+$/, "expected an exact release such as v0.58.1"),
+      /** Operator image, pinned by digest. */
+      image: imageRef,
+    })
+    .default({ version: "v0.58.1", image: "ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1" }),
+  flux: z
+    .strictObject({
+      /** Flux distribution version: exact (`2.7.3`) or a range (`2.x`); production needs exact. */
+      version: z.string().min(1).default("2.x"),
+      /** Registry the Flux controller images come from. @default ghcr.io/fluxcd */
+      registry: z.string().min(1).default("ghcr.io/fluxcd"),
+    })
+    .default({ version: "2.x", registry: "ghcr.io/fluxcd" }),
+  /** How often the environment branch is fetched (the webhook makes it immediate). @default 1m */
+  interval: fluxDuration.default("1m"),
+});
+
+/** Every key of the project's namespace. Strict: an unknown key is an error. */
+export const configSchema = z.strictObject({
+  /** Environment name; must equal the stack name. */
+  environment: dnsLabel,
+  /** Production rules: exact versions, digests, protected storage, reviews, automation by PR. @default false */
+  production: z.boolean().default(false),
+  aws: awsSection,
+  github: githubSection,
+  apps: z.array(appSection).default([]),
+  firewall: firewallSection,
+  storage: storageSection.default({ noncurrentVersionExpirationDays: 30, abortIncompleteUploadDays: 7, kmsDeletionWindowDays: 30, protect: false }),
+  registry: registrySection.default({ keepLastImages: 30, untaggedExpiryDays: 7 }),
+  reconciler: reconcilerSection.default({
+    namespace: "flux-system",
+    operator: { version: "v0.58.1", image: "ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1" },
+    flux: { version: "2.x", registry: "ghcr.io/fluxcd" },
+    interval: "1m",
+  }),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Parsing
+// ---------------------------------------------------------------------------------------------
+
+type Schema = z.output<typeof configSchema>;
+
+/** The validated config, plus the values read from other namespaces and the secrets. */
+export interface PlatformConfig extends Schema {
+  /** Stack name the config was validated against. */
+  readonly stack: string;
+  /** AWS region (`aws:region`). */
+  readonly region: string;
+  /** GitHub token (`gitops-platform:githubToken`), always a secret; undefined to use the ambient GITHUB_TOKEN. */
+  readonly githubToken: pulumi.Output<string> | undefined;
+}
+
+/** Keys of the project's namespace whose values must be stored encrypted (`pulumi config set --secret`). */
+export const SECRET_KEYS = ["githubToken"] as const;
+
+/** Config problems, every one with its key path and expectation. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid stack config (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** What {@link parseConfig} reads: the raw string values Pulumi hands a program. */
+export interface RawConfig {
+  /** Stack name. */
+  readonly stack: string;
+  /** Every config value, keyed `<namespace>:<key>`; structured values JSON-encoded, as Pulumi passes them. */
+  readonly values: Readonly<Record<string, string>>;
+  /** Keys whose values were stored as secrets. */
+  readonly secretKeys: readonly string[];
+}
+
+const STRING_KEYS = new Set(["environment"]);
+
+/** Renders a zod path as a config key path: `gitops-platform:firewall.ingress[1].cidrs[0]`. */
+export function keyPath(path: readonly PropertyKey[]): string {
+  let out = `${PROJECT}:`;
+  path.forEach((segment, index) => {
+    if (typeof segment === "number") out += `[${segment}]`;
+    else out += `${index === 0 ? "" : "."}${String(segment)}`;
+  });
+  return out;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string[] {
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((key) => `${keyPath([...issue.path, key])}: unknown key (check for a typo)`);
+  }
+  if (issue.code === "invalid_type" && issue.input === undefined) {
+    return [`${keyPath(issue.path)}: required, ${issue.message.replace(/^Invalid input: /, "")}`];
+  }
+  return [`${keyPath(issue.path)}: ${issue.message.replace(/^Invalid input: /, "")}`];
+}
+
+/**
+ * Validates a stack's config and returns it typed, or throws a {@link ConfigError} listing every
+ * problem. Pure: reads nothing but its argument.
+ */
+export function parseConfig(raw: RawConfig): PlatformConfig {
+  const problems: string[] = [];
+  const prefix = `${PROJECT}:`;
+  const input: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw.values)) {
+    if (!key.startsWith(prefix)) continue;
+    const name = key.slice(prefix.length);
+    if ((SECRET_KEYS as readonly string[]).includes(name)) continue;
+    input[name] = STRING_KEYS.has(name) ? value : decodeValue(value);
+  }
+
+  const result = configSchema.safeParse(input);
+  if (!result.success) {
+    for (const issue of result.error.issues) problems.push(...describeIssue(issue));
+  }
+
+  const region = raw.values["aws:region"];
+  if (region === undefined) problems.push("aws:region: required, expected an AWS region such as eu-west-1");
+  else if (!/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(region)) problems.push(`aws:region: expected an AWS region such as eu-west-1, got ${JSON.stringify(region)}`);
+
+  for (const name of SECRET_KEYS) {
+    const key = `${prefix}${name}`;
+    if (raw.values[key] !== undefined && !raw.secretKeys.includes(key)) {
+      problems.push(`${key}: must be a secret; store it with \`pulumi config set --secret ${name}\``);
+    }
+  }
+
+  if (result.success) problems.push(...crossFieldProblems(result.data, raw.stack));
+  if (problems.length > 0) throw new ConfigError(problems);
+  const data = result.data as Schema;
+  const token = raw.values[`${prefix}githubToken`];
+  return {
+    ...data,
+    stack: raw.stack,
+    region: region as string,
+    githubToken: token === undefined ? undefined : pulumi.secret(token),
+  };
+}
+
+/** Rules that span several keys; each message still names the key to change. */
+function crossFieldProblems(config: Schema, stack: string): string[] {
+  const problems: string[] = [];
+  const env = config.environment;
+  if (env !== stack) problems.push(`${keyPath(["environment"])}: must equal the stack name ${JSON.stringify(stack)}, got ${JSON.stringify(env)}`);
+  if (config.github.configRepo.branch !== env) {
+    problems.push(`${keyPath(["github", "configRepo", "branch"])}: must equal the environment ${JSON.stringify(env)}, got ${JSON.stringify(config.github.configRepo.branch)}`);
+  }
+
+  // Repositories: one deploy key each, so each repository once.
+  const seen = new Map<string, string>();
+  const configRepo = config.github.configRepo.repo.toLowerCase();
+  seen.set(configRepo, keyPath(["github", "configRepo", "repo"]));
+  const names = new Map<string, number>();
+  config.apps.forEach((app, i) => {
+    const repo = app.repo.toLowerCase();
+    const previous = seen.get(repo);
+    if (previous) problems.push(`${keyPath(["apps", i, "repo"])}: ${app.repo} is already used by ${previous}; every repository needs its own deploy key`);
+    else seen.set(repo, keyPath(["apps", i, "repo"]));
+    const j = names.get(app.name);
+    if (j !== undefined) problems.push(`${keyPath(["apps", i, "name"])}: ${app.name} is already the name of apps[${j}]`);
+    else names.set(app.name, i);
+    if (app.deployKey.readWrite) {
+      problems.push(`${keyPath(["apps", i, "deployKey", "readWrite"])}: app repositories are only read; image automation writes to the config repo`);
+    }
+  });
+
+  const automated = config.apps.some((app) => app.imageAutomation !== undefined);
+  if (config.github.configRepo.deployKey.readWrite && !automated) {
+    problems.push(`${keyPath(["github", "configRepo", "deployKey", "readWrite"])}: a read-write key needs image automation on at least one app; set it to false`);
+  }
+  if (!config.github.configRepo.deployKey.readWrite && automated) {
+    problems.push(`${keyPath(["github", "configRepo", "deployKey", "readWrite"])}: image automation commits to the config repo and needs a read-write key; set it to true`);
+  }
+
+  config.firewall.ingress.forEach((rule, i) => problems.push(...ruleProblems(rule, ["firewall", "ingress", i], true)));
+  config.firewall.egress.forEach((rule, i) => problems.push(...ruleProblems(rule, ["firewall", "egress", i], false)));
+
+  if (config.production) {
+    const flux = config.reconciler.flux.version;
+    if (!exactVersion.test(flux)) problems.push(`${keyPath(["reconciler", "flux", "version"])}: production needs an exact version such as 2.7.3, got ${JSON.stringify(flux)}`);
+    if (!config.reconciler.operator.image.includes("@sha256:")) {
+      problems.push(`${keyPath(["reconciler", "operator", "image"])}: production needs an image pinned by digest (@sha256:...)`);
+    }
+    if (!config.storage.protect) problems.push(`${keyPath(["storage", "protect"])}: production storage must be protected; set it to true`);
+    config.apps.forEach((app, i) => {
+      const push = app.imageAutomation?.pushBranch;
+      if (app.imageAutomation && (push === undefined || push === env)) {
+        problems.push(`${keyPath(["apps", i, "imageAutomation", "pushBranch"])}: production image automation must push to a branch other than ${JSON.stringify(env)}, so changes arrive by pull request`);
+      }
+    });
+  }
+  return problems;
+}
+
+const ADMIN_PORTS = [22, 3389];
+
+function ruleProblems(rule: z.output<typeof firewallRuleSection>, path: (string | number)[], ingress: boolean): string[] {
+  const problems: string[] = [];
+  if (rule.fromPort > rule.toPort) {
+    problems.push(`${keyPath([...path, "fromPort"])}: must not exceed toPort (${rule.fromPort} > ${rule.toPort})`);
+  }
+  if (!ingress) return problems;
+  rule.cidrs.forEach((block, j) => {
+    if (block !== "0.0.0.0/0" && block !== "::/0") return;
+    for (const adminPort of ADMIN_PORTS) {
+      const covered = rule.protocol === "-1" || (rule.protocol === "tcp" && rule.fromPort <= adminPort && adminPort <= rule.toPort);
+      if (covered) problems.push(`${keyPath([...path, "cidrs", j])}: ${block} may not reach port ${adminPort}`);
+    }
+  });
+  return problems;
+}
+
+function decodeValue(value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
+
+/** Returns a problem with a CIDR block, or undefined when it is a canonical IPv4/IPv6 block. */
+export function cidrProblem(value: string): string | undefined {
+  const match = /^([^/]+)\/(\d{1,3})$/.exec(value);
+  if (!match) return `expected a CIDR block such as 203.0.113.0/24, got ${JSON.stringify(value)}`;
+  const [, address = "", bitsText = ""] = match;
+  const bits = Number(bitsText);
+  if (address.includes(":")) {
+    const groups = expandIpv6(address);
+    if (!groups) return `expected a CIDR block such as 2001:db8::/32, got ${JSON.stringify(value)}`;
+    if (bits > 128) return `prefix length must be 0 to 128 in ${value}`;
+    const bin = groups.map((g) => g.toString(2).padStart(16, "0")).join("");
+    if (/1/.test(bin.slice(bits))) return `host bits set in ${value}; use the network address`;
+    return undefined;
+  }
+  const octets = address.split(".");
+  if (octets.length !== 4 || octets.some((o) => !/^(0|[1-9]\d{0,2})$/.test(o) || Number(o) > 255)) {
+    return `expected a CIDR block such as 203.0.113.0/24, got ${JSON.stringify(value)}`;
+  }
+  if (bits > 32) return `prefix length must be 0 to 32 in ${value}`;
+  const bin = octets.map((o) => Number(o).toString(2).padStart(8, "0")).join("");
+  if (/1/.test(bin.slice(bits))) return `host bits set in ${value}; use the network address`;
+  return undefined;
+}
+
+function expandIpv6(address: string): number[] | undefined {
+  if (!/^[0-9a-fA-F:]+$/.test(address) || address.split("::").length > 2) return undefined;
+  const [head = "", tail] = address.split("::");
+  const parse = (part: string) => (part === "" ? [] : part.split(":"));
+  const left = parse(head);
+  const right = tail === undefined ? [] : parse(tail);
+  const missing = 8 - left.length - right.length;
+  if (tail === undefined ? missing !== 0 : missing < 1) return undefined;
+  const groups = [...left, ...Array<string>(tail === undefined ? 0 : missing).fill("0"), ...right];
+  if (groups.some((g) => !/^[0-9a-fA-F]{1,4}$/.test(g))) return undefined;
+  return groups.map((g) => parseInt(g, 16));
+}
+
+/**
+ * Reads this stack's config from the Pulumi runtime and validates it. The one place the program
+ * touches `pulumi.Config`-level state.
+ */
+export function readConfig(): PlatformConfig {
+  const values = pulumi.runtime.allConfig();
+  const secretKeys = Object.keys(values).filter((key) => isConfigSecret(key));
+  return parseConfig({ stack: pulumi.getStack(), values, secretKeys });
+}
+
+// The SDK knows which keys were stored as secrets (PULUMI_CONFIG_SECRET_KEYS) but exports the
+// check only at run time, not in its typings; a plaintext token must be refused, so we ask it.
+function isConfigSecret(key: string): boolean {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret?: (k: string) => boolean };
+  if (typeof runtimeConfig.isConfigSecret !== "function") {
+    throw new Error("@pulumi/pulumi no longer exposes runtime.config.isConfigSecret; cannot tell secret config from plaintext");
+  }
+  return runtimeConfig.isConfigSecret(key);
+}

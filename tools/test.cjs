@@ -1,0 +1,24 @@
+// The project's test command (`npm test`): type check, lint, then every test suite.
+// Each step runs on the same Node as this script (Node 24, see tools/node24.cjs) and the first
+// failing step ends the run with its exit status.
+"use strict";
+const path = require("node:path");
+const { spawnSync } = require("node:child_process");
+
+const root = path.resolve(__dirname, "..");
+const bin = (pkg, file) => path.join(path.dirname(require.resolve(`${pkg}/package.json`, { paths: [root] })), file);
+
+const steps = [
+  { name: "typecheck", args: [bin("typescript", "bin/tsc"), "--noEmit", "-p", "tsconfig.json"] },
+  { name: "lint", args: [bin("eslint", "bin/eslint.js"), "--max-warnings", "0", "."] },
+  { name: "tests", args: [bin("vitest", "vitest.mjs"), "run", ...process.argv.slice(2)] },
+];
+
+for (const step of steps) {
+  process.stdout.write(`\n== ${step.name}\n`);
+  const result = spawnSync(process.execPath, step.args, { cwd: root, stdio: "inherit" });
+  if (result.status !== 0) {
+    process.stderr.write(`\n${step.name} failed (exit ${result.status ?? result.signal})\n`);
+    process.exit(result.status || 1);
+  }
+}
