@@ -237,6 +237,39 @@ const registrySection = z.strictObject({
   untaggedExpiryDays: z.number().int().min(1, "expected at least 1 day").max(3650).default(7),
 });
 
+/** An S3 bucket name (general purpose buckets, as AWS's naming rules allow for new buckets). */
+export const bucketName = z.string().refine(
+  (value) =>
+    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(value) &&
+    !value.includes("..") &&
+    !value.includes(".-") &&
+    !value.includes("-.") &&
+    !/^\d{1,3}(\.\d{1,3}){3}$/.test(value) &&
+    !/^(xn--|sthree-|amzn-s3-demo-)/.test(value) &&
+    !/(-s3alias|--ol-s3|--x-s3|--table-s3|\.mrap)$/.test(value),
+  "expected an S3 bucket name (3-63 characters: a-z, 0-9, '.', '-'; starts and ends with a letter or digit; not an IP address)",
+);
+
+const kmsKeyArn = z
+  .string()
+  .regex(
+    /^arn:aws(-cn|-us-gov)?:kms:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:key\/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/,
+    "expected a KMS key ARN such as arn:aws:kms:eu-west-1:111111111111:key/<key id> (not an alias)",
+  );
+
+const ciSection = z.strictObject({
+  /** The S3 bucket holding Pulumi state (`pulumi login s3://<bucket>`), created once by an administrator. */
+  stateBucket: bucketName,
+  /** The KMS key of the stack's secrets provider (`awskms://<key id>`), created once by an administrator. */
+  secretsKeyArn: kmsKeyArn,
+  /**
+   * Create the account's GitHub OIDC provider. It is one per account: when both stacks share an
+   * account, exactly one of them creates it and the other sets this to false and uses it.
+   * @default true
+   */
+  createOidcProvider: z.boolean().default(true),
+});
+
 const imageRef = z
   .string()
   .regex(
@@ -279,6 +312,8 @@ export const configSchema = z.strictObject({
   firewall: firewallSection,
   storage: storageSection.default({ noncurrentVersionExpirationDays: 30, abortIncompleteUploadDays: 7, kmsDeletionWindowDays: 30, protect: false }),
   registry: registrySection.default({ keepLastImages: 30, untaggedExpiryDays: 7 }),
+  /** Identities of the delivery workflows and the state backend they use. */
+  ci: ciSection,
   reconciler: reconcilerSection.default({
     namespace: "flux-system",
     operator: { version: "v0.58.1", image: "ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1" },
