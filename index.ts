@@ -8,6 +8,14 @@ export = () => {
   const config = readConfig();
   const platform = new Platform(config.environment, { config });
   return {
+    bucketName: platform.bucketName,
+    storageKeyArn: platform.storageKeyArn,
+    repositoryUrls: platform.repositoryUrls,
+    ciRoleArns: platform.ciRoleArns,
+    previewRoleArn: platform.previewRoleArn,
+    deployRoleArn: platform.deployRoleArn,
+    securityGroupId: platform.securityGroupId,
+    webAclArn: platform.webAclArn,
     vpcId: platform.vpcId,
   };
 };
