@@ -15,7 +15,7 @@ export = () => {
     previewRoleArn: platform.previewRoleArn,
     deployRoleArn: platform.deployRoleArn,
     securityGroupId: platform.securityGroupId,
-    webAclArn: platform.webAclArn,
+    ...(platform.webAclArn ? { webAclArn: platform.webAclArn } : {}),
     vpcId: platform.vpcId,
   };
 };

@@ -192,24 +192,21 @@ export class CiIdentity extends pulumi.ComponentResource {
     const partition = args.partition ?? "aws";
     const createOidcProvider = args.createOidcProvider ?? true;
 
-    if (createOidcProvider) {
-      // No thumbprints: AWS verifies GitHub's issuer through its own trusted CAs.
-      this.oidcProvider = new aws.iam.OpenIdConnectProvider(
-        `${name}-github-oidc`,
-        { url: `https://${GITHUB_OIDC_HOST}`, clientIdLists: [STS_AUDIENCE] },
-        { parent: this },
-      );
-      this.oidcProviderArn = this.oidcProvider.arn;
-    } else {
-      // The provider is one per account and its ARN is fixed by its URL.
-      this.oidcProviderArn = pulumi.output(`arn:${partition}:iam::${args.accountId}:oidc-provider/${GITHUB_OIDC_HOST}`);
-    }
+    // The provider is one per account and its ARN is fixed by its URL: trust policies name it
+    // directly, so they are fully known at preview even before the provider exists.
+    const oidcProviderArn = `arn:${partition}:iam::${args.accountId}:oidc-provider/${GITHUB_OIDC_HOST}`;
+    // No thumbprints: AWS verifies GitHub's issuer through its own trusted CAs.
+    this.oidcProvider = createOidcProvider
+      ? new aws.iam.OpenIdConnectProvider(`${name}-github-oidc`, { url: `https://${GITHUB_OIDC_HOST}`, clientIdLists: [STS_AUDIENCE] }, { parent: this })
+      : undefined;
+    this.oidcProviderArn = this.oidcProvider ? this.oidcProvider.arn : pulumi.output(oidcProviderArn);
+    const afterProvider = this.oidcProvider ? [this.oidcProvider] : [];
 
     const trustedRole = (role: string, subject: string, description: string) =>
       new aws.iam.Role(
         `${name}-${role}`,
-        { description, assumeRolePolicy: this.oidcProviderArn.apply((arn) => githubTrustPolicy(arn, subject)) },
-        { parent: this },
+        { description, assumeRolePolicy: githubTrustPolicy(oidcProviderArn, subject) },
+        { parent: this, dependsOn: afterProvider },
       );
 
     this.appRoleArns = {};

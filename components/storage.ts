@@ -76,7 +76,7 @@ export class Storage extends pulumi.ComponentResource {
       { description: `Encrypts the ${name} bucket`, enableKeyRotation: true, deletionWindowInDays },
       keep,
     );
-    new aws.kms.Alias(`${name}-key-alias`, { namePrefix: `alias/${name}-storage-`, targetKeyId: this.key.keyId }, { parent: this });
+    new aws.kms.Alias(`${name}-key-alias`, { namePrefix: `alias/${name}-`, targetKeyId: this.key.keyId }, { parent: this });
 
     this.bucket = new aws.s3.Bucket(`${name}-bucket`, {}, keep);
     const bucket = this.bucket.id;
