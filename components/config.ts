@@ -480,10 +480,10 @@ type Sections = Partial<Schema>;
 function parseSections(input: Record<string, unknown>): Sections {
   const sections: Record<string, unknown> = {};
   for (const [key, schema] of Object.entries(configSchema.shape)) {
-    const result = (schema as z.ZodType).safeParse(input[key]);
+    const result = schema.safeParse(input[key]);
     if (result.success) sections[key] = result.data;
   }
-  return sections as Sections;
+  return sections;
 }
 
 /**
