@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
+import * as path from "node:path";
 import { ImageReflectorRole, irsaTrustPolicy, type ImageReflectorRoleArgs } from "../components/image-reflector-role";
 import { findResource, runProgram, type PlanResult } from "../tools/engine";
+import { ROOT, stackConfig } from "./helpers/reconciler";
 
 const ISSUER = "https://oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF0123456789";
 const BASE: ImageReflectorRoleArgs = { oidcIssuerUrl: ISSUER, accountId: "111111111111", namespace: "flux-system" };
@@ -50,5 +52,33 @@ describe("ImageReflectorRole", async () => {
     expect(trust.Statement[0]?.Principal.Federated).toBe("arn:aws-us-gov:iam::111111111111:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF0123456789");
     expect(trust.Statement[0]?.Condition.StringEquals["oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF0123456789:sub"]).toBe("system:serviceaccount:flux:reflector");
     expect(role(gov).maxSessionDuration).toBe(7200);
+  });
+});
+
+describe("ImageReflectorRole in the Platform", async () => {
+  const { config, secretKeys } = stackConfig("staging");
+  const staging = await runProgram({ stack: "staging", config, secretKeys, program: path.join(ROOT, "index.ts") });
+
+  it("trusts the looked-up cluster's issuer and is every repository's puller", () => {
+    const trust = JSON.parse(String(findResource(staging, "aws:iam/role:Role", "staging-image-reflector-role").inputs.assumeRolePolicy)) as {
+      Statement: { Condition: { StringEquals: Record<string, string> } }[];
+    };
+    expect(Object.entries(trust.Statement[0]?.Condition.StringEquals ?? {})).toEqual([
+      ["oidc.eks.eu-west-1.amazonaws.com/id/OFFLINE0PLATFORM0STAGING:sub", "system:serviceaccount:flux-system:image-reflector-controller"],
+      ["oidc.eks.eu-west-1.amazonaws.com/id/OFFLINE0PLATFORM0STAGING:aud", "sts.amazonaws.com"],
+    ]);
+    const role = findResource(staging, "aws:iam/role:Role", "staging-image-reflector-role");
+    for (const app of ["orders", "payments"]) {
+      expect(findResource(staging, "aws:ecr/repositoryPolicy:RepositoryPolicy", `staging-registry-${app}-policy`).dependencies).toContain(role.urn);
+    }
+  });
+
+  it("is not declared when no app uses image automation", async () => {
+    const { config: polling } = stackConfig("staging", {
+      apps: [{ name: "payments", repo: "acme-corp/payments", path: "deploy/staging" }],
+      github: { configRepo: { deployKey: { readWrite: false } } },
+    });
+    const result = await runProgram({ stack: "staging", config: polling, secretKeys, program: path.join(ROOT, "index.ts") });
+    expect(result.resources.filter((r) => r.type === "gitops-platform:aws:ImageReflectorRole")).toEqual([]);
   });
 });
