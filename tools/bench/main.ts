@@ -109,7 +109,11 @@ export function scaledConfig(count: number, dir: string): string {
 
 const resourceCount = (sample: Sample): number => (JSON.parse(sample.stdout) as { resources: unknown[] }).resources.length;
 
-export async function main(argv: string[]): Promise<number> {
+export function main(argv: string[]): Promise<number> {
+  return Promise.resolve(run(argv));
+}
+
+function run(argv: string[]): number {
   const { values } = parseArgs({
     args: argv,
     options: {
