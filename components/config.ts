@@ -119,9 +119,7 @@ const deployKeySection = z.strictObject({
   /** Bump to rotate the key: the new key is created and wired before the old one is deleted. */
   generation: z
     .number({ error: "expected a non-negative integer" })
-    .int("expected a non-negative integer")
-    .min(0, "expected a non-negative integer")
-    .max(Number.MAX_SAFE_INTEGER, "expected a non-negative integer")
+    .refine((value) => Number.isSafeInteger(value) && value >= 0, "expected a non-negative integer")
     .default(0),
   /** Key algorithm; RSA is refused. */
   algorithm: z.enum(["ED25519", "ECDSA"], { error: "expected ED25519 or ECDSA (RSA keys are refused)" }).default("ED25519"),
