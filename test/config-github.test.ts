@@ -112,6 +112,7 @@ describe("config: github and deploy keys", () => {
     for (const generation of [-1, 1.5, 2 ** 53]) {
       expect(problems((c) => (c.apps[0]!.deployKey = { generation }))).toEqual(["gitops-platform:apps[0].deployKey.generation: expected a non-negative integer"]);
     }
+    expect(problems((c) => (c.apps[0]!.deployKey = { generation: "1" }))).toEqual(['gitops-platform:apps[0].deployKey.generation: expected a number, got "1"']);
     expect(problems((c) => (c.apps[0]!.deployKey = { generation: 7 }))).toEqual([]);
   });
 
@@ -119,6 +120,7 @@ describe("config: github and deploy keys", () => {
     expect(problems((c) => (c.github.knownHosts = []))).toEqual([
       "gitops-platform:github.knownHosts: expected at least one line; omit the key to use GitHub's published host keys",
     ]);
+    expect(problems((c) => (c.github.knownHosts = "github.com"))).toEqual(['gitops-platform:github.knownHosts: expected an array, got "github.com"']);
   });
 
   it("refuses malformed known_hosts lines, each with its index", () => {
