@@ -17,5 +17,6 @@ export = () => {
     securityGroupId: platform.securityGroupId,
     ...(platform.webAclArn ? { webAclArn: platform.webAclArn } : {}),
     vpcId: platform.vpcId,
+    deployKeys: platform.deployKeys,
   };
 };

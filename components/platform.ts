@@ -3,10 +3,14 @@
  * index.ts builds.
  */
 import * as aws from "@pulumi/aws";
+import type * as github from "@pulumi/github";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { CiIdentity } from "./ci-identity";
 import type { PlatformConfig } from "./config";
+import { DeployKey } from "./deploy-key";
+import { createGithubProvider } from "./github-provider";
+import { GithubWiring } from "./github-wiring";
 import { Firewall } from "./firewall";
 import { Registry } from "./registry";
 import { Storage } from "./storage";
@@ -99,6 +103,17 @@ export class Platform extends pulumi.ComponentResource {
   /** The bucket key's ARN. */
   public readonly storageKeyArn: pulumi.Output<string>;
 
+  /** The GitHub provider (owner and token from config) every GitHub resource uses. */
+  public readonly githubProvider: github.Provider;
+  /** The reconciler's key to the config repo. */
+  public readonly configRepoKey: DeployKey;
+  /** Per application name, the reconciler's key to its repository. */
+  public readonly appKeys: Record<string, DeployKey>;
+  /** The environment branch's ruleset and the app repositories' CI variables. */
+  public readonly githubWiring: GithubWiring;
+  /** Per repository (`owner/name`), its deploy key as GitHub shows it; no key material. */
+  public readonly deployKeys: Record<string, { title: string; readOnly: boolean; id: pulumi.Output<string>; secretName: pulumi.Output<string> }>;
+
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super(PLATFORM_TYPE, name, {}, opts);
     const config = args.config;
@@ -170,7 +185,59 @@ export class Platform extends pulumi.ComponentResource {
       );
     }
 
-    // Seam: GitHub deploy keys (components/deploy-key.ts), one per repository.
+    // GitHub: one deploy key per repository (the Secrets go to the reconciler's namespace), the
+    // environment branch's ruleset, and the CI variables of each app repository.
+    this.githubProvider = createGithubProvider(`${name}-github`, { owner: config.github.owner, token: config.githubToken }, { parent: this });
+    const keyArgs = {
+      environment: config.environment,
+      namespace: config.reconciler.namespace,
+      knownHosts: config.github.knownHosts,
+      githubProvider: this.githubProvider,
+      k8sProvider: this.k8sProvider,
+    };
+    const configKey = config.github.configRepo.deployKey;
+    this.configRepoKey = new DeployKey(
+      `${name}-config-repo`,
+      { ...keyArgs, repository: config.github.configRepo.repo, purpose: "config", secretName: "flux-system", ...configKey },
+      { parent: this },
+    );
+    this.appKeys = {};
+    for (const app of config.apps) {
+      this.appKeys[app.name] = new DeployKey(
+        `${name}-app-${app.name}`,
+        { ...keyArgs, repository: app.repo, purpose: `app ${app.name}`, secretName: `${app.name}-deploy-key`, ...app.deployKey },
+        { parent: this },
+      );
+    }
+    this.deployKeys = Object.fromEntries(
+      [this.configRepoKey, ...Object.values(this.appKeys)].map((key) => [
+        key.repository,
+        { title: key.title, readOnly: key.readOnly, id: key.deployKeyId, secretName: key.secretName },
+      ]),
+    );
+    const branch = config.github.configRepo.branch;
+    this.githubWiring = new GithubWiring(
+      `${name}-github`,
+      {
+        environment: config.environment,
+        configRepo: config.github.configRepo.repo,
+        branch,
+        protectBranch: config.github.branchProtection.enabled,
+        requiredReviews: config.github.branchProtection.requiredReviews,
+        requiredChecks: config.github.branchProtection.requiredChecks,
+        // Image automation that commits straight to the environment branch pushes with its deploy key.
+        deployKeysMayPush: config.apps.some((app) => app.imageAutomation !== undefined && (app.imageAutomation.pushBranch ?? branch) === branch),
+        awsRegion: config.region,
+        apps: config.apps.map((app) => ({
+          name: app.name,
+          repository: app.repo,
+          ciRoleArn: this.ciIdentity.appRoleArns[app.name] ?? "",
+          ecrRepositoryUrl: this.registries[app.name]?.repositoryUrl ?? "",
+        })),
+        githubProvider: this.githubProvider,
+      },
+      { parent: this },
+    );
 
     // Seam: the in-cluster reconciler (components/reconciler.ts), on this.k8sProvider.
 
@@ -195,6 +262,7 @@ export class Platform extends pulumi.ComponentResource {
       webAclArn: this.webAclArn,
       bucketName: this.bucketName,
       storageKeyArn: this.storageKeyArn,
+      deployKeys: this.deployKeys,
     });
   }
 }
