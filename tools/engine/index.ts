@@ -132,7 +132,8 @@ export async function runProgram(run: EngineRun): Promise<PlanResult> {
 async function runOnce(run: EngineRun): Promise<PlanResult> {
   const project = run.project ?? "gitops-platform";
   const preview = run.preview ?? true;
-  const region = typeof run.config["aws:region"] === "string" ? (run.config["aws:region"] as string) : "us-east-1";
+  const configuredRegion = run.config["aws:region"];
+  const region = typeof configuredRegion === "string" ? configuredRegion : "us-east-1";
   const recorded: RecordedResource[] = [];
   const stackOutputs: { raw?: Record<string, unknown> } = {};
 
@@ -244,7 +245,7 @@ function recordResource(req: RegisterRequest, urn: string): RecordedResource {
 function programFromFile(file: string): () => unknown {
   return () => {
     const exported: ProgramExport = loadProgram(file);
-    if (typeof exported === "function") return exported();
+    if (typeof exported === "function") return (exported as () => unknown)();
     if (exported && typeof exported === "object") {
       const keys = Object.keys(exported).filter((key) => key !== "__esModule");
       const fallback = (exported as { default?: unknown }).default;

@@ -77,7 +77,13 @@ export function decode(raw: unknown): Decoded {
 export function mask(value: unknown, secretPaths: readonly string[]): unknown {
   const secrets = new Set(secretPaths);
   const walk = (item: unknown, path: string): unknown => {
-    if (secrets.has(path)) return "[secret]";
+    if (secrets.has(path)) {
+      // A secret map (a Kubernetes Secret's data) keeps its keys visible; every value is hidden.
+      if (item !== null && typeof item === "object" && !Array.isArray(item) && item !== UNKNOWN) {
+        return Object.fromEntries(Object.keys(item).map((key) => [key, "[secret]"]));
+      }
+      return "[secret]";
+    }
     if (item === UNKNOWN) return "[unknown]";
     if (Array.isArray(item)) return item.map((entry, i) => walk(entry, joinPath(path, i)));
     if (item === null || typeof item !== "object") return item;
