@@ -221,7 +221,9 @@ export class CiIdentity extends pulumi.ComponentResource {
         { role: role.name, policy: pulumi.output(app.repositoryArn).apply(pushPolicy) },
         { parent: this },
       );
-      this.appRoleArns[app.name] = role.arn;
+      // From the name, which a real preview knows before the role exists, so the repository
+      // policy naming this role can be checked at preview; the default path "/" is part of it.
+      this.appRoleArns[app.name] = pulumi.interpolate`arn:${partition}:iam::${args.accountId}:role/${role.name}`;
     }
 
     const preview = trustedRole("preview", `repo:${args.configRepo}:pull_request`, `pulumi preview of ${args.configRepo} pull requests (read-only)`);

@@ -128,7 +128,7 @@ export class Platform extends pulumi.ComponentResource {
     const onAws = { parent: this, providers: [this.awsProvider] };
 
     this.firewall = new Firewall(`${name}-firewall`, { vpcId: this.vpcId, rules: config.firewall }, onAws);
-    this.storage = new Storage(`${name}-storage`, config.storage, onAws);
+    this.storage = new Storage(`${name}-storage`, { ...config.storage, partition }, onAws);
 
     this.repositoryArns = Object.fromEntries(
       config.apps.map((app) => [
