@@ -205,7 +205,13 @@ export class CiIdentity extends pulumi.ComponentResource {
     const trustedRole = (role: string, subject: string, description: string) =>
       new aws.iam.Role(
         `${name}-${role}`,
-        { description, assumeRolePolicy: githubTrustPolicy(oidcProviderArn, subject) },
+        {
+          // IAM allows a prefix of at most 38 characters (role names: 64); a long environment
+          // or app name would otherwise make the auto-name too long.
+          namePrefix: `${`${name}-${role}`.slice(0, 37).replace(/-+$/, "")}-`,
+          description,
+          assumeRolePolicy: githubTrustPolicy(oidcProviderArn, subject),
+        },
         { parent: this, dependsOn: afterProvider },
       );
 

@@ -84,7 +84,10 @@ export class Storage extends pulumi.ComponentResource {
     );
     new aws.kms.Alias(`${name}-key-alias`, { namePrefix: `alias/${name}-`, targetKeyId: this.key.keyId }, { parent: this });
 
-    this.bucket = new aws.s3.Bucket(`${name}-bucket`, {}, keep);
+    // A prefix rather than the provider's auto-name from the logical name, which fails once the
+    // name is longer than a bucket name may be; S3 allows a prefix of at most 37 characters.
+    const bucketPrefix = `${name.toLowerCase().slice(0, 36).replace(/[^a-z0-9-]/g, "-").replace(/-+$/, "")}-`;
+    this.bucket = new aws.s3.Bucket(`${name}-bucket`, { bucketPrefix }, keep);
     const bucket = this.bucket.id;
     // Built from the name, which a real preview already knows (auto-naming happens before
     // creation), so the policy can be checked at preview; the provider's `arn` comes only after.

@@ -165,6 +165,24 @@ describe("CiIdentity", () => {
     expect(JSON.stringify(documents)).not.toMatch(/githubusercontent\.com:sub":"[^"]*\*/);
   });
 
+  it("names roles by a prefix that fits IAM's 38 characters", async () => {
+    const result = await run({
+      apps: [{ name: "a-rather-long-application-name", repo: "acme-corp/long", branch: "main", repositoryArn: ORDERS_REPO }],
+    });
+    expect(findResource(result, ROLE, "ci-preview").inputs.namePrefix).toBe("ci-preview-");
+    expect(findResource(result, ROLE, "ci-app-a-rather-long-application-name").inputs.namePrefix).toBe("ci-app-a-rather-long-application-name-");
+    const longer = await runProgram({
+      stack: "test",
+      config: { "aws:region": "eu-west-1" },
+      program: () => {
+        new CiIdentity("staging-ci", { ...base, apps: [{ name: "a-rather-long-application-name", repo: "acme-corp/long", branch: "main", repositoryArn: ORDERS_REPO }] });
+      },
+    });
+    const prefix = findResource(longer, ROLE, "staging-ci-app-a-rather-long-application-name").inputs.namePrefix as string;
+    expect(prefix).toBe("staging-ci-app-a-rather-long-applicat-");
+    expect(prefix).toHaveLength(38);
+  });
+
   it("declares no role for apps it is not given", async () => {
     const result = await run({ apps: [] });
     expect(resourcesOfType(result, ROLE).map((r) => r.name)).toEqual(["ci-preview", "ci-deploy"]);

@@ -43,9 +43,21 @@ describe("Storage", () => {
     expect([bucket.protect, bucket.retainOnDelete, key.protect, key.retainOnDelete]).toEqual([false, false, false, false]);
   });
 
-  it("leaves the bucket auto-named and never force-destroyable", async () => {
+  it("names the bucket by a prefix and never makes it force-destroyable", async () => {
     const bucket = findResource(await run({}), BUCKET, "data-bucket");
-    expect(bucket.inputs).toEqual({});
+    expect(bucket.inputs).toEqual({ bucketPrefix: "data-" });
+  });
+
+  it("keeps the bucket prefix within S3's 37 characters for long names", async () => {
+    const result = await runProgram({
+      stack: "test",
+      config: { "aws:region": "eu-west-1" },
+      program: () => {
+        new Storage("a-very-long-environment-name-for-testing-storage", {});
+      },
+    });
+    const bucket = findResource(result, BUCKET, "a-very-long-environment-name-for-testing-storage-bucket");
+    expect(bucket.inputs.bucketPrefix).toBe("a-very-long-environment-name-for-tes-");
   });
 
   it("protects and retains the bucket and its key when asked", async () => {
