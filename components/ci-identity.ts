@@ -89,6 +89,13 @@ export interface CiIdentityArgs {
    * @default true
    */
   readonly createOidcProvider?: boolean;
+  /**
+   * The EKS cluster `pulumi up` and `pulumi preview` reach through the Kubernetes provider: the
+   * deploy role gets cluster-admin, the preview role view access (EKS access entries; the
+   * cluster's authentication mode must include `API`).
+   * @default none: no cluster access is granted
+   */
+  readonly clusterName?: string;
 }
 
 /** Trust policy: only GitHub's OIDC tokens for `sts.amazonaws.com` with exactly this subject. */
@@ -261,6 +268,26 @@ export class CiIdentity extends pulumi.ComponentResource {
       { parent: this },
     );
     this.deployRoleArn = deploy.arn;
+
+    if (args.clusterName !== undefined) {
+      const clusterName = args.clusterName;
+      const grant = (role: string, principalArn: pulumi.Output<string>, policy: string) => {
+        const entry = new aws.eks.AccessEntry(`${name}-${role}-cluster-access`, { clusterName, principalArn, type: "STANDARD" }, { parent: this });
+        new aws.eks.AccessPolicyAssociation(
+          `${name}-${role}-cluster-policy`,
+          {
+            clusterName,
+            principalArn,
+            policyArn: `arn:${partition}:eks::aws:cluster-access-policy/${policy}`,
+            accessScope: { type: "cluster" },
+          },
+          { parent: this, dependsOn: [entry] },
+        );
+      };
+      // `up` installs CRDs and cluster roles; preview only reads.
+      grant("deploy", deploy.arn, "AmazonEKSClusterAdminPolicy");
+      grant("preview", preview.arn, "AmazonEKSViewPolicy");
+    }
 
     this.registerOutputs({
       oidcProviderArn: this.oidcProviderArn,

@@ -147,6 +147,7 @@ export class Platform extends pulumi.ComponentResource {
         stateBucket: config.ci.stateBucket,
         secretsKeyArn: config.ci.secretsKeyArn,
         createOidcProvider: config.ci.createOidcProvider,
+        clusterName: config.aws.clusterName,
       },
       onAws,
     );

@@ -183,6 +183,35 @@ describe("CiIdentity", () => {
     expect(prefix).toHaveLength(38);
   });
 
+  it("grants no cluster access unless given the cluster", async () => {
+    const result = await run();
+    expect(resourcesOfType(result, "aws:eks/accessEntry:AccessEntry")).toEqual([]);
+    expect(resourcesOfType(result, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation")).toEqual([]);
+  });
+
+  it("gives the deploy role cluster-admin and the preview role view access to the cluster", async () => {
+    const result = await run({ clusterName: "platform-staging" });
+    const entries = resourcesOfType(result, "aws:eks/accessEntry:AccessEntry");
+    expect(entries.map((e) => [e.name, e.inputs.clusterName, e.inputs.type]).sort()).toEqual([
+      ["ci-deploy-cluster-access", "platform-staging", "STANDARD"],
+      ["ci-preview-cluster-access", "platform-staging", "STANDARD"],
+    ]);
+    expect(findResource(result, "aws:eks/accessEntry:AccessEntry", "ci-deploy-cluster-access").propertyDependencies.principalArn).toEqual([
+      findResource(result, ROLE, "ci-deploy").urn,
+    ]);
+    const deploy = findResource(result, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "ci-deploy-cluster-policy");
+    expect({ ...deploy.inputs, principalArn: "<role>" }).toEqual({
+      clusterName: "platform-staging",
+      principalArn: "<role>",
+      policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+      accessScope: { type: "cluster" },
+    });
+    expect(deploy.dependencies).toContain(findResource(result, "aws:eks/accessEntry:AccessEntry", "ci-deploy-cluster-access").urn);
+    const preview = findResource(result, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "ci-preview-cluster-policy");
+    expect(preview.inputs.policyArn).toBe("arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy");
+    expect(preview.propertyDependencies.principalArn).toEqual([findResource(result, ROLE, "ci-preview").urn]);
+  });
+
   it("declares no role for apps it is not given", async () => {
     const result = await run({ apps: [] });
     expect(resourcesOfType(result, ROLE).map((r) => r.name)).toEqual(["ci-preview", "ci-deploy"]);
