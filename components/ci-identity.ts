@@ -96,10 +96,16 @@ export interface CiIdentityArgs {
    * @default none: no cluster access is granted
    */
   readonly clusterName?: string;
+  /**
+   * The config repository's default branch, whose workflow runs (scheduled drift checks,
+   * dispatched previews) may assume the preview role as well.
+   * @default none: only pull requests
+   */
+  readonly defaultBranch?: string;
 }
 
-/** Trust policy: only GitHub's OIDC tokens for `sts.amazonaws.com` with exactly this subject. */
-export function githubTrustPolicy(providerArn: string, subject: string): string {
+/** Trust policy: only GitHub's OIDC tokens for `sts.amazonaws.com` with exactly this subject (or one of these). */
+export function githubTrustPolicy(providerArn: string, subject: string | readonly string[]): string {
   return JSON.stringify({
     Version: "2012-10-17",
     Statement: [
@@ -209,7 +215,7 @@ export class CiIdentity extends pulumi.ComponentResource {
     this.oidcProviderArn = this.oidcProvider ? this.oidcProvider.arn : pulumi.output(oidcProviderArn);
     const afterProvider = this.oidcProvider ? [this.oidcProvider] : [];
 
-    const trustedRole = (role: string, subject: string, description: string) =>
+    const trustedRole = (role: string, subject: string | readonly string[], description: string) =>
       new aws.iam.Role(
         `${name}-${role}`,
         {
@@ -239,7 +245,13 @@ export class CiIdentity extends pulumi.ComponentResource {
       this.appRoleArns[app.name] = pulumi.interpolate`arn:${partition}:iam::${args.accountId}:role/${role.name}`;
     }
 
-    const preview = trustedRole("preview", `repo:${args.configRepo}:pull_request`, `pulumi preview of ${args.configRepo} pull requests (read-only)`);
+    const previewSubjects = [`repo:${args.configRepo}:pull_request`];
+    if (args.defaultBranch !== undefined) previewSubjects.push(`repo:${args.configRepo}:ref:refs/heads/${args.defaultBranch}`);
+    const preview = trustedRole(
+      "preview",
+      previewSubjects.length === 1 ? previewSubjects[0]! : previewSubjects,
+      `pulumi preview of ${args.configRepo} pull requests and drift checks (read-only)`,
+    );
     new aws.iam.RolePolicyAttachment(
       `${name}-preview-read-only`,
       { role: preview.name, policyArn: `arn:${partition}:iam::aws:policy/ReadOnlyAccess` },

@@ -306,6 +306,12 @@ const ciSection = z.strictObject({
    * @default true
    */
   createOidcProvider: z.boolean().default(true),
+  /**
+   * The config repository's default branch, where scheduled drift checks and dispatched previews
+   * run; its workflow runs may assume the (read-only) preview role too.
+   * @default none: only pull requests may assume the preview role
+   */
+  defaultBranch: gitBranch.optional(),
 });
 
 const imageRef = z

@@ -148,6 +148,7 @@ export class Platform extends pulumi.ComponentResource {
         secretsKeyArn: config.ci.secretsKeyArn,
         createOidcProvider: config.ci.createOidcProvider,
         clusterName: config.aws.clusterName,
+        defaultBranch: config.ci.defaultBranch,
       },
       onAws,
     );

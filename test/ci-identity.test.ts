@@ -37,7 +37,7 @@ function run(args: Partial<CiIdentityArgs> = {}): Promise<PlanResult> {
 const json = (resource: RecordedResource, key: string): unknown => JSON.parse(resource.inputs[key] as string);
 
 /** The trust policy GitHub's OIDC tokens must satisfy: this audience and exactly this subject. */
-function trust(subject: string, providerArn = PROVIDER_ARN) {
+function trust(subject: string | string[], providerArn = PROVIDER_ARN) {
   return {
     Version: "2012-10-17",
     Statement: [
@@ -118,6 +118,14 @@ describe("CiIdentity", () => {
         { Sid: "DecryptSecrets", Effect: "Allow", Action: "kms:Decrypt", Resource: KEY_ARN },
       ],
     });
+  });
+
+  it("also trusts the preview role for runs on the config repository's default branch, when given", async () => {
+    const result = await run({ defaultBranch: "staging" });
+    expect(json(findResource(result, ROLE, "ci-preview"), "assumeRolePolicy")).toEqual(
+      trust(["repo:acme-corp/gitops-platform:pull_request", "repo:acme-corp/gitops-platform:ref:refs/heads/staging"]),
+    );
+    expect(json(findResource(result, ROLE, "ci-deploy"), "assumeRolePolicy")).toEqual(trust("repo:acme-corp/gitops-platform:environment:staging"));
   });
 
   it("trusts the deploy role only for this environment, with IAM limited to the account and guard rails", async () => {

@@ -103,6 +103,7 @@ describe("config: valid input", () => {
     expect(config.firewall.ingress[0]!.protocol).toBe("tcp");
     expect(config.firewall.waf).toEqual({ enabled: false, rateLimit: 2000, managedRuleGroups: ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"] });
     expect(config.ci.createOidcProvider).toBe(true);
+    expect(config.ci.defaultBranch).toBeUndefined();
     expect(config.apps[1]).toEqual({
       name: "payments",
       repo: "acme-corp/payments",
@@ -356,6 +357,7 @@ describe("config: bad input is refused with every problem, its key and the expec
     });
     const message = "expected a git branch name (no spaces, '..', '~', '^', ':', '?', '*', '[', '\\', no leading '/', '-' or 'refs/')";
     expect(problems(v)).toEqual(bad.map((_, i) => `${P}:apps[${i}].branch: ${message}`));
+    expect(problems(withChange((c) => (c[`${P}:ci`].defaultBranch = "refs/heads/staging")))).toEqual([`${P}:ci.defaultBranch: ${message}`]);
   });
 
   it("refuses a production config without digest-pinned image, exact Flux version or protected storage", () => {

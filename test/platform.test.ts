@@ -73,9 +73,9 @@ describe("Platform", () => {
     const result = await plan("prod");
     const subject = (name: string) =>
       (JSON.parse(findResource(result, "aws:iam/role:Role", name).inputs.assumeRolePolicy as string) as {
-        Statement: { Condition: { StringEquals: Record<string, string> } }[];
+        Statement: { Condition: { StringEquals: Record<string, string | string[]> } }[];
       }).Statement[0]!.Condition.StringEquals["token.actions.githubusercontent.com:sub"];
-    expect(subject("prod-ci-preview")).toBe("repo:acme-corp/gitops-platform:pull_request");
+    expect(subject("prod-ci-preview")).toEqual(["repo:acme-corp/gitops-platform:pull_request", "repo:acme-corp/gitops-platform:ref:refs/heads/staging"]);
     expect(subject("prod-ci-deploy")).toBe("repo:acme-corp/gitops-platform:environment:prod");
     expect(subject("prod-ci-app-orders")).toBe("repo:acme-corp/orders:ref:refs/heads/main");
     const state = findResource(result, "aws:iam/rolePolicy:RolePolicy", "prod-ci-preview-state").inputs.policy as string;
