@@ -34,14 +34,15 @@ describe("Platform", () => {
     for (const resource of awsResources) expect(resource.provider?.startsWith(`${provider.urn}::`)).toBe(true);
   });
 
-  it("composes the components under the Platform, one Registry per app", async () => {
+  it("composes the AWS components under the Platform, one Registry per app", async () => {
     const result = await plan("staging");
     const platform = findResource(result, "gitops-platform:platform:Platform", "staging");
     const children = result.resources.filter((r) => r.parent === platform.urn).map((r) => `${r.type}::${r.name}`);
     // The Kubernetes provider registers once the cluster lookup resolves: compare as sets.
-    expect(children.sort()).toEqual([
+    expect(children.filter((c) => c.startsWith("gitops-platform:aws:") || c.startsWith("pulumi:providers:")).sort()).toEqual([
       "gitops-platform:aws:CiIdentity::staging-ci",
       "gitops-platform:aws:Firewall::staging-firewall",
+      "gitops-platform:aws:ImageReflectorRole::staging-image-reflector",
       "gitops-platform:aws:Registry::staging-registry-orders",
       "gitops-platform:aws:Registry::staging-registry-payments",
       "gitops-platform:aws:Storage::staging-storage",
@@ -65,8 +66,11 @@ describe("Platform", () => {
       Statement: { Resource: string }[];
     };
     expect(push.Statement[1]!.Resource).toBe("arn:aws:ecr:eu-west-1:111111111111:repository/staging/orders");
+    // Push by the app's CI role, pull by the image reflector's role: the policy names both.
     const registryPolicy = findResource(result, "aws:ecr/repositoryPolicy:RepositoryPolicy", "staging-registry-orders-policy");
-    expect(registryPolicy.propertyDependencies.policy).toEqual([findResource(result, "aws:iam/role:Role", "staging-ci-app-orders").urn]);
+    expect([...registryPolicy.propertyDependencies.policy!].sort()).toEqual(
+      [findResource(result, "aws:iam/role:Role", "staging-ci-app-orders").urn, findResource(result, "aws:iam/role:Role", "staging-image-reflector-role").urn].sort(),
+    );
   });
 
   it("trusts the config repository's pull requests for preview and its environment for deploy", async () => {
