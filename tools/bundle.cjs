@@ -76,7 +76,9 @@ function loadBundled(file) {
   const entry = path.resolve(file);
   if (!fs.existsSync(entry)) throw new Error(`entry file not found: ${file}`);
   const code = cachedBundle(entry);
-  process.setSourceMapsEnabled(true);
+  // Source maps make stack traces point at the TypeScript, but once on, Node parses the maps of
+  // every module loaded after (the SDKs ship theirs): a quarter second per run. Only when debugging.
+  if (process.env.PLAN_DEBUG) process.setSourceMapsEnabled(true);
   const mod = new Module(entry);
   mod.filename = entry;
   mod.paths = [...Module._nodeModulePaths(path.dirname(entry)), ...Module._nodeModulePaths(projectRoot)];

@@ -18,7 +18,8 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { dump, load } from "js-yaml";
 
-const root = path.resolve(__dirname, "..", "..");
+// npm runs scripts from the package root; the benchmark measures the project it is run in.
+const root = process.cwd();
 
 /** The SDK packages the program loads; the floor loads exactly these. */
 export const PROGRAM_SDKS = ["@pulumi/pulumi", "@pulumi/aws", "@pulumi/kubernetes", "@pulumi/github", "@pulumi/tls", "@pulumi/random"];

@@ -185,6 +185,11 @@ async function runOnce(run: EngineRun): Promise<PlanResult> {
     failure ??= reason;
   };
   process.on("unhandledRejection", onRejection);
+  // The SDK captures a stack trace for every RPC promise, only ever shown when debugging promise
+  // leaks; formatting them is a third of a large run. Source positions of resources are unaffected
+  // (the SDK raises the limit itself to find them). PLAN_DEBUG keeps full traces.
+  const stackTraceLimit = Error.stackTraceLimit;
+  if (!process.env.PLAN_DEBUG) Error.stackTraceLimit = 0;
   try {
     await pulumi.runtime.runInPulumiStack(async () => (await program()) as pulumi.Inputs | undefined);
   } catch (error) {
@@ -194,6 +199,7 @@ async function runOnce(run: EngineRun): Promise<PlanResult> {
     if (settings.waitForRPCs) await settings.waitForRPCs().catch((error: unknown) => (failure ??= error));
     await new Promise((resolve) => setImmediate(resolve));
   } finally {
+    Error.stackTraceLimit = stackTraceLimit;
     process.removeListener("unhandledRejection", onRejection);
     for (const listener of others) process.on("unhandledRejection", listener);
   }
