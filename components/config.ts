@@ -201,6 +201,44 @@ const firewallRuleSection = z.strictObject({
   cidrs: z.array(cidr).min(1, "expected at least one CIDR"),
 });
 
+type FirewallRule = z.output<typeof firewallRuleSection>;
+
+/**
+ * Ports never open to the world: remote administration (SSH, Telnet, RDP, VNC, SMB, Docker),
+ * file transfer, and databases/caches/search engines.
+ */
+export const RISKY_PORTS = [20, 21, 22, 23, 135, 445, 1433, 1521, 2375, 2376, 3306, 3389, 5432, 5601, 5900, 6379, 9200, 9300, 11211, 27017];
+
+/** Whether a block is open to the world: wider than /8 (IPv4) or /7 (IPv6), so 0.0.0.0/1 counts too. */
+export function isWorldOpen(block: string): boolean {
+  const bits = Number(block.split("/")[1]);
+  return block.includes(":") ? bits < 7 : bits < 8;
+}
+
+function portRangeIssues(rule: FirewallRule, ctx: z.RefinementCtx): void {
+  if (rule.protocol !== "-1" && rule.protocol !== "icmp" && rule.fromPort > rule.toPort) {
+    ctx.addIssue({ code: "custom", path: ["fromPort"], message: `must not exceed toPort (${rule.fromPort} > ${rule.toPort})` });
+  }
+}
+
+// Checked on each rule, so a bad rule elsewhere in the config doesn't hide this one's problems.
+const ingressRule = firewallRuleSection.superRefine((rule, ctx) => {
+  portRangeIssues(rule, ctx);
+  rule.cidrs.forEach((block, j) => {
+    if (!isWorldOpen(block)) return;
+    if (rule.protocol === "-1") {
+      ctx.addIssue({ code: "custom", path: ["cidrs", j], message: `${block} may not reach every port (protocol -1); allow-list the ports it needs` });
+      return;
+    }
+    if (rule.protocol === "icmp") return;
+    const reached = RISKY_PORTS.filter((p) => rule.fromPort <= p && p <= rule.toPort);
+    if (reached.length === 0) return;
+    const list = reached.length === 1 ? `port ${reached[0]}` : `ports ${reached.slice(0, -1).join(", ")} and ${reached[reached.length - 1]}`;
+    ctx.addIssue({ code: "custom", path: ["cidrs", j], message: `${block} may not reach ${list}` });
+  });
+});
+const egressRule = firewallRuleSection.superRefine(portRangeIssues);
+
 const wafSection = z.strictObject({
   enabled: z.boolean().default(false),
   /** Requests per 5 minutes per source IP before blocking. @default 2000 */
@@ -213,9 +251,9 @@ const wafSection = z.strictObject({
 
 const firewallSection = z.strictObject({
   /** Ingress to the cluster's entry point, per port range, from allow-listed CIDRs. */
-  ingress: z.array(firewallRuleSection).min(1, "expected at least one ingress rule"),
+  ingress: z.array(ingressRule).min(1, "expected at least one ingress rule"),
   /** Egress from the entry point. @default none (no egress) */
-  egress: z.array(firewallRuleSection).default([]),
+  egress: z.array(egressRule).default([]),
   waf: wafSection.default({ enabled: false, rateLimit: 2000, managedRuleGroups: ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"] }),
 });
 
@@ -235,6 +273,39 @@ const registrySection = z.strictObject({
   keepLastImages: z.number().int().min(1, "expected at least 1 image").max(10_000).default(30),
   /** Days an untagged image is kept. @default 7 */
   untaggedExpiryDays: z.number().int().min(1, "expected at least 1 day").max(3650).default(7),
+});
+
+/** An S3 bucket name (general purpose buckets, as AWS's naming rules allow for new buckets). */
+export const bucketName = z.string().refine(
+  (value) =>
+    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(value) &&
+    !value.includes("..") &&
+    !value.includes(".-") &&
+    !value.includes("-.") &&
+    !/^\d{1,3}(\.\d{1,3}){3}$/.test(value) &&
+    !/^(xn--|sthree-|amzn-s3-demo-)/.test(value) &&
+    !/(-s3alias|--ol-s3|--x-s3|--table-s3|\.mrap)$/.test(value),
+  "expected an S3 bucket name (3-63 characters: a-z, 0-9, '.', '-'; starts and ends with a letter or digit; not an IP address)",
+);
+
+const kmsKeyArn = z
+  .string()
+  .regex(
+    /^arn:aws(-cn|-us-gov)?:kms:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:key\/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/,
+    "expected a KMS key ARN such as arn:aws:kms:eu-west-1:111111111111:key/<key id> (not an alias)",
+  );
+
+const ciSection = z.strictObject({
+  /** The S3 bucket holding Pulumi state (`pulumi login s3://<bucket>`), created once by an administrator. */
+  stateBucket: bucketName,
+  /** The KMS key of the stack's secrets provider (`awskms://<key id>`), created once by an administrator. */
+  secretsKeyArn: kmsKeyArn,
+  /**
+   * Create the account's GitHub OIDC provider. It is one per account: when both stacks share an
+   * account, exactly one of them creates it and the other sets this to false and uses it.
+   * @default true
+   */
+  createOidcProvider: z.boolean().default(true),
 });
 
 const imageRef = z
@@ -279,6 +350,8 @@ export const configSchema = z.strictObject({
   firewall: firewallSection,
   storage: storageSection.default({ noncurrentVersionExpirationDays: 30, abortIncompleteUploadDays: 7, kmsDeletionWindowDays: 30, protect: false }),
   registry: registrySection.default({ keepLastImages: 30, untaggedExpiryDays: 7 }),
+  /** Identities of the delivery workflows and the state backend they use. */
+  ci: ciSection,
   reconciler: reconcilerSection.default({
     namespace: "flux-system",
     operator: { version: "v0.58.1", image: "ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1" },
@@ -336,14 +409,25 @@ export function keyPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
+const ARTICLES: Record<string, string> = { array: "an array", object: "an object", integer: "an integer", int: "an integer" };
+
+/** A value as a message may quote it: JSON, cut short. Only non-secret keys are ever parsed. */
+function quote(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
 function describeIssue(issue: z.core.$ZodIssue): string[] {
+  const path = keyPath(issue.path);
   if (issue.code === "unrecognized_keys") {
     return issue.keys.map((key) => `${keyPath([...issue.path, key])}: unknown key (check for a typo)`);
   }
-  if (issue.code === "invalid_type" && issue.input === undefined) {
-    return [`${keyPath(issue.path)}: required, ${issue.message.replace(/^Invalid input: /, "")}`];
+  if (issue.code === "invalid_type") {
+    const expected = ARTICLES[issue.expected] ?? `a ${issue.expected}`;
+    if (issue.input === undefined) return [`${path}: required, expected ${expected}`];
+    return [`${path}: expected ${expected}, got ${quote(issue.input)}`];
   }
-  return [`${keyPath(issue.path)}: ${issue.message.replace(/^Invalid input: /, "")}`];
+  return [`${path}: ${issue.message.replace(/^Invalid input: /, "")}`];
 }
 
 /**
@@ -361,7 +445,8 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
     input[name] = STRING_KEYS.has(name) ? value : decodeValue(value);
   }
 
-  const result = configSchema.safeParse(input);
+  // reportInput: a type error quotes what it got, and a missing key is told from a wrong one.
+  const result = configSchema.safeParse(input, { reportInput: true });
   if (!result.success) {
     for (const issue of result.error.issues) problems.push(...describeIssue(issue));
   }
@@ -377,7 +462,7 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
     }
   }
 
-  if (result.success) problems.push(...crossFieldProblems(result.data, raw.stack));
+  problems.push(...crossFieldProblems(result.success ? result.data : parseSections(input), raw.stack));
   if (problems.length > 0) throw new ConfigError(problems);
   const data = result.data as Schema;
   const token = raw.values[`${prefix}githubToken`];
@@ -389,76 +474,80 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
   };
 }
 
-/** Rules that span several keys; each message still names the key to change. */
-function crossFieldProblems(config: Schema, stack: string): string[] {
+/** The top-level sections that parsed on their own; cross-key rules use what is there. */
+type Sections = Partial<Schema>;
+
+function parseSections(input: Record<string, unknown>): Sections {
+  const sections: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(configSchema.shape)) {
+    const result = schema.safeParse(input[key]);
+    if (result.success) sections[key] = result.data;
+  }
+  return sections;
+}
+
+/**
+ * Rules that span several keys; each message still names the key to change. Each rule runs when
+ * the sections it reads are valid, so one bad section doesn't hide the problems of the others.
+ */
+function crossFieldProblems(config: Sections, stack: string): string[] {
   const problems: string[] = [];
-  const env = config.environment;
-  if (env !== stack) problems.push(`${keyPath(["environment"])}: must equal the stack name ${JSON.stringify(stack)}, got ${JSON.stringify(env)}`);
-  if (config.github.configRepo.branch !== env) {
-    problems.push(`${keyPath(["github", "configRepo", "branch"])}: must equal the environment ${JSON.stringify(env)}, got ${JSON.stringify(config.github.configRepo.branch)}`);
+  const { environment: env, github, apps, production, reconciler, storage } = config;
+  if (env !== undefined && env !== stack) {
+    problems.push(`${keyPath(["environment"])}: must equal the stack name ${JSON.stringify(stack)}, got ${JSON.stringify(env)}`);
+  }
+  if (env !== undefined && github && github.configRepo.branch !== env) {
+    problems.push(`${keyPath(["github", "configRepo", "branch"])}: must equal the environment ${JSON.stringify(env)}, got ${JSON.stringify(github.configRepo.branch)}`);
   }
 
-  // Repositories: one deploy key each, so each repository once.
-  const seen = new Map<string, string>();
-  const configRepo = config.github.configRepo.repo.toLowerCase();
-  seen.set(configRepo, keyPath(["github", "configRepo", "repo"]));
-  const names = new Map<string, number>();
-  config.apps.forEach((app, i) => {
-    const repo = app.repo.toLowerCase();
-    const previous = seen.get(repo);
-    if (previous) problems.push(`${keyPath(["apps", i, "repo"])}: ${app.repo} is already used by ${previous}; every repository needs its own deploy key`);
-    else seen.set(repo, keyPath(["apps", i, "repo"]));
-    const j = names.get(app.name);
-    if (j !== undefined) problems.push(`${keyPath(["apps", i, "name"])}: ${app.name} is already the name of apps[${j}]`);
-    else names.set(app.name, i);
-    if (app.deployKey.readWrite) {
-      problems.push(`${keyPath(["apps", i, "deployKey", "readWrite"])}: app repositories are only read; image automation writes to the config repo`);
+  if (github && apps) {
+    // Repositories: one deploy key each, so each repository once.
+    const seen = new Map<string, string>();
+    seen.set(github.configRepo.repo.toLowerCase(), keyPath(["github", "configRepo", "repo"]));
+    apps.forEach((app, i) => {
+      const repo = app.repo.toLowerCase();
+      const previous = seen.get(repo);
+      if (previous) problems.push(`${keyPath(["apps", i, "repo"])}: ${app.repo} is already used by ${previous}; every repository needs its own deploy key`);
+      else seen.set(repo, keyPath(["apps", i, "repo"]));
+    });
+    const automated = apps.some((app) => app.imageAutomation !== undefined);
+    const readWrite = keyPath(["github", "configRepo", "deployKey", "readWrite"]);
+    if (github.configRepo.deployKey.readWrite && !automated) {
+      problems.push(`${readWrite}: a read-write key needs image automation on at least one app; set it to false`);
     }
-  });
-
-  const automated = config.apps.some((app) => app.imageAutomation !== undefined);
-  if (config.github.configRepo.deployKey.readWrite && !automated) {
-    problems.push(`${keyPath(["github", "configRepo", "deployKey", "readWrite"])}: a read-write key needs image automation on at least one app; set it to false`);
-  }
-  if (!config.github.configRepo.deployKey.readWrite && automated) {
-    problems.push(`${keyPath(["github", "configRepo", "deployKey", "readWrite"])}: image automation commits to the config repo and needs a read-write key; set it to true`);
-  }
-
-  config.firewall.ingress.forEach((rule, i) => problems.push(...ruleProblems(rule, ["firewall", "ingress", i], true)));
-  config.firewall.egress.forEach((rule, i) => problems.push(...ruleProblems(rule, ["firewall", "egress", i], false)));
-
-  if (config.production) {
-    const flux = config.reconciler.flux.version;
-    if (!exactVersion.test(flux)) problems.push(`${keyPath(["reconciler", "flux", "version"])}: production needs an exact version such as 2.7.3, got ${JSON.stringify(flux)}`);
-    if (!config.reconciler.operator.image.includes("@sha256:")) {
-      problems.push(`${keyPath(["reconciler", "operator", "image"])}: production needs an image pinned by digest (@sha256:...)`);
+    if (!github.configRepo.deployKey.readWrite && automated) {
+      problems.push(`${readWrite}: image automation commits to the config repo and needs a read-write key; set it to true`);
     }
-    if (!config.storage.protect) problems.push(`${keyPath(["storage", "protect"])}: production storage must be protected; set it to true`);
-    config.apps.forEach((app, i) => {
-      const push = app.imageAutomation?.pushBranch;
-      if (app.imageAutomation && (push === undefined || push === env)) {
-        problems.push(`${keyPath(["apps", i, "imageAutomation", "pushBranch"])}: production image automation must push to a branch other than ${JSON.stringify(env)}, so changes arrive by pull request`);
+  }
+
+  if (apps) {
+    const names = new Map<string, number>();
+    apps.forEach((app, i) => {
+      const j = names.get(app.name);
+      if (j !== undefined) problems.push(`${keyPath(["apps", i, "name"])}: ${app.name} is already the name of apps[${j}]`);
+      else names.set(app.name, i);
+      if (app.deployKey.readWrite) {
+        problems.push(`${keyPath(["apps", i, "deployKey", "readWrite"])}: app repositories are only read; image automation writes to the config repo`);
       }
     });
   }
-  return problems;
-}
 
-const ADMIN_PORTS = [22, 3389];
-
-function ruleProblems(rule: z.output<typeof firewallRuleSection>, path: (string | number)[], ingress: boolean): string[] {
-  const problems: string[] = [];
-  if (rule.fromPort > rule.toPort) {
-    problems.push(`${keyPath([...path, "fromPort"])}: must not exceed toPort (${rule.fromPort} > ${rule.toPort})`);
-  }
-  if (!ingress) return problems;
-  rule.cidrs.forEach((block, j) => {
-    if (block !== "0.0.0.0/0" && block !== "::/0") return;
-    for (const adminPort of ADMIN_PORTS) {
-      const covered = rule.protocol === "-1" || (rule.protocol === "tcp" && rule.fromPort <= adminPort && adminPort <= rule.toPort);
-      if (covered) problems.push(`${keyPath([...path, "cidrs", j])}: ${block} may not reach port ${adminPort}`);
+  if (production) {
+    if (reconciler) {
+      const flux = reconciler.flux.version;
+      if (!exactVersion.test(flux)) problems.push(`${keyPath(["reconciler", "flux", "version"])}: production needs an exact version such as 2.7.3, got ${JSON.stringify(flux)}`);
+      if (!reconciler.operator.image.includes("@sha256:")) {
+        problems.push(`${keyPath(["reconciler", "operator", "image"])}: production needs an image pinned by digest (@sha256:...)`);
+      }
     }
-  });
+    if (storage && !storage.protect) problems.push(`${keyPath(["storage", "protect"])}: production storage must be protected; set it to true`);
+    apps?.forEach((app, i) => {
+      const push = app.imageAutomation?.pushBranch;
+      if (app.imageAutomation && (push === undefined || push === env)) {
+        problems.push(`${keyPath(["apps", i, "imageAutomation", "pushBranch"])}: production image automation must push to a branch other than ${JSON.stringify(env ?? "the environment branch")}, so changes arrive by pull request`);
+      }
+    });
+  }
   return problems;
 }
 

@@ -8,10 +8,19 @@ const { spawnSync } = require("node:child_process");
 const root = path.resolve(__dirname, "..");
 const bin = (pkg, file) => path.join(path.dirname(require.resolve(`${pkg}/package.json`, { paths: [root] })), file);
 
+const fs = require("node:fs");
+const os = require("node:os");
+
+// vitest's own summary is for people; a JSON report gives the counts for the closing line.
+const report = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "gitops-platform-test-")), "vitest.json");
+
 const steps = [
   { name: "typecheck", args: [bin("typescript", "bin/tsc"), "--noEmit", "-p", "tsconfig.json"] },
   { name: "lint", args: [bin("eslint", "bin/eslint.js"), "--max-warnings", "0", "."] },
-  { name: "tests", args: [bin("vitest", "vitest.mjs"), "run", ...process.argv.slice(2)] },
+  {
+    name: "tests",
+    args: [bin("vitest", "vitest.mjs"), "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...process.argv.slice(2)],
+  },
 ];
 
 for (const step of steps) {
@@ -19,6 +28,15 @@ for (const step of steps) {
   const result = spawnSync(process.execPath, step.args, { cwd: root, stdio: "inherit" });
   if (result.status !== 0) {
     process.stderr.write(`\n${step.name} failed (exit ${result.status ?? result.signal})\n`);
+    summarize();
     process.exit(result.status || 1);
   }
+}
+summarize();
+
+function summarize() {
+  if (!fs.existsSync(report)) return;
+  const { numPassedTests = 0, numFailedTests = 0, numPendingTests = 0, numTodoTests = 0 } = JSON.parse(fs.readFileSync(report, "utf8"));
+  const skipped = numPendingTests + numTodoTests;
+  process.stdout.write(`\n${numPassedTests} passed, ${numFailedTests} failed${skipped ? `, ${skipped} skipped` : ""}\n`);
 }

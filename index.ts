@@ -1,0 +1,21 @@
+// The program: validate the stack's config, build the environment's Platform, export its outputs.
+// A function export (not top-level code) so the offline engine can run it once per test; the Pulumi
+// CLI calls it and awaits what it returns.
+import { readConfig } from "./components/config";
+import { Platform } from "./components/platform";
+
+export = () => {
+  const config = readConfig();
+  const platform = new Platform(config.environment, { config });
+  return {
+    bucketName: platform.bucketName,
+    storageKeyArn: platform.storageKeyArn,
+    repositoryUrls: platform.repositoryUrls,
+    ciRoleArns: platform.ciRoleArns,
+    previewRoleArn: platform.previewRoleArn,
+    deployRoleArn: platform.deployRoleArn,
+    securityGroupId: platform.securityGroupId,
+    ...(platform.webAclArn ? { webAclArn: platform.webAclArn } : {}),
+    vpcId: platform.vpcId,
+  };
+};

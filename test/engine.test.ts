@@ -1,0 +1,132 @@
+import { describe, expect, it } from "vitest";
+import * as path from "node:path";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import * as tls from "@pulumi/tls";
+import { findResource, isUnknown, maskedInputs, maskedOutputs, resourcesOfType, runProgram, loadStackConfig, UNKNOWN } from "../tools/engine";
+
+const base = { stack: "dev", config: { "aws:region": "eu-west-1" } };
+
+describe("offline engine", () => {
+  it("records type, name, parent, inputs and options of every registration", async () => {
+    const result = await runProgram({
+      ...base,
+      program: () => {
+        class Box extends pulumi.ComponentResource {
+          constructor(name: string) {
+            super("test:index:Box", name, {});
+            new aws.s3.Bucket(`${name}-bucket`, { bucketPrefix: "logs-" }, { parent: this, protect: true, retainOnDelete: true });
+            this.registerOutputs({});
+          }
+        }
+        new Box("box");
+      },
+    });
+    expect(result.resources.map((r) => `${r.type}::${r.name}`)).toEqual([
+      "pulumi:pulumi:Stack::gitops-platform-dev",
+      "test:index:Box::box",
+      "aws:s3/bucket:Bucket::box-bucket",
+    ]);
+    const bucket = findResource(result, "aws:s3/bucket:Bucket", "box-bucket");
+    expect(bucket.parent).toBe("urn:pulumi:dev::gitops-platform::test:index:Box::box");
+    expect(bucket.urn).toBe("urn:pulumi:dev::gitops-platform::test:index:Box$aws:s3/bucket:Bucket::box-bucket");
+    expect(findResource(result, "test:index:Box", "box").parent).toBe("urn:pulumi:dev::gitops-platform::pulumi:pulumi:Stack::gitops-platform-dev");
+    expect(bucket.custom).toBe(true);
+    expect(bucket.inputs.bucketPrefix).toBe("logs-");
+    expect(bucket.protect).toBe(true);
+    expect(bucket.retainOnDelete).toBe(true);
+  });
+
+  it("keeps provider-computed values unknown in preview and never shows secrets", async () => {
+    const result = await runProgram({
+      ...base,
+      program: () => {
+        const key = new tls.PrivateKey("key", { algorithm: "ED25519" }, { additionalSecretOutputs: ["privateKeyPem"] });
+        const bucket = new aws.s3.Bucket("bucket", {});
+        new aws.s3.BucketPolicy("policy", { bucket: bucket.id, policy: pulumi.secret("{}") });
+        return { publicKey: key.publicKeyOpenssh, arn: bucket.arn, token: pulumi.secret("t0ken") };
+      },
+    });
+    const policy = findResource(result, "aws:s3/bucketPolicy:BucketPolicy", "policy");
+    expect(isUnknown(policy.inputs.bucket)).toBe(true);
+    expect(policy.inputs.policy).toBe("{}");
+    expect(policy.secretPaths).toEqual(["policy"]);
+    expect(maskedInputs(policy)).toEqual({ bucket: "[unknown]", policy: "[secret]" });
+    expect(policy.propertyDependencies.bucket).toEqual([findResource(result, "aws:s3/bucket:Bucket", "bucket").urn]);
+    expect(findResource(result, "tls:index/privateKey:PrivateKey", "key").additionalSecretOutputs).toContain("privateKeyPem");
+    expect(maskedOutputs(result)).toEqual({ publicKey: "[unknown]", arn: "[unknown]", token: "[secret]" });
+    expect(result.outputs.token).toBe("t0ken");
+    expect(result.outputs.arn).toBe(UNKNOWN);
+  });
+
+  it("answers getCluster offline and fails loudly on an invoke nobody answers", async () => {
+    const result = await runProgram({
+      ...base,
+      program: () => ({ vpc: aws.eks.getClusterOutput({ name: "c1" }).vpcConfig.vpcId }),
+    });
+    expect(result.outputs.vpc).toBe("vpc-0ff11e000000000000");
+    await expect(runProgram({ ...base, program: () => ({ id: aws.getCallerIdentityOutput().accountId }) })).rejects.toThrow(
+      "offline engine: no answer for invoke aws:index/getCallerIdentity:getCallerIdentity; add one to tools/engine/invokes.ts or avoid the call",
+    );
+  });
+
+  it("feeds config and secret keys to the program", async () => {
+    const result = await runProgram({
+      stack: "dev",
+      config: { "proj:apps": [{ name: "a" }], "proj:token": "s3cr3t" },
+      secretKeys: ["proj:token"],
+      project: "proj",
+      program: () => {
+        const config = new pulumi.Config();
+        return { apps: config.requireObject<unknown[]>("apps"), token: config.requireSecret("token") };
+      },
+    });
+    expect(result.project).toBe("proj");
+    expect(maskedOutputs(result)).toEqual({ apps: [{ name: "a" }], token: "[secret]" });
+  });
+
+  it("runs entry files: top-level TypeScript and exported functions", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "engine-"));
+    const topLevel = path.join(dir, "top.ts");
+    fs.writeFileSync(topLevel, `import * as aws from "@pulumi/aws";\nimport { prefix } from "./lib";\nconst b = new aws.s3.Bucket("b", { bucketPrefix: prefix });\nexport const name: string = "n";\n`);
+    fs.writeFileSync(path.join(dir, "lib.ts"), `export const prefix: string = "p-";\n`);
+    const fn = path.join(dir, "fn.js");
+    fs.writeFileSync(fn, `module.exports = async () => ({ answer: 42 });\n`);
+    const first = await runProgram({ ...base, program: topLevel });
+    expect(findResource(first, "aws:s3/bucket:Bucket", "b").inputs.bucketPrefix).toBe("p-");
+    expect(first.outputs).toEqual({ name: "n" });
+    const again = await runProgram({ ...base, program: topLevel });
+    expect(resourcesOfType(again, "aws:s3/bucket:Bucket")).toHaveLength(1);
+    expect((await runProgram({ ...base, program: fn })).outputs).toEqual({ answer: 42 });
+  });
+
+  it("surfaces the program's own error", async () => {
+    await expect(
+      runProgram({
+        ...base,
+        program: () => {
+          throw new Error("bad config: gitops-platform:x: expected y");
+        },
+      }),
+    ).rejects.toThrow("bad config: gitops-platform:x: expected y");
+  });
+
+  it("reads Pulumi.yaml defaults and stack files, secure values as opaque secrets", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stack-"));
+    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: demo\nruntime: nodejs\nconfig:\n  flag:\n    type: boolean\n    default: false\n  other: 3\n");
+    fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), "config:\n  aws:region: eu-west-1\n  demo:token:\n    secure: AAABAKxyz\n  demo:flag: true\n");
+    const stack = loadStackConfig(dir, "dev");
+    expect(stack.project).toBe("demo");
+    expect(stack.main).toBe(path.join(dir, "index.ts"));
+    expect(stack.config).toEqual({
+      "aws:region": "eu-west-1",
+      "demo:flag": true,
+      "demo:other": 3,
+      "demo:token": "[secret: encrypted in the stack config, not readable offline]",
+    });
+    expect(stack.secretKeys).toEqual(["demo:token"]);
+    expect(() => loadStackConfig(dir, "nope")).toThrow(`stack config not found: ${path.join(dir, "Pulumi.nope.yaml")}`);
+  });
+});

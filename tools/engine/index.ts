@@ -1,0 +1,289 @@
+/**
+ * The offline engine: runs a Pulumi program under Pulumi's mock runtime and records what it
+ * declares, as `pulumi preview` would see it, without the CLI, provider plugins or a cloud.
+ *
+ * - config is fed as the CLI would (secure values become opaque secrets),
+ * - invokes get fixed offline answers (./invokes), unanswered ones fail,
+ * - every registration is recorded with its inputs and options by wrapping the mock monitor,
+ * - provider-computed outputs stay unknown (preview mode), never invented.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { answerInvoke } from "./invokes";
+import { decode, UNKNOWN, isUnknown, mask, valueAt, joinPath } from "./values";
+import { loadProgram, type ProgramExport } from "./load";
+
+export { UNKNOWN, isUnknown, mask, valueAt, joinPath };
+export { loadStackConfig, readProject, type StackConfig } from "./stack-config";
+export { UnansweredInvokeError, OFFLINE_INVOKES } from "./invokes";
+
+/** One run of a program. */
+export interface EngineRun {
+  /** Stack name, e.g. `staging`. */
+  readonly stack: string;
+  /** Config values by `<namespace>:<key>`; objects as objects (not JSON-encoded). */
+  readonly config: Readonly<Record<string, unknown>>;
+  /** Keys whose values are secrets. */
+  readonly secretKeys?: readonly string[];
+  /** A function (may return outputs or a promise of them) or the path of an entry file (TS or JS). */
+  readonly program: (() => unknown) | string;
+  /** Preview mode: provider-computed outputs are unknown, as in `pulumi preview`. @default true */
+  readonly preview?: boolean;
+  /** Project name. @default "gitops-platform" */
+  readonly project?: string;
+}
+
+/** A resource as the program registered it. */
+export interface RecordedResource {
+  readonly urn: string;
+  readonly type: string;
+  readonly name: string;
+  readonly parent?: string;
+  readonly custom: boolean;
+  /** Inputs as plain data: secrets unwrapped (see secretPaths), unknown values are {@link UNKNOWN}. */
+  readonly inputs: Record<string, unknown>;
+  /** Paths of inputs that were secret, e.g. `privateKeyPem`, `stringData.identity`. */
+  readonly secretPaths: string[];
+  readonly protect: boolean;
+  readonly retainOnDelete: boolean;
+  readonly additionalSecretOutputs: string[];
+  readonly dependencies: string[];
+  readonly propertyDependencies: Record<string, string[]>;
+  readonly provider?: string;
+  readonly deleteBeforeReplace: boolean;
+  readonly replaceOnChanges: string[];
+  readonly ignoreChanges: string[];
+  readonly deletedWith?: string;
+}
+
+/** A policy verdict on the run (filled by the policy pack integration). */
+export interface PolicyViolation {
+  readonly policyPack: string;
+  readonly policyName: string;
+  readonly enforcementLevel: "mandatory" | "advisory";
+  readonly resource?: string;
+  readonly type?: string;
+  readonly message: string;
+}
+
+/** Everything a run declared. */
+export interface PlanResult {
+  readonly project: string;
+  readonly stack: string;
+  readonly preview: boolean;
+  /** In registration order; the `pulumi:pulumi:Stack` first. */
+  readonly resources: RecordedResource[];
+  readonly outputs: Record<string, unknown>;
+  readonly outputSecretPaths: string[];
+  policyViolations: PolicyViolation[];
+}
+
+/** The type token of the root stack resource. */
+export const STACK_TYPE = "pulumi:pulumi:Stack";
+
+// The mock monitor's request objects are protobuf messages; only the getters used here are typed.
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getCustom(): boolean;
+  getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
+  getProtect(): boolean | undefined;
+  getRetainondelete(): boolean | undefined;
+  getAdditionalsecretoutputsList(): string[];
+  getDependenciesList(): string[];
+  getPropertydependenciesMap(): { forEach(fn: (value: { getUrnsList(): string[] }, key: string) => void): void };
+  getProvider(): string;
+  getDeletebeforereplace(): boolean;
+  getReplaceonchangesList(): string[];
+  getIgnorechangesList(): string[];
+  getDeletedwith(): string;
+}
+interface OutputsRequest {
+  getUrn(): string;
+  getOutputs(): { toJavaScript(): Record<string, unknown> } | undefined;
+}
+type Callback = (err: unknown, response?: { getUrn?: () => string }) => void;
+interface MockMonitorLike {
+  newUrn(parent: string, type: string, name: string): string;
+  registerResource(req: RegisterRequest, callback: Callback): Promise<void> | void;
+  registerResourceOutputs(req: OutputsRequest, callback: Callback): void;
+}
+
+// Internal SDK hooks, exported at run time but not in the typings; both are stable across 3.x.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs?: () => Promise<void> };
+
+let running = false;
+
+/**
+ * Runs a program under the mock runtime and returns what it declared. Runs are serialised: the
+ * Pulumi runtime is process-global.
+ */
+export async function runProgram(run: EngineRun): Promise<PlanResult> {
+  if (running) throw new Error("offline engine: runProgram is already running in this process; await the previous run");
+  running = true;
+  try {
+    return await runOnce(run);
+  } finally {
+    running = false;
+  }
+}
+
+async function runOnce(run: EngineRun): Promise<PlanResult> {
+  const project = run.project ?? "gitops-platform";
+  const preview = run.preview ?? true;
+  const configuredRegion = run.config["aws:region"];
+  const region = typeof configuredRegion === "string" ? configuredRegion : "us-east-1";
+  const recorded: RecordedResource[] = [];
+  const stackOutputs: { raw?: Record<string, unknown> } = {};
+
+  // Configure before the program reads anything; objects are JSON-encoded as the CLI passes them.
+  const encoded: Record<string, string> = {};
+  for (const [key, value] of Object.entries(run.config)) encoded[key] = typeof value === "string" ? value : JSON.stringify(value);
+  pulumi.runtime.setAllConfig(encoded, [...(run.secretKeys ?? [])]);
+
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => ({
+        // Preview: no id and no computed outputs; echoing the inputs keeps input-derived values known.
+        id: preview ? undefined : `${args.name}-offline-id`,
+        state: args.inputs as Record<string, unknown>,
+      }),
+      call: (args) => answerInvoke({ token: args.token, inputs: args.inputs as Record<string, unknown>, region }),
+    },
+    project,
+    run.stack,
+    preview,
+  );
+
+  const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitorLike;
+  // URNs as the real engine forms them: the full chain of parent types, without the root stack.
+  monitor.newUrn = (parent, type, name) => {
+    const parentType = parent ? (parent.split("::")[2] ?? "") : "";
+    const qualified = parentType && parentType !== STACK_TYPE ? `${parentType}$${type}` : type;
+    return `urn:pulumi:${run.stack}::${project}::${qualified}::${name}`;
+  };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, callback) =>
+    register(req, (err, response) => {
+      if (!err && response?.getUrn) recorded.push(recordResource(req, response.getUrn()));
+      callback(err, response);
+    });
+  const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
+  monitor.registerResourceOutputs = (req, callback) => {
+    if (req.getUrn().endsWith(`::${STACK_TYPE}::${project}-${run.stack}`)) stackOutputs.raw = req.getOutputs()?.toJavaScript() ?? {};
+    registerOutputs(req, callback);
+  };
+
+  const program: () => unknown = typeof run.program === "string" ? programFromFile(run.program) : run.program;
+  let failure: unknown;
+  // Like the CLI's language host, the engine owns the program's stray rejections (a failed invoke
+  // rejects every output derived from it): the first one fails the run, none escapes the process.
+  const others = process.listeners("unhandledRejection");
+  process.removeAllListeners("unhandledRejection");
+  const onRejection = (reason: unknown) => {
+    failure ??= reason;
+  };
+  process.on("unhandledRejection", onRejection);
+  try {
+    await pulumi.runtime.runInPulumiStack(async () => (await program()) as pulumi.Inputs | undefined);
+  } catch (error) {
+    failure ??= error;
+  }
+  try {
+    if (settings.waitForRPCs) await settings.waitForRPCs().catch((error: unknown) => (failure ??= error));
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    process.removeListener("unhandledRejection", onRejection);
+    for (const listener of others) process.on("unhandledRejection", listener);
+  }
+  if (failure !== undefined) throw unwrapRunError(failure);
+
+  const outputs = decode(stackOutputs.raw ?? {});
+  return {
+    project,
+    stack: run.stack,
+    preview,
+    resources: recorded,
+    outputs: outputs.value as Record<string, unknown>,
+    outputSecretPaths: outputs.secretPaths,
+    policyViolations: [],
+  };
+}
+
+function recordResource(req: RegisterRequest, urn: string): RecordedResource {
+  const { value, secretPaths } = decode(req.getObject()?.toJavaScript() ?? {});
+  const propertyDependencies: Record<string, string[]> = {};
+  req.getPropertydependenciesMap().forEach((deps, key) => {
+    propertyDependencies[key] = [...deps.getUrnsList()];
+  });
+  const parent = req.getParent();
+  const provider = req.getProvider();
+  const deletedWith = req.getDeletedwith();
+  return {
+    urn,
+    type: req.getType(),
+    name: req.getName(),
+    ...(parent ? { parent } : {}),
+    custom: req.getCustom(),
+    inputs: value as Record<string, unknown>,
+    secretPaths,
+    protect: req.getProtect() === true,
+    retainOnDelete: req.getRetainondelete() === true,
+    additionalSecretOutputs: [...req.getAdditionalsecretoutputsList()],
+    dependencies: [...req.getDependenciesList()],
+    propertyDependencies,
+    ...(provider ? { provider } : {}),
+    deleteBeforeReplace: req.getDeletebeforereplace(),
+    replaceOnChanges: [...req.getReplaceonchangesList()],
+    ignoreChanges: [...req.getIgnorechangesList()],
+    ...(deletedWith ? { deletedWith } : {}),
+  };
+}
+
+/** Pulumi semantics for an entry module: a function is called; otherwise its exports are the outputs. */
+function programFromFile(file: string): () => unknown {
+  return () => {
+    const exported: ProgramExport = loadProgram(file);
+    if (typeof exported === "function") return (exported as () => unknown)();
+    if (exported && typeof exported === "object") {
+      const keys = Object.keys(exported).filter((key) => key !== "__esModule");
+      const fallback = (exported as { default?: unknown }).default;
+      if (keys.length === 1 && keys[0] === "default" && typeof fallback === "function") return (fallback as () => unknown)();
+      return Object.fromEntries(keys.map((key) => [key, (exported as Record<string, unknown>)[key]]));
+    }
+    return undefined;
+  };
+}
+
+// The SDK wraps program failures (e.g. in a RunError); surface the original error and message.
+function unwrapRunError(error: unknown): unknown {
+  if (error instanceof Error && error.name === "RunError" && error.message) {
+    const inner = (error as { innerError?: unknown }).innerError;
+    if (inner instanceof Error) return inner;
+  }
+  return error;
+}
+
+/** The resource of that type and logical name; throws listing the names of that type that exist. */
+export function findResource(result: PlanResult, type: string, name: string): RecordedResource {
+  const found = result.resources.find((r) => r.type === type && r.name === name);
+  if (found) return found;
+  const names = resourcesOfType(result, type).map((r) => r.name);
+  throw new Error(`no ${type} named ${JSON.stringify(name)}; declared: ${names.length ? names.join(", ") : "none of that type"}`);
+}
+
+/** Every resource of a type, in registration order. */
+export function resourcesOfType(result: PlanResult, type: string): RecordedResource[] {
+  return result.resources.filter((r) => r.type === type);
+}
+
+/** Inputs of a resource as they may be shown: secrets `[secret]`, unknowns `[unknown]`. */
+export function maskedInputs(resource: RecordedResource): Record<string, unknown> {
+  return mask(resource.inputs, resource.secretPaths) as Record<string, unknown>;
+}
+
+/** Stack outputs as they may be shown. */
+export function maskedOutputs(result: PlanResult): Record<string, unknown> {
+  return mask(result.outputs, result.outputSecretPaths) as Record<string, unknown>;
+}
