@@ -109,8 +109,9 @@ interface Issuer {
 const GITHUB: Issuer = {
   label: "GitHub OIDC trust",
   host: /token\.actions\.githubusercontent\.com(\/[\w.-]+)?/,
-  subject: /^repo:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\/[A-Za-z0-9._-]+:(?:ref:refs\/(?:heads|tags)\/[^*?\s]+|environment:[^*?\s]+)$/,
-  subjectForm: "repo:<owner>/<repo>:ref:refs/heads/<branch> or repo:<owner>/<repo>:environment:<name>",
+  // GitHub's exact subjects: a branch or tag, an environment, or the repository's pull requests.
+  subject: /^repo:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\/[A-Za-z0-9._-]+:(?:ref:refs\/(?:heads|tags)\/[^*?\s]+|environment:[^*?\s]+|pull_request)$/,
+  subjectForm: "repo:<owner>/<repo>:ref:refs/heads/<branch>, repo:<owner>/<repo>:environment:<name> or repo:<owner>/<repo>:pull_request",
   wildcardHint: "name one repository and its branch or environment exactly",
 };
 
@@ -176,7 +177,7 @@ function trustPolicy(issuer: Issuer): StackValidationPolicy["validateStack"] {
 /** IAM OIDC trust: GitHub Actions roles pin the audience and one repository's ref or environment. */
 export const iamGithubOidcTrust: StackValidationPolicy = {
   name: "iam-github-oidc-trust",
-  description: "Roles trusted by GitHub's OIDC provider pin aud to sts.amazonaws.com and sub exactly to one repository's branch, tag or environment, without wildcards.",
+  description: "Roles trusted by GitHub's OIDC provider pin aud to sts.amazonaws.com and sub exactly to one repository's branch, tag, environment or pull requests, without wildcards.",
   enforcementLevel: "mandatory",
   validateStack: trustPolicy(GITHUB),
 };
