@@ -1,0 +1,87 @@
+// Bundles a TypeScript (or JavaScript) entry and its relative imports into one CommonJS module with
+// esbuild, and evaluates it in this process. Packages stay external, so the module shares this
+// process's node_modules (and Pulumi's process-global runtime).
+//
+// Bundles are cached under node_modules/.cache/gitops-platform/bundles, keyed by entry path, and
+// reused while every input file keeps its size and modification time: a cached start costs a few
+// stat calls instead of an esbuild run. Plain CommonJS on purpose: the launchers use it before any
+// TypeScript can run.
+"use strict";
+const crypto = require("node:crypto");
+const fs = require("node:fs");
+const path = require("node:path");
+const Module = require("node:module");
+
+// Located through esbuild rather than __dirname: this file may itself be inlined into a bundle.
+const nodeModules = path.resolve(path.dirname(require.resolve("esbuild/package.json")), "..");
+const projectRoot = path.dirname(nodeModules);
+const cacheDir = path.join(nodeModules, ".cache", "gitops-platform", "bundles");
+const FORMAT = 1;
+
+function fingerprint(file) {
+  const stat = fs.statSync(file, { throwIfNoEntry: false });
+  return stat ? `${stat.size}:${stat.mtimeMs}` : "missing";
+}
+
+function cachedBundle(entry) {
+  const key = crypto.createHash("sha256").update(`${FORMAT}\0${entry}`).digest("hex").slice(0, 32);
+  const codeFile = path.join(cacheDir, `${key}.js`);
+  const manifestFile = path.join(cacheDir, `${key}.json`);
+  try {
+    const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8"));
+    const fresh = Object.entries(manifest.inputs).every(([file, print]) => fingerprint(file) === print);
+    if (fresh) return fs.readFileSync(codeFile, "utf8");
+  } catch {
+    // No usable cache entry: build below.
+  }
+  const esbuild = require("esbuild");
+  const result = esbuild.buildSync({
+    entryPoints: [entry],
+    bundle: true,
+    packages: "external",
+    platform: "node",
+    format: "cjs",
+    target: "node24",
+    sourcemap: "inline",
+    metafile: true,
+    write: false,
+    logLevel: "silent",
+    absWorkingDir: path.dirname(entry),
+  });
+  const code = result.outputFiles[0].text;
+  const inputs = {};
+  for (const input of Object.keys(result.metafile.inputs)) {
+    const file = path.resolve(path.dirname(entry), input);
+    inputs[file] = fingerprint(file);
+  }
+  try {
+    fs.mkdirSync(cacheDir, { recursive: true });
+    // Write to temporary names first so a concurrent reader never sees half a file.
+    const suffix = `.${process.pid}.tmp`;
+    fs.writeFileSync(codeFile + suffix, code);
+    fs.writeFileSync(manifestFile + suffix, JSON.stringify({ entry, inputs }));
+    fs.renameSync(codeFile + suffix, codeFile);
+    fs.renameSync(manifestFile + suffix, manifestFile);
+  } catch {
+    // A read-only checkout still works, just without the cache.
+  }
+  return code;
+}
+
+/**
+ * Bundles `file` and evaluates it as a fresh module (every call evaluates anew); returns its exports.
+ * Bare imports resolve from the file's directory, then from this project's node_modules.
+ */
+function loadBundled(file) {
+  const entry = path.resolve(file);
+  if (!fs.existsSync(entry)) throw new Error(`entry file not found: ${file}`);
+  const code = cachedBundle(entry);
+  process.setSourceMapsEnabled(true);
+  const mod = new Module(entry);
+  mod.filename = entry;
+  mod.paths = [...Module._nodeModulePaths(path.dirname(entry)), ...Module._nodeModulePaths(projectRoot)];
+  mod._compile(code, entry);
+  return mod.exports;
+}
+
+module.exports = { loadBundled };
