@@ -70,7 +70,7 @@ export interface CheckOptions {
 /** Every violation of `policy` over these resources, as the engine reports them. */
 export async function violations(policy: Policy, resources: readonly RecordedResource[], options: CheckOptions = {}): Promise<PolicyViolation[]> {
   return evaluatePolicies(plan(resources, options.outputs), [
-    { name: PROJECT, version: "0.1.0", policies: [policy as never], ...(options.config !== undefined ? { config: { [policy.name]: options.config } } : {}) },
+    { name: PROJECT, version: "0.1.0", policies: [policy], ...(options.config !== undefined ? { config: { [policy.name]: options.config } } : {}) },
   ]);
 }
 

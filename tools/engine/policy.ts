@@ -10,11 +10,10 @@
  *   config, then `--policy-pack-config` (per-policy level or `{ enforcementLevel, ...props }`, and
  *   `all`), validated against each policy's config schema.
  * - Other packs load from their directory (`plan --policy-pack DIR`): the entry is bundled with
- *   esbuild and run with @pulumi/policy's PolicyPack replaced by a class that only records its
+ *   esbuild (tools/bundle.cjs) and run with @pulumi/policy's PolicyPack replaced by a class that only records its
  *   arguments, so no analyzer server starts and nothing exits the process.
  */
 import * as fs from "node:fs";
-import Module from "node:module";
 import * as path from "node:path";
 import Ajv from "ajv";
 import { load as loadYaml } from "js-yaml";
@@ -31,7 +30,7 @@ import type {
   StackValidationPolicy,
 } from "@pulumi/policy";
 import type { PlanResult, PolicyViolation, RecordedResource } from "./index";
-import { bundle } from "./load";
+import { loadBundled } from "../bundle.cjs";
 import { isUnknown } from "./values";
 import { POLICY_PACK_NAME, policies as projectRules } from "../../policies/rules";
 
@@ -105,11 +104,6 @@ interface CapturedPack {
   readonly initialConfig?: PolicyPackConfig;
 }
 
-type ModuleInternals = {
-  new (id: string): { filename: string; paths: string[]; exports: unknown; _compile(code: string, filename: string): void };
-  _nodeModulePaths(dir: string): string[];
-};
-
 /** Loads a CrossGuard pack from its directory without starting its analyzer server. */
 export function loadPolicyPack(dir: string): LoadedPolicyPack {
   const root = path.resolve(dir);
@@ -128,15 +122,6 @@ export function loadPolicyPack(dir: string): LoadedPolicyPack {
   // The PolicyPack constructor refuses a pack without a version; so does this loader.
   if (version === undefined) throw new PolicyPackError(`${dir}: no version in package.json`);
 
-  let code: string;
-  try {
-    code = bundle(entry);
-  } catch (error) {
-    throw new PolicyPackError(`${dir}: cannot compile ${path.relative(root, entry)}: ${error instanceof Error ? error.message : String(error)}`);
-  }
-
-  const ModuleClass = Module as unknown as ModuleInternals;
-  const paths = [...ModuleClass._nodeModulePaths(root), ...ModuleClass._nodeModulePaths(projectRoot)];
   // The pack's own @pulumi/policy (it may have its own node_modules): PolicyPack lives in its policy module.
   let policyModuleFile: string;
   try {
@@ -154,11 +139,7 @@ export function loadPolicyPack(dir: string): LoadedPolicyPack {
     }
   };
   try {
-    const mod = new ModuleClass(entry);
-    mod.filename = entry;
-    mod.paths = paths;
-    process.setSourceMapsEnabled(true);
-    mod._compile(code, entry);
+    loadBundled(entry);
   } catch (error) {
     throw new PolicyPackError(`${dir}: loading ${path.relative(root, entry)} failed: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
