@@ -86,7 +86,9 @@ export const cidr = z.string().superRefine((value, ctx) => {
 /** A Go/Flux duration such as `1m`, `30s`, `1h30m`. */
 export const fluxDuration = z
   .string()
-  .regex(/^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/, "expected a duration such as 30s, 5m or 1h");
+  .regex(/^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/, "expected a duration such as 30s, 5m or 1h")
+  // A zero interval makes a Flux controller reconcile in a busy loop.
+  .refine((value) => !/^(0+(\.0+)?(ms|s|m|h))+$/.test(value), "expected a duration greater than zero");
 
 const port = z.number().int("expected an integer port").min(0, "expected a port from 0 to 65535").max(65535, "expected a port from 0 to 65535");
 
@@ -154,14 +156,20 @@ const imagePolicySection = z.union(
   [
     z.strictObject({ semver: z.string().min(1, "expected a semver range such as >=1.0.0") }),
     z.strictObject({
-      /** Regex the tags must match, with a named group `ts` or `build` for ordering. */
+      /** Regex the tags must match (RE2), with a named group such as `(?P<ts>[0-9]+)` for ordering. */
       pattern: z.string().min(1),
+      /** What to order by: a named group of the pattern, e.g. `$ts`. */
       extract: z.string().min(1),
+      /** `asc` takes the highest value as the newest, `desc` the lowest. @default asc */
       order: z.enum(["asc", "desc"]).default("asc"),
+      /** Compare the extracted values as numbers or as text. @default numerical */
+      sort: z.enum(["numerical", "alphabetical"], { error: "expected numerical or alphabetical" }).default("numerical"),
     }),
   ],
-  { error: "expected { semver: <range> } or { pattern, extract, order }" },
+  { error: "expected { semver: <range> } or { pattern, extract, order, sort }" },
 );
+
+type ImagePolicy = z.output<typeof imagePolicySection>;
 
 const imageAutomationSection = z.strictObject({
   /** How to choose the newest image tag. */
@@ -315,27 +323,96 @@ const imageRef = z
     "expected an image reference registry/name[:tag][@sha256:<digest>]",
   );
 
+/** A Kubernetes resource quantity for CPU (`100m`, `1`) or memory (`64Mi`, `1Gi`). */
+export const quantity = z
+  .string()
+  .regex(/^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/, "expected a Kubernetes quantity such as 100m, 1, 64Mi or 1Gi");
+
+const computeResources = z.strictObject({ cpu: quantity, memory: quantity });
+
+/** Upstream's own requests and limits for the operator (config/manager/deployment.yaml). */
+const OPERATOR_RESOURCES = { requests: { cpu: "10m", memory: "64Mi" }, limits: { cpu: "1000m", memory: "1Gi" } };
+const OPERATOR_DEFAULTS = {
+  version: "v0.58.1",
+  image: "ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1",
+  replicas: 1,
+  resources: OPERATOR_RESOURCES,
+};
+
+/** A DNS host name (lowercase, at least two labels), e.g. `flux-webhook.staging.example.com`. */
+export const hostName = z
+  .string()
+  .refine(
+    (value) =>
+      value.length <= 253 &&
+      value.split(".").length >= 2 &&
+      value.split(".").every((label) => /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(label)),
+    "expected a lowercase DNS host name such as flux-webhook.example.com",
+  );
+
+const webhookSection = z.strictObject({
+  /** Public host name GitHub sends webhooks to; point its DNS record at the receiver's load balancer. */
+  host: hostName,
+  /** ACM certificate for the host, served by the load balancer (HTTPS only). */
+  certificateArn: z
+    .string()
+    .regex(
+      /^arn:aws(-cn|-us-gov)?:acm:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:certificate\/[0-9a-f-]{36}$/,
+      "expected an ACM certificate ARN such as arn:aws:acm:eu-west-1:111111111111:certificate/<uuid>",
+    ),
+  /** IngressClass of the AWS Load Balancer Controller. @default alb */
+  ingressClassName: dnsLabel.default("alb"),
+  /** TLS policy of the HTTPS listener. @default ELBSecurityPolicy-TLS13-1-2-2021-06 */
+  sslPolicy: z
+    .string()
+    .regex(/^ELBSecurityPolicy-[A-Za-z0-9-]+$/, "expected an ELB security policy name such as ELBSecurityPolicy-TLS13-1-2-2021-06")
+    .default("ELBSecurityPolicy-TLS13-1-2-2021-06"),
+});
+
 const reconcilerSection = z.strictObject({
   /** Namespace of the operator and Flux. @default flux-system */
   namespace: dnsLabel.default("flux-system"),
   operator: z
     .strictObject({
-      /** Flux Operator release; its CRDs come from this release. */
-      version: z.string().regex(/^v?\d+\.\d+\.\d+$/, "expected an exact release such as v0.58.1"),
-      /** Operator image, pinned by digest. */
+      /** Flux Operator release; its CRDs come from this release. @default v0.58.1 */
+      version: z.string().regex(exactVersion, "expected an exact release such as v0.58.1"),
+      /** Operator image; production needs it pinned by digest. @default ghcr.io/controlplaneio-fluxcd/flux-operator:<version> */
       image: imageRef,
+      /** Operator replicas (leader election keeps one active). @default 1 */
+      replicas: z.number().int("expected 1 to 3 replicas").min(1, "expected 1 to 3 replicas").max(3, "expected 1 to 3 replicas").default(1),
+      /** Requests and limits of the operator container. @default upstream's: requests 10m/64Mi, limits 1000m/1Gi */
+      resources: z
+        .strictObject({ requests: computeResources.default(OPERATOR_RESOURCES.requests), limits: computeResources.default(OPERATOR_RESOURCES.limits) })
+        .default(OPERATOR_RESOURCES),
     })
-    .default({ version: "v0.58.1", image: "ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1" }),
+    .default(OPERATOR_DEFAULTS),
   flux: z
     .strictObject({
       /** Flux distribution version: exact (`2.7.3`) or a range (`2.x`); production needs exact. */
-      version: z.string().min(1).default("2.x"),
+      version: z
+        .string()
+        .regex(/^v?\d+(\.(\d+|x|\*)){0,2}$/, "expected a Flux version such as 2.7.3 or a range such as 2.x")
+        .default("2.x"),
       /** Registry the Flux controller images come from. @default ghcr.io/fluxcd */
-      registry: z.string().min(1).default("ghcr.io/fluxcd"),
+      registry: z
+        .string()
+        .regex(/^[a-z0-9]+([.-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/, "expected a registry such as ghcr.io/fluxcd")
+        .default("ghcr.io/fluxcd"),
     })
     .default({ version: "2.x", registry: "ghcr.io/fluxcd" }),
   /** How often the environment branch is fetched (the webhook makes it immediate). @default 1m */
   interval: fluxDuration.default("1m"),
+  /** Namespace allowed to scrape the controllers' metrics (port 8080). @default monitoring */
+  metricsNamespace: dnsLabel.default("monitoring"),
+  /** Author of image automation commits. @default fluxcdbot <fluxcdbot@users.noreply.github.com> */
+  commitAuthor: z
+    .strictObject({
+      name: z.string().min(1, "expected a commit author name").max(100).default("fluxcdbot"),
+      email: z.email("expected an e-mail address").default("fluxcdbot@users.noreply.github.com"),
+    })
+    .default({ name: "fluxcdbot", email: "fluxcdbot@users.noreply.github.com" }),
+  /** The GitHub webhook receiver, exposed through the AWS load balancer behind the Firewall. @default none (Flux polls) */
+  webhook: webhookSection.optional(),
 });
 
 /** Every key of the project's namespace. Strict: an unknown key is an error. */
@@ -354,9 +431,11 @@ export const configSchema = z.strictObject({
   ci: ciSection,
   reconciler: reconcilerSection.default({
     namespace: "flux-system",
-    operator: { version: "v0.58.1", image: "ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1" },
+    operator: OPERATOR_DEFAULTS,
     flux: { version: "2.x", registry: "ghcr.io/fluxcd" },
     interval: "1m",
+    metricsNamespace: "monitoring",
+    commitAuthor: { name: "fluxcdbot", email: "fluxcdbot@users.noreply.github.com" },
   }),
 });
 
@@ -532,6 +611,8 @@ function crossFieldProblems(config: Sections, stack: string): string[] {
     });
   }
 
+  problems.push(...reconcilerProblems(config));
+
   if (production) {
     if (reconciler) {
       const flux = reconciler.flux.version;
@@ -549,6 +630,107 @@ function crossFieldProblems(config: Sections, stack: string): string[] {
     });
   }
   return problems;
+}
+
+/** Rules of the reconciler section and of the app keys it reads (image automation). */
+function reconcilerProblems(config: Sections): string[] {
+  const problems: string[] = [];
+  const { reconciler, apps, github, firewall } = config;
+  if (reconciler) problems.push(...operatorProblems(reconciler.operator));
+  apps?.forEach((app, i) => problems.push(...extractProblems(app.imageAutomation?.policy, ["apps", i, "imageAutomation", "policy"])));
+
+  if (reconciler?.webhook !== undefined && github && firewall) {
+    if (github.hookCidrs.length === 0) {
+      problems.push(`${keyPath(["github", "hookCidrs"])}: required when reconciler.webhook is set: GitHub's hook ranges (api.github.com/meta "hooks") must reach the receiver`);
+    }
+    github.hookCidrs.forEach((block, i) => {
+      const allowed = firewall.ingress.some(
+        (rule) =>
+          (rule.protocol === "-1" || (rule.protocol === "tcp" && rule.fromPort <= 443 && 443 <= rule.toPort)) &&
+          rule.cidrs.some((outer) => cidrContains(outer, block)),
+      );
+      if (!allowed) {
+        problems.push(`${keyPath(["github", "hookCidrs", i])}: ${block} cannot reach the webhook receiver: no firewall.ingress rule allows TCP 443 from it`);
+      }
+    });
+  }
+  return problems;
+}
+
+function operatorProblems(operator: Schema["reconciler"]["operator"]): string[] {
+  const problems: string[] = [];
+
+  // The CRDs come from operator.version's release; an operator of another release would run against them.
+  const lastSegment = operator.image.replace(/@sha256:[a-f0-9]{64}$/, "").split("/").pop() ?? "";
+  const tag = /:([\w][\w.-]{0,127})$/.exec(lastSegment)?.[1];
+  if (tag !== undefined && tag !== operator.version) {
+    problems.push(`${keyPath(["reconciler", "operator", "image"])}: tag ${tag} does not match reconciler.operator.version ${operator.version} (the CRDs come from that release)`);
+  }
+
+  for (const kind of ["cpu", "memory"] as const) {
+    const request = quantityValue(operator.resources.requests[kind]);
+    const limit = quantityValue(operator.resources.limits[kind]);
+    if (request > limit) {
+      problems.push(
+        `${keyPath(["reconciler", "operator", "resources", "requests", kind])}: ${operator.resources.requests[kind]} exceeds the limit ${operator.resources.limits[kind]}`,
+      );
+    }
+  }
+  return problems;
+}
+
+/** Whether an image policy's `extract` names a group of its `pattern`. */
+function extractProblems(policy: ImagePolicy | undefined, path: (string | number)[]): string[] {
+  const problems: string[] = [];
+  if (policy === undefined || !("pattern" in policy)) return problems;
+  let groups: string[] = [];
+  try {
+    // RE2 writes named groups as (?P<name>...); JavaScript only knows (?<name>...).
+    const source = policy.pattern.replace(/\(\?P</g, "(?<");
+    new RegExp(source);
+    groups = [...source.matchAll(/\(\?<([A-Za-z_][A-Za-z0-9_]*)>/g)].map((m) => m[1] ?? "");
+  } catch {
+    problems.push(`${keyPath([...path, "pattern"])}: not a valid regular expression: ${JSON.stringify(policy.pattern)}`);
+    return problems;
+  }
+  const referenced = [...policy.extract.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g)].map((m) => m[1] ?? "");
+  if (referenced.length === 0) {
+    problems.push(`${keyPath([...path, "extract"])}: expected a reference to a named group of the pattern, such as $ts`);
+  }
+  for (const group of referenced) {
+    if (!groups.includes(group)) {
+      problems.push(`${keyPath([...path, "extract"])}: $${group} is not a named group of the pattern (write it as (?P<${group}>...))`);
+    }
+  }
+  return problems;
+}
+
+const QUANTITY_SUFFIX: Record<string, number> = { "": 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+
+/** The numeric value of a Kubernetes quantity already validated by {@link quantity}. */
+export function quantityValue(value: string): number {
+  const match = /^([0-9]+(?:\.[0-9]+)?)([A-Za-z]*)$/.exec(value);
+  return Number(match?.[1] ?? NaN) * (QUANTITY_SUFFIX[match?.[2] ?? ""] ?? NaN);
+}
+
+/** Whether the CIDR block `outer` contains `inner` (both canonical, same address family). */
+export function cidrContains(outer: string, inner: string): boolean {
+  const a = cidrBits(outer);
+  const b = cidrBits(inner);
+  if (a === undefined || b === undefined || a.bits.length !== b.bits.length || a.prefix > b.prefix) return false;
+  return a.bits.slice(0, a.prefix) === b.bits.slice(0, a.prefix);
+}
+
+function cidrBits(block: string): { bits: string; prefix: number } | undefined {
+  if (cidrProblem(block) !== undefined) return undefined;
+  const [address = "", prefix = ""] = block.split("/");
+  const bits = address.includes(":")
+    ? (expandIpv6(address) ?? []).map((g) => g.toString(2).padStart(16, "0")).join("")
+    : address
+        .split(".")
+        .map((o) => Number(o).toString(2).padStart(8, "0"))
+        .join("");
+  return { bits, prefix: Number(prefix) };
 }
 
 function decodeValue(value: string): unknown {

@@ -8,6 +8,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { CiIdentity } from "./ci-identity";
 import type { PlatformConfig } from "./config";
 import { Firewall } from "./firewall";
+import { FluxNamespace } from "./flux-namespace";
+import { ImageReflectorRole } from "./image-reflector-role";
 import { Registry } from "./registry";
 import { Storage } from "./storage";
 
@@ -98,6 +100,10 @@ export class Platform extends pulumi.ComponentResource {
   public readonly bucketName: pulumi.Output<string>;
   /** The bucket key's ARN. */
   public readonly storageKeyArn: pulumi.Output<string>;
+  /** The namespace of the Flux Operator and Flux (restricted pod security); deploy-key Secrets live in it. */
+  public readonly fluxNamespace: FluxNamespace;
+  /** The image reflector's IRSA role, when an app uses image automation. */
+  public readonly imageReflectorRole: ImageReflectorRole | undefined;
 
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super(PLATFORM_TYPE, name, {}, opts);
@@ -151,9 +157,17 @@ export class Platform extends pulumi.ComponentResource {
       onAws,
     );
 
-    // Seam: the reconciler's image-reflector role (IRSA), once declared, is the only puller:
-    // pass its ARN as pullRoleArn below. It may reference this.repositoryArns, which exist already.
-    const imageReflectorRoleArn: pulumi.Input<string> | undefined = undefined;
+    // The image reflector's IRSA role is the repositories' only puller, so it comes first; its ECR
+    // read permissions are attached by the Reconciler once the repositories exist.
+    const automated = config.apps.some((app) => app.imageAutomation !== undefined);
+    this.imageReflectorRole = automated
+      ? new ImageReflectorRole(
+          `${name}-image-reflector`,
+          { oidcIssuerUrl: this.clusterOidcIssuer, accountId: config.aws.accountId, partition, namespace: config.reconciler.namespace },
+          onAws,
+        )
+      : undefined;
+    const imageReflectorRoleArn = this.imageReflectorRole?.arn;
 
     this.registries = {};
     for (const app of config.apps) {
@@ -170,9 +184,21 @@ export class Platform extends pulumi.ComponentResource {
       );
     }
 
-    // Seam: GitHub deploy keys (components/deploy-key.ts), one per repository.
+    this.fluxNamespace = new FluxNamespace(`${name}-flux-namespace`, { name: config.reconciler.namespace }, { parent: this, providers: [this.k8sProvider] });
 
-    // Seam: the in-cluster reconciler (components/reconciler.ts), on this.k8sProvider.
+    // Seam: GitHub deploy keys (components/deploy-key.ts), one per repository, their Secrets in
+    // namespace this.fluxNamespace.name.
+
+    // Seam: the in-cluster reconciler, once the deploy keys and the GitHub provider are here:
+    //   new Reconciler(`${name}-reconciler`, reconcilerArgsFromConfig(config, {
+    //     namespace: this.fluxNamespace.name,
+    //     configRepoSecretName: <config repo DeployKey>.secretName,
+    //     appSecretNames: { <app>: <app DeployKey>.secretName },
+    //     repositories: { <app>: { url: this.registries[app].repositoryUrl, arn: this.repositoryArns[app] } },
+    //     bucketName: this.storage.bucketName,
+    //     imageReflectorRole: this.imageReflectorRole && { arn: this.imageReflectorRole.arn, name: this.imageReflectorRole.roleName },
+    //     webhookExposure: { securityGroupIds: [this.firewall.securityGroupId], wafAclArn: this.firewall.webAclArn },
+    //   }), { parent: this, providers: [this.k8sProvider, this.awsProvider, <github provider>] });
 
     this.repositoryUrls = Object.fromEntries(Object.entries(this.registries).map(([app, registry]) => [app, registry.repositoryUrl]));
     this.ciRoleArns = this.ciIdentity.appRoleArns;

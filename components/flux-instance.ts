@@ -1,0 +1,163 @@
+/**
+ * FluxInstance: the Flux Operator's `FluxInstance` (fluxcd.controlplane.io/v1). The operator
+ * installs Flux at the pinned version from it and creates the cluster sync: a GitRepository and a
+ * Kustomization named {@link FluxInstanceArgs.syncName} that apply the environment branch's path.
+ *
+ * `dependsOn` given to this component applies to the FluxInstance object itself.
+ *
+ * Controller hardening is applied through the instance's kustomize patches, as Flux documents for
+ * multi-tenancy lockdown (fluxcd.io/flux/installation/configuration/multitenancy): no cross-namespace
+ * references for every controller that resolves them, no remote bases for kustomize-controller.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { dump } from "js-yaml";
+
+/** Type token of {@link FluxInstance}. */
+export const FLUX_INSTANCE_TYPE = "gitops-platform:k8s:FluxInstance";
+
+/** The operator reconciles only a FluxInstance of this name, in its own namespace. */
+export const FLUX_INSTANCE_NAME = "flux";
+
+/** Flux's default controllers. */
+export const CORE_COMPONENTS = ["source-controller", "kustomize-controller", "helm-controller", "notification-controller"] as const;
+/** The controllers image automation needs on top. */
+export const IMAGE_COMPONENTS = ["image-reflector-controller", "image-automation-controller"] as const;
+
+/** Controllers that accept `--no-cross-namespace-refs` (Flux's multi-tenancy lockdown list). */
+const CROSS_NAMESPACE_CONTROLLERS = "(kustomize-controller|helm-controller|notification-controller|image-reflector-controller|image-automation-controller)";
+
+/** One kustomize patch of a FluxInstance. */
+export interface InstancePatch {
+  readonly patch: pulumi.Input<string>;
+  readonly target: { readonly kind: string; readonly name?: string };
+}
+
+export interface FluxInstanceArgs {
+  /** Namespace of the operator (the FluxOperator's namespace output, so the instance waits for it). */
+  readonly namespace: pulumi.Input<string>;
+  /** Flux version: exact (`2.7.3`) or a range (`2.x`). */
+  readonly version: string;
+  /** Registry of the Flux images, e.g. `ghcr.io/fluxcd`. */
+  readonly registry: string;
+  /** Install the image reflector and automation controllers. */
+  readonly imageAutomation: boolean;
+  /** The config repository, `owner/name`, synced over SSH. */
+  readonly repo: string;
+  /** The environment branch. */
+  readonly branch: string;
+  /** Path applied, relative to the repository root. */
+  readonly path: string;
+  /** Secret with the config repository's deploy key (its name output, so the sync waits for it). */
+  readonly pullSecret: pulumi.Input<string>;
+  /** Fetch interval of the sync source. */
+  readonly interval: string;
+  /** Name of the sync GitRepository and Kustomization. @default flux-system */
+  readonly syncName?: string;
+  /** ConfigMap whose keys the sync Kustomization substitutes (postBuild). @default none */
+  readonly substituteFrom?: pulumi.Input<string>;
+  /** IAM role for image-reflector-controller's ServiceAccount (IRSA). @default none */
+  readonly imageReflectorRoleArn?: pulumi.Input<string>;
+  /** NetworkPolicies of Flux's own set that are dropped because others replace them. @default none */
+  readonly dropNetworkPolicies?: readonly string[];
+  /** Seconds `pulumi up` waits for the instance to become Ready. @default 900 */
+  readonly readyTimeoutSeconds?: number;
+}
+
+export class FluxInstance extends pulumi.ComponentResource {
+  /** The FluxInstance object. */
+  public readonly instance: k8s.apiextensions.CustomResource;
+  /** Name of the GitRepository the operator creates for the sync. */
+  public readonly syncName: string;
+  /** Controllers installed. */
+  public readonly components: readonly string[];
+  /**
+   * The namespace, read back from the FluxInstance: objects placed with it wait until the instance
+   * is Ready, i.e. until Flux and its CRDs are installed.
+   */
+  public readonly namespace: pulumi.Output<string>;
+
+  constructor(name: string, args: FluxInstanceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(FLUX_INSTANCE_TYPE, name, {}, opts);
+    const syncName = args.syncName ?? "flux-system";
+    const dropNetworkPolicies = args.dropNetworkPolicies ?? [];
+    const readyTimeoutSeconds = args.readyTimeoutSeconds ?? 900;
+    this.syncName = syncName;
+    this.components = [...CORE_COMPONENTS, ...(args.imageAutomation ? IMAGE_COMPONENTS : [])];
+
+    const addArg = (value: string) => dump([{ op: "add", path: "/spec/template/spec/containers/0/args/-", value }]);
+    const patches: InstancePatch[] = [
+      { patch: addArg("--no-cross-namespace-refs=true"), target: { kind: "Deployment", name: CROSS_NAMESPACE_CONTROLLERS } },
+      { patch: addArg("--no-remote-bases=true"), target: { kind: "Deployment", name: "kustomize-controller" } },
+    ];
+    if (args.substituteFrom !== undefined) {
+      // The sync Kustomization is the only Kustomization the operator generates.
+      patches.push({
+        patch: pulumi
+          .output(args.substituteFrom)
+          .apply((configMap) => dump([{ op: "add", path: "/spec/postBuild", value: { substituteFrom: [{ kind: "ConfigMap", name: configMap }] } }])),
+        target: { kind: "Kustomization", name: syncName },
+      });
+    }
+    if (args.imageReflectorRoleArn !== undefined) {
+      patches.push({
+        patch: pulumi.output(args.imageReflectorRoleArn).apply((arn) =>
+          dump({
+            apiVersion: "v1",
+            kind: "ServiceAccount",
+            metadata: { name: "image-reflector-controller", annotations: { "eks.amazonaws.com/role-arn": arn } },
+          }),
+        ),
+        target: { kind: "ServiceAccount", name: "image-reflector-controller" },
+      });
+    }
+    for (const policy of dropNetworkPolicies) {
+      patches.push({
+        patch: dump({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: policy }, $patch: "delete" }),
+        target: { kind: "NetworkPolicy", name: policy },
+      });
+    }
+
+    this.instance = new k8s.apiextensions.CustomResource(
+      `${name}-instance`,
+      {
+        apiVersion: "fluxcd.controlplane.io/v1",
+        kind: "FluxInstance",
+        metadata: {
+          name: FLUX_INSTANCE_NAME,
+          namespace: args.namespace,
+          annotations: {
+            // Flux's own CRDs only exist once the operator has installed Flux: wait for it.
+            "pulumi.com/waitFor": "condition=Ready",
+            "pulumi.com/timeoutSeconds": String(readyTimeoutSeconds),
+          },
+        },
+        spec: {
+          distribution: { version: args.version, registry: args.registry },
+          components: [...this.components],
+          cluster: { type: "aws", networkPolicy: true },
+          sync: {
+            kind: "GitRepository",
+            name: syncName,
+            url: githubSshUrl(args.repo),
+            ref: `refs/heads/${args.branch}`,
+            path: args.path,
+            pullSecret: args.pullSecret,
+            interval: args.interval,
+          },
+          kustomize: { patches },
+        },
+      },
+      { parent: this, ...(opts?.dependsOn !== undefined ? { dependsOn: opts.dependsOn } : {}) },
+    );
+
+    this.namespace = this.instance.metadata.namespace;
+
+    this.registerOutputs({ syncName: this.syncName, namespace: this.namespace });
+  }
+}
+
+/** The SSH clone URL Flux uses for a GitHub repository `owner/name`. */
+export function githubSshUrl(repo: string): string {
+  return `ssh://git@github.com/${repo}.git`;
+}

@@ -1,0 +1,80 @@
+import { describe, expect, it } from "vitest";
+import { ImageAutomation, imagePolicySpec, type ImageAutomationArgs } from "../components/image-automation";
+import { findResource, runProgram, type PlanResult } from "../tools/engine";
+import { fluxSchemaErrors } from "./helpers/reconciler";
+
+type Json = Record<string, unknown>;
+const BASE: ImageAutomationArgs = {
+  namespace: "flux-system",
+  app: "orders",
+  repositoryUrl: "222222222222.dkr.ecr.eu-west-1.amazonaws.com/prod/orders",
+  policy: { semver: ">=1.0.0" },
+  interval: "5m",
+  sourceName: "flux-system",
+  checkoutBranch: "prod",
+  updatePath: "clusters/prod",
+  author: { name: "fluxcdbot", email: "fluxcdbot@users.noreply.github.com" },
+};
+const run = (args: Partial<ImageAutomationArgs> = {}) =>
+  runProgram({
+    stack: "prod",
+    config: {},
+    program: () => {
+      new ImageAutomation("orders", { ...BASE, ...args });
+    },
+  });
+const object = (r: PlanResult, type: string, role: string) => findResource(r, `kubernetes:image.toolkit.fluxcd.io/v1:${type}`, `orders-${role}`).inputs;
+
+describe("ImageAutomation", async () => {
+  const result = await run();
+
+  it("uses the correct default values (pushes to the checkout branch)", () => {
+    expect(((object(result, "ImageUpdateAutomation", "image-update-automation").spec as Json).git as Json).push).toEqual({ branch: "prod" });
+  });
+
+  it("pushes to the configured branch", async () => {
+    const separate = await run({ pushBranch: "image-updates/prod" });
+    expect(((object(separate, "ImageUpdateAutomation", "image-update-automation").spec as Json).git as Json).push).toEqual({ branch: "image-updates/prod" });
+  });
+
+  it("scans the ECR repository with the aws provider", () => {
+    expect(object(result, "ImageRepository", "image-repository").spec).toEqual({
+      image: "222222222222.dkr.ecr.eu-west-1.amazonaws.com/prod/orders",
+      interval: "5m",
+      provider: "aws",
+    });
+  });
+
+  it("commits through the sync source, touching only this app's markers under the update path", () => {
+    expect(object(result, "ImageUpdateAutomation", "image-update-automation").spec).toEqual({
+      interval: "5m",
+      sourceRef: { kind: "GitRepository", name: "flux-system" },
+      policySelector: { matchLabels: { "gitops-platform/app": "orders" } },
+      git: {
+        checkout: { ref: { branch: "prod" } },
+        commit: { author: { name: "fluxcdbot", email: "fluxcdbot@users.noreply.github.com" } },
+        push: { branch: "prod" },
+      },
+      update: { path: "./clusters/prod", strategy: "Setters" },
+    });
+    expect(((object(result, "ImagePolicy", "image-policy").metadata as Json).labels as Json)["gitops-platform/app"]).toBe("orders");
+  });
+
+  it("turns a semver range or a build-number pattern into the ImagePolicy's selection", () => {
+    expect(imagePolicySpec({ semver: "~1.2" })).toEqual({ policy: { semver: { range: "~1.2" } } });
+    expect(imagePolicySpec({ pattern: "^main-[a-f0-9]+-(?P<ts>[0-9]+)", extract: "$ts", order: "asc", sort: "numerical" })).toEqual({
+      filterTags: { pattern: "^main-[a-f0-9]+-(?P<ts>[0-9]+)", extract: "$ts" },
+      policy: { numerical: { order: "asc" } },
+    });
+    expect(imagePolicySpec({ pattern: "^v(?P<v>.*)$", extract: "$v", order: "desc", sort: "alphabetical" }).policy).toEqual({ alphabetical: { order: "desc" } });
+  });
+
+  it("passes the upstream CRD schemas with either kind of policy", async () => {
+    const pattern = await run({ policy: { pattern: "^main-(?P<ts>[0-9]+)$", extract: "$ts", order: "asc", sort: "numerical" } });
+    for (const r of [result, pattern]) {
+      expect(fluxSchemaErrors(object(r, "ImageRepository", "image-repository"))).toEqual([]);
+      expect(fluxSchemaErrors(object(r, "ImagePolicy", "image-policy"))).toEqual([]);
+      expect(fluxSchemaErrors(object(r, "ImageUpdateAutomation", "image-update-automation"))).toEqual([]);
+    }
+  });
+});

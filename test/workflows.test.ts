@@ -1,0 +1,705 @@
+/**
+ * The delivery workflows (.github/workflows): each is checked against the hardening rules of
+ * test/workflow-rules.ts, and every rule is shown to catch a bad fixture. The inline github-scripts
+ * are run against a fake GitHub API, as actions/github-script runs them (an async function body).
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { BODY_LIMIT, DRIFT_MARKER, PREVIEW_MARKER } from "../tools/delivery.cjs";
+import {
+  auditWorkflow,
+  deployRules,
+  driftRules,
+  parseWorkflow,
+  previewRules,
+  promoteRules,
+  usesLines,
+  type Step,
+  type Workflow,
+} from "./workflow-rules";
+
+const root = path.resolve(__dirname, "..");
+const workflowDir = path.join(root, ".github", "workflows");
+const WORKFLOW_FILES = ["deploy.yml", "drift.yml", "preview.yml", "promote.yml"];
+
+function raw(file: string): string {
+  return fs.readFileSync(path.join(workflowDir, file), "utf8");
+}
+
+function workflow(file: string): Workflow {
+  return parseWorkflow(raw(file));
+}
+
+const REMOVE = Symbol("remove");
+type Key = string | number;
+type Edit = [path: Key[], value: unknown];
+
+/**
+ * A copy of a workflow with a few things broken: each edit sets the value at a path (a function gets
+ * the old value), or removes it (REMOVE).
+ */
+function broken(file: string, ...edits: Edit[]): Workflow {
+  const copy = structuredClone(workflow(file)) as unknown as Record<Key, unknown>;
+  for (const [keys, value] of edits) {
+    let node = copy;
+    for (const key of keys.slice(0, -1)) node = node[key] as Record<Key, unknown>;
+    const last = keys[keys.length - 1] ?? "";
+    const next = typeof value === "function" ? (value as (old: unknown) => unknown)(node[last]) : value;
+    if (next === REMOVE) delete node[last];
+    else node[last] = next;
+  }
+  return copy;
+}
+
+/** The index of a job's step by name, for edits. */
+function step(file: string, jobId: string, name: string): number {
+  const index = workflow(file).jobs?.[jobId]?.steps?.findIndex((s) => s.name === name) ?? -1;
+  if (index < 0) throw new Error(`${file} ${jobId}: no step ${name}`);
+  return index;
+}
+
+const replaced = (from: string, to: string) => (old: unknown) => String(old).replace(from, to);
+
+/** A minimal workflow that passes every generic rule; fixtures change one thing each. */
+const GOOD = `
+name: fixture
+on:
+  push:
+    branches: [staging]
+permissions:
+  contents: read
+concurrency:
+  group: pulumi-\${{ github.ref_name }}
+  cancel-in-progress: false
+jobs:
+  up:
+    runs-on: ubuntu-24.04
+    timeout-minutes: 10
+    permissions:
+      contents: read
+      id-token: write
+    env:
+      STACK: \${{ github.ref_name }}
+    steps:
+      - uses: actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5.0.0
+        with:
+          persist-credentials: false
+      - uses: actions/setup-node@2028fbc5c25fe9cf00d9f06a71cc4710d4507903 # v6.0.0
+        with:
+          node-version-file: .nvmrc
+      - run: npm ci
+      - uses: aws-actions/configure-aws-credentials@a03048d87541d1d9fcf2ecf528a4a65ba9bd7838 # v5.0.0
+        with:
+          role-to-assume: arn:aws:iam::111111111111:role/deploy
+          aws-region: eu-west-1
+      - run: |
+          pulumi up --yes --stack "$STACK" \\
+            --policy-pack policies --policy-pack-config "policies/config/$STACK.json"
+`;
+
+function fixture(replace: string, by: string): string {
+  expect(GOOD).toContain(replace);
+  return GOOD.replace(replace, by);
+}
+
+describe("the workflow files", () => {
+  it("are exactly the four delivery workflows", () => {
+    expect(fs.readdirSync(workflowDir).sort()).toEqual(WORKFLOW_FILES);
+  });
+
+  it.each(WORKFLOW_FILES)("%s passes every hardening rule", (file) => {
+    expect(auditWorkflow(raw(file))).toEqual([]);
+  });
+
+  it("the good fixture passes every hardening rule", () => {
+    expect(auditWorkflow(GOOD)).toEqual([]);
+  });
+
+  it("pin each action to one commit across all workflows", () => {
+    const pins = new Map<string, Set<string>>();
+    for (const file of WORKFLOW_FILES) {
+      for (const { ref, comment } of usesLines(raw(file))) {
+        const [action] = ref.split("@");
+        pins.set(action ?? "", (pins.get(action ?? "") ?? new Set()).add(`${ref} ${comment}`));
+      }
+    }
+    expect([...pins.keys()].sort()).toEqual([
+      "actions/checkout",
+      "actions/github-script",
+      "actions/setup-node",
+      "aws-actions/configure-aws-credentials",
+      "pulumi/actions",
+    ]);
+    for (const [action, refs] of pins) expect({ action, refs: refs.size }).toEqual({ action, refs: 1 });
+  });
+
+  it("install the Pulumi CLI of the same version as the SDK in the lockfile", () => {
+    const lock = JSON.parse(fs.readFileSync(path.join(root, "package-lock.json"), "utf8")) as {
+      packages: Record<string, { version?: string }>;
+    };
+    const sdk = lock.packages["node_modules/@pulumi/pulumi"]?.version;
+    const versions = new Set<string>();
+    for (const file of WORKFLOW_FILES) {
+      for (const job of Object.values(workflow(file).jobs ?? {})) {
+        for (const step of (job.steps ?? []) as Step[]) {
+          if (step.uses?.startsWith("pulumi/actions@")) versions.add(String(step.with?.["pulumi-version"]));
+        }
+      }
+    }
+    expect(sdk).toMatch(/^\d+\.\d+\.\d+$/);
+    expect([...versions]).toEqual([sdk]);
+  });
+
+  it("run on Node 24 from .nvmrc", () => {
+    expect(fs.readFileSync(path.join(root, ".nvmrc"), "utf8").trim()).toBe("24");
+  });
+
+  it("name only stacks that have a stack config", () => {
+    for (const stack of ["staging", "prod"]) expect(fs.existsSync(path.join(root, `Pulumi.${stack}.yaml`))).toBe(true);
+  });
+});
+
+describe("each hardening rule catches its violation", () => {
+  it("top-level permissions other than exactly { contents: read }", () => {
+    expect(auditWorkflow(fixture("permissions:\n  contents: read\nconcurrency", "permissions: write-all\nconcurrency"))).toEqual([
+      'permissions: expected exactly { contents: read } at the top level, got "write-all"',
+    ]);
+    expect(auditWorkflow(fixture("permissions:\n  contents: read\nconcurrency", "permissions:\n  contents: write\nconcurrency"))).toEqual([
+      'permissions: expected exactly { contents: read } at the top level, got {"contents":"write"}',
+    ]);
+  });
+
+  it("pull_request_target", () => {
+    expect(auditWorkflow(fixture("on:\n  push:", "on:\n  pull_request_target:\n  push:"))).toEqual([
+      "on: pull_request_target runs pull request code with a write token and secrets: use pull_request",
+    ]);
+  });
+
+  it("id-token: write on a job without AWS, and AWS without id-token", () => {
+    const noAws = fixture(
+      "      - uses: aws-actions/configure-aws-credentials@a03048d87541d1d9fcf2ecf528a4a65ba9bd7838 # v5.0.0\n        with:\n          role-to-assume: arn:aws:iam::111111111111:role/deploy\n          aws-region: eu-west-1\n",
+      "",
+    );
+    expect(auditWorkflow(noAws)).toEqual(["job up: id-token: write without an AWS credentials step"]);
+    expect(auditWorkflow(fixture("      id-token: write\n", ""))).toEqual(["job up: AWS credentials step without id-token: write"]);
+  });
+
+  it("write scopes no delivery job needs, and write-all on a job", () => {
+    expect(auditWorkflow(fixture("      contents: read\n      id-token", "      contents: write\n      id-token"))).toEqual([
+      "job up: contents: write is needed by no delivery job",
+    ]);
+    expect(auditWorkflow(fixture("    permissions:\n      contents: read\n      id-token: write\n", "    permissions: write-all\n"))).toEqual([
+      "job up: permissions: write-all instead of a list of scopes",
+    ]);
+  });
+
+  it("pull-requests or actions write in a job that runs repository code", () => {
+    expect(auditWorkflow(fixture("      id-token: write\n", "      id-token: write\n      pull-requests: write\n      actions: write\n"))).toEqual([
+      "job up: pull-requests: write in a job that runs repository code (checkout or run:)",
+      "job up: actions: write in a job that runs repository code (checkout or run:)",
+    ]);
+  });
+
+  it("issues: write in a workflow that pull requests trigger", () => {
+    const bad = fixture("      id-token: write\n", "      id-token: write\n      issues: write\n").replace(
+      "on:\n  push:",
+      "on:\n  pull_request:\n  push:",
+    );
+    expect(auditWorkflow(bad)).toEqual(["job up: issues: write in a workflow that pull requests trigger"]);
+  });
+
+  it("actions not pinned to a full commit SHA, or without a version comment", () => {
+    expect(auditWorkflow(fixture("actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5.0.0", "actions/checkout@v5 # v5.0.0"))).toEqual([
+      "job up step 1: uses actions/checkout@v5 is not pinned to a full commit SHA",
+    ]);
+    expect(auditWorkflow(fixture("actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5.0.0", "actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8"))).toEqual([
+      'line 21: uses actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 has no "# vX.Y.Z" version comment',
+    ]);
+    expect(auditWorkflow(fixture("actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5.0.0", "actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5"))).toEqual([
+      'line 21: uses actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 has no "# vX.Y.Z" version comment',
+    ]);
+  });
+
+  it("a uses: the line scan cannot see (flow style)", () => {
+    const flow = fixture("      - run: npm ci\n", "      - run: npm ci\n      - { uses: actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8, with: { persist-credentials: false } }\n");
+    expect(auditWorkflow(flow)).toEqual(['uses: 4 references parsed but 3 written one per line as "uses: <ref> # vX.Y.Z"']);
+  });
+
+  it("expressions inside run: and github-script scripts", () => {
+    expect(auditWorkflow(fixture("      - run: npm ci\n", '      - run: npm ci\n      - run: echo "${{ github.event.pull_request.title }}"\n'))).toEqual([
+      "job up step 4: untrusted ${{ github.event.pull_request.title }} inside run: (pass it through env:)",
+    ]);
+    expect(auditWorkflow(fixture("      - run: npm ci\n", "      - run: npm ci\n      - run: git checkout ${{github.head_ref}}\n"))).toEqual([
+      "job up step 4: untrusted ${{github.head_ref}} inside run: (pass it through env:)",
+    ]);
+    expect(auditWorkflow(fixture("      - run: npm ci\n", "      - run: npm ci\n      - run: echo ${{ inputs.stack }}\n"))).toEqual([
+      "job up step 4: ${{ inputs.stack }} inside run: (pass values through env:)",
+    ]);
+    const script = fixture(
+      "      - run: npm ci\n",
+      "      - run: npm ci\n      - uses: actions/github-script@ed597411d8f924073f98dfc5c65a23a2325f34cd # v8.0.0\n        with:\n          script: console.log(\"${{ github.event.issue.title }}\")\n",
+    );
+    expect(auditWorkflow(script)).toEqual(["job up step 4: untrusted ${{ github.event.issue.title }} inside script: (pass it through env:)"]);
+  });
+
+  it("npm install instead of npm ci", () => {
+    expect(auditWorkflow(fixture("      - run: npm ci\n", "      - run: npm install\n"))).toEqual([
+      'job up step 3: "npm install" instead of npm ci with the lockfile',
+      "job up: sets up Node but never runs npm ci",
+    ]);
+  });
+
+  it("checkout that keeps the token in .git/config", () => {
+    expect(auditWorkflow(fixture("          persist-credentials: false\n", ""))).toEqual([
+      "job up step 1: actions/checkout without persist-credentials: false",
+    ]);
+  });
+
+  it("Node not from .nvmrc", () => {
+    expect(auditWorkflow(fixture("node-version-file: .nvmrc", "node-version: 22"))).toEqual([
+      "job up step 2: actions/setup-node must take the version from node-version-file: .nvmrc",
+    ]);
+  });
+
+  it("static AWS keys", () => {
+    expect(auditWorkflow(fixture("          role-to-assume: arn:aws:iam::111111111111:role/deploy\n", "          aws-access-key-id: AKIAEXAMPLE\n"))).toEqual([
+      "job up step 4: static AWS keys instead of OIDC",
+      "job up step 4: no role-to-assume",
+    ]);
+  });
+
+  it("a job without a timeout", () => {
+    expect(auditWorkflow(fixture("    timeout-minutes: 10\n", ""))).toEqual(["job up: timeout-minutes: expected 1 to 120, got null"]);
+  });
+
+  it("pulumi without a concurrency group, or with one that cancels", () => {
+    expect(auditWorkflow(fixture("  cancel-in-progress: false", "  cancel-in-progress: true"))).toEqual([
+      "job up: runs pulumi with a concurrency group that may cancel it (cancel-in-progress must be false)",
+    ]);
+    expect(auditWorkflow(fixture("concurrency:\n  group: pulumi-${{ github.ref_name }}\n  cancel-in-progress: false\n", ""))).toEqual([
+      "job up: runs pulumi without a concurrency group per stack or pull request",
+    ]);
+  });
+
+  it("pulumi up or preview without the policy pack, the stack's policy config or the stack", () => {
+    expect(auditWorkflow(fixture(' \\\n            --policy-pack policies --policy-pack-config "policies/config/$STACK.json"', ""))).toEqual([
+      "job up: pulumi up without --policy-pack policies",
+      'job up: pulumi up without --policy-pack-config "policies/config/$STACK.json"',
+    ]);
+    expect(auditWorkflow(fixture('"policies/config/$STACK.json"', '"policies/config/staging.json"'))).toEqual([
+      'job up: pulumi up without --policy-pack-config "policies/config/$STACK.json"',
+    ]);
+    expect(auditWorkflow(fixture('pulumi up --yes --stack "$STACK"', "pulumi up --yes --stack prod"))).toEqual([
+      'job up: pulumi up without --stack "$STACK"',
+    ]);
+  });
+
+  it("pulumi refresh or destroy", () => {
+    expect(auditWorkflow(fixture("      - run: npm ci\n", '      - run: npm ci\n      - run: pulumi refresh --yes --stack "$STACK"\n'))).toEqual([
+      "job up: pulumi refresh has no place in the delivery workflows",
+    ]);
+  });
+
+  it("stored secrets", () => {
+    expect(auditWorkflow(fixture("      STACK: ${{ github.ref_name }}\n", "      STACK: ${{ github.ref_name }}\n      TOKEN: ${{ secrets.PULUMI_ACCESS_TOKEN }}\n"))).toEqual([
+      "secrets: the delivery workflows hold no stored secret (OIDC and the workflow token only)",
+    ]);
+  });
+});
+
+describe("preview.yml", () => {
+  it("previews the base branch's stack with the policy pack, skips the cloud for forks and comments once", () => {
+    expect(previewRules(workflow("preview.yml"))).toEqual([]);
+    const job = workflow("preview.yml").jobs?.preview;
+    expect(job?.steps?.map((s) => s.name)).toEqual([
+      "Check out",
+      "Set up Node (.nvmrc)",
+      "Install from the lockfile",
+      "Offline plan and policy check",
+      "Resolve the stack's backend and preview role",
+      "Assume the preview role (OIDC)",
+      "Install the Pulumi CLI",
+      "Log in to the state backend",
+      "pulumi preview with the policy pack",
+      "Write the report",
+      "Fail on a policy violation, a config error or a failed preview",
+    ]);
+  });
+
+  it("catches a trigger other than pull requests to the environment branches", () => {
+    const bad = broken("preview.yml", [["on", "pull_request", "branches"], ["main"]]);
+    expect(previewRules(bad)).toEqual(["on: expected pull_request to branches [staging, prod]"]);
+  });
+
+  it("catches a renamed check", () => {
+    const bad = broken("preview.yml", [["jobs", "preview", "name"], "Preview"]);
+    expect(previewRules(bad)).toEqual(["jobs: expected a job preview named preview (the check branch protection requires)"]);
+  });
+
+  it("catches cloud steps that forks would run", () => {
+    const bad = broken("preview.yml", [["jobs", "preview", "steps", step("preview.yml", "preview", "Assume the preview role (OIDC)"), "if"], REMOVE]);
+    expect(previewRules(bad)).toEqual([
+      "job preview: step Assume the preview role (OIDC) needs the cloud and must be skipped for forks (if: env.TRUSTED == 'true')",
+    ]);
+  });
+
+  it("catches an offline check that forks would skip", () => {
+    const bad = broken("preview.yml", [["jobs", "preview", "steps", step("preview.yml", "preview", "Offline plan and policy check"), "if"], "env.TRUSTED == 'true'"]);
+    expect(previewRules(bad)).toEqual(["job preview: the offline check must run for forks too (no if:)"]);
+  });
+
+  it("catches a fork test that trusts everyone, and a stack other than the base branch", () => {
+    const bad = broken("preview.yml", [["jobs", "preview", "env", "TRUSTED"], "true"], [["jobs", "preview", "env", "STACK"], "staging"]);
+    expect(previewRules(bad)).toEqual([
+      "job preview: STACK must be the pull request's base branch (or the dispatched stack)",
+      "job preview: TRUSTED must be false for pull requests from forks",
+    ]);
+  });
+
+  it("catches a comment job with more than pull-requests: write, or one that forks would run", () => {
+    const bad = broken(
+      "preview.yml",
+      [["jobs", "comment", "permissions"], { "pull-requests": "write", contents: "write" }],
+      [["jobs", "comment", "if"], "${{ !cancelled() }}"],
+    );
+    expect(previewRules(bad)).toEqual([
+      "job comment: expected permissions exactly { pull-requests: write }",
+      "job comment: must be skipped for pull requests from forks",
+    ]);
+  });
+
+  it("catches the preview job holding pull-requests: write", () => {
+    const bad = broken("preview.yml", [["jobs", "preview", "permissions", "pull-requests"], "write"]);
+    expect(previewRules(bad)).toEqual(["job preview: expected permissions exactly { contents: read, id-token: write }"]);
+  });
+});
+
+describe("deploy.yml", () => {
+  it("runs pulumi up per environment branch, in its environment, never cancelled", () => {
+    expect(deployRules(workflow("deploy.yml"))).toEqual([]);
+  });
+
+  it("catches a concurrency group that cancels, or one shared by all stacks", () => {
+    const cancels = broken("deploy.yml", [["concurrency", "cancel-in-progress"], true]);
+    expect(deployRules(cancels)).toEqual(["concurrency: expected { group: pulumi-${{ github.ref_name }}, cancel-in-progress: false }"]);
+    const shared = broken("deploy.yml", [["concurrency", "group"], "pulumi"]);
+    expect(deployRules(shared)).toEqual(["concurrency: expected { group: pulumi-${{ github.ref_name }}, cancel-in-progress: false }"]);
+  });
+
+  it("catches a missing environment and extra triggers", () => {
+    const bad = broken("deploy.yml", [["jobs", "deploy", "environment"], REMOVE], [["on", "workflow_dispatch"], null]);
+    expect(deployRules(bad)).toEqual(["on: expected only push to branches [staging, prod]", "job deploy: environment must be ${{ github.ref_name }}"]);
+  });
+
+  it("catches the preview role used for up", () => {
+    const settings = step("deploy.yml", "deploy", "Resolve the stack's backend and deploy role");
+    const bad = broken("deploy.yml", [["jobs", "deploy", "steps", settings, "run"], replaced("--role deploy", "--role preview")]);
+    expect(deployRules(bad)).toEqual(["job deploy: the AWS role must be the stack's deploy role (--role deploy)"]);
+  });
+});
+
+describe("promote.yml", () => {
+  it("follows a successful staging deploy", () => {
+    expect(promoteRules(workflow("promote.yml"), workflow("deploy.yml").name)).toEqual([]);
+  });
+
+  it("catches a trigger on another workflow name and a missing success condition", () => {
+    const bad = broken("promote.yml", [["jobs", "promote", "if"], "always()"]);
+    expect(promoteRules(bad, "Deploy")).toEqual([
+      "on: expected workflow_run of [Deploy] completed on branch staging",
+      "job promote: must run only after a successful staging deploy",
+    ]);
+  });
+
+  it("catches grants beyond the promotion's needs", () => {
+    const bad = broken("promote.yml", [["jobs", "promote", "permissions", "contents"], "write"]);
+    expect(promoteRules(bad, "deploy")).toEqual([
+      "job promote: expected permissions exactly { contents: read, pull-requests: write, actions: write }",
+    ]);
+  });
+
+  it("dispatches a preview the preview workflow accepts", () => {
+    const script = scriptOf("promote.yml", "promote");
+    expect(script).toContain('workflow_id: "preview.yml"');
+    expect(script).toContain("inputs: { stack: base, pr: String(pr.number) }");
+    const inputs = (workflow("preview.yml").on as { workflow_dispatch: { inputs: Record<string, unknown> } }).workflow_dispatch.inputs;
+    expect(Object.keys(inputs).sort()).toEqual(["pr", "stack"]);
+  });
+});
+
+describe("drift.yml", () => {
+  it("checks every stack daily and on demand", () => {
+    expect(driftRules(workflow("drift.yml"))).toEqual([]);
+  });
+
+  it("catches a missing schedule, a missing stack and a pull request trigger", () => {
+    const bad = broken("drift.yml", [["on"], { pull_request: null, workflow_dispatch: null }], [["jobs", "drift", "strategy", "matrix", "stack"], ["staging"]]);
+    expect(driftRules(bad)).toEqual([
+      "on: expected one daily schedule (cron M H * * *)",
+      "on: drift runs on schedule and on demand only",
+      "job drift: expected a matrix over stack [staging, prod]",
+    ]);
+  });
+
+  it("catches the deploy concurrency group and the deploy role", () => {
+    const settings = step("drift.yml", "drift", "Resolve the stack's backend and preview role");
+    const bad = broken(
+      "drift.yml",
+      [["jobs", "drift", "concurrency", "group"], "pulumi-${{ matrix.stack }}"],
+      [["jobs", "drift", "steps", settings, "run"], replaced("--role preview", "--role deploy")],
+    );
+    expect(driftRules(bad)).toEqual([
+      "job drift: must not share the deploy concurrency group (a waiting check would replace a waiting deploy)",
+      "job drift: the AWS role must be the read-only preview role (--role preview)",
+    ]);
+  });
+
+  it("catches a drift check that is not --refresh --expect-no-changes", () => {
+    const detect = step("drift.yml", "drift", "pulumi preview --refresh --expect-no-changes");
+    const bad = broken("drift.yml", [["jobs", "drift", "steps", detect, "run"], replaced("--refresh --expect-no-changes ", "")]);
+    expect(driftRules(bad)).toEqual(['job drift: no pulumi preview --refresh --expect-no-changes --stack "$STACK"']);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The inline github-scripts, run against a fake GitHub API
+// ---------------------------------------------------------------------------------------------
+
+interface Call {
+  readonly method: string;
+  readonly params: Record<string, unknown>;
+}
+
+type Handler = (params: Record<string, unknown>) => unknown;
+
+/** A fake octokit: every method records its call; a method without a handler throws. */
+function fakeGitHub(handlers: Record<string, Handler>) {
+  const calls: Call[] = [];
+  const method = (name: string) => async (params: Record<string, unknown>) => {
+    calls.push({ method: name, params });
+    const handler = handlers[name];
+    if (!handler) throw new Error(`unexpected call ${name}`);
+    return { data: await handler(params) };
+  };
+  const group = (prefix: string, names: string[]) => Object.fromEntries(names.map((n) => [n, method(`${prefix}.${n}`)]));
+  const rest = {
+    issues: group("issues", ["listComments", "createComment", "updateComment", "listForRepo", "create", "update", "getLabel", "createLabel"]),
+    pulls: group("pulls", ["list", "create", "update"]),
+    repos: group("repos", ["compareCommits"]),
+    actions: group("actions", ["createWorkflowDispatch"]),
+  };
+  const paginate = async (fn: (p: Record<string, unknown>) => Promise<{ data: unknown }>, params: Record<string, unknown>) => (await fn(params)).data;
+  return { github: { rest, paginate }, calls };
+}
+
+function fakeCore() {
+  const log: string[] = [];
+  return {
+    log,
+    core: {
+      info: (m: string) => log.push(`info: ${m}`),
+      warning: (m: string) => log.push(`warning: ${m}`),
+      setFailed: (m: string) => log.push(`failed: ${m}`),
+    },
+  };
+}
+
+function scriptOf(file: string, jobId: string): string {
+  const step = workflow(file).jobs?.[jobId]?.steps?.find((s) => s.uses?.startsWith("actions/github-script@"));
+  const script = step?.with?.script;
+  if (typeof script !== "string") throw new Error(`${file} ${jobId}: no github-script`);
+  return script;
+}
+
+type ScriptFunction = (...args: unknown[]) => Promise<unknown>;
+const AsyncFunction = (async () => {}).constructor as unknown as new (...args: string[]) => ScriptFunction;
+
+/** Runs a workflow's inline script the way actions/github-script does: as the body of an async function. */
+async function runScript(file: string, jobId: string, args: { github: unknown; context: unknown; core: unknown; env: Record<string, string> }) {
+  const fn = new AsyncFunction("github", "context", "core", "process", "require", scriptOf(file, jobId));
+  await fn(args.github, args.context, args.core, { env: args.env }, require);
+}
+
+const repo = { owner: "acme-corp", repo: "gitops-platform" };
+const runEnv = { GITHUB_SERVER_URL: "https://github.com" };
+const bot = { login: "github-actions[bot]" };
+
+describe("the preview comment script", () => {
+  const body = `${PREVIEW_MARKER}\n### Preview of stack \`staging\`: ✅ passed\n`;
+  const pullRequest = { repo, runId: 42, eventName: "pull_request", issue: { number: 7 } };
+
+  it("uses the marker and size limit of tools/delivery.cjs", () => {
+    const script = scriptOf("preview.yml", "comment");
+    expect(script).toContain(`const marker = "${PREVIEW_MARKER}";`);
+    expect(script).toContain(`const limit = ${BODY_LIMIT};`);
+  });
+
+  it("creates the comment when the pull request has none of its own", async () => {
+    const { github, calls } = fakeGitHub({
+      "issues.listComments": () => [{ id: 1, user: { login: "someone" }, body: `${PREVIEW_MARKER} pasted by a person` }],
+      "issues.createComment": () => ({ html_url: "https://github.com/c/2" }),
+    });
+    const { core, log } = fakeCore();
+    await runScript("preview.yml", "comment", { github, context: pullRequest, core, env: { ...runEnv, BODY: body } });
+    expect(calls.map((c) => c.method)).toEqual(["issues.listComments", "issues.createComment"]);
+    expect(calls[1]?.params).toEqual({ ...repo, issue_number: 7, body });
+    expect(log).toEqual(["info: created https://github.com/c/2"]);
+  });
+
+  it("updates its previous comment instead of adding one", async () => {
+    const { github, calls } = fakeGitHub({
+      "issues.listComments": () => [
+        { id: 5, user: bot, body: "an unrelated bot comment" },
+        { id: 9, user: bot, body: `${PREVIEW_MARKER}\nold`, html_url: "https://github.com/c/9" },
+      ],
+      "issues.updateComment": () => ({}),
+    });
+    const { core } = fakeCore();
+    await runScript("preview.yml", "comment", { github, context: pullRequest, core, env: { ...runEnv, BODY: body } });
+    expect(calls.map((c) => c.method)).toEqual(["issues.listComments", "issues.updateComment"]);
+    expect(calls[1]?.params).toEqual({ ...repo, comment_id: 9, body });
+  });
+
+  it("keeps a body over GitHub's limit under it, with a link to the run", async () => {
+    const { github, calls } = fakeGitHub({ "issues.listComments": () => [], "issues.createComment": () => ({}) });
+    const { core } = fakeCore();
+    await runScript("preview.yml", "comment", { github, context: pullRequest, core, env: { ...runEnv, BODY: `${PREVIEW_MARKER}\n${"é".repeat(70_000)}` } });
+    const posted = String(calls[1]?.params.body);
+    expect(Buffer.byteLength(posted, "utf8")).toBeLessThanOrEqual(BODY_LIMIT);
+    expect(posted.startsWith(PREVIEW_MARKER)).toBe(true);
+    expect(posted).not.toContain("\uFFFD");
+    expect(posted).toContain("see the [run log](https://github.com/acme-corp/gitops-platform/actions/runs/42)");
+  });
+
+  it("still reports when the preview job wrote no report", async () => {
+    const { github, calls } = fakeGitHub({ "issues.listComments": () => [], "issues.createComment": () => ({}) });
+    const { core } = fakeCore();
+    await runScript("preview.yml", "comment", { github, context: pullRequest, core, env: { ...runEnv, BODY: "", PREVIEW_RESULT: "failure" } });
+    expect(calls[1]?.params.body).toBe(
+      `${PREVIEW_MARKER}\n### Preview: no report\n\nThe preview job ended (failure) before it wrote a report: see the [run log](https://github.com/acme-corp/gitops-platform/actions/runs/42).\n`,
+    );
+  });
+
+  it("comments on the dispatched pull request, and refuses a missing number", async () => {
+    const dispatched = { repo, runId: 43, eventName: "workflow_dispatch", issue: { number: undefined } };
+    const ok = fakeGitHub({ "issues.listComments": () => [], "issues.createComment": () => ({}) });
+    await runScript("preview.yml", "comment", { github: ok.github, context: dispatched, core: fakeCore().core, env: { ...runEnv, BODY: body, PR_NUMBER: "12" } });
+    expect(ok.calls[1]?.params.issue_number).toBe(12);
+
+    const missing = fakeGitHub({});
+    const { core, log } = fakeCore();
+    await runScript("preview.yml", "comment", { github: missing.github, context: dispatched, core, env: { ...runEnv, BODY: body, PR_NUMBER: "" } });
+    expect(missing.calls).toEqual([]);
+    expect(log).toEqual(['failed: no pull request to comment on (PR_NUMBER="")']);
+  });
+});
+
+describe("the promotion script", () => {
+  const context = { repo, runId: 50, eventName: "workflow_run" };
+  const env = { DEPLOYED_SHA: "0123456789abcdef0123456789abcdef01234567", DEPLOY_RUN_URL: "https://github.com/acme-corp/gitops-platform/actions/runs/49" };
+  const comparison = {
+    ahead_by: 2,
+    commits: [
+      { sha: "aaaaaaa1111111", commit: { message: "Raise the orders interval\n\nbody" } },
+      { sha: "bbbbbbb2222222", commit: { message: "Add payments" } },
+    ],
+  };
+
+  it("opens the pull request staging → prod and dispatches its prod preview", async () => {
+    const { github, calls } = fakeGitHub({
+      "repos.compareCommits": () => comparison,
+      "pulls.list": () => [],
+      "pulls.create": () => ({ number: 12, html_url: "https://github.com/p/12" }),
+      "actions.createWorkflowDispatch": () => ({}),
+    });
+    const { core, log } = fakeCore();
+    await runScript("promote.yml", "promote", { github, context, core, env });
+    expect(calls.map((c) => c.method)).toEqual(["repos.compareCommits", "pulls.list", "pulls.create", "actions.createWorkflowDispatch"]);
+    expect(calls[0]?.params).toEqual({ ...repo, base: "prod", head: "staging" });
+    expect(calls[1]?.params).toEqual({ ...repo, state: "open", base: "prod", head: "acme-corp:staging", per_page: 10 });
+    const created = calls[2]?.params ?? {};
+    expect(created.base).toBe("prod");
+    expect(created.head).toBe("staging");
+    expect(created.title).toBe("Promote staging to prod");
+    expect(created.body).toContain("- `aaaaaaa` Raise the orders interval\n- `bbbbbbb` Add payments");
+    expect(created.body).toContain("Staging deployed `0123456789ab` successfully ([deploy run](https://github.com/acme-corp/gitops-platform/actions/runs/49)).");
+    expect(calls[3]?.params).toEqual({ ...repo, workflow_id: "preview.yml", ref: "staging", inputs: { stack: "prod", pr: "12" } });
+    expect(log).toEqual(["info: opened https://github.com/p/12", "info: dispatched the prod preview for #12"]);
+  });
+
+  it("refreshes the open pull request instead of opening another", async () => {
+    const { github, calls } = fakeGitHub({
+      "repos.compareCommits": () => comparison,
+      "pulls.list": () => [{ number: 12, html_url: "https://github.com/p/12" }],
+      "pulls.update": () => ({}),
+    });
+    await runScript("promote.yml", "promote", { github, context, core: fakeCore().core, env });
+    expect(calls.map((c) => c.method)).toEqual(["repos.compareCommits", "pulls.list", "pulls.update"]);
+    expect(calls[2]?.params.pull_number).toBe(12);
+  });
+
+  it("does nothing when prod already has every staging commit", async () => {
+    const { github, calls } = fakeGitHub({ "repos.compareCommits": () => ({ ahead_by: 0, commits: [] }), "pulls.list": () => [] });
+    const { core, log } = fakeCore();
+    await runScript("promote.yml", "promote", { github, context, core, env });
+    expect(calls.map((c) => c.method)).toEqual(["repos.compareCommits", "pulls.list"]);
+    expect(log).toEqual(["info: prod already has every commit of staging: nothing to promote"]);
+  });
+});
+
+describe("the drift issue script", () => {
+  const context = { repo, runId: 60, eventName: "schedule" };
+  const reportDir = fs.mkdtempSync(path.join(os.tmpdir(), "drift-"));
+  const reportFile = path.join(reportDir, "drift.md");
+  fs.writeFileSync(reportFile, `${DRIFT_MARKER}\nthe diff`);
+  const issue = { number: 3, title: "Drift detected: prod", user: bot, html_url: "https://github.com/i/3" };
+
+  it("opens one issue per stack, labelled drift, creating the label once", async () => {
+    const { github, calls } = fakeGitHub({
+      "issues.listForRepo": () => [{ ...issue, title: "Drift detected: staging" }, { ...issue, number: 4, pull_request: {} }],
+      "issues.getLabel": () => {
+        throw Object.assign(new Error("Not Found"), { status: 404 });
+      },
+      "issues.createLabel": () => ({}),
+      "issues.create": () => ({ html_url: "https://github.com/i/5" }),
+    });
+    const { core, log } = fakeCore();
+    await runScript("drift.yml", "drift", { github, context, core, env: { ...runEnv, STACK: "prod", OUTCOME: "drift", REPORT_FILE: reportFile } });
+    expect(calls.map((c) => c.method)).toEqual(["issues.listForRepo", "issues.getLabel", "issues.createLabel", "issues.create"]);
+    expect(calls[0]?.params).toEqual({ ...repo, state: "open", labels: "drift", per_page: 100 });
+    expect(calls[3]?.params).toEqual({ ...repo, title: "Drift detected: prod", body: `${DRIFT_MARKER}\nthe diff`, labels: ["drift"] });
+    expect(log).toEqual(["warning: stack prod has drifted: opened https://github.com/i/5"]);
+  });
+
+  it("updates the open issue while the drift lasts", async () => {
+    const { github, calls } = fakeGitHub({ "issues.listForRepo": () => [issue], "issues.update": () => ({}) });
+    await runScript("drift.yml", "drift", { github, context, core: fakeCore().core, env: { ...runEnv, STACK: "prod", OUTCOME: "drift", REPORT_FILE: reportFile } });
+    expect(calls.map((c) => c.method)).toEqual(["issues.listForRepo", "issues.update"]);
+    expect(calls[1]?.params).toEqual({ ...repo, issue_number: 3, body: `${DRIFT_MARKER}\nthe diff` });
+  });
+
+  it("closes the issue once the stack is clean, and leaves a person's issue alone", async () => {
+    const { github, calls } = fakeGitHub({
+      "issues.listForRepo": () => [issue],
+      "issues.createComment": () => ({}),
+      "issues.update": () => ({}),
+    });
+    await runScript("drift.yml", "drift", { github, context, core: fakeCore().core, env: { ...runEnv, STACK: "prod", OUTCOME: "clean", REPORT_FILE: reportFile } });
+    expect(calls.map((c) => c.method)).toEqual(["issues.listForRepo", "issues.createComment", "issues.update"]);
+    expect(calls[1]?.params.body).toBe("No drift on `prod` any more ([run log](https://github.com/acme-corp/gitops-platform/actions/runs/60)): closing.");
+    expect(calls[2]?.params).toEqual({ ...repo, issue_number: 3, state: "closed", state_reason: "completed" });
+
+    const person = fakeGitHub({ "issues.listForRepo": () => [{ ...issue, user: { login: "someone" } }] });
+    await runScript("drift.yml", "drift", { github: person.github, context, core: fakeCore().core, env: { ...runEnv, STACK: "prod", OUTCOME: "clean" } });
+    expect(person.calls.map((c) => c.method)).toEqual(["issues.listForRepo"]);
+  });
+
+  it("fails on an outcome it does not know", async () => {
+    const { github } = fakeGitHub({ "issues.listForRepo": () => [] });
+    const { core, log } = fakeCore();
+    await runScript("drift.yml", "drift", { github, context, core, env: { ...runEnv, STACK: "prod", OUTCOME: "" } });
+    expect(log).toEqual(['failed: unexpected drift outcome ""']);
+  });
+});

