@@ -123,10 +123,12 @@ export const k8sImageDigest: ResourceValidationPolicy = {
 // The reconciler's namespaces
 // ---------------------------------------------------------------------------------------------
 
-/** A reconciler namespace found in the stack: its name (where known) and its Namespace resource. */
+/** A reconciler namespace found in the stack: its name (where known), its Namespace resource, whether the reconciler runs in it. */
 interface ReconcilerNamespace {
   readonly name?: string;
   readonly resource?: PolicyResource;
+  /** A FluxInstance, Flux workload or Flux chart is declared in it. */
+  readonly occupied: boolean;
 }
 
 function isReconcilerObject(resource: PolicyResource): boolean {
@@ -142,25 +144,23 @@ function isReconcilerObject(resource: PolicyResource): boolean {
 /** Namespaces that hold the reconciler, from config names, reconciler objects and their dependencies. */
 function reconcilerNamespaces(resources: readonly PolicyResource[], configured: readonly string[]): ReconcilerNamespace[] {
   const objects = resources.filter(isReconcilerObject);
-  const names = new Set(configured);
-  const inUse = new Set<string>();
+  const occupied = new Set<string>();
   for (const object of objects) {
     const namespace = objectMeta(object).namespace ?? (HELM_TYPES.includes(object.type) ? Unknowns.peek(() => str(object.props.namespace)) : undefined);
-    if (namespace !== undefined) {
-      names.add(namespace);
-      inUse.add(namespace);
-    }
+    if (namespace !== undefined) occupied.add(namespace);
   }
+  const names = new Set([...configured, ...occupied]);
   const found: ReconcilerNamespace[] = [];
+  const declared = new Set<string>();
   for (const namespace of ofTypes(resources, [NAMESPACE])) {
     const name = objectMeta(namespace).name;
     const referenced = objects.some((object) => dependsVia(object, "metadata", namespace) || dependsVia(object, "namespace", namespace));
     if ((name !== undefined && names.has(name)) || referenced) {
-      found.push({ ...(name !== undefined ? { name } : {}), resource: namespace });
-      if (name !== undefined) inUse.delete(name);
+      found.push({ ...(name !== undefined ? { name } : {}), resource: namespace, occupied: referenced || (name !== undefined && occupied.has(name)) });
+      if (name !== undefined) declared.add(name);
     }
   }
-  for (const name of inUse) found.push({ name });
+  for (const name of occupied) if (!declared.has(name)) found.push({ name, occupied: true });
   return found;
 }
 
@@ -209,14 +209,15 @@ function allowsAnySource(rule: Props): boolean {
 /** Network: default-deny ingress in the reconciler namespace, opened only where needed. */
 export const k8sReconcilerNetworkPolicies: StackValidationPolicy = {
   name: "k8s-reconciler-network-policies",
-  description: "The reconciler's namespace has NetworkPolicies that select all its pods for ingress and never allow every source on every port.",
+  description: "The namespace the reconciler runs in has NetworkPolicies that select all its pods for ingress and never allow every source on every port.",
   enforcementLevel: "mandatory",
   configSchema: { properties: namespacesSchema },
   validateStack: (args, reportViolation) => {
     const { namespaces = ["flux-system"] } = args.getConfig<{ namespaces?: string[] }>();
     const unknowns = new Unknowns();
     const policies = ofTypes(args.resources, [NETWORK_POLICY]);
-    for (const namespace of reconcilerNamespaces(args.resources, namespaces)) {
+    // Network policies guard pods: they are due once the reconciler is declared in the namespace.
+    for (const namespace of reconcilerNamespaces(args.resources, namespaces).filter((ns) => ns.occupied)) {
       const label = `reconciler namespace ${q(namespace.name ?? namespace.resource?.name)}`;
       const where = namespace.resource?.urn;
       const inNamespace = policies.filter(

@@ -181,15 +181,26 @@ describe("k8s-reconciler-network-policies", () => {
     ]);
   });
 
+  it("is due once the reconciler runs in the namespace, not for the namespace alone", async () => {
+    expect(await messages(k8sReconcilerNetworkPolicies, [namespace])).toEqual([]);
+  });
+
+  it("finds the namespace of a FluxInstance without a declared Namespace", async () => {
+    const instance = res("kubernetes:fluxcd.controlplane.io/v1:FluxInstance", "flux", { metadata: { name: "flux", namespace: "gitops" }, spec: {} });
+    expect(await messages(k8sReconcilerNetworkPolicies, [instance])).toEqual([
+      'reconciler namespace "gitops" has no NetworkPolicy; deny ingress by default and allow only the webhook receiver and metrics',
+    ]);
+  });
+
   it("fails when no policy selects every pod for ingress", async () => {
-    expect(await messages(k8sReconcilerNetworkPolicies, [namespace, webhooks])).toEqual([
+    expect(await messages(k8sReconcilerNetworkPolicies, [namespace, deployment(), webhooks])).toEqual([
       'reconciler namespace "flux-system" has no NetworkPolicy selecting all its pods for ingress; add one so that only the webhook receiver and metrics are reachable',
     ]);
   });
 
   it("fails an ingress rule that allows every source on every port", async () => {
     const open = networkPolicy("allow-all", { podSelector: {}, ingress: [{}] });
-    expect(await messages(k8sReconcilerNetworkPolicies, [namespace, open])).toEqual([
+    expect(await messages(k8sReconcilerNetworkPolicies, [namespace, deployment(), open])).toEqual([
       'NetworkPolicy "allow-all" ingress[0] allows every source on every port; name the sources or ports it needs',
     ]);
   });
