@@ -10,8 +10,8 @@
  *   config, then `--policy-pack-config` (per-policy level or `{ enforcementLevel, ...props }`, and
  *   `all`), validated against each policy's config schema.
  * - Other packs load from their directory (`plan --policy-pack DIR`): the entry is bundled with
- *   esbuild (tools/bundle.cjs) and run with @pulumi/policy's PolicyPack replaced by a class that only records its
- *   arguments, so no analyzer server starts and nothing exits the process.
+ *   esbuild (tools/bundle.cjs) and run with @pulumi/policy's PolicyPack replaced by a class that
+ *   only records its arguments, so no analyzer server starts and nothing exits the process.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -34,7 +34,6 @@ import { loadBundled } from "../bundle.cjs";
 import { isUnknown } from "./values";
 import { POLICY_PACK_NAME, policies as projectRules } from "../../policies/rules";
 
-const projectRoot = path.resolve(__dirname, "..", "..");
 const STACK_TYPE = "pulumi:pulumi:Stack";
 
 // @pulumi/policy exports its unknown-checking proxy at run time only (not in its typings).
@@ -76,8 +75,8 @@ export class PolicyPackError extends Error {
   }
 }
 
-/** This project's own pack (`policies/`) with the stack's config (`policies/config/<stack>.json`) if present. */
-export function projectPolicyPack(stack: string, rootDir: string = projectRoot): PolicyPackSpec {
+/** This project's own pack (`<rootDir>/policies`) with the stack's config (`policies/config/<stack>.json`) if present. */
+export function projectPolicyPack(stack: string, rootDir: string): PolicyPackSpec {
   const configFile = path.join(rootDir, "policies", "config", `${stack}.json`);
   return {
     name: POLICY_PACK_NAME,
@@ -123,11 +122,12 @@ export function loadPolicyPack(dir: string): LoadedPolicyPack {
   if (version === undefined) throw new PolicyPackError(`${dir}: no version in package.json`);
 
   // The pack's own @pulumi/policy (it may have its own node_modules): PolicyPack lives in its policy module.
+  // Resolved as the pack resolves it: from its directory, else from this project's node_modules.
   let policyModuleFile: string;
   try {
-    policyModuleFile = require.resolve("@pulumi/policy/policy", { paths: [root, projectRoot] });
+    policyModuleFile = require.resolve("@pulumi/policy/policy", { paths: [root] });
   } catch {
-    throw new PolicyPackError(`${dir}: @pulumi/policy is not installed for this pack`);
+    policyModuleFile = require.resolve("@pulumi/policy/policy");
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const policyModule = require(policyModuleFile) as { PolicyPack: unknown };
