@@ -8,6 +8,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { knownHostsLineProblem } from "./known-hosts";
 
 /** The Pulumi project name; config keys of this project are `gitops-platform:<key>`. */
 export const PROJECT = "gitops-platform";
@@ -41,6 +42,12 @@ export const githubRepo = z
       parts[1] !== ".."
     );
   }, "expected a GitHub repository as owner/name");
+
+/** One pinned `known_hosts` line for github.com (see components/known-hosts.ts). */
+export const knownHostsLine = z.string().superRefine((value, ctx) => {
+  const problem = knownHostsLineProblem(value);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
 
 /** A git branch name, per git-check-ref-format, without the `refs/heads/` prefix. */
 export const gitBranch = z.string().refine(
@@ -112,7 +119,10 @@ const awsSection = z.strictObject({
 
 const deployKeySection = z.strictObject({
   /** Bump to rotate the key: the new key is created and wired before the old one is deleted. */
-  generation: z.number().int("expected a non-negative integer").min(0, "expected a non-negative integer").default(0),
+  generation: z
+    .number()
+    .refine((value) => Number.isSafeInteger(value) && value >= 0, "expected a non-negative integer")
+    .default(0),
   /** Key algorithm; RSA is refused. */
   algorithm: z.enum(["ED25519", "ECDSA"], { error: "expected ED25519 or ECDSA (RSA keys are refused)" }).default("ED25519"),
   /** Write access, only for a repository that image automation commits to. */
@@ -135,7 +145,10 @@ const branchProtectionSection = z.strictObject({
   /** Approving reviews a PR needs before merging. @default 0 */
   requiredReviews: z.number().int().min(0, "expected 0 to 6 reviews").max(6, "expected 0 to 6 reviews").default(0),
   /** Status checks that must pass (the preview job). @default ["preview"] */
-  requiredChecks: z.array(z.string().min(1)).default(["preview"]),
+  requiredChecks: z
+    .array(z.string().regex(/^\S(.*\S)?$/, "expected a check name (the job name, no leading or trailing spaces)"))
+    .min(1, "expected at least one check (the preview job)")
+    .default(["preview"]),
 });
 
 const githubSection = z.strictObject({
@@ -147,7 +160,10 @@ const githubSection = z.strictObject({
    * `known_hosts` lines for github.com, pinned; never scanned on first use.
    * @default GitHub's published SSH host keys
    */
-  knownHosts: z.array(z.string()).optional(),
+  knownHosts: z
+    .array(knownHostsLine)
+    .min(1, "expected at least one line; omit the key to use GitHub's published host keys")
+    .optional(),
   /** CIDRs GitHub sends webhooks from (GitHub's `hooks` meta ranges), allowed to reach the receiver. */
   hookCidrs: z.array(cidr).default([]),
 });
@@ -579,14 +595,29 @@ function crossFieldProblems(config: Sections, stack: string): string[] {
     problems.push(`${keyPath(["github", "configRepo", "branch"])}: must equal the environment ${JSON.stringify(env)}, got ${JSON.stringify(github.configRepo.branch)}`);
   }
 
+  if (github) {
+    // The provider acts on one owner and addresses repositories by name, so every repo is the owner's.
+    const owner = github.owner;
+    const ownerProblem = (repo: string, path: (string | number)[]) => {
+      const repoOwner = repo.split("/")[0] ?? "";
+      if (repoOwner.toLowerCase() !== owner.toLowerCase()) {
+        problems.push(`${keyPath(path)}: owner ${repoOwner} differs from github.owner ${owner}; the GitHub provider manages one owner's repositories`);
+      }
+    };
+    ownerProblem(github.configRepo.repo, ["github", "configRepo", "repo"]);
+    apps?.forEach((app, i) => ownerProblem(app.repo, ["apps", i, "repo"]));
+  }
+
   if (github && apps) {
-    // Repositories: one deploy key each, so each repository once.
+    // Repositories: one deploy key each, so each repository once; GitHub names are case-insensitive.
+    const configRepo = github.configRepo.repo.toLowerCase();
     const seen = new Map<string, string>();
-    seen.set(github.configRepo.repo.toLowerCase(), keyPath(["github", "configRepo", "repo"]));
     apps.forEach((app, i) => {
       const repo = app.repo.toLowerCase();
       const previous = seen.get(repo);
-      if (previous) problems.push(`${keyPath(["apps", i, "repo"])}: ${app.repo} is already used by ${previous}; every repository needs its own deploy key`);
+      if (repo === configRepo) {
+        problems.push(`${keyPath(["apps", i, "repo"])}: ${app.repo} is the config repo (github.configRepo.repo); an app's manifests and CI live in its own repository`);
+      } else if (previous) problems.push(`${keyPath(["apps", i, "repo"])}: ${app.repo} is already used by ${previous}; every repository needs its own deploy key`);
       else seen.set(repo, keyPath(["apps", i, "repo"]));
     });
     const automated = apps.some((app) => app.imageAutomation !== undefined);

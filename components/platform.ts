@@ -3,13 +3,18 @@
  * index.ts builds.
  */
 import * as aws from "@pulumi/aws";
+import type * as github from "@pulumi/github";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { CiIdentity } from "./ci-identity";
 import type { PlatformConfig } from "./config";
+import { DeployKey } from "./deploy-key";
+import { createGithubProvider } from "./github-provider";
+import { GithubWiring } from "./github-wiring";
 import { Firewall } from "./firewall";
 import { FluxNamespace } from "./flux-namespace";
 import { ImageReflectorRole } from "./image-reflector-role";
+import { Reconciler, reconcilerArgsFromConfig } from "./reconciler";
 import { Registry } from "./registry";
 import { Storage } from "./storage";
 
@@ -105,6 +110,23 @@ export class Platform extends pulumi.ComponentResource {
   /** The image reflector's IRSA role, when an app uses image automation. */
   public readonly imageReflectorRole: ImageReflectorRole | undefined;
 
+  /** The GitHub provider (owner and token from config) every GitHub resource uses. */
+  public readonly githubProvider: github.Provider;
+  /** The reconciler's key to the config repo. */
+  public readonly configRepoKey: DeployKey;
+  /** Per application name, the reconciler's key to its repository. */
+  public readonly appKeys: Record<string, DeployKey>;
+  /** The environment branch's ruleset and the app repositories' CI variables. */
+  public readonly githubWiring: GithubWiring;
+  /** The in-cluster reconciler (Flux Operator, FluxInstance, sources, automation, webhook). */
+  public readonly reconciler: Reconciler;
+  /** The GitHub webhook URL of the receiver (secret: its path derives from the token), when configured. */
+  public readonly webhookUrl: pulumi.Output<string> | undefined;
+  /** The receiver's load balancer host name, for the webhook host's DNS record, when configured. */
+  public readonly webhookLoadBalancer: pulumi.Output<string> | undefined;
+  /** Per repository (`owner/name`), its deploy key as GitHub shows it; no key material. */
+  public readonly deployKeys: Record<string, { title: string; readOnly: boolean; id: pulumi.Output<string>; secretName: pulumi.Output<string> }>;
+
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super(PLATFORM_TYPE, name, {}, opts);
     const config = args.config;
@@ -186,19 +208,87 @@ export class Platform extends pulumi.ComponentResource {
 
     this.fluxNamespace = new FluxNamespace(`${name}-flux-namespace`, { name: config.reconciler.namespace }, { parent: this, providers: [this.k8sProvider] });
 
-    // Seam: GitHub deploy keys (components/deploy-key.ts), one per repository, their Secrets in
-    // namespace this.fluxNamespace.name.
+    // GitHub: one deploy key per repository (the Secrets go to the reconciler's namespace), the
+    // environment branch's ruleset, and the CI variables of each app repository.
+    this.githubProvider = createGithubProvider(`${name}-github`, { owner: config.github.owner, token: config.githubToken }, { parent: this });
+    const keyArgs = {
+      environment: config.environment,
+      // The namespace's output, not the plain name: the Secrets wait for the namespace to exist.
+      namespace: this.fluxNamespace.name,
+      knownHosts: config.github.knownHosts,
+      githubProvider: this.githubProvider,
+      k8sProvider: this.k8sProvider,
+    };
+    const configKey = config.github.configRepo.deployKey;
+    this.configRepoKey = new DeployKey(
+      `${name}-config-repo`,
+      { ...keyArgs, repository: config.github.configRepo.repo, purpose: "config", secretName: "flux-system", ...configKey },
+      { parent: this },
+    );
+    this.appKeys = {};
+    for (const app of config.apps) {
+      this.appKeys[app.name] = new DeployKey(
+        `${name}-app-${app.name}`,
+        { ...keyArgs, repository: app.repo, purpose: `app ${app.name}`, secretName: `${app.name}-deploy-key`, ...app.deployKey },
+        { parent: this },
+      );
+    }
+    this.deployKeys = Object.fromEntries(
+      [this.configRepoKey, ...Object.values(this.appKeys)].map((key) => [
+        key.repository,
+        { title: key.title, readOnly: key.readOnly, id: key.deployKeyId, secretName: key.secretName },
+      ]),
+    );
+    const branch = config.github.configRepo.branch;
+    this.githubWiring = new GithubWiring(
+      `${name}-github`,
+      {
+        environment: config.environment,
+        configRepo: config.github.configRepo.repo,
+        branch,
+        protectBranch: config.github.branchProtection.enabled,
+        requiredReviews: config.github.branchProtection.requiredReviews,
+        requiredChecks: config.github.branchProtection.requiredChecks,
+        // Image automation that commits straight to the environment branch pushes with its deploy key.
+        deployKeysMayPush: config.apps.some((app) => app.imageAutomation !== undefined && (app.imageAutomation.pushBranch ?? branch) === branch),
+        awsRegion: config.region,
+        apps: config.apps.map((app) => ({
+          name: app.name,
+          repository: app.repo,
+          ciRoleArn: this.ciIdentity.appRoleArns[app.name] ?? "",
+          ecrRepositoryUrl: this.registries[app.name]?.repositoryUrl ?? "",
+        })),
+        githubProvider: this.githubProvider,
+      },
+      { parent: this },
+    );
 
-    // Seam: the in-cluster reconciler, once the deploy keys and the GitHub provider are here:
-    //   new Reconciler(`${name}-reconciler`, reconcilerArgsFromConfig(config, {
-    //     namespace: this.fluxNamespace.name,
-    //     configRepoSecretName: <config repo DeployKey>.secretName,
-    //     appSecretNames: { <app>: <app DeployKey>.secretName },
-    //     repositories: { <app>: { url: this.registries[app].repositoryUrl, arn: this.repositoryArns[app] } },
-    //     bucketName: this.storage.bucketName,
-    //     imageReflectorRole: this.imageReflectorRole && { arn: this.imageReflectorRole.arn, name: this.imageReflectorRole.roleName },
-    //     webhookExposure: { securityGroupIds: [this.firewall.securityGroupId], wafAclArn: this.firewall.webAclArn },
-    //   }), { parent: this, providers: [this.k8sProvider, this.awsProvider, <github provider>] });
+    // The in-cluster reconciler: the Flux Operator, a FluxInstance syncing the environment branch
+    // with the config repo's key, each app's source, image automation and the webhook receiver.
+    this.reconciler = new Reconciler(
+      `${name}-reconciler`,
+      reconcilerArgsFromConfig(config, {
+        namespace: this.fluxNamespace.name,
+        configRepoSecretName: this.configRepoKey.secretName,
+        appSecretNames: Object.fromEntries(Object.entries(this.appKeys).map(([app, key]) => [app, key.secretName])),
+        repositories: Object.fromEntries(
+          config.apps.map((app) => [app.name, { url: this.registries[app.name]?.repositoryUrl ?? "", arn: this.repositoryArns[app.name] ?? "" }]),
+        ),
+        bucketName: this.storage.bucketName,
+        ...(this.imageReflectorRole ? { imageReflectorRole: { arn: this.imageReflectorRole.arn, name: this.imageReflectorRole.roleName } } : {}),
+        ...(config.reconciler.webhook
+          ? {
+              webhookExposure: {
+                securityGroupIds: [this.firewall.securityGroupId],
+                ...(this.firewall.webAclArn ? { wafAclArn: this.firewall.webAclArn } : {}),
+              },
+            }
+          : {}),
+      }),
+      { parent: this, providers: [this.k8sProvider, this.awsProvider, this.githubProvider] },
+    );
+    this.webhookUrl = this.reconciler.webhookUrl;
+    this.webhookLoadBalancer = this.reconciler.webhookLoadBalancer;
 
     this.repositoryUrls = Object.fromEntries(Object.entries(this.registries).map(([app, registry]) => [app, registry.repositoryUrl]));
     this.ciRoleArns = this.ciIdentity.appRoleArns;
@@ -221,6 +311,9 @@ export class Platform extends pulumi.ComponentResource {
       webAclArn: this.webAclArn,
       bucketName: this.bucketName,
       storageKeyArn: this.storageKeyArn,
+      deployKeys: this.deployKeys,
+      webhookUrl: this.webhookUrl,
+      webhookLoadBalancer: this.webhookLoadBalancer,
     });
   }
 }

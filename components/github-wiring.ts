@@ -1,0 +1,170 @@
+/**
+ * GithubWiring: the GitHub side of the Git-driven flow for one environment.
+ *
+ * - The config repo's environment branch is guarded by a repository ruleset: changes arrive by pull
+ *   request only, the required checks (the preview job) must pass on an up-to-date branch, no force
+ *   pushes, no deletion, and nobody bypasses it — repository admins included. Production requires
+ *   approving reviews. A ruleset rather than classic branch protection because classic protection
+ *   cannot let a deploy key through: where image automation commits straight to the environment
+ *   branch (staging), the ruleset lets deploy keys push and everyone else still needs a PR.
+ * - Each application repository gets the Actions variables its CI needs to push images with OIDC and
+ *   no stored keys: the role to assume, the ECR repository URL and the region. Staging and prod
+ *   write into the same app repositories, so the names carry the environment
+ *   (`ECR_REPOSITORY_URL_STAGING`); repository-level variables, not GitHub environments, because a
+ *   job running in an environment gets an OIDC `sub` of `environment:<name>`, which the CI roles'
+ *   trust (pinned to the repository and branch) would refuse.
+ */
+import * as github from "@pulumi/github";
+import * as pulumi from "@pulumi/pulumi";
+import { githubRepo } from "./config";
+
+/** Type token of {@link GithubWiring}. */
+export const GITHUB_WIRING_TYPE = "gitops-platform:github:GithubWiring";
+
+/** What one application repository's CI is handed. */
+export interface AppCiWiring {
+  /** Application name; names the child resources. */
+  readonly name: string;
+  /** The application's repository, `owner/name`. */
+  readonly repository: string;
+  /** ARN of the IAM role the app's CI assumes through GitHub OIDC. */
+  readonly ciRoleArn: pulumi.Input<string>;
+  /** URL of the app's ECR repository (`<account>.dkr.ecr.<region>.amazonaws.com/<name>`). */
+  readonly ecrRepositoryUrl: pulumi.Input<string>;
+}
+
+export interface GithubWiringArgs {
+  /** Environment name; suffixes the Actions variable names and names the ruleset. */
+  readonly environment: string;
+  /** The config repository, `owner/name`. */
+  readonly configRepo: string;
+  /** The config repository's environment branch. */
+  readonly branch: string;
+  /**
+   * Guard the environment branch with a ruleset.
+   * @default true
+   */
+  readonly protectBranch?: boolean;
+  /**
+   * Approving reviews a pull request needs (0 to 6).
+   * @default 0
+   */
+  readonly requiredReviews?: number;
+  /**
+   * Status checks that must pass, on a branch up to date with the environment branch.
+   * @default ["preview"]
+   */
+  readonly requiredChecks?: readonly string[];
+  /**
+   * Let deploy keys push to the environment branch: set when image automation commits to it.
+   * @default false
+   */
+  readonly deployKeysMayPush?: boolean;
+  /** AWS region, handed to CI as `AWS_REGION_<ENV>`. */
+  readonly awsRegion: string;
+  /**
+   * Application repositories and what their CI needs.
+   * @default []
+   */
+  readonly apps?: readonly AppCiWiring[];
+  /** The GitHub provider (owner and token). */
+  readonly githubProvider: github.Provider;
+}
+
+/** The Actions variable names of one environment: `AWS_ROLE_ARN_STAGING`, ... */
+export function ciVariableNames(environment: string): { roleArn: string; ecrRepositoryUrl: string; region: string } {
+  const suffix = environment.toUpperCase().replace(/[^A-Z0-9]/g, "_");
+  return { roleArn: `AWS_ROLE_ARN_${suffix}`, ecrRepositoryUrl: `ECR_REPOSITORY_URL_${suffix}`, region: `AWS_REGION_${suffix}` };
+}
+
+export class GithubWiring extends pulumi.ComponentResource {
+  /** The guarded branch, or undefined when the guard is off. */
+  public readonly protectedBranch: string | undefined;
+  /** The ruleset's id, or undefined when the guard is off. */
+  public readonly rulesetId: pulumi.Output<string> | undefined;
+  /** Actions variable names written, by app name. */
+  public readonly ciVariables: Readonly<Record<string, readonly string[]>>;
+
+  constructor(name: string, args: GithubWiringArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(GITHUB_WIRING_TYPE, name, {}, opts);
+    const protectBranch = args.protectBranch ?? true;
+    const requiredReviews = args.requiredReviews ?? 0;
+    const requiredChecks = args.requiredChecks ?? ["preview"];
+    const deployKeysMayPush = args.deployKeysMayPush ?? false;
+    const apps = args.apps ?? [];
+
+    const problems = argProblems(args, requiredReviews, requiredChecks, protectBranch, apps);
+    if (problems.length > 0) throw new Error(`GithubWiring ${name}: ${problems.join("; ")}`);
+    const provider = args.githubProvider;
+
+    if (protectBranch) {
+      const ruleset = new github.RepositoryRuleset(
+        `${name}-branch-ruleset`,
+        {
+          repository: repoName(args.configRepo),
+          name: `${args.environment} environment branch`,
+          target: "branch",
+          enforcement: "active",
+          conditions: { refName: { includes: [`refs/heads/${args.branch}`], excludes: [] } },
+          // No bypass for people, admins included; deploy keys only when automation commits here.
+          ...(deployKeysMayPush ? { bypassActors: [{ actorType: "DeployKey", bypassMode: "always" }] } : {}),
+          rules: {
+            deletion: true,
+            nonFastForward: true,
+            pullRequest: {
+              requiredApprovingReviewCount: requiredReviews,
+              dismissStaleReviewsOnPush: requiredReviews > 0,
+              requireLastPushApproval: requiredReviews > 0,
+            },
+            requiredStatusChecks: {
+              requiredChecks: requiredChecks.map((context) => ({ context })),
+              strictRequiredStatusChecksPolicy: true,
+            },
+          },
+        },
+        { parent: this, provider },
+      );
+      this.protectedBranch = args.branch;
+      this.rulesetId = ruleset.id;
+    } else {
+      this.protectedBranch = undefined;
+      this.rulesetId = undefined;
+    }
+
+    const names = ciVariableNames(args.environment);
+    const ciVariables: Record<string, string[]> = {};
+    for (const app of apps) {
+      const repository = repoName(app.repository);
+      const variables: [string, string, pulumi.Input<string>][] = [
+        ["role-arn", names.roleArn, app.ciRoleArn],
+        ["ecr-url", names.ecrRepositoryUrl, app.ecrRepositoryUrl],
+        ["region", names.region, args.awsRegion],
+      ];
+      for (const [role, variableName, value] of variables) {
+        new github.ActionsVariable(`${name}-${app.name}-${role}`, { repository, variableName, value }, { parent: this, provider });
+      }
+      ciVariables[app.name] = variables.map(([, variableName]) => variableName);
+    }
+    this.ciVariables = ciVariables;
+
+    this.registerOutputs({ protectedBranch: this.protectedBranch, rulesetId: this.rulesetId, ciVariables: this.ciVariables });
+  }
+}
+
+function repoName(repository: string): string {
+  return repository.split("/")[1] as string;
+}
+
+function argProblems(args: GithubWiringArgs, reviews: number, checks: readonly string[], protect: boolean, apps: readonly AppCiWiring[]): string[] {
+  const problems: string[] = [];
+  if (!githubRepo.safeParse(args.configRepo).success) problems.push(`configRepo: expected owner/name, got ${JSON.stringify(args.configRepo)}`);
+  if (!Number.isInteger(reviews) || reviews < 0 || reviews > 6) problems.push(`requiredReviews: expected 0 to 6, got ${reviews}`);
+  if (protect && checks.length === 0) problems.push("requiredChecks: expected at least one check (the preview job)");
+  const seen = new Set<string>();
+  apps.forEach((app, i) => {
+    if (!githubRepo.safeParse(app.repository).success) problems.push(`apps[${i}].repository: expected owner/name, got ${JSON.stringify(app.repository)}`);
+    if (seen.has(app.name)) problems.push(`apps[${i}].name: ${app.name} appears twice`);
+    seen.add(app.name);
+  });
+  return problems;
+}

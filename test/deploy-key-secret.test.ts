@@ -1,0 +1,92 @@
+// The Secret's full layout needs key material, which the offline engine never invents: here the key
+// pair resource is replaced by one that registers the same type with fixed, obviously fake outputs.
+import { describe, expect, it, vi } from "vitest";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { findResource, runProgram } from "../tools/engine";
+import { DeployKey } from "../components/deploy-key";
+import { createGithubProvider } from "../components/github-provider";
+import { GITHUB_KNOWN_HOSTS } from "../components/known-hosts";
+
+vi.mock("@pulumi/tls", async (importOriginal) => {
+  const original = await importOriginal<typeof import("@pulumi/tls")>();
+  const sdk = await import("@pulumi/pulumi");
+  class PrivateKey extends sdk.CustomResource {
+    constructor(name: string, args: Record<string, unknown>, opts?: pulumi.CustomResourceOptions) {
+      super(
+        "tls:index/privateKey:PrivateKey",
+        name,
+        {
+          ...args,
+          privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\noffline ${name}\n-----END OPENSSH PRIVATE KEY-----\n`,
+          publicKeyOpenssh: `ssh-ed25519 OFFLINE-${name}\n`,
+          publicKeyFingerprintSha256: `SHA256:offline-${name}`,
+        },
+        opts,
+      );
+    }
+  }
+  return { ...original, PrivateKey };
+});
+
+function program(outputs: Record<string, unknown>) {
+  return () => {
+    const githubProvider = createGithubProvider("github", { owner: "acme-corp" });
+    const k8sProvider = new k8s.Provider("k8s", { kubeconfig: "{}" });
+    const key = new DeployKey("config-repo", {
+      repository: "acme-corp/gitops-platform",
+      environment: "staging",
+      purpose: "config",
+      namespace: "flux-system",
+      secretName: "flux-system",
+      githubProvider,
+      k8sProvider,
+    });
+    // Every public field of the component, as a Platform could export it.
+    const exported = {
+      repository: key.repository,
+      title: key.title,
+      readOnly: key.readOnly,
+      generation: key.generation,
+      deployKeyId: key.deployKeyId,
+      publicKey: key.publicKey,
+      fingerprint: key.fingerprint,
+      secretName: key.secretName,
+    };
+    outputs.publicKeyIsSecret = pulumi.isSecret(key.publicKey);
+    return exported;
+  };
+}
+
+describe("DeployKey Secret", () => {
+  it("holds identity, identity.pub and known_hosts, all secret", async () => {
+    const outputs: Record<string, unknown> = {};
+    const result = await runProgram({ stack: "staging", config: {}, program: program(outputs) });
+    const secret = findResource(result, "kubernetes:core/v1:Secret", "config-repo-secret");
+    expect(secret.inputs.stringData).toEqual({
+      identity: "-----BEGIN OPENSSH PRIVATE KEY-----\noffline config-repo-key-gen0\n-----END OPENSSH PRIVATE KEY-----\n",
+      "identity.pub": "ssh-ed25519 OFFLINE-config-repo-key-gen0\n",
+      known_hosts: `${GITHUB_KNOWN_HOSTS.join("\n")}\n`,
+    });
+    expect(secret.secretPaths).toContain("stringData");
+    expect(findResource(result, "github:index/repositoryDeployKey:RepositoryDeployKey", "config-repo-deploy-key-gen0").inputs.key).toBe(
+      "ssh-ed25519 OFFLINE-config-repo-key-gen0\n",
+    );
+  });
+
+  it("exposes no private key material, and nothing secret, through the component's outputs", async () => {
+    const outputs: Record<string, unknown> = {};
+    const result = await runProgram({ stack: "staging", config: {}, program: program(outputs) });
+    expect(JSON.stringify(result.outputs)).not.toContain("PRIVATE KEY");
+    expect(result.outputSecretPaths).toEqual([]);
+    expect(result.outputs).toMatchObject({
+      repository: "acme-corp/gitops-platform",
+      title: "flux staging (config, read-only) gen 0",
+      readOnly: true,
+      generation: 0,
+      secretName: "flux-system",
+      fingerprint: "SHA256:offline-config-repo-key-gen0",
+    });
+    expect(await outputs.publicKeyIsSecret).toBe(false);
+  });
+});

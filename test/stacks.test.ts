@@ -1,0 +1,80 @@
+// End to end: the real program (index.ts) for both example stacks through `plan`, as users run it.
+import { describe, expect, it } from "vitest";
+import * as path from "node:path";
+import { valueAt } from "../tools/engine";
+import { main } from "../tools/plan/main";
+
+const root = path.resolve(__dirname, "..");
+
+interface PlanDoc {
+  project: string;
+  stack: string;
+  resources: { urn: string; type: string; name: string; parent: string | null; inputs: Record<string, unknown>; protect: boolean; retainOnDelete: boolean }[];
+  outputs: Record<string, unknown>;
+  policyViolations: { enforcementLevel: string; policyName: string; message: string }[];
+}
+
+async function planJson(stack: string): Promise<{ code: number; doc: PlanDoc; text: string; stderr: string }> {
+  let text = "";
+  let stderr = "";
+  const code = await main(["--stack", stack, "--json"], { cwd: root, stdout: (t) => (text += t), stderr: (t) => (stderr += t) });
+  return { code, doc: JSON.parse(text) as PlanDoc, text, stderr };
+}
+
+const ofType = (doc: PlanDoc, type: string) => doc.resources.filter((r) => r.type === type);
+
+describe.each(["staging", "prod"])("the %s stack", (stack) => {
+  it("plans cleanly: exit 0, no mandatory violation, outputs unknown or secret where only a provider knows them", async () => {
+    const { code, doc, stderr } = await planJson(stack);
+    expect(stderr).toBe("");
+    expect(doc.policyViolations.filter((v) => v.enforcementLevel === "mandatory")).toEqual([]);
+    expect(code).toBe(0);
+    expect(doc.project).toBe("gitops-platform");
+    expect(doc.stack).toBe(stack);
+    expect(doc.outputs.bucketName).toBe("[unknown]");
+    expect(doc.outputs.previewRoleArn).toBe("[unknown]");
+    expect(doc.outputs.webhookUrl).toBe("[secret]");
+  });
+
+  it("never prints key material or tokens", async () => {
+    const { text } = await planJson(stack);
+    expect(text).not.toMatch(/PRIVATE KEY|ghp_|github_pat_/);
+    for (const secret of ofType((await planJson(stack)).doc, "kubernetes:core/v1:Secret")) {
+      expect(JSON.stringify(secret.inputs.stringData ?? secret.inputs.data)).toMatch(/^"\[secret\]"$|^\{("[^"]+":"\[secret\]",?)+\}$/);
+    }
+  });
+
+  it("wires the reconciler to one deploy key per repository", async () => {
+    const { doc } = await planJson(stack);
+    const keys = ofType(doc, "github:index/repositoryDeployKey:RepositoryDeployKey");
+    expect(keys.map((k) => k.inputs.repository).sort()).toEqual(["gitops-platform", "orders", "payments"]);
+    const instance = ofType(doc, "kubernetes:fluxcd.controlplane.io/v1:FluxInstance")[0];
+    expect(valueAt(instance?.inputs, "spec.sync")).toMatchObject({
+      url: "ssh://git@github.com/acme-corp/gitops-platform.git",
+      ref: `refs/heads/${stack}`,
+      path: `clusters/${stack}`,
+      pullSecret: "flux-system",
+    });
+    const secretNames = ofType(doc, "kubernetes:core/v1:Secret").map((s) => valueAt(s.inputs, "metadata.name"));
+    for (const repo of ofType(doc, "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository")) {
+      expect(secretNames).toContain(valueAt(repo.inputs, "spec.secretRef.name"));
+    }
+    expect(secretNames).toContain("flux-system");
+  });
+});
+
+describe("staging and prod differ only as their configs say", () => {
+  it("prod protects storage, pins Flux exactly and sends image updates through a separate branch", async () => {
+    const staging = (await planJson("staging")).doc;
+    const prod = (await planJson("prod")).doc;
+    const bucket = (doc: PlanDoc) => ofType(doc, "aws:s3/bucket:Bucket")[0];
+    expect([bucket(staging)?.protect, bucket(staging)?.retainOnDelete]).toEqual([false, false]);
+    expect([bucket(prod)?.protect, bucket(prod)?.retainOnDelete]).toEqual([true, true]);
+    const fluxVersion = (doc: PlanDoc) => valueAt(ofType(doc, "kubernetes:fluxcd.controlplane.io/v1:FluxInstance")[0]?.inputs, "spec.distribution.version");
+    expect(fluxVersion(staging)).toBe("2.x");
+    expect(fluxVersion(prod)).toBe("2.7.3");
+    const push = (doc: PlanDoc) => ofType(doc, "kubernetes:image.toolkit.fluxcd.io/v1:ImageUpdateAutomation").map((a) => valueAt(a.inputs, "spec.git.push.branch"));
+    expect(push(staging)).toEqual(["staging"]);
+    expect(push(prod)).toEqual(["image-updates/prod"]);
+  });
+});
