@@ -3,10 +3,11 @@
  * key per repository, and never RSA.
  *
  * Which repositories image automation writes to is read from the stack itself: every Flux
- * ImageUpdateAutomation and the GitRepository its `sourceRef` names.
+ * ImageUpdateAutomation and the Git source its `sourceRef` names (a GitRepository, or the one a
+ * FluxInstance syncs).
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { dependenciesOfType, githubRepoOfUrl, imageAutomations, ofTypes, q, record, str, UNKNOWN, Unknowns } from "./support";
+import { dependenciesOfType, githubRepoOfUrl, imageAutomations, ofTypes, q, str, UNKNOWN, Unknowns } from "./support";
 
 const DEPLOY_KEY = "github:index/repositoryDeployKey:RepositoryDeployKey";
 const PRIVATE_KEY = "tls:index/privateKey:PrivateKey";
@@ -44,7 +45,7 @@ export const githubDeployKeyReadOnly: StackValidationPolicy = {
     const unknowns = new Unknowns();
     const written = new Set(writableRepositories.map((repo) => repo.toLowerCase()));
     for (const automation of imageAutomations(args.resources)) {
-      const url = automation.source && Unknowns.peek(() => str(record(automation.source?.props.spec)?.url));
+      const url = automation.source?.url;
       const repo = url ? githubRepoOfUrl(url) : undefined;
       if (repo) written.add(repo);
     }

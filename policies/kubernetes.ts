@@ -9,8 +9,8 @@ import type { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceV
 import {
   containers,
   dependsVia,
+  gitSources,
   isFluxInstance,
-  isGitRepository,
   list,
   objectMeta,
   ofTypes,
@@ -269,16 +269,15 @@ function isSshUrl(url: string): boolean {
 function gitSecrets(resources: readonly PolicyResource[]): PolicyResource[] {
   const secrets = ofTypes(resources, [SECRET]);
   const found = new Set<PolicyResource>();
-  for (const repository of resources.filter((r) => isGitRepository(r.type))) {
-    const spec = Unknowns.peek(() => record(repository.props.spec)) ?? {};
-    const url = Unknowns.peek(() => str(spec.url));
-    if (url === undefined || !isSshUrl(url)) continue;
-    const secretName = Unknowns.peek(() => str(record(spec.secretRef)?.name));
-    const namespace = objectMeta(repository).namespace;
+  for (const source of gitSources(resources)) {
+    if (source.url === undefined || !isSshUrl(source.url)) continue;
     for (const secret of secrets) {
       const meta = objectMeta(secret);
-      const named = secretName !== undefined && meta.name === secretName && (namespace === undefined || meta.namespace === undefined || meta.namespace === namespace);
-      if (named || dependsVia(repository, "spec", secret)) found.add(secret);
+      const named =
+        source.secretName !== undefined &&
+        meta.name === source.secretName &&
+        (source.namespace === undefined || meta.namespace === undefined || meta.namespace === source.namespace);
+      if (named || dependsVia(source.resource, "spec", secret)) found.add(secret);
     }
   }
   for (const secret of secrets) {

@@ -4,13 +4,13 @@
  *
  * The branch an ImageUpdateAutomation pushes to is `spec.git.push.branch` (or the destination of
  * `spec.git.push.refspec`); without either, it pushes to the branch it checked out
- * (`spec.git.checkout.ref.branch`, else the GitRepository's `spec.ref.branch`).
+ * (`spec.git.checkout.ref.branch`, else the branch of its Git source).
  */
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { imageAutomations, q, record, str, UNKNOWN, Unknowns } from "./support";
 
 /** Branches image automation pushes to, where they can be told. */
-function pushBranches(spec: Record<string, unknown>, sourceSpec: Record<string, unknown> | undefined): string[] | undefined {
+function pushBranches(spec: Record<string, unknown>, sourceBranch: string | undefined): string[] | undefined {
   const git = record(spec.git) ?? {};
   const push = record(git.push) ?? {};
   const branches: string[] = [];
@@ -22,7 +22,7 @@ function pushBranches(spec: Record<string, unknown>, sourceSpec: Record<string, 
     branches.push(destination.replace(/^\+?refs\/heads\//, ""));
   }
   if (branches.length > 0) return branches;
-  const checkout = str(record(record(git.checkout)?.ref)?.branch) ?? str(record(sourceSpec?.ref)?.branch);
+  const checkout = str(record(record(git.checkout)?.ref)?.branch) ?? sourceBranch;
   return checkout ? [checkout] : undefined;
 }
 
@@ -40,9 +40,7 @@ export const imageAutomationNoProdPush: StackValidationPolicy = {
     const { protectedBranches = ["prod", "production"] } = args.getConfig<{ protectedBranches?: string[] }>();
     const unknowns = new Unknowns();
     for (const automation of imageAutomations(args.resources)) {
-      const branches = unknowns.read(() =>
-        pushBranches(record(automation.resource.props.spec) ?? {}, automation.source ? (record(automation.source.props.spec) ?? {}) : undefined),
-      );
+      const branches = unknowns.read(() => pushBranches(record(automation.resource.props.spec) ?? {}, automation.source?.branch));
       if (branches === UNKNOWN) continue;
       if (branches === undefined) {
         reportViolation("image automation's push branch cannot be determined; set spec.git.push.branch to a branch that is not protected", automation.resource.urn);

@@ -312,15 +312,70 @@ export function githubRepoOfUrl(url: string): string | undefined {
   return `${match[1]}/${match[2]}`.toLowerCase();
 }
 
-/** The image automation resources and the Git repositories they write to. */
-export interface Automation {
+/**
+ * A Flux Git source: a declared GitRepository, or the one the Flux Operator creates for a
+ * FluxInstance's `spec.sync` (named `spec.sync.name`, else after the instance's namespace).
+ */
+export interface GitSource {
   readonly resource: PolicyResource;
-  readonly source?: PolicyResource;
+  readonly name?: string;
+  readonly namespace?: string;
+  readonly url?: string;
+  /** The branch it checks out, where it names one. */
+  readonly branch?: string;
+  /** The Secret holding its credentials. */
+  readonly secretName?: string;
 }
 
-/** Resolves each ImageUpdateAutomation's `spec.sourceRef` to a declared GitRepository. */
+function defined<T extends object>(entries: T): T {
+  return Object.fromEntries(Object.entries(entries).filter(([, value]) => value !== undefined)) as T;
+}
+
+/** Every Git source of the stack, where their fields are known. */
+export function gitSources(resources: readonly PolicyResource[]): GitSource[] {
+  const sources: GitSource[] = [];
+  for (const resource of resources) {
+    const meta = objectMeta(resource);
+    const spec = Unknowns.peek(() => record(resource.props.spec)) ?? {};
+    if (isGitRepository(resource.type)) {
+      sources.push(
+        defined({
+          resource,
+          name: meta.name,
+          namespace: meta.namespace,
+          url: Unknowns.peek(() => str(spec.url)),
+          branch: Unknowns.peek(() => str(record(spec.ref)?.branch)),
+          secretName: Unknowns.peek(() => str(record(spec.secretRef)?.name)),
+        }),
+      );
+    } else if (isFluxInstance(resource.type)) {
+      const sync = Unknowns.peek(() => record(spec.sync));
+      if (!sync || (Unknowns.peek(() => str(sync.kind)) ?? "GitRepository") !== "GitRepository") continue;
+      const ref = Unknowns.peek(() => str(sync.ref));
+      sources.push(
+        defined({
+          resource,
+          name: Unknowns.peek(() => str(sync.name)) ?? meta.namespace,
+          namespace: meta.namespace,
+          url: Unknowns.peek(() => str(sync.url)),
+          branch: ref === undefined ? undefined : ref.startsWith("refs/heads/") ? ref.slice("refs/heads/".length) : ref.startsWith("refs/") ? undefined : ref,
+          secretName: Unknowns.peek(() => str(sync.pullSecret)),
+        }),
+      );
+    }
+  }
+  return sources;
+}
+
+/** An image automation and the Git source it writes to, where declared in the stack. */
+export interface Automation {
+  readonly resource: PolicyResource;
+  readonly source?: GitSource;
+}
+
+/** Resolves each ImageUpdateAutomation's `spec.sourceRef` to a Git source of the stack. */
 export function imageAutomations(resources: readonly PolicyResource[]): Automation[] {
-  const repositories = resources.filter((r) => isGitRepository(r.type));
+  const sources = gitSources(resources);
   return resources
     .filter((r) => isImageUpdateAutomation(r.type))
     .map((resource) => {
@@ -331,10 +386,10 @@ export function imageAutomations(resources: readonly PolicyResource[]): Automati
       const refNamespace = Unknowns.peek(() => str(ref.namespace)) ?? meta.namespace;
       const source =
         refKind === "GitRepository"
-          ? repositories.find((repo) => {
-              const repoMeta = objectMeta(repo);
-              return repoMeta.name === refName && (refNamespace === undefined || repoMeta.namespace === undefined || repoMeta.namespace === refNamespace);
-            })
+          ? sources.find(
+              (candidate) =>
+                candidate.name === refName && (refNamespace === undefined || candidate.namespace === undefined || candidate.namespace === refNamespace),
+            )
           : undefined;
       return { resource, ...(source ? { source } : {}) };
     });

@@ -45,6 +45,14 @@ describe("github-deploy-key-read-only", () => {
     ]);
   });
 
+  it("follows automation to the repository a FluxInstance syncs", async () => {
+    const instance = res("kubernetes:fluxcd.controlplane.io/v1:FluxInstance", "flux", {
+      metadata: { name: "flux", namespace: "flux-system" },
+      spec: { sync: { kind: "GitRepository", url: "ssh://git@github.com/acme-corp/gitops-platform.git", ref: "refs/heads/staging", path: "clusters/staging", pullSecret: "flux-system" } },
+    });
+    expect(await messages(githubDeployKeyReadOnly, [configKey, configDeployKey, instance, automation])).toEqual([]);
+  });
+
   it("accepts repositories the config names as written elsewhere", async () => {
     expect(await messages(githubDeployKeyReadOnly, [configKey, configDeployKey], { config: { writableRepositories: ["acme-corp/gitops-platform"] } })).toEqual([]);
   });

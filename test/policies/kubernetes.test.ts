@@ -236,6 +236,16 @@ describe("flux-git-secret", () => {
     ]);
   });
 
+  it("checks the pull secret of a FluxInstance's sync", async () => {
+    const instance = res("kubernetes:fluxcd.controlplane.io/v1:FluxInstance", "flux", {
+      metadata: { name: "flux", namespace: "flux-system" },
+      spec: { sync: { kind: "GitRepository", url: "ssh://git@github.com/acme-corp/gitops-platform.git", ref: "refs/heads/prod", path: "clusters/prod", pullSecret: "flux-system" } },
+    });
+    expect(await messages(fluxGitSecret, [withInputs(gitSecret, { stringData: { token: "x" } }), instance])).toEqual([
+      'git secret "flux-system" is missing identity, identity.pub, known_hosts; Flux needs identity, identity.pub and known_hosts',
+    ]);
+  });
+
   it("reads base64 data as well", async () => {
     const data = { identity: "eA==", "identity.pub": "eA==", known_hosts: Buffer.from("github.com ssh-ed25519 AAAAother").toString("base64") };
     expect(await messages(fluxGitSecret, [withInputs(gitSecret, { stringData: undefined, data })])).toEqual([

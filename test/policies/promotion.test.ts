@@ -35,6 +35,16 @@ describe("image-automation-no-prod-push", () => {
     ]);
   });
 
+  it("reads the checkout branch of the source a FluxInstance syncs", async () => {
+    const instance = res("kubernetes:fluxcd.controlplane.io/v1:FluxInstance", "flux", {
+      metadata: { name: "flux", namespace: "flux-system" },
+      spec: { sync: { kind: "GitRepository", url: "ssh://git@github.com/acme-corp/gitops-platform.git", ref: "refs/heads/prod", path: "clusters/prod" } },
+    });
+    expect(await messages(imageAutomationNoProdPush, [instance, git({ commit: { author: { name: "flux" } } })])).toEqual([
+      'image automation pushes to the protected branch "prod"; push to another branch (e.g. image-updates/prod) and promote by pull request',
+    ]);
+  });
+
   it("passes staging automation pushing to its environment branch", async () => {
     expect(await messages(imageAutomationNoProdPush, [git({ push: { branch: "staging" } })])).toEqual([]);
   });
