@@ -89,10 +89,23 @@ export interface CiIdentityArgs {
    * @default true
    */
   readonly createOidcProvider?: boolean;
+  /**
+   * The EKS cluster `pulumi up` and `pulumi preview` reach through the Kubernetes provider: the
+   * deploy role gets cluster-admin, the preview role view access (EKS access entries; the
+   * cluster's authentication mode must include `API`).
+   * @default none: no cluster access is granted
+   */
+  readonly clusterName?: string;
+  /**
+   * The config repository's default branch, whose workflow runs (scheduled drift checks,
+   * dispatched previews) may assume the preview role as well.
+   * @default none: only pull requests
+   */
+  readonly defaultBranch?: string;
 }
 
-/** Trust policy: only GitHub's OIDC tokens for `sts.amazonaws.com` with exactly this subject. */
-export function githubTrustPolicy(providerArn: string, subject: string): string {
+/** Trust policy: only GitHub's OIDC tokens for `sts.amazonaws.com` with exactly this subject (or one of these). */
+export function githubTrustPolicy(providerArn: string, subject: string | readonly string[]): string {
   return JSON.stringify({
     Version: "2012-10-17",
     Statement: [
@@ -122,7 +135,11 @@ export function pushPolicy(repositoryArn: string): string {
   });
 }
 
-/** The preview role's access to the state backend: read state, take and release the stack lock, decrypt secrets. */
+/**
+ * The preview role's access to the state backend: read state, take and release the stack lock,
+ * decrypt secrets. The bootstrap encrypts the state bucket with the same KMS key, so writing a lock
+ * object also needs a data key from it.
+ */
 export function previewStatePolicy(partition: string, stateBucket: string, secretsKeyArn: string): string {
   const bucketArn = `arn:${partition}:s3:::${stateBucket}`;
   return JSON.stringify({
@@ -131,7 +148,7 @@ export function previewStatePolicy(partition: string, stateBucket: string, secre
       { Sid: "ListState", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArn },
       { Sid: "ReadState", Effect: "Allow", Action: "s3:GetObject", Resource: `${bucketArn}/*` },
       { Sid: "LockStack", Effect: "Allow", Action: ["s3:PutObject", "s3:DeleteObject"], Resource: `${bucketArn}/.pulumi/locks/*` },
-      { Sid: "DecryptSecrets", Effect: "Allow", Action: "kms:Decrypt", Resource: secretsKeyArn },
+      { Sid: "UseStateKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: secretsKeyArn },
     ],
   });
 }
@@ -202,10 +219,16 @@ export class CiIdentity extends pulumi.ComponentResource {
     this.oidcProviderArn = this.oidcProvider ? this.oidcProvider.arn : pulumi.output(oidcProviderArn);
     const afterProvider = this.oidcProvider ? [this.oidcProvider] : [];
 
-    const trustedRole = (role: string, subject: string, description: string) =>
+    const trustedRole = (role: string, subject: string | readonly string[], description: string) =>
       new aws.iam.Role(
         `${name}-${role}`,
-        { description, assumeRolePolicy: githubTrustPolicy(oidcProviderArn, subject) },
+        {
+          // IAM allows a prefix of at most 38 characters (role names: 64); a long environment
+          // or app name would otherwise make the auto-name too long.
+          namePrefix: `${`${name}-${role}`.slice(0, 37).replace(/-+$/, "")}-`,
+          description,
+          assumeRolePolicy: githubTrustPolicy(oidcProviderArn, subject),
+        },
         { parent: this, dependsOn: afterProvider },
       );
 
@@ -221,10 +244,18 @@ export class CiIdentity extends pulumi.ComponentResource {
         { role: role.name, policy: pulumi.output(app.repositoryArn).apply(pushPolicy) },
         { parent: this },
       );
-      this.appRoleArns[app.name] = role.arn;
+      // From the name, which a real preview knows before the role exists, so the repository
+      // policy naming this role can be checked at preview; the default path "/" is part of it.
+      this.appRoleArns[app.name] = pulumi.interpolate`arn:${partition}:iam::${args.accountId}:role/${role.name}`;
     }
 
-    const preview = trustedRole("preview", `repo:${args.configRepo}:pull_request`, `pulumi preview of ${args.configRepo} pull requests (read-only)`);
+    const previewSubjects = [`repo:${args.configRepo}:pull_request`];
+    if (args.defaultBranch !== undefined) previewSubjects.push(`repo:${args.configRepo}:ref:refs/heads/${args.defaultBranch}`);
+    const preview = trustedRole(
+      "preview",
+      previewSubjects.length === 1 ? previewSubjects[0]! : previewSubjects,
+      `pulumi preview of ${args.configRepo} pull requests and drift checks (read-only)`,
+    );
     new aws.iam.RolePolicyAttachment(
       `${name}-preview-read-only`,
       { role: preview.name, policyArn: `arn:${partition}:iam::aws:policy/ReadOnlyAccess` },
@@ -253,6 +284,26 @@ export class CiIdentity extends pulumi.ComponentResource {
       { parent: this },
     );
     this.deployRoleArn = deploy.arn;
+
+    if (args.clusterName !== undefined) {
+      const clusterName = args.clusterName;
+      const grant = (role: string, principalArn: pulumi.Output<string>, policy: string) => {
+        const entry = new aws.eks.AccessEntry(`${name}-${role}-cluster-access`, { clusterName, principalArn, type: "STANDARD" }, { parent: this });
+        new aws.eks.AccessPolicyAssociation(
+          `${name}-${role}-cluster-policy`,
+          {
+            clusterName,
+            principalArn,
+            policyArn: `arn:${partition}:eks::aws:cluster-access-policy/${policy}`,
+            accessScope: { type: "cluster" },
+          },
+          { parent: this, dependsOn: [entry] },
+        );
+      };
+      // `up` installs CRDs and cluster roles; preview only reads.
+      grant("deploy", deploy.arn, "AmazonEKSClusterAdminPolicy");
+      grant("preview", preview.arn, "AmazonEKSViewPolicy");
+    }
 
     this.registerOutputs({
       oidcProviderArn: this.oidcProviderArn,

@@ -330,6 +330,12 @@ const ciSection = z.strictObject({
    * @default true
    */
   createOidcProvider: z.boolean().default(true),
+  /**
+   * The config repository's default branch, where scheduled drift checks and dispatched previews
+   * run; its workflow runs may assume the (read-only) preview role too.
+   * @default none: only pull requests may assume the preview role
+   */
+  defaultBranch: gitBranch.optional(),
 });
 
 const imageRef = z
@@ -518,9 +524,11 @@ function describeIssue(issue: z.core.$ZodIssue): string[] {
     return issue.keys.map((key) => `${keyPath([...issue.path, key])}: unknown key (check for a typo)`);
   }
   if (issue.code === "invalid_type") {
-    const expected = ARTICLES[issue.expected] ?? `a ${issue.expected}`;
-    if (issue.input === undefined) return [`${path}: required, expected ${expected}`];
-    return [`${path}: expected ${expected}, got ${quote(issue.input)}`];
+    // A schema's own message (e.g. "expected an integer port") wins over zod's generic one.
+    const custom = !issue.message.startsWith("Invalid input");
+    const expected = custom ? issue.message : `expected ${ARTICLES[issue.expected] ?? `a ${issue.expected}`}`;
+    if (issue.input === undefined) return [`${path}: required, ${expected}`];
+    return [`${path}: ${expected}, got ${quote(issue.input)}`];
   }
   return [`${path}: ${issue.message.replace(/^Invalid input: /, "")}`];
 }

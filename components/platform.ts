@@ -156,14 +156,11 @@ export class Platform extends pulumi.ComponentResource {
     const onAws = { parent: this, providers: [this.awsProvider] };
 
     this.firewall = new Firewall(`${name}-firewall`, { vpcId: this.vpcId, rules: config.firewall }, onAws);
-    this.storage = new Storage(`${name}-storage`, config.storage, onAws);
+    this.storage = new Storage(`${name}-storage`, { ...config.storage, partition }, onAws);
 
-    this.repositoryArns = Object.fromEntries(
-      config.apps.map((app) => [
-        app.name,
-        `arn:${partition}:ecr:${config.region}:${config.aws.accountId}:repository/${repositoryName(config.environment, app.name)}`,
-      ]),
-    );
+    const repositoryArn = (app: string) =>
+      `arn:${partition}:ecr:${config.region}:${config.aws.accountId}:repository/${repositoryName(config.environment, app)}`;
+    this.repositoryArns = Object.fromEntries(config.apps.map((app) => [app.name, repositoryArn(app.name)]));
     this.ciIdentity = new CiIdentity(
       `${name}-ci`,
       {
@@ -171,10 +168,12 @@ export class Platform extends pulumi.ComponentResource {
         partition,
         environment: config.environment,
         configRepo: config.github.configRepo.repo,
-        apps: config.apps.map((app) => ({ name: app.name, repo: app.repo, branch: app.branch, repositoryArn: this.repositoryArns[app.name] ?? "" })),
+        apps: config.apps.map((app) => ({ name: app.name, repo: app.repo, branch: app.branch, repositoryArn: repositoryArn(app.name) })),
         stateBucket: config.ci.stateBucket,
         secretsKeyArn: config.ci.secretsKeyArn,
         createOidcProvider: config.ci.createOidcProvider,
+        clusterName: config.aws.clusterName,
+        defaultBranch: config.ci.defaultBranch,
       },
       onAws,
     );
@@ -193,11 +192,13 @@ export class Platform extends pulumi.ComponentResource {
 
     this.registries = {};
     for (const app of config.apps) {
+      const pushRoleArn = this.ciIdentity.appRoleArns[app.name];
+      if (pushRoleArn === undefined) throw new Error(`no CI role was declared for app ${app.name}`);
       this.registries[app.name] = new Registry(
         `${name}-registry-${app.name}`,
         {
           repositoryName: repositoryName(config.environment, app.name),
-          pushRoleArn: this.ciIdentity.appRoleArns[app.name] ?? "",
+          pushRoleArn,
           pullRoleArn: imageReflectorRoleArn,
           keepLastImages: config.registry.keepLastImages,
           untaggedExpiryDays: config.registry.untaggedExpiryDays,

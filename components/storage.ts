@@ -29,6 +29,11 @@ export interface StorageArgs {
    * @default 30
    */
   readonly kmsDeletionWindowDays?: number;
+  /**
+   * The AWS partition, for the bucket's ARN.
+   * @default "aws"
+   */
+  readonly partition?: string;
 }
 
 /** The bucket policy: deny every request that does not use TLS, on the bucket and its objects. */
@@ -66,6 +71,7 @@ export class Storage extends pulumi.ComponentResource {
     const noncurrentDays = args.noncurrentVersionExpirationDays ?? 30;
     const abortDays = args.abortIncompleteUploadDays ?? 7;
     const deletionWindowInDays = args.kmsDeletionWindowDays ?? 30;
+    const partition = args.partition ?? "aws";
 
     // Stateful: protected and retained together, so neither a `destroy` nor a removal from the
     // program loses data or the key that decrypts it.
@@ -78,8 +84,14 @@ export class Storage extends pulumi.ComponentResource {
     );
     new aws.kms.Alias(`${name}-key-alias`, { namePrefix: `alias/${name}-`, targetKeyId: this.key.keyId }, { parent: this });
 
-    this.bucket = new aws.s3.Bucket(`${name}-bucket`, {}, keep);
+    // A prefix rather than the provider's auto-name from the logical name, which fails once the
+    // name is longer than a bucket name may be; S3 allows a prefix of at most 37 characters.
+    const bucketPrefix = `${name.toLowerCase().slice(0, 36).replace(/[^a-z0-9-]/g, "-").replace(/-+$/, "")}-`;
+    this.bucket = new aws.s3.Bucket(`${name}-bucket`, { bucketPrefix }, keep);
     const bucket = this.bucket.id;
+    // Built from the name, which a real preview already knows (auto-naming happens before
+    // creation), so the policy can be checked at preview; the provider's `arn` comes only after.
+    this.bucketArn = pulumi.interpolate`arn:${partition}:s3:::${this.bucket.bucket}`;
 
     const publicAccessBlock = new aws.s3.BucketPublicAccessBlock(
       `${name}-public-access-block`,
@@ -129,12 +141,11 @@ export class Storage extends pulumi.ComponentResource {
     // After the public access block: S3 refuses concurrent changes to one bucket's settings.
     new aws.s3.BucketPolicy(
       `${name}-policy`,
-      { bucket, policy: this.bucket.arn.apply(tlsOnlyPolicy) },
+      { bucket, policy: this.bucketArn.apply(tlsOnlyPolicy) },
       { parent: this, dependsOn: [publicAccessBlock] },
     );
 
     this.bucketName = this.bucket.bucket;
-    this.bucketArn = this.bucket.arn;
     this.kmsKeyArn = this.key.arn;
     this.registerOutputs({ bucketName: this.bucketName, bucketArn: this.bucketArn, kmsKeyArn: this.kmsKeyArn });
   }

@@ -1,0 +1,457 @@
+// Bad input is the point of these tests: fixtures are bent into shapes no type describes.
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call */
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig, type PlatformConfig } from "../components/config";
+import { loadStackConfig } from "../tools/engine";
+
+const root = path.resolve(__dirname, "..");
+const P = "gitops-platform";
+
+type Values = Record<string, unknown>;
+
+/** A complete, valid staging config, as the stack file would hold it (objects not yet JSON-encoded). */
+function valid(): Values {
+  return {
+    "aws:region": "eu-west-1",
+    [`${P}:environment`]: "staging",
+    [`${P}:aws`]: { accountId: "111111111111", clusterName: "platform-staging", tags: { team: "platform" } },
+    [`${P}:github`]: {
+      owner: "acme-corp",
+      configRepo: { repo: "acme-corp/gitops-platform", branch: "staging", deployKey: { readWrite: true } },
+    },
+    [`${P}:apps`]: [
+      { name: "orders", repo: "acme-corp/orders", imageAutomation: { policy: { semver: ">=1.0.0" } } },
+      { name: "payments", repo: "acme-corp/payments" },
+    ],
+    [`${P}:firewall`]: {
+      ingress: [{ description: "HTTPS from the office", fromPort: 443, toPort: 443, cidrs: ["203.0.113.0/24"] }],
+    },
+    [`${P}:ci`]: {
+      stateBucket: "acme-pulumi-state",
+      secretsKeyArn: "arn:aws:kms:eu-west-1:111111111111:key/0b7c2a52-6a7e-4f0e-9d8a-3c1f5e2b7a10",
+    },
+  };
+}
+
+/** A valid production config: the staging one with production's stricter requirements met. */
+function validProd(): Values {
+  const v = valid();
+  v[`${P}:environment`] = "prod";
+  v[`${P}:production`] = true;
+  const github = v[`${P}:github`] as { configRepo: { branch: string } };
+  github.configRepo.branch = "prod";
+  (v[`${P}:apps`] as { imageAutomation?: { pushBranch?: string } }[])[0]!.imageAutomation!.pushBranch = "image-updates/prod";
+  v[`${P}:storage`] = { protect: true };
+  v[`${P}:reconciler`] = {
+    operator: { version: "v0.58.1", image: `ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1@sha256:${"a".repeat(64)}` },
+    flux: { version: "2.7.3" },
+  };
+  return v;
+}
+
+function encode(values: Values): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+}
+
+function parse(values: Values, stack = "staging", secretKeys: string[] = []): PlatformConfig {
+  return parseConfig({ stack, values: encode(values), secretKeys });
+}
+
+/** The problems a config has; fails the test if it has none. */
+function problems(values: Values, stack = "staging", secretKeys: string[] = []): readonly string[] {
+  try {
+    parse(values, stack, secretKeys);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error("expected the config to be refused");
+}
+
+/** Applies a change to a fresh valid config (staging unless given another base). */
+function withChange(change: (v: Record<string, any>) => void, base: () => Values = valid): Values {
+  const v = base();
+  change(v as Record<string, any>);
+  return v;
+}
+
+const ingressWith = (rule: Record<string, unknown>) =>
+  withChange((v) => {
+    v[`${P}:firewall`].ingress = [{ description: "test rule", fromPort: 443, toPort: 443, cidrs: ["203.0.113.0/24"], ...rule }];
+  });
+
+describe("config: valid input", () => {
+  it("accepts a complete staging config", () => {
+    const config = parse(valid());
+    expect(config.environment).toBe("staging");
+    expect(config.region).toBe("eu-west-1");
+    expect(config.apps.map((a) => a.name)).toEqual(["orders", "payments"]);
+  });
+
+  it("accepts a complete production config", () => {
+    expect(parse(validProd(), "prod").production).toBe(true);
+  });
+
+  it("uses the correct default values", () => {
+    const config = parse(valid());
+    expect(config.production).toBe(false);
+    expect(config.storage).toEqual({ noncurrentVersionExpirationDays: 30, abortIncompleteUploadDays: 7, kmsDeletionWindowDays: 30, protect: false });
+    expect(config.registry).toEqual({ keepLastImages: 30, untaggedExpiryDays: 7 });
+    expect(config.firewall.egress).toEqual([]);
+    expect(config.firewall.ingress[0]!.protocol).toBe("tcp");
+    expect(config.firewall.waf).toEqual({ enabled: false, rateLimit: 2000, managedRuleGroups: ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"] });
+    expect(config.ci.createOidcProvider).toBe(true);
+    expect(config.ci.defaultBranch).toBeUndefined();
+    expect(config.apps[1]).toEqual({
+      name: "payments",
+      repo: "acme-corp/payments",
+      branch: "main",
+      interval: "5m",
+      deployKey: { generation: 0, algorithm: "ED25519", readWrite: false },
+    });
+    expect(config.github.branchProtection).toEqual({ enabled: true, requiredReviews: 0, requiredChecks: ["preview"] });
+    expect(config.github.hookCidrs).toEqual([]);
+    expect(config.reconciler.namespace).toBe("flux-system");
+    expect(config.reconciler.interval).toBe("1m");
+    expect(config.githubToken).toBeUndefined();
+  });
+
+  it("parses the example stack configs Pulumi.staging.yaml and Pulumi.prod.yaml cleanly", () => {
+    for (const stack of ["staging", "prod"]) {
+      const loaded = loadStackConfig(root, stack);
+      const config = parse(loaded.config, stack, loaded.secretKeys);
+      expect(config.environment).toBe(stack);
+      expect(config.github.configRepo.branch).toBe(stack);
+    }
+  });
+
+  it("reads a secret githubToken as a secret", async () => {
+    const config = parse({ ...valid(), [`${P}:githubToken`]: "ghp_example" }, "staging", [`${P}:githubToken`]);
+    expect(config.githubToken).toBeDefined();
+    expect(await pulumi.isSecret(config.githubToken!)).toBe(true);
+  });
+
+  it("allows a world-open HTTPS port and SSH from a private range", () => {
+    const v = withChange((c) => {
+      c[`${P}:firewall`].ingress = [
+        { description: "public HTTPS", fromPort: 443, toPort: 443, cidrs: ["0.0.0.0/0", "::/0"] },
+        { description: "SSH from the VPN", fromPort: 22, toPort: 22, cidrs: ["10.0.0.0/8", "fc00::/7"] },
+      ];
+    });
+    expect(parse(v).firewall.ingress).toHaveLength(2);
+  });
+});
+
+describe("config: bad input is refused with every problem, its key and the expectation", () => {
+  it("lists every problem at once, across sections and cross-key rules", () => {
+    const v = withChange((c) => {
+      c[`${P}:environment`] = "prod";
+      c[`${P}:registry`] = { keepLastImages: 0 };
+      c[`${P}:firewall`].ingress[0].cidrs = ["0.0.0.0/0"];
+      c[`${P}:firewall`].ingress[0].fromPort = 22;
+      c[`${P}:firewall`].ingress[0].toPort = 22;
+    });
+    expect(problems(v)).toEqual([
+      `${P}:firewall.ingress[0].cidrs[0]: 0.0.0.0/0 may not reach port 22`,
+      `${P}:registry.keepLastImages: expected at least 1 image`,
+      `${P}:environment: must equal the stack name "staging", got "prod"`,
+      `${P}:github.configRepo.branch: must equal the environment "prod", got "staging"`,
+    ]);
+  });
+
+  it("formats the error with the number of problems and one line each", () => {
+    const v = withChange((c) => {
+      c[`${P}:environment`] = "Staging!";
+    });
+    expect(() => parse(v)).toThrow(
+      `invalid stack config (1 problem):\n  - ${P}:environment: expected a lowercase RFC 1123 label (a-z, 0-9, '-', at most 63 characters)`,
+    );
+  });
+
+  it("refuses unknown keys (typos), at the top and nested", () => {
+    const v = withChange((c) => {
+      c[`${P}:storge`] = {};
+      c[`${P}:firewall`].ingress[0].port = 443;
+      c[`${P}:ci`].stateBukcet = "x";
+    });
+    expect(problems(v)).toEqual([
+      `${P}:firewall.ingress[0].port: unknown key (check for a typo)`,
+      `${P}:ci.stateBukcet: unknown key (check for a typo)`,
+      `${P}:storge: unknown key (check for a typo)`,
+    ]);
+  });
+
+  it("refuses missing required keys", () => {
+    const v = withChange((c) => {
+      delete c[`${P}:environment`];
+      delete c[`${P}:aws`].clusterName;
+      delete c[`${P}:firewall`];
+      delete c[`${P}:ci`].stateBucket;
+      delete c["aws:region"];
+    });
+    expect(problems(v)).toEqual([
+      `${P}:environment: required, expected a string`,
+      `${P}:aws.clusterName: required, expected a string`,
+      `${P}:firewall: required, expected an object`,
+      `${P}:ci.stateBucket: required, expected a string`,
+      "aws:region: required, expected an AWS region such as eu-west-1",
+    ]);
+  });
+
+  it("refuses wrong types, quoting what it got", () => {
+    const v = withChange((c) => {
+      c[`${P}:production`] = "yes";
+      c[`${P}:aws`].accountId = 111111111111;
+      c[`${P}:apps`] = { name: "orders" };
+      c[`${P}:firewall`].ingress[0].fromPort = "443";
+      c[`${P}:firewall`].ingress[0].cidrs = "203.0.113.0/24";
+    });
+    expect(problems(v)).toEqual([
+      `${P}:production: expected a boolean, got "yes"`,
+      `${P}:aws.accountId: expected a string, got 111111111111`,
+      `${P}:apps: expected an array, got {"name":"orders"}`,
+      `${P}:firewall.ingress[0].fromPort: expected a number, got "443"`,
+      `${P}:firewall.ingress[0].cidrs: expected an array, got "203.0.113.0/24"`,
+    ]);
+  });
+
+  it("refuses an account id that is not 12 digits and a malformed region", () => {
+    const v = withChange((c) => {
+      c[`${P}:aws`].accountId = "12345";
+      c["aws:region"] = "Europe";
+    });
+    expect(problems(v)).toEqual([
+      `${P}:aws.accountId: expected a 12-digit AWS account id as a string`,
+      'aws:region: expected an AWS region such as eu-west-1, got "Europe"',
+    ]);
+  });
+
+  it("refuses an environment that does not match the stack", () => {
+    expect(problems(valid(), "prod")).toEqual([`${P}:environment: must equal the stack name "prod", got "staging"`]);
+  });
+
+  it("refuses a config repo branch that does not match the environment", () => {
+    const v = withChange((c) => {
+      c[`${P}:github`].configRepo.branch = "main";
+    });
+    expect(problems(v)).toEqual([`${P}:github.configRepo.branch: must equal the environment "staging", got "main"`]);
+  });
+
+  it("refuses malformed CIDRs: host bits set, not an address, prefix too long", () => {
+    const v = ingressWith({ cidrs: ["203.0.113.7/24", "203.0.113/24", "203.0.113.0/33", "256.0.0.0/8", "2001:db8::1/32", "2001:db8::/129", "2001:zz8::/32", "10.0.0.0"] });
+    expect(problems(v)).toEqual([
+      `${P}:firewall.ingress[0].cidrs[0]: host bits set in 203.0.113.7/24; use the network address`,
+      `${P}:firewall.ingress[0].cidrs[1]: expected a CIDR block such as 203.0.113.0/24, got "203.0.113/24"`,
+      `${P}:firewall.ingress[0].cidrs[2]: prefix length must be 0 to 32 in 203.0.113.0/33`,
+      `${P}:firewall.ingress[0].cidrs[3]: expected a CIDR block such as 203.0.113.0/24, got "256.0.0.0/8"`,
+      `${P}:firewall.ingress[0].cidrs[4]: host bits set in 2001:db8::1/32; use the network address`,
+      `${P}:firewall.ingress[0].cidrs[5]: prefix length must be 0 to 128 in 2001:db8::/129`,
+      `${P}:firewall.ingress[0].cidrs[6]: expected a CIDR block such as 2001:db8::/32, got "2001:zz8::/32"`,
+      `${P}:firewall.ingress[0].cidrs[7]: expected a CIDR block such as 203.0.113.0/24, got "10.0.0.0"`,
+    ]);
+  });
+
+  it("refuses the world reaching SSH or RDP, on IPv4 and IPv6", () => {
+    expect(problems(ingressWith({ fromPort: 22, toPort: 22, cidrs: ["0.0.0.0/0", "::/0"] }))).toEqual([
+      `${P}:firewall.ingress[0].cidrs[0]: 0.0.0.0/0 may not reach port 22`,
+      `${P}:firewall.ingress[0].cidrs[1]: ::/0 may not reach port 22`,
+    ]);
+    expect(problems(ingressWith({ fromPort: 3389, toPort: 3389, cidrs: ["0.0.0.0/0"] }))).toEqual([
+      `${P}:firewall.ingress[0].cidrs[0]: 0.0.0.0/0 may not reach port 3389`,
+    ]);
+  });
+
+  it("refuses port ranges that include an admin or database port", () => {
+    expect(problems(ingressWith({ fromPort: 3000, toPort: 3400, cidrs: ["0.0.0.0/0"] }))).toEqual([
+      `${P}:firewall.ingress[0].cidrs[0]: 0.0.0.0/0 may not reach ports 3306 and 3389`,
+    ]);
+    expect(problems(ingressWith({ protocol: "udp", fromPort: 5432, toPort: 5432, cidrs: ["::/0"] }))).toEqual([
+      `${P}:firewall.ingress[0].cidrs[0]: ::/0 may not reach port 5432`,
+    ]);
+  });
+
+  it("refuses world-open all-protocol rules, whatever their ports say", () => {
+    expect(problems(ingressWith({ protocol: "-1", fromPort: 443, toPort: 443, cidrs: ["0.0.0.0/0"] }))).toEqual([
+      `${P}:firewall.ingress[0].cidrs[0]: 0.0.0.0/0 may not reach every port (protocol -1); allow-list the ports it needs`,
+    ]);
+  });
+
+  it("counts blocks wider than /8 (IPv4) or /7 (IPv6) as open to the world", () => {
+    expect(problems(ingressWith({ fromPort: 22, toPort: 22, cidrs: ["0.0.0.0/1", "128.0.0.0/1", "2000::/3"] }))).toEqual([
+      `${P}:firewall.ingress[0].cidrs[0]: 0.0.0.0/1 may not reach port 22`,
+      `${P}:firewall.ingress[0].cidrs[1]: 128.0.0.0/1 may not reach port 22`,
+      `${P}:firewall.ingress[0].cidrs[2]: 2000::/3 may not reach port 22`,
+    ]);
+  });
+
+  it("refuses impossible ports and ranges", () => {
+    expect(problems(ingressWith({ fromPort: 8443, toPort: 443 }))).toEqual([`${P}:firewall.ingress[0].fromPort: must not exceed toPort (8443 > 443)`]);
+    expect(problems(ingressWith({ fromPort: -1, toPort: 70000 }))).toEqual([
+      `${P}:firewall.ingress[0].fromPort: expected a port from 0 to 65535`,
+      `${P}:firewall.ingress[0].toPort: expected a port from 0 to 65535`,
+    ]);
+    expect(problems(ingressWith({ fromPort: 44.3 }))).toEqual([`${P}:firewall.ingress[0].fromPort: expected an integer port, got 44.3`]);
+    const egress = withChange((c) => {
+      c[`${P}:firewall`].egress = [{ description: "HTTPS", fromPort: 444, toPort: 443, cidrs: ["10.0.0.0/16"] }];
+    });
+    expect(problems(egress)).toEqual([`${P}:firewall.egress[0].fromPort: must not exceed toPort (444 > 443)`]);
+  });
+
+  it("refuses firewall rules without a description, CIDRs or ingress", () => {
+    expect(problems(ingressWith({ description: "", cidrs: [] }))).toEqual([
+      `${P}:firewall.ingress[0].description: expected a description`,
+      `${P}:firewall.ingress[0].cidrs: expected at least one CIDR`,
+    ]);
+    const none = withChange((c) => {
+      c[`${P}:firewall`].ingress = [];
+    });
+    expect(problems(none)).toEqual([`${P}:firewall.ingress: expected at least one ingress rule`]);
+  });
+
+  it("refuses repositories not in owner/name form", () => {
+    const v = withChange((c) => {
+      c[`${P}:apps`][0].repo = "orders";
+      c[`${P}:apps`][1].repo = "acme-corp/payments/extra";
+      c[`${P}:github`].configRepo.repo = "acme-corp/..";
+    });
+    expect(problems(v)).toEqual([
+      `${P}:github.configRepo.repo: expected a GitHub repository as owner/name`,
+      `${P}:apps[0].repo: expected a GitHub repository as owner/name`,
+      `${P}:apps[1].repo: expected a GitHub repository as owner/name`,
+    ]);
+  });
+
+  it("refuses the same repository twice, in any letter case, and duplicate app names", () => {
+    const v = withChange((c) => {
+      c[`${P}:apps`][1].repo = "Acme-Corp/Orders";
+      c[`${P}:apps`].push({ name: "orders", repo: "acme-corp/gitops-platform" });
+    });
+    expect(problems(v)).toEqual([
+      `${P}:apps[1].repo: Acme-Corp/Orders is already used by ${P}:apps[0].repo; every repository needs its own deploy key`,
+      `${P}:apps[2].repo: acme-corp/gitops-platform is the config repo (github.configRepo.repo); an app's manifests and CI live in its own repository`,
+      `${P}:apps[2].name: orders is already the name of apps[0]`,
+    ]);
+  });
+
+  it("refuses path traversal and absolute paths", () => {
+    const v = withChange((c) => {
+      c[`${P}:apps`][0].path = "../other-app/deploy";
+      c[`${P}:apps`][1].path = "/etc/kubernetes";
+      c[`${P}:github`].configRepo.path = "clusters/../../secrets";
+    });
+    const message = "expected a relative path inside the repository (no '..', no leading '/', no empty segments)";
+    expect(problems(v)).toEqual([`${P}:github.configRepo.path: ${message}`, `${P}:apps[0].path: ${message}`, `${P}:apps[1].path: ${message}`]);
+    const windows = withChange((c) => {
+      c[`${P}:apps`][0].path = "C:\\deploy";
+    });
+    expect(problems(windows)).toEqual([`${P}:apps[0].path: ${message}`]);
+  });
+
+  it("refuses bad branch names", () => {
+    const bad = ["main..x", "-main", "refs/heads/main", "my branch", "feature/", "release.lock", "a~1", ".hidden", "x@{1}"];
+    const v = withChange((c) => {
+      c[`${P}:apps`] = bad.map((branch, i) => ({ name: `app${i}`, repo: `acme-corp/app${i}`, branch }));
+      c[`${P}:github`].configRepo.deployKey.readWrite = false;
+    });
+    const message = "expected a git branch name (no spaces, '..', '~', '^', ':', '?', '*', '[', '\\', no leading '/', '-' or 'refs/')";
+    expect(problems(v)).toEqual(bad.map((_, i) => `${P}:apps[${i}].branch: ${message}`));
+    expect(problems(withChange((c) => (c[`${P}:ci`].defaultBranch = "refs/heads/staging")))).toEqual([`${P}:ci.defaultBranch: ${message}`]);
+  });
+
+  it("refuses a production config without digest-pinned image, exact Flux version or protected storage", () => {
+    const v = withChange((c) => {
+      c[`${P}:reconciler`] = { operator: { version: "v0.58.1", image: "ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1" }, flux: { version: "2.x" } };
+      c[`${P}:storage`] = { protect: false };
+    }, validProd);
+    expect(problems(v, "prod")).toEqual([
+      `${P}:reconciler.flux.version: production needs an exact version such as 2.7.3, got "2.x"`,
+      `${P}:reconciler.operator.image: production needs an image pinned by digest (@sha256:...)`,
+      `${P}:storage.protect: production storage must be protected; set it to true`,
+    ]);
+  });
+
+  it("refuses production image automation that pushes straight to the environment branch", () => {
+    const missing = withChange((c) => {
+      delete c[`${P}:apps`][0].imageAutomation.pushBranch;
+    }, validProd);
+    const same = withChange((c) => {
+      c[`${P}:apps`][0].imageAutomation.pushBranch = "prod";
+    }, validProd);
+    const message = `${P}:apps[0].imageAutomation.pushBranch: production image automation must push to a branch other than "prod", so changes arrive by pull request`;
+    expect(problems(missing, "prod")).toEqual([message]);
+    expect(problems(same, "prod")).toEqual([message]);
+  });
+
+  it("refuses nonsensical retention and counts", () => {
+    const v = withChange((c) => {
+      c[`${P}:storage`] = { noncurrentVersionExpirationDays: 0, abortIncompleteUploadDays: 0, kmsDeletionWindowDays: 5 };
+      c[`${P}:registry`] = { keepLastImages: 0, untaggedExpiryDays: 0 };
+    });
+    expect(problems(v)).toEqual([
+      `${P}:storage.noncurrentVersionExpirationDays: expected at least 1 day`,
+      `${P}:storage.abortIncompleteUploadDays: expected at least 1 day`,
+      `${P}:storage.kmsDeletionWindowDays: expected 7 to 30 days`,
+      `${P}:registry.keepLastImages: expected at least 1 image`,
+      `${P}:registry.untaggedExpiryDays: expected at least 1 day`,
+    ]);
+    const long = withChange((c) => {
+      c[`${P}:storage`] = { kmsDeletionWindowDays: 31 };
+    });
+    expect(problems(long)).toEqual([`${P}:storage.kmsDeletionWindowDays: expected 7 to 30 days`]);
+  });
+
+  it("refuses invalid Kubernetes names", () => {
+    const v = withChange((c) => {
+      c[`${P}:apps`][0].name = "Orders_App";
+      c[`${P}:apps`][1].name = "p".repeat(64);
+      c[`${P}:reconciler`] = { namespace: "-flux" };
+    });
+    const message = "expected a lowercase RFC 1123 label (a-z, 0-9, '-', at most 63 characters)";
+    expect(problems(v)).toEqual([`${P}:apps[0].name: ${message}`, `${P}:apps[1].name: ${message}`, `${P}:reconciler.namespace: ${message}`]);
+  });
+
+  it("refuses invalid state bucket names and KMS key ARNs", () => {
+    const bucket = "expected an S3 bucket name (3-63 characters: a-z, 0-9, '.', '-'; starts and ends with a letter or digit; not an IP address)";
+    const key = "expected a KMS key ARN such as arn:aws:kms:eu-west-1:111111111111:key/<key id> (not an alias)";
+    for (const name of ["Pulumi_State", "ab", "192.168.1.1", "state..bucket", "xn--state", "state-"]) {
+      expect(problems(withChange((c) => (c[`${P}:ci`].stateBucket = name)))).toEqual([`${P}:ci.stateBucket: ${bucket}`]);
+    }
+    expect(problems(withChange((c) => (c[`${P}:ci`].secretsKeyArn = "arn:aws:kms:eu-west-1:111111111111:alias/pulumi")))).toEqual([
+      `${P}:ci.secretsKeyArn: ${key}`,
+    ]);
+  });
+
+  it("refuses a plaintext githubToken", () => {
+    expect(problems({ ...valid(), [`${P}:githubToken`]: "ghp_example" })).toEqual([
+      `${P}:githubToken: must be a secret; store it with \`pulumi config set --secret githubToken\``,
+    ]);
+  });
+
+  it("refuses weak deploy key algorithms", () => {
+    const v = withChange((c) => {
+      c[`${P}:apps`][1].deployKey = { algorithm: "RSA" };
+    });
+    expect(problems(v)).toEqual([`${P}:apps[1].deployKey.algorithm: expected ED25519 or ECDSA (RSA keys are refused)`]);
+  });
+
+  it("refuses a read-write deploy key without image automation, and image automation without one", () => {
+    const noAutomation = withChange((c) => {
+      delete c[`${P}:apps`][0].imageAutomation;
+    });
+    expect(problems(noAutomation)).toEqual([
+      `${P}:github.configRepo.deployKey.readWrite: a read-write key needs image automation on at least one app; set it to false`,
+    ]);
+    const readOnly = withChange((c) => {
+      c[`${P}:github`].configRepo.deployKey.readWrite = false;
+    });
+    expect(problems(readOnly)).toEqual([
+      `${P}:github.configRepo.deployKey.readWrite: image automation commits to the config repo and needs a read-write key; set it to true`,
+    ]);
+    const appWrite = withChange((c) => {
+      c[`${P}:apps`][1].deployKey = { readWrite: true };
+    });
+    expect(problems(appWrite)).toEqual([`${P}:apps[1].deployKey.readWrite: app repositories are only read; image automation writes to the config repo`]);
+  });
+});
