@@ -5,6 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadStackConfig, runProgram, type PlanResult } from "../engine";
+import { evaluatePolicies, projectPolicyPack, type PolicyPackSpec } from "../engine/policy";
 import { parsePlanArgs, USAGE, UsageError, type PlanArgs } from "./args";
 import { renderJson, renderTree, writeKubernetesObjects } from "./render";
 
@@ -51,6 +52,18 @@ export async function main(argv: readonly string[], io: PlanIo = defaultIo): Pro
     io.stderr(`plan: --entry ${args.entry}: no such file\n`);
     return 2;
   }
+  // This project's pack with the stack's enforcement, then each --policy-pack with its --policy-pack-config.
+  const packs: PolicyPackSpec[] = args.ownPolicies ? [projectPolicyPack(args.stack, root)] : [];
+  for (const [i, dir] of args.policyPacks.entries()) {
+    const config = args.policyPackConfigs[i];
+    for (const [flag, file, kind] of [["--policy-pack", dir, "directory"], ["--policy-pack-config", config, "file"]] as const) {
+      if (file !== undefined && !fs.existsSync(path.resolve(root, file))) {
+        io.stderr(`plan: ${flag} ${file}: no such ${kind}\n`);
+        return 2;
+      }
+    }
+    packs.push({ policies: path.resolve(root, dir), ...(config !== undefined ? { config: path.resolve(root, config) } : {}) });
+  }
 
   let result: PlanResult;
   try {
@@ -62,6 +75,7 @@ export async function main(argv: readonly string[], io: PlanIo = defaultIo): Pro
       secretKeys: stack.secretKeys,
       program: entry ?? stack.main,
     });
+    result.policyViolations = await evaluatePolicies(result, packs);
   } catch (error) {
     io.stderr(`${describeFailure(error)}\n`);
     return 1;

@@ -1,0 +1,14 @@
+/**
+ * The CrossGuard policy pack of gitops-platform: `pulumi preview --policy-pack policies
+ * --policy-pack-config policies/config/<stack>.json`. This entry is the only place that constructs
+ * the PolicyPack (its constructor starts the analyzer server); the rules live in ./rules.
+ */
+import { PolicyPack } from "@pulumi/policy";
+import { POLICY_PACK_NAME, policies } from "./rules";
+
+new PolicyPack(POLICY_PACK_NAME, {
+  description: "Security and reliability rules of gitops-platform: S3, KMS, ECR, security groups, IAM, GitHub deploy keys, secrets, Kubernetes and the Flux reconciler.",
+  // Every rule names its own level; per-stack levels come from policies/config/<stack>.json.
+  enforcementLevel: "mandatory",
+  policies,
+});

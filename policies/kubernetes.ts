@@ -1,0 +1,370 @@
+/**
+ * Kubernetes: hardened workloads and a locked-down reconciler (Flux) — its namespace, network,
+ * Git credentials and versions.
+ *
+ * The reconciler's namespaces are the configured ones (flux-system by default) plus every namespace
+ * that holds a FluxInstance, a Flux controller or operator workload, or a Flux Helm chart.
+ */
+import type { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import {
+  containers,
+  dependsVia,
+  gitSources,
+  isFluxInstance,
+  list,
+  objectMeta,
+  ofTypes,
+  podSpec,
+  q,
+  record,
+  str,
+  strings,
+  UNKNOWN,
+  Unknowns,
+  WORKLOAD_TYPES,
+  type Props,
+} from "./support";
+
+const NAMESPACE = "kubernetes:core/v1:Namespace";
+const NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
+const SECRET = "kubernetes:core/v1:Secret";
+const HELM_TYPES = ["kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart"];
+const MANIFEST_TYPES = ["kubernetes:yaml/v2:ConfigFile", "kubernetes:yaml/v2:ConfigGroup"];
+
+const EXACT_VERSION = /^v?\d+\.\d+\.\d+$/;
+
+/** Runs `check` on each workload's pod spec. */
+function validateWorkload(check: (pod: Props, args: ResourceValidationArgs, reportViolation: ReportViolation) => void) {
+  return (args: ResourceValidationArgs, reportViolation: ReportViolation): void => {
+    if (!(WORKLOAD_TYPES as readonly string[]).includes(args.type)) return;
+    check(podSpec(args.props), args, reportViolation);
+  };
+}
+
+/** Pod security: the Kubernetes "restricted" Pod Security Standard, plus a read-only root filesystem. */
+export const k8sPodSecurity: ResourceValidationPolicy = {
+  name: "k8s-pod-security",
+  description: "Workloads run as non-root, without privilege escalation or host namespaces, drop ALL capabilities, use the RuntimeDefault seccomp profile and a read-only root filesystem.",
+  enforcementLevel: "mandatory",
+  validateResource: validateWorkload((pod, _args, reportViolation) => {
+    for (const host of ["hostNetwork", "hostPID", "hostIPC"]) {
+      if (pod[host] === true) reportViolation(`pod must not set ${host}: true`);
+    }
+    const podContext = record(pod.securityContext) ?? {};
+    for (const container of containers(pod)) {
+      const context = record(container.spec.securityContext) ?? {};
+      const label = `${container.init ? "init container" : "container"} ${q(container.name)}`;
+      const runAsNonRoot = context.runAsNonRoot ?? podContext.runAsNonRoot;
+      if (runAsNonRoot !== true) reportViolation(`${label} must run as non-root (runAsNonRoot: true)`);
+      if ((context.runAsUser ?? podContext.runAsUser) === 0) reportViolation(`${label} must not run as UID 0`);
+      if (context.privileged === true) reportViolation(`${label} must not be privileged`);
+      if (context.allowPrivilegeEscalation !== false) reportViolation(`${label} must set allowPrivilegeEscalation: false`);
+      const capabilities = record(context.capabilities) ?? {};
+      if (!strings(capabilities.drop).includes("ALL")) reportViolation(`${label} must drop ALL capabilities`);
+      const added = strings(capabilities.add).filter((capability) => capability !== "NET_BIND_SERVICE");
+      if (added.length > 0) reportViolation(`${label} must not add capabilities (${added.join(", ")})`);
+      const seccomp = str(record(context.seccompProfile)?.type) ?? str(record(podContext.seccompProfile)?.type);
+      if (seccomp !== "RuntimeDefault" && seccomp !== "Localhost") reportViolation(`${label} must use the RuntimeDefault seccomp profile`);
+      if (context.readOnlyRootFilesystem !== true) reportViolation(`${label} must set readOnlyRootFilesystem: true`);
+    }
+  }),
+};
+
+const RESOURCE_FIELDS = ["requests.cpu", "requests.memory", "limits.cpu", "limits.memory"] as const;
+
+/** Resources: requests, limits and health probes on every container. */
+export const k8sResourcesProbes: ResourceValidationPolicy = {
+  name: "k8s-resources-probes",
+  description: "Every workload container sets CPU and memory requests and limits and has liveness and readiness probes.",
+  enforcementLevel: "mandatory",
+  validateResource: validateWorkload((pod, _args, reportViolation) => {
+    for (const container of containers(pod)) {
+      const label = `${container.init ? "init container" : "container"} ${q(container.name)}`;
+      const resources = record(container.spec.resources) ?? {};
+      const missing = RESOURCE_FIELDS.filter((field) => {
+        const [kind = "", name = ""] = field.split(".");
+        return record(resources[kind])?.[name] === undefined;
+      });
+      if (missing.length > 0) reportViolation(`${label} must set resources ${missing.join(", ")}`);
+      if (container.init) continue; // probes do not apply to init containers
+      if (container.spec.livenessProbe === undefined) reportViolation(`${label} must have a livenessProbe`);
+      if (container.spec.readinessProbe === undefined) reportViolation(`${label} must have a readinessProbe`);
+    }
+  }),
+};
+
+/** Splits an image reference into its tag and digest. */
+export function imageParts(image: string): { tag?: string; digest?: string } {
+  const [name = "", digest] = image.split("@");
+  const lastSegment = name.slice(name.lastIndexOf("/") + 1);
+  const colon = lastSegment.indexOf(":");
+  return { ...(colon >= 0 ? { tag: lastSegment.slice(colon + 1) } : {}), ...(digest !== undefined ? { digest } : {}) };
+}
+
+/** Images: pinned by digest, never `:latest`. */
+export const k8sImageDigest: ResourceValidationPolicy = {
+  name: "k8s-image-digest",
+  description: "Every workload image is pinned by an @sha256 digest and never uses the latest tag.",
+  enforcementLevel: "mandatory",
+  validateResource: validateWorkload((pod, _args, reportViolation) => {
+    for (const container of containers(pod)) {
+      const label = `${container.init ? "init container" : "container"} ${q(container.name)}`;
+      const image = str(container.spec.image) ?? "";
+      const { tag, digest } = imageParts(image);
+      const pinned = digest !== undefined && /^sha256:[a-f0-9]{64}$/.test(digest);
+      if (tag === "latest") reportViolation(`${label} image ${q(image)} uses the latest tag; name a release tag and pin its digest (@sha256:...)`);
+      else if (!pinned && tag === undefined) reportViolation(`${label} image ${q(image)} has no tag or digest, which means latest; pin it by digest (@sha256:...)`);
+      if (!pinned && (tag !== undefined || digest !== undefined)) reportViolation(`${label} image ${q(image)} is not pinned by digest (@sha256:<64 hex digits>)`);
+    }
+  }),
+};
+
+// ---------------------------------------------------------------------------------------------
+// The reconciler's namespaces
+// ---------------------------------------------------------------------------------------------
+
+/** A reconciler namespace found in the stack: its name (where known), its Namespace resource, whether the reconciler runs in it. */
+interface ReconcilerNamespace {
+  readonly name?: string;
+  readonly resource?: PolicyResource;
+  /** A FluxInstance, Flux workload or Flux chart is declared in it. */
+  readonly occupied: boolean;
+}
+
+function isReconcilerObject(resource: PolicyResource): boolean {
+  if (isFluxInstance(resource.type)) return true;
+  if ((WORKLOAD_TYPES as readonly string[]).includes(resource.type)) {
+    const pod = Unknowns.peek(() => podSpec(resource.props)) ?? {};
+    return containers(pod).some((container) => /fluxcd|flux-operator/.test(Unknowns.peek(() => str(container.spec.image)) ?? ""));
+  }
+  if (HELM_TYPES.includes(resource.type)) return /flux/i.test(Unknowns.peek(() => str(resource.props.chart)) ?? "");
+  return false;
+}
+
+/** Namespaces that hold the reconciler, from config names, reconciler objects and their dependencies. */
+function reconcilerNamespaces(resources: readonly PolicyResource[], configured: readonly string[]): ReconcilerNamespace[] {
+  const objects = resources.filter(isReconcilerObject);
+  const occupied = new Set<string>();
+  for (const object of objects) {
+    const namespace = objectMeta(object).namespace ?? (HELM_TYPES.includes(object.type) ? Unknowns.peek(() => str(object.props.namespace)) : undefined);
+    if (namespace !== undefined) occupied.add(namespace);
+  }
+  const names = new Set([...configured, ...occupied]);
+  const found: ReconcilerNamespace[] = [];
+  const declared = new Set<string>();
+  for (const namespace of ofTypes(resources, [NAMESPACE])) {
+    const name = objectMeta(namespace).name;
+    const referenced = objects.some((object) => dependsVia(object, "metadata", namespace) || dependsVia(object, "namespace", namespace));
+    if ((name !== undefined && names.has(name)) || referenced) {
+      found.push({ ...(name !== undefined ? { name } : {}), resource: namespace, occupied: referenced || (name !== undefined && occupied.has(name)) });
+      if (name !== undefined) declared.add(name);
+    }
+  }
+  for (const name of occupied) if (!declared.has(name)) found.push({ name, occupied: true });
+  return found;
+}
+
+const namespacesSchema = {
+  namespaces: { type: "array" as const, items: { type: "string" as const }, default: ["flux-system"], description: "Namespaces of the reconciler." },
+};
+
+/** Namespace: the reconciler namespace enforces the restricted Pod Security Standard. */
+export const k8sReconcilerNamespaceRestricted: StackValidationPolicy = {
+  name: "k8s-reconciler-namespace-restricted",
+  description: "The reconciler's namespace is labelled pod-security.kubernetes.io/enforce: restricted.",
+  enforcementLevel: "mandatory",
+  configSchema: { properties: namespacesSchema },
+  validateStack: (args, reportViolation) => {
+    const { namespaces = ["flux-system"] } = args.getConfig<{ namespaces?: string[] }>();
+    const unknowns = new Unknowns();
+    for (const namespace of reconcilerNamespaces(args.resources, namespaces)) {
+      const resource = namespace.resource;
+      if (!resource) continue;
+      const level = unknowns.read(() => str(record(record(resource.props.metadata)?.labels)?.["pod-security.kubernetes.io/enforce"]));
+      if (level === UNKNOWN || level === "restricted") continue;
+      reportViolation(
+        `reconciler namespace ${q(namespace.name ?? resource.name)} must be labelled pod-security.kubernetes.io/enforce: restricted${level === undefined ? "" : `, got ${q(level)}`}`,
+        resource.urn,
+      );
+    }
+    unknowns.rethrow();
+  },
+};
+
+function selectsAllPods(policy: Props): boolean {
+  const selector = record(policy.podSelector) ?? {};
+  return list(selector.matchExpressions).length === 0 && Object.keys(record(selector.matchLabels) ?? {}).length === 0;
+}
+
+function coversIngress(policy: Props): boolean {
+  const types = strings(policy.policyTypes);
+  return types.length === 0 || types.includes("Ingress");
+}
+
+function allowsAnySource(rule: Props): boolean {
+  const from = list(rule.from);
+  return from.length === 0 || from.some((peer) => /\/0$/.test(str(record(record(peer)?.ipBlock)?.cidr) ?? ""));
+}
+
+/** Network: default-deny ingress in the reconciler namespace, opened only where needed. */
+export const k8sReconcilerNetworkPolicies: StackValidationPolicy = {
+  name: "k8s-reconciler-network-policies",
+  description: "The namespace the reconciler runs in has NetworkPolicies that select all its pods for ingress and never allow every source on every port.",
+  enforcementLevel: "mandatory",
+  configSchema: { properties: namespacesSchema },
+  validateStack: (args, reportViolation) => {
+    const { namespaces = ["flux-system"] } = args.getConfig<{ namespaces?: string[] }>();
+    const unknowns = new Unknowns();
+    const policies = ofTypes(args.resources, [NETWORK_POLICY]);
+    // Network policies guard pods: they are due once the reconciler is declared in the namespace.
+    for (const namespace of reconcilerNamespaces(args.resources, namespaces).filter((ns) => ns.occupied)) {
+      const label = `reconciler namespace ${q(namespace.name ?? namespace.resource?.name)}`;
+      const where = namespace.resource?.urn;
+      const inNamespace = policies.filter(
+        (policy) =>
+          (namespace.resource !== undefined && dependsVia(policy, "metadata", namespace.resource)) ||
+          (namespace.name !== undefined && objectMeta(policy).namespace === namespace.name),
+      );
+      if (inNamespace.length === 0) {
+        reportViolation(`${label} has no NetworkPolicy; deny ingress by default and allow only the webhook receiver and metrics`, where);
+        continue;
+      }
+      const specs = inNamespace.map((policy) => ({ policy, spec: unknowns.read(() => record(policy.props.spec) ?? {}) }));
+      if (specs.some(({ spec }) => spec === UNKNOWN)) continue;
+      const known = specs as { policy: PolicyResource; spec: Props }[];
+      if (!known.some(({ spec }) => selectsAllPods(spec) && coversIngress(spec))) {
+        reportViolation(`${label} has no NetworkPolicy selecting all its pods for ingress; add one so that only the webhook receiver and metrics are reachable`, where);
+      }
+      for (const { policy, spec } of known) {
+        list(spec.ingress).forEach((raw, index) => {
+          const rule = record(raw) ?? {};
+          if (allowsAnySource(rule) && list(rule.ports).length === 0) {
+            reportViolation(`NetworkPolicy ${q(objectMeta(policy).name ?? policy.name)} ingress[${index}] allows every source on every port; name the sources or ports it needs`, policy.urn);
+          }
+        });
+      }
+    }
+    unknowns.rethrow();
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Flux Git credentials and versions
+// ---------------------------------------------------------------------------------------------
+
+/** GitHub's published SSH host keys (api.github.com/meta), in known_hosts form. */
+export const GITHUB_KNOWN_HOSTS = [
+  "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
+  "github.com ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEmKSENjQEezOmxkZMy7opKgwFB9nkt5YRrYMjNuG5N87uRgg6CLrbo5wAdT/y6v0mKV0U2w0WZ2YB/++Tpockg=",
+  "github.com ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABgQCj7ndNxQowgcQnjshcLrqPEiiphnt+VTTvDP6mHBL9j1aNUkY4Ue1gvwnGLVlOhGeYrnZaMgRK6+PKCUXaDbC7qtbW8gIkhL7aGCsOr/C56SJMy/BCZfxd1nWzAOxSDPgVsmerOBYfNqltV9/hWCqBywINIR+5dIg6JTJ72pcEpEjcYgXkE2YEFXV1JHnsKgbLWNlhScqb2UmyRkQyytRLtL+38TGxkxCflmO+5Z8CSSNY7GidjMIZ7Q4zMjA2n1nGrlTDkzwDCsw+wqFPGQA179cnfGWOWRVruj16z6XyvxvjJwbz0wQZ75XK5tKSb7FNyeIEs4TT4jk+S4dhPeAUC5y+bDYirYgM4GC7uEnztnZyaVWQ7B381AK4Qdrwt51ZqExKbQpTUNn+EjqoTwvqNj4kqx5QUCI0ThS/YkOxJCXmPUWZbhjpCg56i+2aB6CmK2JGhn57K5mj0MNdBXA4/WnwH6XoPWJzK5Nyu2zB3nAZp+S5hpQs+p1vN1/wsjk=",
+];
+
+const GIT_SECRET_KEYS = ["identity", "identity.pub", "known_hosts"];
+
+function isSshUrl(url: string): boolean {
+  return /^ssh:\/\//.test(url) || /^[\w.-]+@[\w.-]+:/.test(url);
+}
+
+/** Kubernetes Secrets used as Flux SSH Git credentials. */
+function gitSecrets(resources: readonly PolicyResource[]): PolicyResource[] {
+  const secrets = ofTypes(resources, [SECRET]);
+  const found = new Set<PolicyResource>();
+  for (const source of gitSources(resources)) {
+    if (source.url === undefined || !isSshUrl(source.url)) continue;
+    for (const secret of secrets) {
+      const meta = objectMeta(secret);
+      const named =
+        source.secretName !== undefined &&
+        meta.name === source.secretName &&
+        (source.namespace === undefined || meta.namespace === undefined || meta.namespace === source.namespace);
+      if (named || dependsVia(source.resource, "spec", secret)) found.add(secret);
+    }
+  }
+  for (const secret of secrets) {
+    const keys = [...Object.keys(Unknowns.peek(() => record(secret.props.data)) ?? {}), ...Object.keys(Unknowns.peek(() => record(secret.props.stringData)) ?? {})];
+    if (keys.some((key) => GIT_SECRET_KEYS.includes(key))) found.add(secret);
+  }
+  return secrets.filter((secret) => found.has(secret));
+}
+
+/** Git secret: identity, identity.pub and known_hosts, with known_hosts pinned. */
+export const fluxGitSecret: StackValidationPolicy = {
+  name: "flux-git-secret",
+  description: "Flux SSH Git secrets hold identity, identity.pub and known_hosts, and known_hosts lists only pinned, published host keys (never keys scanned on first use).",
+  enforcementLevel: "mandatory",
+  configSchema: {
+    properties: {
+      knownHosts: { type: "array", items: { type: "string" }, default: GITHUB_KNOWN_HOSTS, description: "Pinned known_hosts lines (host keytype key)." },
+    },
+  },
+  validateStack: (args, reportViolation) => {
+    const { knownHosts = GITHUB_KNOWN_HOSTS } = args.getConfig<{ knownHosts?: string[] }>();
+    const pinned = knownHosts.map((line) => line.trim().split(/\s+/));
+    const unknowns = new Unknowns();
+    for (const secret of gitSecrets(args.resources)) {
+      const label = `git secret ${q(objectMeta(secret).name ?? secret.name)}`;
+      const data = unknowns.read(() => record(secret.props.data) ?? {});
+      const stringData = unknowns.read(() => record(secret.props.stringData) ?? {});
+      if (data === UNKNOWN || stringData === UNKNOWN) continue;
+      const keys = new Set([...Object.keys(data), ...Object.keys(stringData)]);
+      const missing = GIT_SECRET_KEYS.filter((key) => !keys.has(key));
+      if (missing.length > 0) reportViolation(`${label} is missing ${missing.join(", ")}; Flux needs identity, identity.pub and known_hosts`, secret.urn);
+      if (!keys.has("known_hosts")) continue;
+      const text = unknowns.read(() =>
+        "known_hosts" in stringData ? str(stringData.known_hosts) : Buffer.from(str(data.known_hosts) ?? "", "base64").toString("utf8"),
+      );
+      if (text === UNKNOWN) continue;
+      const lines = (text ?? "")
+        .split("\n")
+        .map((line) => line.trim())
+        .filter((line) => line !== "" && !line.startsWith("#"));
+      if (lines.length === 0) reportViolation(`known_hosts of ${label} is empty; pin the published host keys`, secret.urn);
+      lines.forEach((line, index) => {
+        const [hosts = "", type = "", key = ""] = line.split(/\s+/);
+        const ok = pinned.some(([host, pinnedType, pinnedKey]) => pinnedType === type && pinnedKey === key && hosts.split(",").includes(host ?? ""));
+        if (!ok) {
+          reportViolation(
+            `known_hosts of ${label}, line ${index + 1} (${hosts} ${type}), is not a pinned host key; pin the published host keys instead of scanning them on first use`,
+            secret.urn,
+          );
+        }
+      });
+    }
+    unknowns.rethrow();
+  },
+};
+
+/** Versions: the reconciler's versions are exact, never ranges or "latest". */
+export const fluxPinnedVersions: ResourceValidationPolicy = {
+  name: "flux-pinned-versions",
+  description: "The reconciler is installed at exact versions: FluxInstance distribution versions, Flux Helm chart versions and manifest URLs name one release, never a range or latest.",
+  enforcementLevel: "mandatory",
+  validateResource: (args, reportViolation) => {
+    if (isFluxInstance(args.type)) {
+      const version = str(record(record(args.props.spec)?.distribution)?.version);
+      if (version === undefined) reportViolation("FluxInstance must pin spec.distribution.version to an exact version such as 2.7.3");
+      else if (!EXACT_VERSION.test(version)) reportViolation(`FluxInstance version ${q(version)} is a range; pin an exact version such as 2.7.3`);
+    } else if (HELM_TYPES.includes(args.type)) {
+      const chart = str(args.props.chart) ?? "";
+      if (!/flux/i.test(chart)) return;
+      const version = str(args.props.version);
+      if (version === undefined) reportViolation(`chart ${q(chart)} has no version; pin an exact version`);
+      else if (!EXACT_VERSION.test(version)) reportViolation(`chart ${q(chart)} version ${q(version)} is not exact; pin an exact version`);
+    } else if (MANIFEST_TYPES.includes(args.type)) {
+      for (const url of [...strings(args.props.file), ...strings(args.props.files)]) {
+        if (/flux/i.test(url) && /\/(releases\/latest|latest\/download)\//.test(url)) reportViolation(`manifest ${q(url)} follows the latest release; pin a release tag`);
+      }
+    }
+  },
+};
+
+/** The Kubernetes rules, in table order. */
+export const kubernetesPolicies = [
+  k8sPodSecurity,
+  k8sResourcesProbes,
+  k8sImageDigest,
+  k8sReconcilerNamespaceRestricted,
+  k8sReconcilerNetworkPolicies,
+  fluxGitSecret,
+  fluxPinnedVersions,
+];

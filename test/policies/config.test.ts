@@ -1,0 +1,113 @@
+import { describe, expect, it } from "vitest";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { policies } from "../../policies/rules";
+import { evaluatePolicies, parsePolicyPackConfig, projectPolicyPack } from "../../tools/engine/policy";
+import { policyTable, TABLE_END, TABLE_START, withTable } from "../../tools/policy-table";
+import { plan } from "./harness";
+
+const root = path.resolve(__dirname, "..", "..");
+
+/** The security table's enforcement (M / A / – per stack), by the rule that implements each row. */
+const TABLE: Record<string, [staging: string, prod: string]> = {
+  "s3-public-access-block": ["mandatory", "mandatory"],
+  "s3-ownership-enforced": ["mandatory", "mandatory"],
+  "s3-encryption-kms": ["advisory", "mandatory"],
+  "s3-tls-only": ["mandatory", "mandatory"],
+  "s3-no-public-principal": ["mandatory", "mandatory"],
+  "s3-versioning-lifecycle": ["advisory", "mandatory"],
+  "s3-protect-retain": ["disabled", "mandatory"],
+  "kms-rotation-deletion-window": ["mandatory", "mandatory"],
+  "ecr-immutable-tags": ["mandatory", "mandatory"],
+  "ecr-scan-on-push": ["mandatory", "mandatory"],
+  "ecr-lifecycle-policy": ["mandatory", "mandatory"],
+  "ecr-repository-policy": ["mandatory", "mandatory"],
+  "sg-no-world-admin-ports": ["mandatory", "mandatory"],
+  "sg-no-world-risky-ports": ["mandatory", "mandatory"],
+  "sg-world-ingress-allowlist": ["advisory", "mandatory"],
+  "sg-hygiene": ["advisory", "mandatory"],
+  "iam-no-wildcards": ["mandatory", "mandatory"],
+  "iam-github-oidc-trust": ["mandatory", "mandatory"],
+  "iam-irsa-trust": ["mandatory", "mandatory"],
+  "github-deploy-key-read-only": ["mandatory", "mandatory"],
+  "github-deploy-key-unique": ["mandatory", "mandatory"],
+  "secret-material-plaintext": ["mandatory", "mandatory"],
+  "k8s-pod-security": ["mandatory", "mandatory"],
+  "k8s-resources-probes": ["advisory", "mandatory"],
+  "k8s-image-digest": ["advisory", "mandatory"],
+  "k8s-reconciler-namespace-restricted": ["mandatory", "mandatory"],
+  "k8s-reconciler-network-policies": ["advisory", "mandatory"],
+  "flux-git-secret": ["mandatory", "mandatory"],
+  "flux-pinned-versions": ["advisory", "mandatory"],
+  "image-automation-no-prod-push": ["advisory", "mandatory"],
+};
+
+describe("the rules", () => {
+  it("are named constants with a unique kebab-case name, a one-sentence description and an explicit level", () => {
+    const names = policies.map((p) => p.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const policy of policies) {
+      expect(policy.name).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
+      expect(policy.description).toMatch(/^[A-Z][^\n]*\.$/);
+      expect(policy.description).not.toMatch(/\.\s+[A-Z]/);
+      expect(policy.enforcementLevel).toBe("mandatory");
+      for (const [key, schema] of Object.entries(policy.configSchema?.properties ?? {})) {
+        expect(schema, `${policy.name}.${key}`).toHaveProperty("default");
+      }
+    }
+  });
+
+  it("implement every row of the security table", () => {
+    expect(policies.map((p) => p.name)).toEqual(Object.keys(TABLE));
+  });
+
+  it("are constructed into a PolicyPack only by the pack's entry", () => {
+    const dir = path.join(root, "policies");
+    const constructing = fs.readdirSync(dir).filter((file) => file.endsWith(".ts") && fs.readFileSync(path.join(dir, file), "utf8").includes("new PolicyPack("));
+    expect(constructing).toEqual(["index.ts"]);
+  });
+});
+
+describe("per-stack enforcement", () => {
+  for (const [i, stack] of ["staging", "prod"].entries()) {
+    it(`${stack}.json names every rule, and only rules, at the table's level`, () => {
+      const config = parsePolicyPackConfig(path.join(root, "policies", "config", `${stack}.json`));
+      expect([...config.keys()]).toEqual(Object.keys(TABLE));
+      for (const [name, levels] of Object.entries(TABLE)) expect(`${name}: ${config.get(name)?.level}`).toBe(`${name}: ${levels[i]}`);
+    });
+
+    it(`${stack}.json satisfies every rule's config schema`, async () => {
+      await expect(evaluatePolicies(plan([]), [projectPolicyPack(stack, root)])).resolves.toEqual([]);
+    });
+  }
+
+  it("is never weaker in prod than in staging, and prod's thresholds are the stricter ones", () => {
+    const rank = { disabled: 0, advisory: 1, mandatory: 2, remediate: 2 } as const;
+    const staging = parsePolicyPackConfig(path.join(root, "policies", "config", "staging.json"));
+    const prod = parsePolicyPackConfig(path.join(root, "policies", "config", "prod.json"));
+    for (const name of Object.keys(TABLE)) expect(rank[prod.get(name)?.level ?? "disabled"]).toBeGreaterThanOrEqual(rank[staging.get(name)?.level ?? "disabled"]);
+    expect(prod.get("kms-rotation-deletion-window")?.properties).toEqual({ minimumDeletionWindowDays: 30 });
+    expect(staging.get("s3-encryption-kms")?.properties).toEqual({ allowSseS3: true });
+    expect(prod.get("s3-encryption-kms")?.properties).toEqual({ allowSseS3: false });
+  });
+});
+
+describe("the README's rule table", () => {
+  it("lists every rule with its staging and prod enforcement", () => {
+    const table = policyTable(root);
+    expect(table.split("\n").filter((line) => line.startsWith("| `"))).toHaveLength(policies.length);
+    expect(table).toContain("| `s3-protect-retain` | Every S3 bucket is protected, retained on delete and never force-destroyed. | – | mandatory |");
+  });
+
+  it("replaces only what is between the markers", () => {
+    expect(withTable(`intro\n${TABLE_START}\nold\n${TABLE_END}\noutro\n`, "new")).toBe(`intro\n${TABLE_START}\nnew\n${TABLE_END}\noutro\n`);
+    expect(withTable("no markers", "new")).toBeUndefined();
+  });
+
+  it("is the generator's output, where the README has the markers", () => {
+    const file = path.join(root, "README.md");
+    const readme = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+    if (!readme.includes(TABLE_START)) return; // nothing to keep in sync yet
+    expect(withTable(readme, policyTable(root))).toBe(readme);
+  });
+});

@@ -1,0 +1,468 @@
+/**
+ * Policy packs over an offline run, evaluated as `pulumi preview --policy-pack` evaluates them.
+ *
+ * - Resource policies get each resource's inputs as `props`, wrapped in @pulumi/policy's
+ *   unknown-checking proxy: reading a value that is unknown during preview throws, and the policy
+ *   is then reported as an advisory note "can't be known during preview" — never a pass, never a
+ *   crash. Stack policies get every resource with its parent, dependencies and property
+ *   dependencies resolved to resources; the stack resource's props are the stack outputs.
+ * - Enforcement as the CLI reconciles it: the schema defaults of each policy, the pack's initial
+ *   config, then `--policy-pack-config` (per-policy level or `{ enforcementLevel, ...props }`, and
+ *   `all`), validated against each policy's config schema.
+ * - Other packs load from their directory (`plan --policy-pack DIR`): the entry is bundled with
+ *   esbuild (tools/bundle.cjs) and run with @pulumi/policy's PolicyPack replaced by a class that
+ *   only records its arguments, so no analyzer server starts and nothing exits the process.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import Ajv from "ajv";
+import { load as loadYaml } from "js-yaml";
+import type {
+  EnforcementLevel,
+  Policies,
+  PolicyPackConfig,
+  PolicyResource,
+  ReportViolation,
+  ResourceValidation,
+  ResourceValidationArgs,
+  ResourceValidationPolicy,
+  StackValidationArgs,
+  StackValidationPolicy,
+} from "@pulumi/policy";
+import type { PlanResult, PolicyViolation, RecordedResource } from "./index";
+import { loadBundled } from "../bundle.cjs";
+import { isUnknown } from "./values";
+import { POLICY_PACK_NAME, policies as projectRules } from "../../policies/rules";
+
+const STACK_TYPE = "pulumi:pulumi:Stack";
+
+// @pulumi/policy exports its unknown-checking proxy at run time only (not in its typings).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const proxy = require("@pulumi/policy/proxy") as {
+  unknownCheckingProxy<T>(value: T): T;
+  UnknownValueError: new (...args: never[]) => Error;
+  unknownStringValue: string;
+};
+
+/** A pack to evaluate: rules (or a pack directory) and its enforcement config. */
+export interface PolicyPackSpec {
+  /** The rules, or the directory of a CrossGuard pack (`PulumiPolicy.yaml`, `package.json`, entry). */
+  readonly policies: Policies | string;
+  /** Pack name. @default the name the pack's entry gives its PolicyPack, else "policy-pack" */
+  readonly name?: string;
+  /** Pack version. @default the `version` of the pack's package.json, else "0.0.0" */
+  readonly version?: string;
+  /** Enforcement config in the CLI's `--policy-pack-config` format, or the path of such a JSON file. */
+  readonly config?: PolicyPackConfig | string;
+}
+
+/** A pack loaded from its directory, as its entry declares it. */
+export interface LoadedPolicyPack {
+  readonly name: string;
+  readonly version: string;
+  readonly policies: Policies;
+  /** The pack-wide default level (`PolicyPackArgs.enforcementLevel`). */
+  readonly enforcementLevel: EnforcementLevel;
+  /** The third argument of the PolicyPack constructor. */
+  readonly initialConfig?: PolicyPackConfig;
+}
+
+/** A pack that cannot be loaded or configured, or a policy that failed. */
+export class PolicyPackError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PolicyPackError";
+  }
+}
+
+/** This project's own pack (`<rootDir>/policies`) with the stack's config (`policies/config/<stack>.json`) if present. */
+export function projectPolicyPack(stack: string, rootDir: string): PolicyPackSpec {
+  const configFile = path.join(rootDir, "policies", "config", `${stack}.json`);
+  return {
+    name: POLICY_PACK_NAME,
+    version: packageVersion(path.join(rootDir, "policies")) ?? "0.0.0",
+    policies: projectRules,
+    ...(fs.existsSync(configFile) ? { config: configFile } : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading packs from a directory
+// ---------------------------------------------------------------------------------------------
+
+function packageVersion(dir: string): string | undefined {
+  const file = path.join(dir, "package.json");
+  if (!fs.existsSync(file)) return undefined;
+  const version = (JSON.parse(fs.readFileSync(file, "utf8")) as { version?: unknown }).version;
+  return typeof version === "string" && version !== "" ? version : undefined;
+}
+
+interface CapturedPack {
+  readonly name: string;
+  readonly args: { policies?: Policies; enforcementLevel?: EnforcementLevel };
+  readonly initialConfig?: PolicyPackConfig;
+}
+
+/** Loads a CrossGuard pack from its directory without starting its analyzer server. */
+export function loadPolicyPack(dir: string): LoadedPolicyPack {
+  const root = path.resolve(dir);
+  const manifestFile = path.join(root, "PulumiPolicy.yaml");
+  if (!fs.existsSync(manifestFile)) throw new PolicyPackError(`${dir}: not a policy pack (no PulumiPolicy.yaml)`);
+  const manifest = (loadYaml(fs.readFileSync(manifestFile, "utf8")) ?? {}) as { runtime?: unknown; version?: unknown; main?: unknown };
+  const runtime = typeof manifest.runtime === "object" && manifest.runtime !== null ? (manifest.runtime as { name?: unknown }).name : manifest.runtime;
+  if (runtime !== "nodejs") throw new PolicyPackError(`${dir}: runtime ${JSON.stringify(runtime)} is not supported offline; only nodejs packs can be evaluated`);
+  const pkgFile = path.join(root, "package.json");
+  const pkg = fs.existsSync(pkgFile) ? (JSON.parse(fs.readFileSync(pkgFile, "utf8")) as { main?: unknown; version?: unknown }) : {};
+  const mainDir = typeof manifest.main === "string" ? path.join(root, manifest.main) : root;
+  const candidates = [typeof pkg.main === "string" ? path.join(mainDir, pkg.main) : undefined, path.join(mainDir, "index.ts"), path.join(mainDir, "index.js")];
+  const entry = candidates.find((file): file is string => file !== undefined && fs.existsSync(file) && fs.statSync(file).isFile());
+  if (!entry) throw new PolicyPackError(`${dir}: no entry file (package.json main, index.ts or index.js)`);
+  const version = typeof manifest.version === "string" ? manifest.version : packageVersion(root);
+  // The PolicyPack constructor refuses a pack without a version; so does this loader.
+  if (version === undefined) throw new PolicyPackError(`${dir}: no version in package.json`);
+
+  // The pack's own @pulumi/policy (it may have its own node_modules): PolicyPack lives in its policy module.
+  // Resolved as the pack resolves it: from its directory, else from this project's node_modules.
+  let policyModuleFile: string;
+  try {
+    policyModuleFile = require.resolve("@pulumi/policy/policy", { paths: [root] });
+  } catch {
+    policyModuleFile = require.resolve("@pulumi/policy/policy");
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const policyModule = require(policyModuleFile) as { PolicyPack: unknown };
+  const captured: CapturedPack[] = [];
+  const original = policyModule.PolicyPack;
+  policyModule.PolicyPack = class CapturedPolicyPack {
+    constructor(name: string, args: CapturedPack["args"], initialConfig?: PolicyPackConfig) {
+      captured.push({ name, args, ...(initialConfig ? { initialConfig } : {}) });
+    }
+  };
+  try {
+    loadBundled(entry);
+  } catch (error) {
+    throw new PolicyPackError(`${dir}: loading ${path.relative(root, entry)} failed: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    policyModule.PolicyPack = original;
+  }
+  if (captured.length !== 1) {
+    throw new PolicyPackError(`${dir}: ${path.relative(root, entry)} must construct exactly one PolicyPack, it constructed ${captured.length}`);
+  }
+  const [pack] = captured as [CapturedPack];
+  return {
+    name: pack.name,
+    version,
+    policies: pack.args.policies ?? [],
+    enforcementLevel: pack.args.enforcementLevel ?? "advisory",
+    ...(pack.initialConfig ? { initialConfig: pack.initialConfig } : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Enforcement config
+// ---------------------------------------------------------------------------------------------
+
+const LEVELS: readonly EnforcementLevel[] = ["advisory", "mandatory", "remediate", "disabled"];
+
+interface PolicySettings {
+  level: EnforcementLevel;
+  properties: Record<string, unknown>;
+}
+
+type ParsedConfig = Map<string, { level?: EnforcementLevel; properties: Record<string, unknown> }>;
+
+/** Parses a `--policy-pack-config` document (object or JSON file) as the CLI does. */
+export function parsePolicyPackConfig(config: PolicyPackConfig | string, source = "policy pack config"): ParsedConfig {
+  let raw: unknown = config;
+  if (typeof config === "string") {
+    source = config;
+    try {
+      raw = JSON.parse(fs.readFileSync(config, "utf8"));
+    } catch (error) {
+      throw new PolicyPackError(`${config}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new PolicyPackError(`${source}: expected a JSON object of policy names`);
+  const parsed: ParsedConfig = new Map();
+  for (const [name, value] of Object.entries(raw as Record<string, unknown>)) {
+    if (typeof value === "string") {
+      if (!LEVELS.includes(value as EnforcementLevel)) throw new PolicyPackError(`${source}: ${name}: ${JSON.stringify(value)} is not a valid enforcement level`);
+      parsed.set(name, { level: value as EnforcementLevel, properties: {} });
+    } else if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+      const { enforcementLevel, ...properties } = value as Record<string, unknown>;
+      if (enforcementLevel !== undefined && !LEVELS.includes(enforcementLevel as EnforcementLevel)) {
+        throw new PolicyPackError(`${source}: ${name}: ${JSON.stringify(enforcementLevel)} is not a valid enforcement level`);
+      }
+      parsed.set(name, { ...(enforcementLevel !== undefined ? { level: enforcementLevel as EnforcementLevel } : {}), properties });
+    } else {
+      throw new PolicyPackError(`${source}: ${name}: must be an enforcement level or an object`);
+    }
+  }
+  return parsed;
+}
+
+function applyConfig(settings: Map<string, PolicySettings>, config: ParsedConfig): void {
+  const all = config.get("all")?.level;
+  if (all) for (const entry of settings.values()) entry.level = all;
+  for (const [name, given] of config) {
+    const entry = settings.get(name);
+    if (!entry) continue; // like the CLI: config for a policy the pack lacks is ignored
+    if (given.level) entry.level = given.level;
+    Object.assign(entry.properties, given.properties);
+  }
+}
+
+/** Each policy's effective level and config: schema defaults, initial config, given config, validated. */
+function reconcile(pack: LoadedPolicyPack, config: ParsedConfig | undefined): Map<string, PolicySettings> {
+  const settings = new Map<string, PolicySettings>();
+  for (const policy of pack.policies) {
+    const properties: Record<string, unknown> = {};
+    for (const [key, schema] of Object.entries(policy.configSchema?.properties ?? {})) {
+      if (typeof schema === "object" && "default" in schema) properties[key] = structuredClone(schema.default);
+    }
+    settings.set(policy.name, { level: policy.enforcementLevel ?? pack.enforcementLevel, properties });
+  }
+  if (pack.initialConfig) applyConfig(settings, parsePolicyPackConfig(pack.initialConfig, `${pack.name} initial config`));
+  if (config) applyConfig(settings, config);
+
+  const ajv = new Ajv({ allErrors: true, strict: false });
+  const problems: string[] = [];
+  for (const policy of pack.policies) {
+    if (!policy.configSchema) continue;
+    const validate = ajv.compile({ type: "object", properties: policy.configSchema.properties, ...(policy.configSchema.required ? { required: policy.configSchema.required } : {}) });
+    if (!validate(settings.get(policy.name)?.properties ?? {})) {
+      for (const error of validate.errors ?? []) problems.push(`${policy.name}: ${error.instancePath.replace(/^\//, "").replace(/\//g, ".") || "(root)"} ${error.message ?? "is invalid"}`);
+    }
+  }
+  if (problems.length > 0) throw new PolicyPackError(`policy pack ${pack.name}: invalid config:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  return settings;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Evaluation
+// ---------------------------------------------------------------------------------------------
+
+class NotApplicable extends Error {}
+
+function notApplicable(reason?: string): never {
+  throw new NotApplicable(reason ?? "not applicable");
+}
+
+function isUnknownValueError(error: unknown): error is Error {
+  if (error instanceof proxy.UnknownValueError) return true;
+  // A pack with its own copy of @pulumi/policy throws its own class.
+  return error instanceof Error && Array.isArray((error as { props?: unknown }).props) && / can't be known during preview$/.test(error.message);
+}
+
+/** Recorded values as the analyzer receives them: a fresh copy, unknowns as Pulumi's sentinel. */
+function analyzerValue(value: unknown): unknown {
+  if (isUnknown(value)) return proxy.unknownStringValue;
+  if (Array.isArray(value)) return value.map(analyzerValue);
+  if (value === null || typeof value !== "object") return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) if (item !== undefined) out[key] = analyzerValue(item);
+  return out;
+}
+
+function propsOf(value: Record<string, unknown>): Record<string, unknown> {
+  return proxy.unknownCheckingProxy(analyzerValue(value) as Record<string, unknown>);
+}
+
+function typeOf(resourceClass: unknown): string | undefined {
+  const token = (resourceClass as { __pulumiType?: unknown } | undefined)?.__pulumiType;
+  return typeof token === "string" && token !== "" ? token : undefined;
+}
+
+function isTypeOf(type: string, resourceClass: unknown): boolean {
+  const token = typeOf(resourceClass);
+  if (token) return token === type;
+  const isInstance = (resourceClass as { isInstance?: unknown }).isInstance;
+  return typeof isInstance === "function" && (isInstance as (o: unknown) => boolean)({ __pulumiType: type }) === true;
+}
+
+function optionsOf(resource: RecordedResource) {
+  return {
+    protect: resource.protect,
+    ignoreChanges: [...resource.ignoreChanges],
+    ...(resource.deleteBeforeReplace ? { deleteBeforeReplace: true } : {}),
+    aliases: [] as string[],
+    customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+    additionalSecretOutputs: [...resource.additionalSecretOutputs],
+    ...(resource.parent ? { parent: resource.parent } : {}),
+    // Not in the analyzer's options (the CLI does not send it); offline runs know it.
+    retainOnDelete: resource.retainOnDelete,
+  };
+}
+
+function providerOf(resource: RecordedResource, byUrn: ReadonlyMap<string, RecordedResource>) {
+  if (!resource.provider) return undefined;
+  // A provider reference is `<urn>::<id>`.
+  const urn = resource.provider.slice(0, resource.provider.lastIndexOf("::"));
+  const provider = byUrn.get(urn);
+  if (!provider) return undefined;
+  return { type: provider.type, props: propsOf(provider.inputs), urn: provider.urn, name: provider.name };
+}
+
+function isResourcePolicy(policy: object): policy is ResourceValidationPolicy {
+  const validate = (policy as ResourceValidationPolicy).validateResource;
+  return typeof validate === "function" || (Array.isArray(validate) && validate.every((v) => typeof v === "function"));
+}
+
+function isStackPolicy(policy: object): policy is StackValidationPolicy {
+  return typeof (policy as StackValidationPolicy).validateStack === "function";
+}
+
+function levelOf(level: EnforcementLevel): "mandatory" | "advisory" | undefined {
+  if (level === "disabled") return undefined;
+  return level === "advisory" ? "advisory" : "mandatory";
+}
+
+/**
+ * Evaluates packs over a run, as `pulumi preview --policy-pack` would; returns every violation
+ * and every "can't be known during preview" note, sorted (mandatory first, then pack, policy,
+ * resource and message). Throws {@link PolicyPackError} for a pack that cannot be loaded or
+ * configured, or a policy that fails with an error of its own.
+ */
+export async function evaluatePolicies(result: PlanResult, packs: readonly PolicyPackSpec[]): Promise<PolicyViolation[]> {
+  const violations: PolicyViolation[] = [];
+  const byUrn = new Map(result.resources.map((resource) => [resource.urn, resource]));
+  for (const spec of packs) {
+    const loaded: LoadedPolicyPack =
+      typeof spec.policies === "string"
+        ? loadPolicyPack(spec.policies)
+        : { name: spec.name ?? "policy-pack", version: spec.version ?? "0.0.0", policies: spec.policies, enforcementLevel: "advisory" };
+    const pack: LoadedPolicyPack = { ...loaded, name: spec.name ?? loaded.name, version: spec.version ?? loaded.version };
+    const settings = reconcile(pack, spec.config === undefined ? undefined : parsePolicyPackConfig(spec.config));
+    const packLabel = `'${pack.name}@v${pack.version}'`;
+
+    const record = (policyName: string, level: "mandatory" | "advisory", urn: string | undefined, message: string) => {
+      const type = urn === undefined ? undefined : byUrn.get(urn)?.type;
+      violations.push({
+        policyPack: pack.name,
+        policyName,
+        enforcementLevel: level,
+        ...(urn !== undefined ? { resource: urn } : {}),
+        ...(type !== undefined ? { type } : {}),
+        message,
+      });
+    };
+    const reporter = (policyName: string, level: "mandatory" | "advisory", fixedUrn?: string): ReportViolation => {
+      return (message: unknown, urn?: string) => {
+        if (message !== null && typeof message === "object") {
+          // The object form of reportViolation (name, message, urn, enforcementLevel).
+          const info = message as { name?: string; message?: string; description?: string; urn?: string; enforcementLevel?: EnforcementLevel };
+          const infoLevel = info.enforcementLevel ? levelOf(info.enforcementLevel) : level;
+          record(info.name ?? policyName, infoLevel ?? level, fixedUrn ?? info.urn, info.message ?? info.description ?? "");
+        } else {
+          record(policyName, level, fixedUrn ?? urn, typeof message === "string" ? message : "");
+        }
+      };
+    };
+    const handle = (policyName: string, error: unknown, urn: string | undefined) => {
+      const from = `policy '${policyName}' from policy pack ${packLabel}`;
+      if (isUnknownValueError(error)) {
+        record(policyName, "advisory", urn, `can't run ${from} during preview: ${error.message}`);
+      } else if (!(error instanceof NotApplicable)) {
+        throw new PolicyPackError(`Error validating ${urn ? `resource ${urn}` : "stack"} with ${from}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    };
+    const getConfig = (name: string) => () => structuredClone(settings.get(name)?.properties ?? {}) as never;
+
+    // Resource policies: each resource on its own, with its inputs.
+    for (const resource of result.resources) {
+      for (const policy of pack.policies) {
+        const level = levelOf(settings.get(policy.name)?.level ?? "advisory");
+        if (!level || !isResourcePolicy(policy) || !policy.validateResource) continue;
+        const validations: ResourceValidation[] = Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource];
+        if (validations.length === 1 && typeOf(validations[0]) !== undefined && typeOf(validations[0]) !== resource.type) continue;
+        for (const validation of validations) {
+          const props = propsOf(resource.inputs);
+          const provider = providerOf(resource, byUrn);
+          const args: ResourceValidationArgs = {
+            type: resource.type,
+            props,
+            urn: resource.urn,
+            name: resource.name,
+            opts: optionsOf(resource),
+            ...(provider ? { provider } : {}),
+            stackTags: new Map<string, string>(),
+            isType: (cls) => isTypeOf(resource.type, cls),
+            asType: ((cls: unknown) => (isTypeOf(resource.type, cls) ? props : undefined)) as ResourceValidationArgs["asType"],
+            getConfig: getConfig(policy.name),
+            notApplicable,
+          };
+          try {
+            await validation(args, reporter(policy.name, level, resource.urn));
+          } catch (error) {
+            handle(policy.name, error, resource.urn);
+          }
+        }
+      }
+    }
+
+    // Stack policies: every resource, joined by parent and dependencies; the stack's props are its outputs.
+    for (const policy of pack.policies) {
+      const level = levelOf(settings.get(policy.name)?.level ?? "advisory");
+      if (!level || !isStackPolicy(policy)) continue;
+      const token = typeOf(policy.validateStack);
+      if (token !== undefined && !result.resources.some((resource) => resource.type === token)) continue;
+      const resources = stackResources(result, byUrn);
+      const args: StackValidationArgs = {
+        resources,
+        stackTags: new Map<string, string>(),
+        getConfig: getConfig(policy.name),
+        notApplicable,
+      };
+      try {
+        await policy.validateStack(args, reporter(policy.name, level));
+      } catch (error) {
+        handle(policy.name, error, undefined);
+      }
+    }
+  }
+  return violations.sort(compareViolations);
+}
+
+function stackResources(result: PlanResult, byUrn: ReadonlyMap<string, RecordedResource>): PolicyResource[] {
+  const views = new Map<string, PolicyResource>();
+  for (const resource of result.resources) {
+    const props = propsOf(resource.type === STACK_TYPE ? result.outputs : resource.inputs);
+    const provider = providerOf(resource, byUrn);
+    views.set(resource.urn, {
+      type: resource.type,
+      props,
+      urn: resource.urn,
+      name: resource.name,
+      opts: optionsOf(resource),
+      ...(provider ? { provider } : {}),
+      dependencies: [],
+      propertyDependencies: {},
+      isType: (cls) => isTypeOf(resource.type, cls),
+      asType: ((cls: unknown) => (isTypeOf(resource.type, cls) ? props : undefined)) as PolicyResource["asType"],
+    });
+  }
+  const resolve = (urns: readonly string[]) => urns.map((urn) => views.get(urn)).filter((view): view is PolicyResource => view !== undefined);
+  for (const resource of result.resources) {
+    const view = views.get(resource.urn) as PolicyResource;
+    const parent = resource.parent ? views.get(resource.parent) : undefined;
+    if (parent) view.parent = parent;
+    view.dependencies = resolve(resource.dependencies);
+    for (const [key, urns] of Object.entries(resource.propertyDependencies)) view.propertyDependencies[key] = resolve(urns);
+  }
+  return [...views.values()];
+}
+
+const LEVEL_ORDER = { mandatory: 0, advisory: 1 } as const;
+
+// Code-unit order, not locale order: the same run sorts the same way on every machine.
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+function compareViolations(a: PolicyViolation, b: PolicyViolation): number {
+  return (
+    LEVEL_ORDER[a.enforcementLevel] - LEVEL_ORDER[b.enforcementLevel] ||
+    byText(a.policyPack, b.policyPack) ||
+    byText(a.policyName, b.policyName) ||
+    byText(a.resource ?? "", b.resource ?? "") ||
+    byText(a.message, b.message)
+  );
+}
