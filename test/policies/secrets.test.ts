@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { fakeOpensshPrivateKey } from "../support/fake-keys";
 import { secretMaterialPlaintext } from "../../policies/secrets";
 import { messages, res, STACK_URN, UNKNOWN, unknownNote, violations } from "./harness";
 
 // Obviously fake key material: only its shape matters.
-const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nZmFrZSBrZXkgZm9yIHRlc3RzIG9ubHk=\n-----END OPENSSH PRIVATE KEY-----\n";
+const PRIVATE_KEY = fakeOpensshPrivateKey("ZmFrZSBrZXkgZm9yIHRlc3RzIG9ubHk=");
 const TOKEN = `ghp_${"0123456789abcdefghijklmnopqrstuvwxyz".slice(0, 36)}`;
 
 const tlsKey = res("tls:index/privateKey:PrivateKey", "key", { algorithm: "ED25519" });

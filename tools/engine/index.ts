@@ -30,6 +30,14 @@ export interface EngineRun {
   readonly preview?: boolean;
   /** Project name. @default "gitops-platform" */
   readonly project?: string;
+  /**
+   * Values a fake provider computes for a resource (e.g. a key pair's public key), for tests that
+   * need them. `plan` never sets it: offline, a provider-computed value stays unknown.
+   * @default none
+   */
+  readonly providerOutputs?: (resource: { readonly type: string; readonly name: string; readonly inputs: Record<string, unknown> }) =>
+    | Record<string, unknown>
+    | undefined;
 }
 
 /** A resource as the program registered it. */
@@ -144,11 +152,15 @@ async function runOnce(run: EngineRun): Promise<PlanResult> {
 
   await pulumi.runtime.setMocks(
     {
-      newResource: (args) => ({
-        // Preview: no id and no computed outputs; echoing the inputs keeps input-derived values known.
-        id: preview ? undefined : `${args.name}-offline-id`,
-        state: args.inputs as Record<string, unknown>,
-      }),
+      newResource: (args) => {
+        const inputs = args.inputs as Record<string, unknown>;
+        const computed = run.providerOutputs?.({ type: args.type, name: args.name, inputs });
+        return {
+          // Preview: no id and no computed outputs; echoing the inputs keeps input-derived values known.
+          id: preview ? undefined : `${args.name}-offline-id`,
+          state: computed ? { ...inputs, ...computed } : inputs,
+        };
+      },
       call: (args) => answerInvoke({ token: args.token, inputs: args.inputs as Record<string, unknown>, region }),
     },
     project,
