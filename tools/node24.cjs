@@ -53,7 +53,8 @@ if (!fs.existsSync(pinnedNode)) {
 
 var env = Object.assign({}, process.env);
 env.PATH = pinnedBin + path.delimiter + (process.env.PATH || "");
-var result = childProcess.spawnSync(pinnedNode, [scriptPath].concat(args), { stdio: "inherit", env: env });
+// Node flags given to this launcher (e.g. heap sizing) apply to the re-run too.
+var result = childProcess.spawnSync(pinnedNode, process.execArgv.concat([scriptPath], args), { stdio: "inherit", env: env });
 if (result.error) fail(String(result.error.message));
 if (result.signal) process.kill(process.pid, result.signal);
 process.exit(result.status === null ? 1 : result.status);

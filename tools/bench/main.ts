@@ -37,6 +37,13 @@ interface Command {
 
 const timeBinary = ["/usr/bin/time", "/bin/time"].find((file) => fs.existsSync(file));
 
+/** The Node flags `npm run plan` passes (package.json is their one home), so P1 and P2 time what users run. */
+export function planNodeFlags(): string[] {
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { scripts?: Record<string, string> };
+  const words = (pkg.scripts?.plan ?? "").split(/\s+/);
+  return words.slice(1, words.findIndex((word) => word.endsWith(".cjs"))).filter((word) => word.startsWith("--"));
+}
+
 function measure(command: Command): Sample {
   const [exe, ...args] = command.argv as [string, ...string[]];
   const report = path.join(os.tmpdir(), `bench-rss-${process.pid}.txt`);
@@ -132,12 +139,13 @@ function run(argv: string[]): number {
   const log = (text: string) => process.stderr.write(text);
   const node = process.execPath;
   const plan = path.join(root, "tools", "plan.cjs");
+  const planFlags = planNodeFlags();
   const rows: Record<string, unknown>[] = [];
 
   if (only.has("P1")) {
     log("P1 plan vs floor ");
     const floor: Command = { label: "floor", argv: [node, "-e", `for (const m of ${JSON.stringify(PROGRAM_SDKS)}) require(m)`] };
-    const planProd: Command = { label: "plan prod", argv: [node, plan, "--stack", "prod", "--json"] };
+    const planProd: Command = { label: "plan prod", argv: [node, ...planFlags, plan, "--stack", "prod", "--json"] };
     const [floors, plans] = paired(floor, planProd, runs, log);
     const a = summarize("plan --stack prod --json", plans);
     const b = summarize("floor (load SDKs)", floors);
@@ -147,8 +155,8 @@ function run(argv: string[]): number {
   if (only.has("P2")) {
     log("P2 50 apps vs 1 ");
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-configs-"));
-    const one: Command = { label: "1 app", argv: [node, plan, "--stack", "prod", "--json", "--config", scaledConfig(1, dir)] };
-    const fifty: Command = { label: "50 apps", argv: [node, plan, "--stack", "prod", "--json", "--config", scaledConfig(50, dir)] };
+    const one: Command = { label: "1 app", argv: [node, ...planFlags, plan, "--stack", "prod", "--json", "--config", scaledConfig(1, dir)] };
+    const fifty: Command = { label: "50 apps", argv: [node, ...planFlags, plan, "--stack", "prod", "--json", "--config", scaledConfig(50, dir)] };
     const [ones, fifties] = paired(one, fifty, runs, log);
     const a = summarize("plan prod, 50 apps", fifties);
     const b = summarize("plan prod, 1 app", ones);

@@ -368,7 +368,17 @@ export async function evaluatePolicies(result: PlanResult, packs: readonly Polic
     };
     const getConfig = (name: string) => () => structuredClone(settings.get(name)?.properties ?? {}) as never;
 
-    // Resource policies: each resource on its own, with its inputs.
+    // Resource policies: each resource on its own, with its inputs. A resource's view (props,
+    // options, provider) is built once and shared by every policy, as the analyzer does.
+    const views = new Map<string, { props: Record<string, unknown>; opts: ReturnType<typeof optionsOf>; provider: ReturnType<typeof providerOf> }>();
+    const viewOf = (resource: RecordedResource) => {
+      let view = views.get(resource.urn);
+      if (!view) {
+        view = { props: propsOf(resource.inputs), opts: optionsOf(resource), provider: providerOf(resource, byUrn) };
+        views.set(resource.urn, view);
+      }
+      return view;
+    };
     for (const resource of result.resources) {
       for (const policy of pack.policies) {
         const level = levelOf(settings.get(policy.name)?.level ?? "advisory");
@@ -376,14 +386,13 @@ export async function evaluatePolicies(result: PlanResult, packs: readonly Polic
         const validations: ResourceValidation[] = Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource];
         if (validations.length === 1 && typeOf(validations[0]) !== undefined && typeOf(validations[0]) !== resource.type) continue;
         for (const validation of validations) {
-          const props = propsOf(resource.inputs);
-          const provider = providerOf(resource, byUrn);
+          const { props, opts, provider } = viewOf(resource);
           const args: ResourceValidationArgs = {
             type: resource.type,
             props,
             urn: resource.urn,
             name: resource.name,
-            opts: optionsOf(resource),
+            opts,
             ...(provider ? { provider } : {}),
             stackTags: new Map<string, string>(),
             isType: (cls) => isTypeOf(resource.type, cls),
@@ -400,13 +409,15 @@ export async function evaluatePolicies(result: PlanResult, packs: readonly Polic
       }
     }
 
-    // Stack policies: every resource, joined by parent and dependencies; the stack's props are its outputs.
+    // Stack policies: every resource, joined by parent and dependencies; the stack's props are its
+    // outputs. One set of views for every stack policy of the pack, as the analyzer sends one request.
+    let stackViews: PolicyResource[] | undefined;
     for (const policy of pack.policies) {
       const level = levelOf(settings.get(policy.name)?.level ?? "advisory");
       if (!level || !isStackPolicy(policy)) continue;
       const token = typeOf(policy.validateStack);
       if (token !== undefined && !result.resources.some((resource) => resource.type === token)) continue;
-      const resources = stackResources(result, byUrn);
+      const resources = (stackViews ??= stackResources(result, byUrn));
       const args: StackValidationArgs = {
         resources,
         stackTags: new Map<string, string>(),
