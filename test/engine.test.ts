@@ -100,6 +100,20 @@ describe("offline engine", () => {
     const again = await runProgram({ ...base, program: topLevel });
     expect(resourcesOfType(again, "aws:s3/bucket:Bucket")).toHaveLength(1);
     expect((await runProgram({ ...base, program: fn })).outputs).toEqual({ answer: 42 });
+    const defaultExport = path.join(dir, "default.ts");
+    fs.writeFileSync(defaultExport, `export default async (): Promise<{ region: string }> => ({ region: "from-default" });\n`);
+    expect((await runProgram({ ...base, program: defaultExport })).outputs).toEqual({ region: "from-default" });
+  });
+
+  it("lets tests give a resource provider-computed values; without them they stay unknown", async () => {
+    const program = () => ({ publicKey: new tls.PrivateKey("key", { algorithm: "ED25519" }).publicKeyOpenssh });
+    expect((await runProgram({ ...base, program })).outputs.publicKey).toBe(UNKNOWN);
+    const faked = await runProgram({
+      ...base,
+      program,
+      providerOutputs: ({ type, name }) => (type === "tls:index/privateKey:PrivateKey" ? { publicKeyOpenssh: `ssh-ed25519 OFFLINE-${name}` } : undefined),
+    });
+    expect(faked.outputs.publicKey).toBe("ssh-ed25519 OFFLINE-key");
   });
 
   it("surfaces the program's own error", async () => {

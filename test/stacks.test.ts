@@ -1,6 +1,9 @@
 // End to end: the real program (index.ts) for both example stacks through `plan`, as users run it.
 import { describe, expect, it } from "vitest";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
+import { dump, load } from "js-yaml";
 import { valueAt } from "../tools/engine";
 import { main } from "../tools/plan/main";
 
@@ -76,5 +79,34 @@ describe("staging and prod differ only as their configs say", () => {
     const push = (doc: PlanDoc) => ofType(doc, "kubernetes:image.toolkit.fluxcd.io/v1:ImageUpdateAutomation").map((a) => valueAt(a.inputs, "spec.git.push.branch"));
     expect(push(staging)).toEqual(["staging"]);
     expect(push(prod)).toEqual(["image-updates/prod"]);
+  });
+});
+
+describe("a bad stack config", () => {
+  it("stops the real program before anything is declared: exit 1, every problem with its key path", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bad-config-"));
+    const good = load(fs.readFileSync(path.join(root, "Pulumi.staging.yaml"), "utf8")) as { config: Record<string, unknown> };
+    const config = structuredClone(good.config) as Record<string, Record<string, unknown>>;
+    const firewall = config["gitops-platform:firewall"] as { ingress: { cidrs: string[]; fromPort: number; toPort: number }[] };
+    firewall.ingress[1] = { ...firewall.ingress[1]!, cidrs: ["0.0.0.0/0"], fromPort: 22, toPort: 22 };
+    (config["gitops-platform:github"] as Record<string, unknown>).owner = "acme corp";
+    config["gitops-platform:storag"] = {};
+    const file = path.join(dir, "Pulumi.staging.yaml");
+    fs.writeFileSync(file, dump({ config }));
+
+    let stdout = "";
+    let stderr = "";
+    const code = await main(["--stack", "staging", "--config", file], { cwd: root, stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
+    expect(code).toBe(1);
+    expect(stdout).toBe("");
+    expect(stderr).toBe(
+      [
+        "error: invalid stack config (3 problems):",
+        "  - gitops-platform:github.owner: expected a GitHub owner login (letters, digits, single '-')",
+        "  - gitops-platform:firewall.ingress[1].cidrs[0]: 0.0.0.0/0 may not reach port 22",
+        "  - gitops-platform:storag: unknown key (check for a typo)",
+        "",
+      ].join("\n"),
+    );
   });
 });
