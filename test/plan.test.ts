@@ -71,6 +71,12 @@ describe("plan", () => {
   it("is deterministic: the same inputs give byte-identical output", async () => {
     const argv = ["--stack", "staging", "--entry", fixture("bucket-and-secret.ts"), "--json", "--no-policy"];
     expect((await plan(argv)).stdout).toBe((await plan(argv)).stdout);
+    // The real program with its policy verdicts, as text and as JSON.
+    for (const format of [[], ["--json"]]) {
+      const first = await plan(["--stack", "prod", ...format]);
+      expect(first.stdout.length).toBeGreaterThan(10_000);
+      expect((await plan(["--stack", "prod", ...format])).stdout).toBe(first.stdout);
+    }
   });
 
   it("writes each Kubernetes object as YAML with secrets redacted, plus a kustomization", async () => {
