@@ -5,6 +5,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { load } from "js-yaml";
+import Ajv2020 from "ajv/dist/2020";
 
 const root = path.resolve(__dirname, "..");
 
@@ -17,6 +18,27 @@ describe("Pulumi CLI compatibility", () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as Record<string, unknown>;
     // A "type": "module" package would need the ESM loader and .js import endings the CLI's ts-node lacks.
     expect(pkg.type).toBeUndefined();
+  });
+
+  it("writes Pulumi.yaml as the CLI's project schema accepts it", () => {
+    const schema = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures", "pulumi", "project.schema.json"), "utf8")) as object;
+    const validate = new Ajv2020({ strict: false, allErrors: true }).compile(schema);
+    const project = load(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"));
+    expect(validate(project) ? [] : validate.errors).toEqual([]);
+    // The check can fail: a config type the CLI does not know is refused.
+    expect(validate({ name: "p", runtime: "nodejs", config: { x: { type: "object" } } })).toBe(false);
+  });
+
+  it("sets, in every stack file, each typed key the project declares without a default (the CLI requires them)", () => {
+    const project = load(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as { config: Record<string, { type?: string; default?: unknown }> };
+    const required = Object.entries(project.config)
+      .filter(([, declaration]) => declaration.type !== undefined && declaration.default === undefined)
+      .map(([key]) => `gitops-platform:${key}`);
+    expect(required).toEqual(["gitops-platform:environment"]);
+    for (const stack of ["staging", "prod"]) {
+      const file = load(fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
+      for (const key of required) expect(file.config, `${stack}: ${key}`).toHaveProperty([key]);
+    }
   });
 
   it("loads index.ts through the CLI's ts-node and finds the program function", () => {
