@@ -60,6 +60,13 @@ export function clusterKubeconfig(clusterName: string, region: string, endpoint:
   });
 }
 
+/** A per-app value the platform itself declared; a missing one is a bug, never a silent "". */
+function perApp<T>(values: Readonly<Record<string, T>>, app: string, what: string): T {
+  const value = values[app];
+  if (value === undefined) throw new Error(`${PLATFORM_TYPE}: no ${what} was declared for app ${JSON.stringify(app)}`);
+  return value;
+}
+
 /** An app's ECR repository name: fixed, so manifests can name its URL; per environment, so stacks sharing an account don't collide. */
 export function repositoryName(environment: string, app: string): string {
   return `${environment}/${app}`;
@@ -192,8 +199,7 @@ export class Platform extends pulumi.ComponentResource {
 
     this.registries = {};
     for (const app of config.apps) {
-      const pushRoleArn = this.ciIdentity.appRoleArns[app.name];
-      if (pushRoleArn === undefined) throw new Error(`no CI role was declared for app ${app.name}`);
+      const pushRoleArn = perApp(this.ciIdentity.appRoleArns, app.name, "CI role");
       this.registries[app.name] = new Registry(
         `${name}-registry-${app.name}`,
         {
@@ -256,8 +262,8 @@ export class Platform extends pulumi.ComponentResource {
         apps: config.apps.map((app) => ({
           name: app.name,
           repository: app.repo,
-          ciRoleArn: this.ciIdentity.appRoleArns[app.name] ?? "",
-          ecrRepositoryUrl: this.registries[app.name]?.repositoryUrl ?? "",
+          ciRoleArn: perApp(this.ciIdentity.appRoleArns, app.name, "CI role"),
+          ecrRepositoryUrl: perApp(this.registries, app.name, "ECR repository").repositoryUrl,
         })),
         githubProvider: this.githubProvider,
       },
@@ -273,7 +279,10 @@ export class Platform extends pulumi.ComponentResource {
         configRepoSecretName: this.configRepoKey.secretName,
         appSecretNames: Object.fromEntries(Object.entries(this.appKeys).map(([app, key]) => [app, key.secretName])),
         repositories: Object.fromEntries(
-          config.apps.map((app) => [app.name, { url: this.registries[app.name]?.repositoryUrl ?? "", arn: this.repositoryArns[app.name] ?? "" }]),
+          config.apps.map((app) => [
+            app.name,
+            { url: perApp(this.registries, app.name, "ECR repository").repositoryUrl, arn: perApp(this.repositoryArns, app.name, "ECR repository ARN") },
+          ]),
         ),
         bucketName: this.storage.bucketName,
         ...(this.imageReflectorRole ? { imageReflectorRole: { arn: this.imageReflectorRole.arn, name: this.imageReflectorRole.roleName } } : {}),
