@@ -30,18 +30,19 @@ export const githubOwner = z
   .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$/, "expected a GitHub owner login (letters, digits, single '-')");
 
 /** A GitHub repository in `owner/name` form. */
-export const githubRepo = z
-  .string()
-  .refine((value) => {
-    const parts = value.split("/");
-    return (
-      parts.length === 2 &&
-      /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$/.test(parts[0] ?? "") &&
-      githubName.test(parts[1] ?? "") &&
-      parts[1] !== "." &&
-      parts[1] !== ".."
-    );
-  }, "expected a GitHub repository as owner/name");
+export const githubRepo = z.string().superRefine((value, ctx) => {
+  const parts = value.split("/");
+  const wellFormed =
+    parts.length === 2 &&
+    /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$/.test(parts[0] ?? "") &&
+    githubName.test(parts[1] ?? "") &&
+    parts[1] !== "." &&
+    parts[1] !== "..";
+  if (!wellFormed) ctx.addIssue({ code: "custom", message: "expected a GitHub repository as owner/name" });
+  // GitHub drops a trailing .git, so owner/x.git is owner/x under another spelling: it would slip
+  // past the one-key-per-repository and config-repo checks, and break the ssh URL built from it.
+  else if (/\.git$/i.test(value)) ctx.addIssue({ code: "custom", message: "expected owner/name without a trailing .git" });
+});
 
 /** One pinned `known_hosts` line for github.com (see components/known-hosts.ts). */
 export const knownHostsLine = z.string().superRefine((value, ctx) => {
@@ -57,16 +58,18 @@ export const gitBranch = z.string().refine(
     !value.startsWith("/") &&
     !value.endsWith("/") &&
     !value.endsWith(".") &&
-    !value.endsWith(".lock") &&
     !value.startsWith("-") &&
     !value.startsWith("refs/") &&
     !value.includes("..") &&
     !value.includes("//") &&
     !value.includes("@{") &&
-    !/[\s~^:?*[\\\x00-\x1f\x7f]/.test(value) &&
-    value.split("/").every((part) => part.length > 0 && !part.startsWith(".")),
+    // \p{Cf}: zero-width and bidi controls, which make two different names look alike.
+    !/[\s~^:?*[\\\x00-\x1f\x7f\p{Cf}]/u.test(value) &&
+    value.split("/").every((part) => part.length > 0 && !part.startsWith(".") && !part.endsWith(".lock")),
   "expected a git branch name (no spaces, '..', '~', '^', ':', '?', '*', '[', '\\', no leading '/', '-' or 'refs/')",
-);
+)
+  // Valid ref syntax, but HEAD and @ name the checked-out commit, not a branch.
+  .refine((value) => value !== "HEAD" && value !== "@", "expected a branch name; HEAD and @ name a commit, not a branch");
 
 /** A relative path inside a repository: no traversal, not absolute. */
 export const repoPath = z
@@ -114,7 +117,13 @@ const awsSection = z.strictObject({
     .string()
     .regex(/^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/, "expected an EKS cluster name (letters, digits, '-', '_', at most 100)"),
   /** Tags applied to every AWS resource (provider default tags). */
-  tags: z.record(z.string().min(1).max(128), z.string().max(256)).default({}),
+  tags: z
+    .record(
+      // AWS reserves the aws: prefix and refuses such tags only when the first resource is created.
+      z.string().min(1).max(128).refine((key) => !key.toLowerCase().startsWith("aws:"), "tag keys may not start with aws: (reserved by AWS)"),
+      z.string().max(256),
+    )
+    .default({}),
 });
 
 const deployKeySection = z.strictObject({
@@ -513,13 +522,19 @@ export function keyPath(path: readonly PropertyKey[]): string {
 const ARTICLES: Record<string, string> = { array: "an array", object: "an object", integer: "an integer", int: "an integer" };
 
 /** A value as a message may quote it: JSON, cut short. Only non-secret keys are ever parsed. */
-function quote(value: unknown): string {
+function quoteValue(value: unknown): string {
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string[] {
+function describeIssue(issue: z.core.$ZodIssue, secret: boolean): string[] {
   const path = keyPath(issue.path);
+  // A key stored as a secret is never quoted, not even cut short.
+  const quote = secret ? () => "a secret value (not shown)" : quoteValue;
+  if (issue.code === "invalid_key") {
+    // A record key refused by its own schema (e.g. a reserved tag key): say why, not just "invalid".
+    return issue.issues.map((inner) => `${path}: ${inner.message}`);
+  }
   if (issue.code === "unrecognized_keys") {
     return issue.keys.map((key) => `${keyPath([...issue.path, key])}: unknown key (check for a typo)`);
   }
@@ -551,7 +566,14 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
   // reportInput: a type error quotes what it got, and a missing key is told from a wrong one.
   const result = configSchema.safeParse(input, { reportInput: true });
   if (!result.success) {
-    for (const issue of result.error.issues) problems.push(...describeIssue(issue));
+    for (const issue of result.error.issues) problems.push(...describeIssue(issue, raw.secretKeys.includes(`${prefix}${String(issue.path[0])}`)));
+  }
+
+  for (const key of Object.keys(raw.values)) {
+    const [namespace = "", ...rest] = key.split(":");
+    if (namespace !== PROJECT && rest.length > 0 && editDistance(namespace, PROJECT) <= 2) {
+      problems.push(`${key}: unknown namespace ${namespace} (check for a typo: ${PROJECT}:${rest.join(":")})`);
+    }
   }
 
   const region = raw.values["aws:region"];
@@ -560,13 +582,24 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
 
   for (const name of SECRET_KEYS) {
     const key = `${prefix}${name}`;
-    if (raw.values[key] !== undefined && !raw.secretKeys.includes(key)) {
+    const value = raw.values[key];
+    if (value !== undefined && !raw.secretKeys.includes(key)) {
       problems.push(`${key}: must be a secret; store it with \`pulumi config set --secret ${name}\``);
+    } else if (value !== undefined && value.trim() === "") {
+      problems.push(`${key}: expected a token, got an empty value; remove the key to use the ambient GITHUB_TOKEN`);
+    } else if (value !== undefined && (value !== value.trim() || /[\r\n]/.test(value))) {
+      // Said without the value: it is the secret.
+      problems.push(`${key}: the token has surrounding whitespace or a line break; store the token alone`);
+    }
+  }
+  for (const key of PROVIDER_SECRET_KEYS) {
+    if (raw.values[key] !== undefined && !raw.secretKeys.includes(key)) {
+      problems.push(`${key}: must be a secret; store it with \`pulumi config set --secret ${key}\``);
     }
   }
 
   problems.push(...crossFieldProblems(result.success ? result.data : parseSections(input), raw.stack));
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0) throw new ConfigError(problems.map((problem) => redact(problem, secretFragments(raw))));
   const data = result.data as Schema;
   const token = raw.values[`${prefix}githubToken`];
   return {
@@ -575,6 +608,49 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
     region: region as string,
     githubToken: token === undefined ? undefined : pulumi.secret(token),
   };
+}
+
+/** Credentials of the providers' own namespaces that must never sit in the stack file in plaintext. */
+export const PROVIDER_SECRET_KEYS = ["aws:secretKey", "aws:token", "github:token"] as const;
+
+/**
+ * The strings of every secret config value, as a message could quote them (raw, and JSON-escaped).
+ * Short ones are left out: masking "on" or "443" would garble messages and hide nothing.
+ */
+function secretFragments(raw: RawConfig): string[] {
+  const fragments = new Set<string>();
+  const add = (value: unknown): void => {
+    if (typeof value === "string") {
+      for (const text of [value, JSON.stringify(value).slice(1, -1)]) if (text.length >= 4) fragments.add(text);
+    } else if (value !== null && typeof value === "object") Object.values(value).forEach(add);
+  };
+  for (const key of raw.secretKeys) {
+    const value = raw.values[key];
+    if (value === undefined) continue;
+    add(value);
+    add(decodeValue(value));
+  }
+  return [...fragments].sort((a, b) => b.length - a.length);
+}
+
+/** A problem with every secret value in its text (not its key path) replaced by `[secret]`. */
+function redact(problem: string, fragments: readonly string[]): string {
+  const cut = problem.indexOf(": ") + 2;
+  const text = fragments.reduce((rest, fragment) => rest.split(fragment).join("[secret]"), problem.slice(cut));
+  return problem.slice(0, cut) + text;
+}
+
+/** Levenshtein distance, to tell a typo of the project's namespace from another provider's. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
 }
 
 /** The top-level sections that parsed on their own; cross-key rules use what is there. */
@@ -782,7 +858,8 @@ function decodeValue(value: string): unknown {
 
 /** Returns a problem with a CIDR block, or undefined when it is a canonical IPv4/IPv6 block. */
 export function cidrProblem(value: string): string | undefined {
-  const match = /^([^/]+)\/(\d{1,3})$/.exec(value);
+  // No leading zeros in the prefix: /00 and /08 are not how AWS or anyone else writes a block.
+  const match = /^([^/]+)\/(0|[1-9]\d{0,2})$/.exec(value);
   if (!match) return `expected a CIDR block such as 203.0.113.0/24, got ${JSON.stringify(value)}`;
   const [, address = "", bitsText = ""] = match;
   const bits = Number(bitsText);
@@ -792,6 +869,10 @@ export function cidrProblem(value: string): string | undefined {
     if (bits > 128) return `prefix length must be 0 to 128 in ${value}`;
     const bin = groups.map((g) => g.toString(2).padStart(16, "0")).join("");
     if (/1/.test(bin.slice(bits))) return `host bits set in ${value}; use the network address`;
+    // ::ffff:0:0/96 spells the whole IPv4 internet in IPv6 and would slip past the width check.
+    if (bits >= 96 && bin.slice(0, 96) === `${"0".repeat(80)}${"1".repeat(16)}`) {
+      return `${value} is an IPv4-mapped IPv6 block; write IPv4 blocks as IPv4 (e.g. 203.0.113.0/24)`;
+    }
     return undefined;
   }
   const octets = address.split(".");

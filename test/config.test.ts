@@ -455,3 +455,126 @@ describe("config: bad input is refused with every problem, its key and the expec
     expect(problems(appWrite)).toEqual([`${P}:apps[1].deployKey.readWrite: app repositories are only read; image automation writes to the config repo`]);
   });
 });
+
+describe("config: other spellings of bad input are refused too", () => {
+  it("refuses IPv4-mapped IPv6 blocks, which spell IPv4 ranges past the width check", () => {
+    expect(problems(ingressWith({ fromPort: 22, toPort: 22, cidrs: ["::ffff:0:0/96", "::ffff:cb00:7100/120"] }))).toEqual([
+      `${P}:firewall.ingress[0].cidrs[0]: ::ffff:0:0/96 is an IPv4-mapped IPv6 block; write IPv4 blocks as IPv4 (e.g. 203.0.113.0/24)`,
+      `${P}:firewall.ingress[0].cidrs[1]: ::ffff:cb00:7100/120 is an IPv4-mapped IPv6 block; write IPv4 blocks as IPv4 (e.g. 203.0.113.0/24)`,
+    ]);
+    expect(() => parse(ingressWith({ fromPort: 22, toPort: 22, cidrs: ["2001:db8::/32", "64:ff9b::/96"] }))).not.toThrow();
+  });
+
+  it("refuses a prefix length with leading zeros, and still names the world behind it", () => {
+    expect(problems(ingressWith({ fromPort: 22, toPort: 22, cidrs: ["0.0.0.0/00", "10.0.0.0/08"] }))).toEqual([
+      `${P}:firewall.ingress[0].cidrs[0]: expected a CIDR block such as 203.0.113.0/24, got "0.0.0.0/00"`,
+      `${P}:firewall.ingress[0].cidrs[1]: expected a CIDR block such as 203.0.113.0/24, got "10.0.0.0/08"`,
+      `${P}:firewall.ingress[0].cidrs[0]: 0.0.0.0/00 may not reach port 22`,
+    ]);
+  });
+
+  it("refuses the world on SSH in every spelling of ::/0", () => {
+    expect(problems(ingressWith({ fromPort: 22, toPort: 22, cidrs: ["::0/0", "0::0/0", "0:0:0:0:0:0:0:0/0"] }))).toEqual([
+      `${P}:firewall.ingress[0].cidrs[0]: ::0/0 may not reach port 22`,
+      `${P}:firewall.ingress[0].cidrs[1]: 0::0/0 may not reach port 22`,
+      `${P}:firewall.ingress[0].cidrs[2]: 0:0:0:0:0:0:0:0/0 may not reach port 22`,
+    ]);
+  });
+
+  it("refuses a repository written with a trailing .git, which would dodge the one-key-per-repository checks", () => {
+    const change = withChange((c) => {
+      c[`${P}:apps`][1].repo = "acme-corp/orders.git";
+      c[`${P}:github`].configRepo.repo = "acme-corp/gitops-platform.GIT";
+    });
+    expect(problems(change)).toEqual([
+      `${P}:github.configRepo.repo: expected owner/name without a trailing .git`,
+      `${P}:apps[1].repo: expected owner/name without a trailing .git`,
+    ]);
+    expect(() => parse(withChange((c) => (c[`${P}:apps`][1].repo = "acme-corp/orders.github")))).not.toThrow();
+  });
+
+  it("refuses HEAD and @, a .lock component anywhere, and invisible characters in branch names", () => {
+    const branch = "expected a git branch name (no spaces, '..', '~', '^', ':', '?', '*', '[', '\\', no leading '/', '-' or 'refs/')";
+    const change = withChange((c) => {
+      c[`${P}:apps`][0].branch = "HEAD";
+      c[`${P}:apps`][1].branch = "@";
+      c[`${P}:apps`][0].imageAutomation.pushBranch = "updates.lock/orders";
+      c[`${P}:ci`].defaultBranch = "ma\u200bin";
+    });
+    expect(problems(change)).toEqual([
+      `${P}:apps[0].branch: expected a branch name; HEAD and @ name a commit, not a branch`,
+      `${P}:apps[0].imageAutomation.pushBranch: ${branch}`,
+      `${P}:apps[1].branch: expected a branch name; HEAD and @ name a commit, not a branch`,
+      `${P}:ci.defaultBranch: ${branch}`,
+    ]);
+    expect(() => parse(withChange((c) => (c[`${P}:apps`][1].branch = "release/head-lock")))).not.toThrow();
+  });
+
+  it("refuses tag keys AWS reserves", () => {
+    expect(problems(withChange((c) => (c[`${P}:aws`].tags = { "AWS:team": "platform" })))).toEqual([
+      `${P}:aws.tags.AWS:team: tag keys may not start with aws: (reserved by AWS)`,
+    ]);
+    expect(() => parse(withChange((c) => (c[`${P}:aws`].tags = { "team:aws": "platform" })))).not.toThrow();
+  });
+
+  it("refuses a typo of the project's namespace, which would otherwise be ignored", () => {
+    expect(problems({ ...valid(), "gitops-platfrom:registry": { keepLastImages: 5 } })).toEqual([
+      `gitops-platfrom:registry: unknown namespace gitops-platfrom (check for a typo: gitops-platform:registry)`,
+    ]);
+    expect(() => parse({ ...valid(), "kubernetes:context": "staging", "github:owner": "acme-corp" })).not.toThrow();
+  });
+
+  it("refuses provider credentials stored in plaintext", () => {
+    expect(problems({ ...valid(), "github:token": "ghp_example", "aws:secretKey": "example" })).toEqual([
+      "aws:secretKey: must be a secret; store it with `pulumi config set --secret aws:secretKey`",
+      "github:token: must be a secret; store it with `pulumi config set --secret github:token`",
+    ]);
+    expect(() => parse({ ...valid(), "github:token": "ghp_example" }, "staging", ["github:token"])).not.toThrow();
+  });
+
+  it("refuses an empty githubToken or one pasted with a line break, without echoing it", () => {
+    const key = `${P}:githubToken`;
+    expect(problems({ ...valid(), [key]: "" }, "staging", [key])).toEqual([
+      `${key}: expected a token, got an empty value; remove the key to use the ambient GITHUB_TOKEN`,
+    ]);
+    const pasted = problems({ ...valid(), [key]: "ghp_pastedWithNewline0000000000000000\n" }, "staging", [key]);
+    expect(pasted).toEqual([`${key}: the token has surrounding whitespace or a line break; store the token alone`]);
+    expect(() => parse({ ...valid(), [key]: "ghp_pastedWithNewline0000000000000000" }, "staging", [key])).not.toThrow();
+  });
+
+  it("never quotes a value stored as a secret in a problem, not even cut short", () => {
+    const secretCidr = "10.1.2.3/8";
+    const values = withChange((c) => {
+      c[`${P}:firewall`].ingress[0].cidrs = [secretCidr];
+      c[`${P}:firewall`].ingress[0].description = { note: "x".repeat(80) };
+    });
+    const listed = problems(values, "staging", [`${P}:firewall`]);
+    expect(listed).toEqual([
+      `${P}:firewall.ingress[0].description: expected a string, got a secret value (not shown)`,
+      `${P}:firewall.ingress[0].cidrs[0]: host bits set in [secret]; use the network address`,
+    ]);
+    // The same config stored in plaintext is quoted, so the test above shows the masking.
+    expect(problems(values)[1]).toBe(`${P}:firewall.ingress[0].cidrs[0]: host bits set in ${secretCidr}; use the network address`);
+  });
+
+  it("keeps a secret githubToken out of every problem of an otherwise bad config", () => {
+    const token = "ghp_R3alLook1ngT0kenAAAAAAAAAAAAAAAAAAAAA";
+    const values = withChange((c) => {
+      c[`${P}:githubToken`] = token;
+      c[`${P}:environment`] = "prod";
+      // A token pasted into a plaintext key by mistake, next to the real one.
+      c[`${P}:github`].hookCidrs = [token];
+    });
+    try {
+      parse(values, "staging", [`${P}:githubToken`]);
+      throw new Error("expected the config to be refused");
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).not.toContain("R3alLook");
+      expect((error as ConfigError).problems).toEqual([
+        `${P}:github.hookCidrs[0]: expected a CIDR block such as 203.0.113.0/24, got "[secret]"`,
+        `${P}:environment: must equal the stack name "staging", got "prod"`,
+      ]);
+    }
+  });
+});
