@@ -4,8 +4,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { dump, load } from "js-yaml";
-import { valueAt } from "../tools/engine";
+import { findResource, loadStackConfig, runProgram, valueAt } from "../tools/engine";
 import { main } from "../tools/plan/main";
+import { renderJson, renderTree, writeKubernetesObjects } from "../tools/plan/render";
 
 const root = path.resolve(__dirname, "..");
 
@@ -108,5 +109,35 @@ describe("a bad stack config", () => {
         "",
       ].join("\n"),
     );
+  });
+});
+
+describe("a githubToken stored as a secret", () => {
+  // Real-looking: if any path printed it, the pattern below would find it.
+  const token = "ghp_R3alLook1ngT0kenAAAAAAAAAAAAAAAAAAAAA";
+
+  it.each(["staging", "prod"])("reaches the %s provider as a secret and no text: tree, JSON, --out YAML, outputs", async (stack) => {
+    const loaded = loadStackConfig(root, stack);
+    const result = await runProgram({
+      stack,
+      config: { ...loaded.config, "gitops-platform:githubToken": token },
+      secretKeys: [...loaded.secretKeys, "gitops-platform:githubToken"],
+      program: path.join(root, "index.ts"),
+    });
+    const provider = findResource(result, "pulumi:providers:github", `${stack}-github`);
+    expect(provider.inputs.token).toBe(token);
+    expect(provider.secretPaths).toContain("token");
+
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "plan-token-"));
+    try {
+      writeKubernetesObjects(result, out);
+      const yaml = fs.readdirSync(out).map((file) => fs.readFileSync(path.join(out, file), "utf8"));
+      for (const text of [renderTree(result), renderJson(result), JSON.stringify(result.outputs), ...yaml]) {
+        expect(text).not.toContain("R3alLook1ngT0ken");
+      }
+      expect(renderJson(result)).toContain('"token": "[secret]"');
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
   });
 });
