@@ -237,10 +237,14 @@ const firewallRuleSection = z.strictObject({
 type FirewallRule = z.output<typeof firewallRuleSection>;
 
 /**
- * Ports never open to the world: remote administration (SSH, Telnet, RDP, VNC, SMB, Docker),
- * file transfer, and databases/caches/search engines.
+ * Ports never open to the world: remote administration (SSH, Telnet, RDP, VNC, SMB, NetBIOS, Docker),
+ * the cluster's control plane (Kubernetes API, kubelet, etcd), file transfer, mail relay, and
+ * databases/caches/search engines. At least the policy pack's list (policies/aws-network.ts), which
+ * only sees /0 as the world: blocks such as 0.0.0.0/1 are caught here alone.
  */
-export const RISKY_PORTS = [20, 21, 22, 23, 135, 445, 1433, 1521, 2375, 2376, 3306, 3389, 5432, 5601, 5900, 6379, 9200, 9300, 11211, 27017];
+export const RISKY_PORTS = [
+  20, 21, 22, 23, 25, 135, 139, 445, 1433, 1521, 2375, 2376, 2379, 2380, 3306, 3389, 5432, 5601, 5900, 6379, 6443, 9200, 9300, 10250, 11211, 27017,
+];
 
 /** Whether a block is open to the world: wider than /8 (IPv4) or /7 (IPv6), so 0.0.0.0/1 counts too. */
 export function isWorldOpen(block: string): boolean {

@@ -3,7 +3,8 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig, type PlatformConfig } from "../components/config";
+import { ConfigError, parseConfig, RISKY_PORTS, type PlatformConfig } from "../components/config";
+import { RISKY_PORTS as POLICY_RISKY_PORTS } from "../policies/aws-network";
 import { loadStackConfig } from "../tools/engine";
 
 const root = path.resolve(__dirname, "..");
@@ -576,5 +577,17 @@ describe("config: other spellings of bad input are refused too", () => {
         `${P}:environment: must equal the stack name "staging", got "prod"`,
       ]);
     }
+  });
+});
+
+describe("config: world-open ports", () => {
+  it("refuses at least every port the policy pack refuses, in blocks the policy does not see as the world", () => {
+    expect(POLICY_RISKY_PORTS.filter((port) => !RISKY_PORTS.includes(port))).toEqual([]);
+    expect(problems(ingressWith({ fromPort: 6443, toPort: 6443, cidrs: ["0.0.0.0/1", "128.0.0.0/1"] }))).toEqual([
+      `${P}:firewall.ingress[0].cidrs[0]: 0.0.0.0/1 may not reach port 6443`,
+      `${P}:firewall.ingress[0].cidrs[1]: 128.0.0.0/1 may not reach port 6443`,
+    ]);
+    expect(problems(ingressWith({ fromPort: 10250, toPort: 10250, cidrs: ["::/0"] }))).toEqual([`${P}:firewall.ingress[0].cidrs[0]: ::/0 may not reach port 10250`]);
+    expect(() => parse(ingressWith({ fromPort: 6443, toPort: 6443, cidrs: ["10.20.0.0/16"] }))).not.toThrow();
   });
 });
