@@ -263,6 +263,11 @@ const ingressRule = firewallRuleSection.superRefine((rule, ctx) => {
   portRangeIssues(rule, ctx);
   rule.cidrs.forEach((block, j) => {
     if (!isWorldOpen(block)) return;
+    // The policy pack and AWS's own findings look for /0; a world split in halves would pass them.
+    if (Number(block.split("/")[1]) !== 0 && cidrProblem(block) === undefined) {
+      const world = block.includes(":") ? "::/0" : "0.0.0.0/0";
+      ctx.addIssue({ code: "custom", path: ["cidrs", j], message: `${block} covers most of the internet; write ${world} if the world is meant, so every check sees it` });
+    }
     if (rule.protocol === "-1") {
       ctx.addIssue({ code: "custom", path: ["cidrs", j], message: `${block} may not reach every port (protocol -1); allow-list the ports it needs` });
       return;
