@@ -8,7 +8,7 @@
  * `managedPolicyArns` or a policy attachment) counts as `Action: "*"`.
  */
 import type { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { conditionValues, list, ofTypes, parseDocument, q, record, str, UNKNOWN, Unknowns, type Statement } from "./support";
+import { conditionValues, isEveryone, list, ofTypes, parseDocument, q, record, str, UNKNOWN, Unknowns, type Statement } from "./support";
 
 const ROLE = "aws:iam/role:Role";
 const POLICY_DOCUMENT_TYPES = ["aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy", "aws:iam/userPolicy:UserPolicy", "aws:iam/groupPolicy:GroupPolicy"];
@@ -74,7 +74,7 @@ function isServiceWildcard(action: string): boolean {
 /** IAM wildcards: no `*` or `service:*` actions; `Resource: "*"` only for allow-listed actions. */
 export const iamNoWildcards: ResourceValidationPolicy = {
   name: "iam-no-wildcards",
-  description: "IAM policy documents allow no \"*\" or \"service:*\" actions and no NotAction (nor is AdministratorAccess attached), and use Resource \"*\" only for allow-listed actions (ecr:GetAuthorizationToken).",
+  description: "IAM policy documents allow no \"*\" or \"service:*\" actions and no NotAction (nor is AdministratorAccess attached), use Resource \"*\" only for allow-listed actions (ecr:GetAuthorizationToken), and no role trusts Principal \"*\".",
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
@@ -106,7 +106,10 @@ export const iamNoWildcards: ResourceValidationPolicy = {
         const where = `${document.label} statement ${statement.id}`;
         for (const action of statement.actions.filter(isServiceWildcard)) reportViolation(`${where} allows ${q(action)}; list the actions it needs`);
         if (statement.notActions.length > 0) reportViolation(`${where} uses NotAction with Allow; list the actions it needs`);
-        if (document.trust) continue;
+        if (document.trust) {
+          if (statement.principals.some(isEveryone) || statement.hasNotPrincipal) reportViolation(`${where} lets every AWS principal assume the role; name the principals that may assume it`);
+          continue;
+        }
         if (statement.resources.includes("*") || statement.notResources.length > 0) {
           const broad = statement.actions.filter((action) => !allowed.includes(action.toLowerCase()));
           if (broad.length > 0 || statement.notActions.length > 0) {

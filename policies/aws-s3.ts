@@ -249,13 +249,17 @@ function reportPublicPrincipal(document: unknown, reportViolation: ReportViolati
     if (statement.effect === "Allow" && statement.principals.some(isEveryone)) {
       reportViolation(`bucket policy statement ${statement.id} allows Principal "*"; name the principals that need access`);
     }
+    // Allow with NotPrincipal allows everyone but the principals it lists.
+    if (statement.effect === "Allow" && statement.hasNotPrincipal) {
+      reportViolation(`bucket policy statement ${statement.id} allows everyone but its NotPrincipal; name the principals that need access`);
+    }
   }
 }
 
 /** S3 principal: no bucket policy statement allows everyone. */
 export const s3NoPublicPrincipal: ResourceValidationPolicy = {
   name: "s3-no-public-principal",
-  description: "No S3 bucket policy has an Allow statement for Principal \"*\".",
+  description: "No S3 bucket policy has an Allow statement for Principal \"*\" or with NotPrincipal.",
   enforcementLevel: "mandatory",
   validateResource: [
     validateResourceOfType(aws.s3.BucketPolicy, (policy, _args, reportViolation) => reportPublicPrincipal(policy.policy, reportViolation)),

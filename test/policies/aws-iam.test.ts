@@ -54,6 +54,11 @@ describe("iam-no-wildcards", () => {
     ]);
   });
 
+  it("fails a trust policy that lets Principal * assume the role", async () => {
+    const role = withInputs(reconcilerRole, { assumeRolePolicy: doc({ Sid: "Anyone", Effect: "Allow", Principal: { AWS: "*" }, Action: "sts:AssumeRole" }) });
+    expect(await messages(iamNoWildcards, [role])).toEqual(['assumeRolePolicy statement "Anyone" lets every AWS principal assume the role; name the principals that may assume it']);
+  });
+
   it("ignores Deny statements", async () => {
     const policy = res("aws:iam/policy:Policy", "guard", { policy: doc({ Effect: "Deny", Action: "*", Resource: "*" }) });
     expect(await messages(iamNoWildcards, [policy])).toEqual([]);

@@ -254,6 +254,12 @@ describe("s3-no-public-principal", () => {
     expect(await messages(s3NoPublicPrincipal, stack({ bucket }))).toEqual(['bucket policy statement #0 allows Principal "*"; name the principals that need access']);
   });
 
+  it("fails an Allow with NotPrincipal (everyone but the listed principals)", async () => {
+    const statement = { Sid: "AllButOne", Effect: "Allow", NotPrincipal: { AWS: "arn:aws:iam::111111111111:role/x" }, Action: "s3:GetObject", Resource: "arn:aws:s3:::data-bucket/*" };
+    const policy = withInputs(good.policy, { policy: JSON.stringify({ Statement: [TLS_STATEMENT, statement] }) });
+    expect(await messages(s3NoPublicPrincipal, stack({ policy }))).toEqual(['bucket policy statement "AllButOne" allows everyone but its NotPrincipal; name the principals that need access']);
+  });
+
   it("fails an inline aws.s3.BucketV2 policy allowing { AWS: [\"*\"] }", async () => {
     const policy = JSON.stringify({ Statement: [{ Sid: "Read", Effect: "Allow", Principal: { AWS: ["*"] }, Action: "s3:GetObject", Resource: "arn:aws:s3:::data-bucket/*" }] });
     const bucket = res("aws:s3/bucketV2:BucketV2", "legacy", { bucket: "data-bucket", policy });
