@@ -4,14 +4,38 @@
  *
  * Documents are read from every place a program can put one: a role's `assumeRolePolicy` and
  * `inlinePolicies`, `aws.iam.RolePolicy`, `aws.iam.Policy`, `aws.iam.UserPolicy` and
- * `aws.iam.GroupPolicy`.
+ * `aws.iam.GroupPolicy`. Attaching the AWS managed AdministratorAccess policy (a role's
+ * `managedPolicyArns` or a policy attachment) counts as `Action: "*"`.
  */
 import type { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { conditionValues, list, ofTypes, parseDocument, q, record, str, UNKNOWN, Unknowns, type Statement } from "./support";
+import { conditionValues, isEveryone, list, ofTypes, parseDocument, q, record, str, UNKNOWN, Unknowns, type Statement } from "./support";
 
 const ROLE = "aws:iam/role:Role";
 const POLICY_DOCUMENT_TYPES = ["aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy", "aws:iam/userPolicy:UserPolicy", "aws:iam/groupPolicy:GroupPolicy"];
 const OIDC_PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider";
+/** Resources that attach a managed policy by ARN (`policyArn`). */
+const ATTACHMENT_TYPES = [
+  "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+  "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+  "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
+  "aws:iam/policyAttachment:PolicyAttachment",
+];
+/** The AWS managed policy whose document is `Action: "*"` on `Resource: "*"`. */
+const ADMINISTRATOR_ACCESS = /^arn:aws[\w-]*:iam::aws:policy\/AdministratorAccess$/;
+
+/** Managed policy ARNs a resource attaches, with where they sit. */
+function attachedPolicyArns(type: string, props: Record<string, unknown>, unknowns: Unknowns): { label: string; arn: string }[] {
+  if (ATTACHMENT_TYPES.includes(type)) {
+    const arn = unknowns.read(() => str(props.policyArn));
+    return typeof arn === "string" ? [{ label: "policyArn", arn }] : [];
+  }
+  if (type === ROLE) {
+    const arns = unknowns.read(() => list(props.managedPolicyArns).map((arn) => str(arn)));
+    if (arns === UNKNOWN) return [];
+    return arns.flatMap((arn, index) => (arn === undefined ? [] : [{ label: `managedPolicyArns[${index}]`, arn }]));
+  }
+  return [];
+}
 
 /** A policy document of a resource and where it sits. */
 interface Document {
@@ -50,7 +74,7 @@ function isServiceWildcard(action: string): boolean {
 /** IAM wildcards: no `*` or `service:*` actions; `Resource: "*"` only for allow-listed actions. */
 export const iamNoWildcards: ResourceValidationPolicy = {
   name: "iam-no-wildcards",
-  description: "IAM policy documents allow no \"*\" or \"service:*\" actions and no NotAction, and use Resource \"*\" only for allow-listed actions (ecr:GetAuthorizationToken).",
+  description: "IAM policy documents allow no \"*\" or \"service:*\" actions and no NotAction (nor is AdministratorAccess attached), use Resource \"*\" only for allow-listed actions (ecr:GetAuthorizationToken), and no role trusts Principal \"*\".",
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
@@ -63,10 +87,13 @@ export const iamNoWildcards: ResourceValidationPolicy = {
     },
   },
   validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
-    if (args.type !== ROLE && !POLICY_DOCUMENT_TYPES.includes(args.type)) return;
+    if (args.type !== ROLE && !POLICY_DOCUMENT_TYPES.includes(args.type) && !ATTACHMENT_TYPES.includes(args.type)) return;
     const { resourceWildcardActions = ["ecr:GetAuthorizationToken"] } = args.getConfig<{ resourceWildcardActions?: string[] }>();
     const allowed = resourceWildcardActions.map((action) => action.toLowerCase());
     const unknowns = new Unknowns();
+    for (const { label, arn } of attachedPolicyArns(args.type, args.props, unknowns)) {
+      if (ADMINISTRATOR_ACCESS.test(arn)) reportViolation(`${label} attaches AdministratorAccess, which allows "*" on every resource; attach a policy that lists the actions it needs`);
+    }
     for (const document of documentsOf(args.type, args.props, unknowns)) {
       const parsed = unknowns.read(() => parseDocument(document.value));
       if (parsed === UNKNOWN) continue;
@@ -79,7 +106,10 @@ export const iamNoWildcards: ResourceValidationPolicy = {
         const where = `${document.label} statement ${statement.id}`;
         for (const action of statement.actions.filter(isServiceWildcard)) reportViolation(`${where} allows ${q(action)}; list the actions it needs`);
         if (statement.notActions.length > 0) reportViolation(`${where} uses NotAction with Allow; list the actions it needs`);
-        if (document.trust) continue;
+        if (document.trust) {
+          if (statement.principals.some(isEveryone) || statement.hasNotPrincipal) reportViolation(`${where} lets every AWS principal assume the role; name the principals that may assume it`);
+          continue;
+        }
         if (statement.resources.includes("*") || statement.notResources.length > 0) {
           const broad = statement.actions.filter((action) => !allowed.includes(action.toLowerCase()));
           if (broad.length > 0 || statement.notActions.length > 0) {

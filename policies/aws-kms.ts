@@ -2,7 +2,7 @@
  * KMS: customer managed keys rotate and cannot be deleted on short notice.
  */
 import * as aws from "@pulumi/aws";
-import type { ResourceValidationPolicy } from "@pulumi/policy";
+import type { ReportViolation, ResourceValidationPolicy } from "@pulumi/policy";
 import { validateResourceOfType } from "@pulumi/policy";
 
 /** AWS's deletion window when none is given. */
@@ -11,7 +11,7 @@ const DEFAULT_DELETION_WINDOW_DAYS = 30;
 /** KMS: rotation on; deletion window at least the configured minimum. */
 export const kmsRotationDeletionWindow: ResourceValidationPolicy = {
   name: "kms-rotation-deletion-window",
-  description: "Every symmetric KMS key has automatic rotation on and a deletion window of at least the configured number of days.",
+  description: "Every symmetric KMS key has automatic rotation on, and every key and replica key a deletion window of at least the configured number of days.",
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
@@ -24,17 +24,24 @@ export const kmsRotationDeletionWindow: ResourceValidationPolicy = {
       },
     },
   },
-  validateResource: validateResourceOfType(aws.kms.Key, (key, args, reportViolation) => {
-    const { minimumDeletionWindowDays = 7 } = args.getConfig<{ minimumDeletionWindowDays?: number }>();
-    // Only symmetric encryption keys can rotate automatically.
-    const symmetric = (key.customerMasterKeySpec ?? "SYMMETRIC_DEFAULT") === "SYMMETRIC_DEFAULT" && (key.keyUsage ?? "ENCRYPT_DECRYPT") === "ENCRYPT_DECRYPT";
-    if (symmetric && key.enableKeyRotation !== true) reportViolation("key rotation must be on (enableKeyRotation: true)");
-    const window = key.deletionWindowInDays ?? DEFAULT_DELETION_WINDOW_DAYS;
-    if (window < minimumDeletionWindowDays) {
-      reportViolation(`deletion window must be at least ${minimumDeletionWindowDays} days, got ${window}`);
-    }
-  }),
+  validateResource: [
+    validateResourceOfType(aws.kms.Key, (key, args, reportViolation) => {
+      // Only symmetric encryption keys can rotate automatically.
+      const symmetric = (key.customerMasterKeySpec ?? "SYMMETRIC_DEFAULT") === "SYMMETRIC_DEFAULT" && (key.keyUsage ?? "ENCRYPT_DECRYPT") === "ENCRYPT_DECRYPT";
+      if (symmetric && key.enableKeyRotation !== true) reportViolation("key rotation must be on (enableKeyRotation: true)");
+      checkDeletionWindow(key.deletionWindowInDays, args.getConfig<{ minimumDeletionWindowDays?: number }>(), reportViolation);
+    }),
+    // A replica rotates with its primary key but has its own deletion window.
+    validateResourceOfType(aws.kms.ReplicaKey, (key, args, reportViolation) => {
+      checkDeletionWindow(key.deletionWindowInDays, args.getConfig<{ minimumDeletionWindowDays?: number }>(), reportViolation);
+    }),
+  ],
 };
+
+function checkDeletionWindow(days: number | undefined, { minimumDeletionWindowDays = 7 }: { minimumDeletionWindowDays?: number }, reportViolation: ReportViolation): void {
+  const window = days ?? DEFAULT_DELETION_WINDOW_DAYS;
+  if (window < minimumDeletionWindowDays) reportViolation(`deletion window must be at least ${minimumDeletionWindowDays} days, got ${window}`);
+}
 
 /** The KMS rules. */
 export const kmsPolicies = [kmsRotationDeletionWindow];

@@ -8,6 +8,9 @@ import type { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceV
 import { dependsVia, joinWords, list, num, ofTypes, q, record, str, strings, UNKNOWN, Unknowns } from "./support";
 
 const SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup";
+/** Adopts the VPC's default group; its inline rules open ports like any group's. */
+const DEFAULT_SECURITY_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup";
+const GROUP_TYPES = [SECURITY_GROUP, DEFAULT_SECURITY_GROUP];
 const SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule";
 const INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
 const EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
@@ -36,7 +39,7 @@ function protocolName(value: unknown): string {
 
 /** The ingress permissions a resource declares (inline rules or a separate rule resource). */
 export function ingressOf(type: string, props: Record<string, unknown>): Ingress[] {
-  if (type === SECURITY_GROUP) {
+  if (GROUP_TYPES.includes(type)) {
     return list(props.ingress).map((raw, index) => {
       const rule = record(raw) ?? {};
       return {
@@ -96,7 +99,7 @@ function describeRange(ingress: Ingress): string {
 /** A resource validation over every kind of security group ingress. */
 function validateIngress(check: (ingress: Ingress, args: ResourceValidationArgs, reportViolation: ReportViolation) => void) {
   return (args: ResourceValidationArgs, reportViolation: ReportViolation): void => {
-    if (args.type !== SECURITY_GROUP && !RULE_TYPES.includes(args.type)) return;
+    if (!GROUP_TYPES.includes(args.type) && !RULE_TYPES.includes(args.type)) return;
     for (const ingress of ingressOf(args.type, args.props)) check(ingress, args, reportViolation);
   };
 }
@@ -178,8 +181,9 @@ export const sgHygiene: StackValidationPolicy = {
   validateStack: (args, reportViolation) => {
     const unknowns = new Unknowns();
     const rules = ofTypes(args.resources, RULE_TYPES);
-    for (const group of ofTypes(args.resources, [SECURITY_GROUP])) {
-      const description = unknowns.read(() => str(group.props.description));
+    for (const group of ofTypes(args.resources, GROUP_TYPES)) {
+      // The default group's description is AWS's own and cannot be set.
+      const description = group.type === DEFAULT_SECURITY_GROUP ? "default VPC security group" : unknowns.read(() => str(group.props.description));
       if (description !== UNKNOWN && (description === undefined || description.trim() === "" || description === SDK_DEFAULT_DESCRIPTION)) {
         reportViolation(`security group has no description (the default ${q(SDK_DEFAULT_DESCRIPTION)} does not count)`, group.urn);
       }

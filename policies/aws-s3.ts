@@ -197,9 +197,13 @@ function deniesInsecureTransport(statement: Statement): boolean {
   );
 }
 
-function coversBucketAndObjects(resources: readonly string[]): boolean {
+/** True when the resources cover the bucket and its objects; when the bucket's name is known, ARNs must name it. */
+function coversBucketAndObjects(resources: readonly string[], names: readonly string[]): boolean {
   if (resources.includes("*")) return true;
-  return resources.some((arn) => /^arn:aws[\w-]*:s3:::[^/*]+$/.test(arn) && resources.includes(`${arn}/*`));
+  return resources.some((arn) => {
+    const match = /^arn:aws[\w-]*:s3:::([^/*]+)$/.exec(arn);
+    return match !== null && (names.length === 0 || names.includes(match[1] ?? "")) && resources.includes(`${arn}/*`);
+  });
 }
 
 /** S3 TLS: the bucket policy denies every S3 action over plain HTTP, on the bucket and its objects. */
@@ -210,6 +214,7 @@ export const s3TlsOnly: StackValidationPolicy = {
   validateStack: (args, reportViolation) => {
     const unknowns = new Unknowns();
     forEachBucket(args, POLICY_TYPES, (bucket, policies, label) => {
+      const names = knownNames(bucket, ["bucket"]);
       const documents: { urn: string; value: unknown }[] = policies.map((policy) => ({ urn: policy.urn, value: unknowns.read((): unknown => policy.props.policy) }));
       const inline = unknowns.read((): unknown => bucket.props.policy);
       if (inline !== undefined) documents.push({ urn: bucket.urn, value: inline });
@@ -228,7 +233,7 @@ export const s3TlsOnly: StackValidationPolicy = {
         const denying = parsed.statements.filter(deniesInsecureTransport);
         if (denying.length === 0) {
           reportViolation(`bucket policy of ${label} must deny s3:* to every principal when aws:SecureTransport is false`, document.urn);
-        } else if (!denying.some((statement) => coversBucketAndObjects(statement.resources))) {
+        } else if (!denying.some((statement) => coversBucketAndObjects(statement.resources, names))) {
           reportViolation(`bucket policy of ${label} must deny insecure transport on both the bucket and its objects (<bucket ARN> and <bucket ARN>/*)`, document.urn);
         }
       }
@@ -244,19 +249,24 @@ function reportPublicPrincipal(document: unknown, reportViolation: ReportViolati
     if (statement.effect === "Allow" && statement.principals.some(isEveryone)) {
       reportViolation(`bucket policy statement ${statement.id} allows Principal "*"; name the principals that need access`);
     }
+    // Allow with NotPrincipal allows everyone but the principals it lists.
+    if (statement.effect === "Allow" && statement.hasNotPrincipal) {
+      reportViolation(`bucket policy statement ${statement.id} allows everyone but its NotPrincipal; name the principals that need access`);
+    }
   }
 }
 
 /** S3 principal: no bucket policy statement allows everyone. */
 export const s3NoPublicPrincipal: ResourceValidationPolicy = {
   name: "s3-no-public-principal",
-  description: "No S3 bucket policy has an Allow statement for Principal \"*\".",
+  description: "No S3 bucket policy has an Allow statement for Principal \"*\" or with NotPrincipal.",
   enforcementLevel: "mandatory",
   validateResource: [
     validateResourceOfType(aws.s3.BucketPolicy, (policy, _args, reportViolation) => reportPublicPrincipal(policy.policy, reportViolation)),
-    validateResourceOfType(aws.s3.Bucket, (bucket, _args, reportViolation) => {
-      if (bucket.policy !== undefined) reportPublicPrincipal(bucket.policy, reportViolation);
-    }),
+    (args, reportViolation) => {
+      // The deprecated inline policy of either bucket type.
+      if (BUCKET_TYPES.includes(args.type) && args.props.policy !== undefined) reportPublicPrincipal(args.props.policy, reportViolation);
+    },
   ],
 };
 

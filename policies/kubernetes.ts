@@ -15,6 +15,8 @@ import {
   objectMeta,
   ofTypes,
   podSpec,
+  podSpecOf,
+  POD_TYPES,
   q,
   record,
   str,
@@ -33,18 +35,18 @@ const MANIFEST_TYPES = ["kubernetes:yaml/v2:ConfigFile", "kubernetes:yaml/v2:Con
 
 const EXACT_VERSION = /^v?\d+\.\d+\.\d+$/;
 
-/** Runs `check` on each workload's pod spec. */
-function validateWorkload(check: (pod: Props, args: ResourceValidationArgs, reportViolation: ReportViolation) => void) {
+/** Runs `check` on the pod spec of each resource of `types` (long-running workloads by default). */
+function validateWorkload(check: (pod: Props, args: ResourceValidationArgs, reportViolation: ReportViolation) => void, types: readonly string[] = WORKLOAD_TYPES) {
   return (args: ResourceValidationArgs, reportViolation: ReportViolation): void => {
-    if (!(WORKLOAD_TYPES as readonly string[]).includes(args.type)) return;
-    check(podSpec(args.props), args, reportViolation);
+    if (!types.includes(args.type)) return;
+    check(podSpecOf(args.type, args.props), args, reportViolation);
   };
 }
 
 /** Pod security: the Kubernetes "restricted" Pod Security Standard, plus a read-only root filesystem. */
 export const k8sPodSecurity: ResourceValidationPolicy = {
   name: "k8s-pod-security",
-  description: "Workloads run as non-root, without privilege escalation or host namespaces, drop ALL capabilities, use the RuntimeDefault seccomp profile and a read-only root filesystem.",
+  description: "Workloads, Pods, Jobs and CronJobs run as non-root, without privilege escalation or host namespaces, drop ALL capabilities, use the RuntimeDefault seccomp profile and a read-only root filesystem.",
   enforcementLevel: "mandatory",
   validateResource: validateWorkload((pod, _args, reportViolation) => {
     for (const host of ["hostNetwork", "hostPID", "hostIPC"]) {
@@ -67,7 +69,7 @@ export const k8sPodSecurity: ResourceValidationPolicy = {
       if (seccomp !== "RuntimeDefault" && seccomp !== "Localhost") reportViolation(`${label} must use the RuntimeDefault seccomp profile`);
       if (context.readOnlyRootFilesystem !== true) reportViolation(`${label} must set readOnlyRootFilesystem: true`);
     }
-  }),
+  }, POD_TYPES),
 };
 
 const RESOURCE_FIELDS = ["requests.cpu", "requests.memory", "limits.cpu", "limits.memory"] as const;
@@ -104,7 +106,7 @@ export function imageParts(image: string): { tag?: string; digest?: string } {
 /** Images: pinned by digest, never `:latest`. */
 export const k8sImageDigest: ResourceValidationPolicy = {
   name: "k8s-image-digest",
-  description: "Every workload image is pinned by an @sha256 digest and never uses the latest tag.",
+  description: "Every image of a workload, Pod, Job or CronJob is pinned by an @sha256 digest and never uses the latest tag.",
   enforcementLevel: "mandatory",
   validateResource: validateWorkload((pod, _args, reportViolation) => {
     for (const container of containers(pod)) {
@@ -116,7 +118,7 @@ export const k8sImageDigest: ResourceValidationPolicy = {
       else if (!pinned && tag === undefined) reportViolation(`${label} image ${q(image)} has no tag or digest, which means latest; pin it by digest (@sha256:...)`);
       if (!pinned && (tag !== undefined || digest !== undefined)) reportViolation(`${label} image ${q(image)} is not pinned by digest (@sha256:<64 hex digits>)`);
     }
-  }),
+  }, POD_TYPES),
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ export const SECRET_PROPERTIES = [
 
 const PRIVATE_KEY_PATTERN = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
 const TOKEN_PATTERN = /\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})\b/;
-const SECRET_NAME = /private|secret|token|password|credential/i;
+const SECRET_NAME = /private|secret|token|password|credential|ssh|pem|identity/i;
 const PUBLIC_NAME = /public|\.pub$|arn$|id$|name$/i;
 
 /** What kind of secret a string holds, if any. */

@@ -44,6 +44,21 @@ describe("iam-no-wildcards", () => {
     expect(await messages(iamNoWildcards, [policy])).toEqual(["policy statement #0 uses NotAction with Allow; list the actions it needs"]);
   });
 
+  it("fails the AWS managed AdministratorAccess policy, attached or in a role's managedPolicyArns", async () => {
+    const admin = "arn:aws:iam::aws:policy/AdministratorAccess";
+    const attachment = res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "admin", { role: "ci-orders", policyArn: admin });
+    const role = withInputs(reconcilerRole, { managedPolicyArns: ["arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly", admin] });
+    expect(await messages(iamNoWildcards, [attachment, role])).toEqual([
+      'managedPolicyArns[1] attaches AdministratorAccess, which allows "*" on every resource; attach a policy that lists the actions it needs',
+      'policyArn attaches AdministratorAccess, which allows "*" on every resource; attach a policy that lists the actions it needs',
+    ]);
+  });
+
+  it("fails a trust policy that lets Principal * assume the role", async () => {
+    const role = withInputs(reconcilerRole, { assumeRolePolicy: doc({ Sid: "Anyone", Effect: "Allow", Principal: { AWS: "*" }, Action: "sts:AssumeRole" }) });
+    expect(await messages(iamNoWildcards, [role])).toEqual(['assumeRolePolicy statement "Anyone" lets every AWS principal assume the role; name the principals that may assume it']);
+  });
+
   it("ignores Deny statements", async () => {
     const policy = res("aws:iam/policy:Policy", "guard", { policy: doc({ Effect: "Deny", Action: "*", Resource: "*" }) });
     expect(await messages(iamNoWildcards, [policy])).toEqual([]);

@@ -32,6 +32,12 @@ describe("kms-rotation-deletion-window", () => {
     ]);
   });
 
+  it("checks a replica key's own deletion window (it rotates with its primary)", async () => {
+    const replica = res("aws:kms/replicaKey:ReplicaKey", "replica", { primaryKeyArn: "arn:aws:kms:eu-west-1:111111111111:key/primary", deletionWindowInDays: 7 });
+    expect(await messages(kmsRotationDeletionWindow, [replica])).toEqual([]);
+    expect(await messages(kmsRotationDeletionWindow, [replica], { config: { minimumDeletionWindowDays: 30 } })).toEqual(["deletion window must be at least 30 days, got 7"]);
+  });
+
   it("notes a rotation flag unknown during preview", async () => {
     const found = await violations(kmsRotationDeletionWindow, [withInputs(key, { enableKeyRotation: UNKNOWN })]);
     expect(found.map((v) => [v.enforcementLevel, v.resource, v.message])).toEqual([["advisory", key.urn, unknownNote("kms-rotation-deletion-window", "enableKeyRotation")]]);

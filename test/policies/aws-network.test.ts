@@ -49,6 +49,11 @@ describe("sg-no-world-admin-ports", () => {
     expect(await messages(sgNoWorldAdminPorts, [legacyRule({ type: "egress", fromPort: 22, toPort: 22, cidrBlocks: ["0.0.0.0/0"] })])).toEqual([]);
   });
 
+  it("counts inline ingress on an adopted default security group", async () => {
+    const adopted = res("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "default", { vpcId: "vpc-1", ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["0.0.0.0/0"], description: "ssh" }] });
+    expect(await messages(sgNoWorldAdminPorts, [adopted])).toEqual(["ingress[0] lets 0.0.0.0/0 reach port 22 (tcp 22)"]);
+  });
+
   it("notes a CIDR unknown during preview", async () => {
     const found = await violations(sgNoWorldAdminPorts, [ingressRule({ fromPort: 22, toPort: 22, cidrIpv4: UNKNOWN })]);
     expect(found.map((v) => [v.enforcementLevel, v.message])).toEqual([["advisory", unknownNote("sg-no-world-admin-ports", "cidrIpv4")]]);
@@ -106,6 +111,11 @@ describe("sg-hygiene", () => {
 
   it("fails a rule without a description", async () => {
     expect(await messages(sgHygiene, [group, withInputs(https, { description: undefined })])).toEqual(["security group rule has no description"]);
+  });
+
+  it("fails an inline rule without a description on an adopted default group, whose own description AWS sets", async () => {
+    const adopted = res("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "default", { vpcId: "vpc-1", ingress: [{ protocol: "-1", fromPort: 0, toPort: 0, self: true }] });
+    expect(await messages(sgHygiene, [adopted])).toEqual(["ingress[0] has no description"]);
   });
 
   it("fails an inline rule without a description", async () => {

@@ -215,6 +215,15 @@ describe("s3-tls-only", () => {
     ]);
   });
 
+  it("fails a deny that names another bucket than the one it is attached to", async () => {
+    const bucket = withInputs(good.bucket, { bucket: "data-bucket" });
+    const policy = withInputs(good.policy, { policy: JSON.stringify({ Statement: [{ ...TLS_STATEMENT, Resource: ["arn:aws:s3:::logs-bucket", "arn:aws:s3:::logs-bucket/*"] }] }) });
+    expect(await messages(s3TlsOnly, stack({ bucket }))).toEqual([]);
+    expect(await messages(s3TlsOnly, stack({ bucket, policy }))).toEqual([
+      'bucket policy of bucket "data-bucket" must deny insecure transport on both the bucket and its objects (<bucket ARN> and <bucket ARN>/*)',
+    ]);
+  });
+
   it("fails a policy that is not JSON", async () => {
     const policy = withInputs(good.policy, { policy: "{not json" });
     expect(await messages(s3TlsOnly, stack({ policy }))).toEqual(['bucket policy of bucket "data" is not valid JSON']);
@@ -243,6 +252,18 @@ describe("s3-no-public-principal", () => {
   it("fails an inline bucket policy allowing everyone", async () => {
     const bucket = withInputs(good.bucket, { policy: JSON.stringify({ Statement: [{ Effect: "Allow", Principal: "*", Action: "s3:GetObject" }] }) });
     expect(await messages(s3NoPublicPrincipal, stack({ bucket }))).toEqual(['bucket policy statement #0 allows Principal "*"; name the principals that need access']);
+  });
+
+  it("fails an Allow with NotPrincipal (everyone but the listed principals)", async () => {
+    const statement = { Sid: "AllButOne", Effect: "Allow", NotPrincipal: { AWS: "arn:aws:iam::111111111111:role/x" }, Action: "s3:GetObject", Resource: "arn:aws:s3:::data-bucket/*" };
+    const policy = withInputs(good.policy, { policy: JSON.stringify({ Statement: [TLS_STATEMENT, statement] }) });
+    expect(await messages(s3NoPublicPrincipal, stack({ policy }))).toEqual(['bucket policy statement "AllButOne" allows everyone but its NotPrincipal; name the principals that need access']);
+  });
+
+  it("fails an inline aws.s3.BucketV2 policy allowing { AWS: [\"*\"] }", async () => {
+    const policy = JSON.stringify({ Statement: [{ Sid: "Read", Effect: "Allow", Principal: { AWS: ["*"] }, Action: "s3:GetObject", Resource: "arn:aws:s3:::data-bucket/*" }] });
+    const bucket = res("aws:s3/bucketV2:BucketV2", "legacy", { bucket: "data-bucket", policy });
+    expect(await messages(s3NoPublicPrincipal, [bucket])).toEqual(['bucket policy statement "Read" allows Principal "*"; name the principals that need access']);
   });
 });
 

@@ -89,6 +89,22 @@ describe("k8s-pod-security", () => {
     expect(await messages(k8sPodSecurity, [statefulSet])).toEqual(['init container "manager" must not be privileged', "pod must not set hostNetwork: true"]);
   });
 
+  it("checks bare Pods and CronJobs as well as workloads", async () => {
+    const podSpec = { securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } }, containers: [context({ privileged: true })] };
+    const pod = res("kubernetes:core/v1:Pod", "debug", { apiVersion: "v1", kind: "Pod", metadata: { name: "debug" }, spec: podSpec });
+    const cronJob = res("kubernetes:batch/v1:CronJob", "cleanup", {
+      apiVersion: "batch/v1",
+      kind: "CronJob",
+      metadata: { name: "cleanup" },
+      spec: { schedule: "0 * * * *", jobTemplate: { spec: { template: { spec: { ...podSpec, restartPolicy: "Never" } } } } },
+    });
+    expect(await messages(k8sPodSecurity, [pod, cronJob])).toEqual(['container "manager" must not be privileged', 'container "manager" must not be privileged']);
+    expect(await messages(k8sImageDigest, [withInputs(pod, { spec: { ...podSpec, containers: [{ ...hardenedContainer, image: "busybox:latest" }] } })])).toEqual([
+      'container "manager" image "busybox:latest" is not pinned by digest (@sha256:<64 hex digits>)',
+      'container "manager" image "busybox:latest" uses the latest tag; name a release tag and pin its digest (@sha256:...)',
+    ]);
+  });
+
   it("notes a security context unknown during preview", async () => {
     const found = await violations(k8sPodSecurity, [deployment(context({ allowPrivilegeEscalation: UNKNOWN }))]);
     expect(found.map((v) => [v.enforcementLevel, v.message])).toEqual([

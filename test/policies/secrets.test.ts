@@ -62,6 +62,11 @@ describe("secret-material-plaintext", () => {
     expect(await messages(secretMaterialPlaintext, [configMap({ bucket: UNKNOWN })], { outputs: { bucketArn: UNKNOWN } })).toEqual([]);
   });
 
+  it("notes an unknown output named like SSH key material", async () => {
+    const found = await violations(secretMaterialPlaintext, [], { outputs: { deployKeyId: UNKNOWN, sshKey: UNKNOWN } });
+    expect(found.map((v) => [v.enforcementLevel, v.message])).toEqual([["advisory", unknownNote("secret-material-plaintext", "sshKey")]]);
+  });
+
   it("notes an unknown output named like a secret", async () => {
     const found = await violations(secretMaterialPlaintext, [], { outputs: { privateKeyPem: UNKNOWN } });
     expect(found.map((v) => [v.enforcementLevel, v.message])).toEqual([["advisory", unknownNote("secret-material-plaintext", "privateKeyPem")]]);
