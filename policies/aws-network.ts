@@ -77,9 +77,20 @@ export function ingressOf(type: string, props: Record<string, unknown>): Ingress
   return [];
 }
 
-/** True for a CIDR block that covers every address (`0.0.0.0/0`, `::/0`). */
+/**
+ * True for a CIDR block that opens to the internet at large: every address (`0.0.0.0/0`, `::/0`),
+ * or a block so wide that a few of them add up to it (`0.0.0.0/1` + `128.0.0.0/1`): wider than /8
+ * for IPv4, wider than /7 for IPv6 (fc00::/7 is private), and IPv4 written as IPv4-mapped IPv6
+ * (`::ffff:0:0/96` is all of IPv4).
+ */
 export function isWorldOpen(cidr: string): boolean {
-  return /\/0+$/.test(cidr.trim());
+  const match = /^\s*([^/\s]+)\/(\d+)\s*$/.exec(cidr);
+  if (!match) return false;
+  const address = (match[1] ?? "").toLowerCase();
+  const prefix = Number(match[2]);
+  if (!address.includes(":")) return prefix < 8;
+  if (/^(0*:)*:?ffff:/.test(address) || /^::ffff:/.test(address)) return prefix < 96 + 8;
+  return prefix < 7;
 }
 
 /** True when the permission reaches `port` (TCP or UDP; every port for all-protocol rules). */

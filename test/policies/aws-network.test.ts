@@ -36,6 +36,23 @@ describe("sg-no-world-admin-ports", () => {
     ]);
   });
 
+  it("counts blocks that add up to the world, and IPv4 written as IPv6, but not private ranges", async () => {
+    expect(await messages(sgNoWorldAdminPorts, [ingressRule({ fromPort: 22, toPort: 22, cidrIpv4: "0.0.0.0/1" })])).toEqual(["rule lets 0.0.0.0/1 reach port 22 (tcp 22)"]);
+    expect(await messages(sgNoWorldAdminPorts, [ingressRule({ fromPort: 22, toPort: 22, cidrIpv4: undefined, cidrIpv6: "::ffff:0:0/96" })])).toEqual([
+      "rule lets ::ffff:0:0/96 reach port 22 (tcp 22)",
+    ]);
+    expect(await messages(sgNoWorldAdminPorts, [ingressRule({ fromPort: 22, toPort: 22, cidrIpv4: undefined, cidrIpv6: "8000::/1" })])).toEqual([
+      "rule lets 8000::/1 reach port 22 (tcp 22)",
+    ]);
+    expect(
+      await messages(sgNoWorldAdminPorts, [
+        ingressRule({ fromPort: 22, toPort: 22, cidrIpv4: "10.0.0.0/8" }),
+        ingressRule({ fromPort: 22, toPort: 22, cidrIpv4: undefined, cidrIpv6: "fc00::/7" }),
+        ingressRule({ fromPort: 22, toPort: 22, cidrIpv4: undefined, cidrIpv6: "::ffff:10.0.0.0/104" }),
+      ]),
+    ).toEqual([]);
+  });
+
   it("counts all-protocol rules, inline on the group", async () => {
     expect(await messages(sgNoWorldAdminPorts, [inline([{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["10.0.0.0/8", "0.0.0.0/0"], description: "all" }])])).toEqual([
       "ingress[0] lets 0.0.0.0/0 reach ports 22 and 3389 (all protocols)",
