@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig, RISKY_PORTS, type PlatformConfig } from "../components/config";
 import { RISKY_PORTS as POLICY_RISKY_PORTS } from "../policies/aws-network";
 import { loadStackConfig } from "../tools/engine";
+import { fakeGithubToken } from "./support/fake-keys";
 
 const root = path.resolve(__dirname, "..");
 const P = "gitops-platform";
@@ -545,9 +546,9 @@ describe("config: other spellings of bad input are refused too", () => {
     expect(problems({ ...valid(), [key]: "" }, "staging", [key])).toEqual([
       `${key}: expected a token, got an empty value; remove the key to use the ambient GITHUB_TOKEN`,
     ]);
-    const pasted = problems({ ...valid(), [key]: "ghp_pastedWithNewline0000000000000000\n" }, "staging", [key]);
+    const pasted = problems({ ...valid(), [key]: `${fakeGithubToken("pastedWithNewline0000000000000000")}\n` }, "staging", [key]);
     expect(pasted).toEqual([`${key}: the token has surrounding whitespace or a line break; store the token alone`]);
-    expect(() => parse({ ...valid(), [key]: "ghp_pastedWithNewline0000000000000000" }, "staging", [key])).not.toThrow();
+    expect(() => parse({ ...valid(), [key]: fakeGithubToken("pastedWithNewline0000000000000000") }, "staging", [key])).not.toThrow();
   });
 
   it("never quotes a value stored as a secret in a problem, not even cut short", () => {
@@ -566,7 +567,7 @@ describe("config: other spellings of bad input are refused too", () => {
   });
 
   it("keeps a secret githubToken out of every problem of an otherwise bad config", () => {
-    const token = "ghp_R3alLook1ngT0kenAAAAAAAAAAAAAAAAAAAAA";
+    const token = fakeGithubToken("R3alLook1ngT0kenAAAAAAAAAAAAAAAAAAAAA");
     const values = withChange((c) => {
       c[`${P}:githubToken`] = token;
       c[`${P}:environment`] = "prod";

@@ -7,6 +7,7 @@ import { dump, load } from "js-yaml";
 import { findResource, loadStackConfig, runProgram, valueAt } from "../tools/engine";
 import { main } from "../tools/plan/main";
 import { renderJson, renderTree, writeKubernetesObjects } from "../tools/plan/render";
+import { fakeGithubToken } from "./support/fake-keys";
 
 const root = path.resolve(__dirname, "..");
 
@@ -114,7 +115,7 @@ describe("a bad stack config", () => {
 
 describe("a githubToken stored as a secret", () => {
   // Real-looking: if any path printed it, the pattern below would find it.
-  const token = "ghp_R3alLook1ngT0kenAAAAAAAAAAAAAAAAAAAAA";
+  const token = fakeGithubToken("R3alLook1ngT0kenAAAAAAAAAAAAAAAAAAAAA");
 
   it.each(["staging", "prod"])("reaches the %s provider as a secret and no text: tree, JSON, --out YAML, outputs", async (stack) => {
     const loaded = loadStackConfig(root, stack);

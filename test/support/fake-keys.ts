@@ -6,3 +6,8 @@ const armour = (edge: "BEGIN" | "END") => `-----${edge} OPENSSH ${"PRIVATE"} KEY
 export function fakeOpensshPrivateKey(body: string): string {
   return `${armour("BEGIN")}\n${body}\n${armour("END")}\n`;
 }
+
+/** A string shaped like a GitHub personal access token; not a token. Assembled for the same reason. */
+export function fakeGithubToken(body: string): string {
+  return `${"ghp"}_${body}`;
+}
