@@ -9,6 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { knownHostsLineProblem } from "./known-hosts";
+import { ADMIN_PORTS, isIpv4Mapped, isWorldOpen, RISKY_PORTS } from "../policies/network-rules";
 
 /** The Pulumi project name; config keys of this project are `gitops-platform:<key>`. */
 export const PROJECT = "gitops-platform";
@@ -236,21 +237,8 @@ const firewallRuleSection = z.strictObject({
 
 type FirewallRule = z.output<typeof firewallRuleSection>;
 
-/**
- * Ports never open to the world: remote administration (SSH, Telnet, RDP, VNC, SMB, NetBIOS, Docker),
- * the cluster's control plane (Kubernetes API, kubelet, etcd), file transfer, mail relay, and
- * databases/caches/search engines. At least the policy pack's list (policies/aws-network.ts), which
- * only sees /0 as the world: blocks such as 0.0.0.0/1 are caught here alone.
- */
-export const RISKY_PORTS = [
-  20, 21, 22, 23, 25, 135, 139, 445, 1433, 1521, 2375, 2376, 2379, 2380, 3306, 3389, 5432, 5601, 5900, 6379, 6443, 9200, 9300, 10250, 11211, 27017,
-];
-
-/** Whether a block is open to the world: wider than /8 (IPv4) or /7 (IPv6), so 0.0.0.0/1 counts too. */
-export function isWorldOpen(block: string): boolean {
-  const bits = Number(block.split("/")[1]);
-  return block.includes(":") ? bits < 7 : bits < 8;
-}
+/** Ports never open to the world from config: the policy pack's admin and risky ports together. */
+export const WORLD_CLOSED_PORTS: readonly number[] = [...ADMIN_PORTS, ...RISKY_PORTS].sort((a, b) => a - b);
 
 function portRangeIssues(rule: FirewallRule, ctx: z.RefinementCtx): void {
   if (rule.protocol !== "-1" && rule.protocol !== "icmp" && rule.fromPort > rule.toPort) {
@@ -262,8 +250,9 @@ function portRangeIssues(rule: FirewallRule, ctx: z.RefinementCtx): void {
 const ingressRule = firewallRuleSection.superRefine((rule, ctx) => {
   portRangeIssues(rule, ctx);
   rule.cidrs.forEach((block, j) => {
-    if (!isWorldOpen(block)) return;
-    // The policy pack and AWS's own findings look for /0; a world split in halves would pass them.
+    // An IPv4-mapped block is refused as such (cidrProblem); the world checks would only repeat it.
+    if (!isWorldOpen(block) || isIpv4Mapped(block)) return;
+    // AWS's own findings look for /0; a world split in halves would pass them.
     if (Number(block.split("/")[1]) !== 0 && cidrProblem(block) === undefined) {
       const world = block.includes(":") ? "::/0" : "0.0.0.0/0";
       ctx.addIssue({ code: "custom", path: ["cidrs", j], message: `${block} covers most of the internet; write ${world} if the world is meant, so every check sees it` });
@@ -273,7 +262,7 @@ const ingressRule = firewallRuleSection.superRefine((rule, ctx) => {
       return;
     }
     if (rule.protocol === "icmp") return;
-    const reached = RISKY_PORTS.filter((p) => rule.fromPort <= p && p <= rule.toPort);
+    const reached = WORLD_CLOSED_PORTS.filter((p) => rule.fromPort <= p && p <= rule.toPort);
     if (reached.length === 0) return;
     const list = reached.length === 1 ? `port ${reached[0]}` : `ports ${reached.slice(0, -1).join(", ")} and ${reached[reached.length - 1]}`;
     ctx.addIssue({ code: "custom", path: ["cidrs", j], message: `${block} may not reach ${list}` });

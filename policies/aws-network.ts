@@ -5,6 +5,7 @@
  * cover; IPv6 `::/0` is as open as `0.0.0.0/0`.
  */
 import type { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { ADMIN_PORTS, isWorldOpen, RISKY_PORTS } from "./network-rules";
 import { dependsVia, joinWords, list, num, ofTypes, q, record, str, strings, UNKNOWN, Unknowns } from "./support";
 
 const SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup";
@@ -77,22 +78,6 @@ export function ingressOf(type: string, props: Record<string, unknown>): Ingress
   return [];
 }
 
-/**
- * True for a CIDR block that opens to the internet at large: every address (`0.0.0.0/0`, `::/0`),
- * or a block so wide that a few of them add up to it (`0.0.0.0/1` + `128.0.0.0/1`): wider than /8
- * for IPv4, wider than /7 for IPv6 (fc00::/7 is private), and IPv4 written as IPv4-mapped IPv6
- * (`::ffff:0:0/96` is all of IPv4).
- */
-export function isWorldOpen(cidr: string): boolean {
-  const match = /^\s*([^/\s]+)\/(\d+)\s*$/.exec(cidr);
-  if (!match) return false;
-  const address = (match[1] ?? "").toLowerCase();
-  const prefix = Number(match[2]);
-  if (!address.includes(":")) return prefix < 8;
-  if (/^(0*:)*:?ffff:/.test(address) || /^::ffff:/.test(address)) return prefix < 96 + 8;
-  return prefix < 7;
-}
-
 /** True when the permission reaches `port` (TCP or UDP; every port for all-protocol rules). */
 export function reachesPort(ingress: Ingress, port: number): boolean {
   if (ingress.protocol === "all") return true;
@@ -131,17 +116,14 @@ export const sgNoWorldAdminPorts: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
-      ports: { type: "array", items: { type: "integer", minimum: 0, maximum: 65535 }, default: [22, 3389], description: "Administrative ports." },
+      ports: { type: "array", items: { type: "integer", minimum: 0, maximum: 65535 }, default: [...ADMIN_PORTS], description: "Administrative ports." },
     },
   },
   validateResource: validateIngress((ingress, args, reportViolation) => {
-    const { ports = [22, 3389] } = args.getConfig<{ ports?: number[] }>();
+    const { ports = ADMIN_PORTS } = args.getConfig<{ ports?: number[] }>();
     reportWorldOpenPorts(ports, ingress, reportViolation);
   }),
 };
-
-/** Database, cache, search and remote-admin ports commonly exposed by mistake. */
-export const RISKY_PORTS = [20, 21, 23, 25, 135, 139, 445, 1433, 1521, 2375, 2376, 2379, 2380, 3306, 5432, 5601, 5900, 6379, 6443, 9200, 9300, 10250, 11211, 27017];
 
 /** SG risky ports: no world-open database or remote-admin ports. */
 export const sgNoWorldRiskyPorts: ResourceValidationPolicy = {
@@ -150,7 +132,7 @@ export const sgNoWorldRiskyPorts: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
-      ports: { type: "array", items: { type: "integer", minimum: 0, maximum: 65535 }, default: RISKY_PORTS, description: "Ports never open to the world." },
+      ports: { type: "array", items: { type: "integer", minimum: 0, maximum: 65535 }, default: [...RISKY_PORTS], description: "Ports never open to the world." },
     },
   },
   validateResource: validateIngress((ingress, args, reportViolation) => {

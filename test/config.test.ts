@@ -3,8 +3,8 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig, RISKY_PORTS, type PlatformConfig } from "../components/config";
-import { RISKY_PORTS as POLICY_RISKY_PORTS } from "../policies/aws-network";
+import { ConfigError, parseConfig, WORLD_CLOSED_PORTS, type PlatformConfig } from "../components/config";
+import { ADMIN_PORTS, RISKY_PORTS } from "../policies/network-rules";
 import { loadStackConfig } from "../tools/engine";
 import { fakeGithubToken } from "./support/fake-keys";
 
@@ -590,7 +590,7 @@ describe("config: other spellings of bad input are refused too", () => {
 
 describe("config: world-open ports", () => {
   it("refuses at least every port the policy pack refuses", () => {
-    expect(POLICY_RISKY_PORTS.filter((port) => !RISKY_PORTS.includes(port))).toEqual([]);
+    expect([...ADMIN_PORTS, ...RISKY_PORTS].filter((port) => !WORLD_CLOSED_PORTS.includes(port))).toEqual([]);
     expect(problems(ingressWith({ fromPort: 6443, toPort: 6443, cidrs: ["0.0.0.0/0", "2000::/3"] }))).toEqual([
       `${P}:firewall.ingress[0].cidrs[0]: 0.0.0.0/0 may not reach port 6443`,
       `${P}:firewall.ingress[0].cidrs[1]: 2000::/3 covers most of the internet; write ::/0 if the world is meant, so every check sees it`,
