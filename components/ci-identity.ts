@@ -6,14 +6,13 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { PUSH_ACTIONS } from "./registry";
+import { STS_AUDIENCE, webIdentityTrustPolicy } from "./web-identity";
 
 /** Type token of {@link CiIdentity}. */
 export const CI_IDENTITY_TYPE = "gitops-platform:aws:CiIdentity";
 
 /** GitHub Actions' OIDC issuer host; also the prefix of its claim keys in IAM conditions. */
 export const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";
-/** The audience `aws-actions/configure-aws-credentials` requests. */
-export const STS_AUDIENCE = "sts.amazonaws.com";
 
 /** IAM actions `pulumi up` needs for the IAM resources this program declares (roles, their policies, OIDC providers). */
 export const IAM_MANAGEMENT_ACTIONS = [
@@ -106,22 +105,7 @@ export interface CiIdentityArgs {
 
 /** Trust policy: only GitHub's OIDC tokens for `sts.amazonaws.com` with exactly this subject (or one of these). */
 export function githubTrustPolicy(providerArn: string, subject: string | readonly string[]): string {
-  return JSON.stringify({
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Effect: "Allow",
-        Principal: { Federated: providerArn },
-        Action: "sts:AssumeRoleWithWebIdentity",
-        Condition: {
-          StringEquals: {
-            [`${GITHUB_OIDC_HOST}:aud`]: STS_AUDIENCE,
-            [`${GITHUB_OIDC_HOST}:sub`]: subject,
-          },
-        },
-      },
-    ],
-  });
+  return webIdentityTrustPolicy(providerArn, GITHUB_OIDC_HOST, subject);
 }
 
 /** An app CI role's permissions: push to its own repository; the registry login token has no resource. */

@@ -9,6 +9,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { webIdentityTrustPolicy } from "./web-identity";
 
 /** Type token of {@link ImageReflectorRole}. */
 export const IMAGE_REFLECTOR_ROLE_TYPE = "gitops-platform:aws:ImageReflectorRole";
@@ -34,22 +35,7 @@ export interface ImageReflectorRoleArgs {
 /** The trust policy of an IRSA role for one ServiceAccount. */
 export function irsaTrustPolicy(issuerUrl: string, accountId: string, partition: string, namespace: string, serviceAccount: string): string {
   const issuer = issuerUrl.replace(/^https:\/\//, "");
-  return JSON.stringify({
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Effect: "Allow",
-        Principal: { Federated: `arn:${partition}:iam::${accountId}:oidc-provider/${issuer}` },
-        Action: "sts:AssumeRoleWithWebIdentity",
-        Condition: {
-          StringEquals: {
-            [`${issuer}:sub`]: `system:serviceaccount:${namespace}:${serviceAccount}`,
-            [`${issuer}:aud`]: "sts.amazonaws.com",
-          },
-        },
-      },
-    ],
-  });
+  return webIdentityTrustPolicy(`arn:${partition}:iam::${accountId}:oidc-provider/${issuer}`, issuer, `system:serviceaccount:${namespace}:${serviceAccount}`);
 }
 
 export class ImageReflectorRole extends pulumi.ComponentResource {

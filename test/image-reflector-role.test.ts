@@ -63,10 +63,10 @@ describe("ImageReflectorRole in the Platform", async () => {
     const trust = JSON.parse(String(findResource(staging, "aws:iam/role:Role", "staging-image-reflector-role").inputs.assumeRolePolicy)) as {
       Statement: { Condition: { StringEquals: Record<string, string> } }[];
     };
-    expect(Object.entries(trust.Statement[0]?.Condition.StringEquals ?? {})).toEqual([
-      ["oidc.eks.eu-west-1.amazonaws.com/id/OFFLINE0PLATFORM0STAGING:sub", "system:serviceaccount:flux-system:image-reflector-controller"],
-      ["oidc.eks.eu-west-1.amazonaws.com/id/OFFLINE0PLATFORM0STAGING:aud", "sts.amazonaws.com"],
-    ]);
+    expect(trust.Statement[0]?.Condition.StringEquals).toEqual({
+      "oidc.eks.eu-west-1.amazonaws.com/id/OFFLINE0PLATFORM0STAGING:sub": "system:serviceaccount:flux-system:image-reflector-controller",
+      "oidc.eks.eu-west-1.amazonaws.com/id/OFFLINE0PLATFORM0STAGING:aud": "sts.amazonaws.com",
+    });
     const role = findResource(staging, "aws:iam/role:Role", "staging-image-reflector-role");
     for (const app of ["orders", "payments"]) {
       expect(findResource(staging, "aws:ecr/repositoryPolicy:RepositoryPolicy", `staging-registry-${app}-policy`).dependencies).toContain(role.urn);
