@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { AppSource, type AppSourceArgs } from "../components/app-source";
 import { findResource, runProgram, type PlanResult } from "../tools/engine";
-import { fluxSchemaErrors } from "./helpers/reconciler";
+import { fluxSchemaErrors } from "./support/reconciler";
 
 type Json = Record<string, unknown>;
 const BASE: AppSourceArgs = {

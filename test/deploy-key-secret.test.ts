@@ -1,12 +1,10 @@
 // The Secret's full layout needs key material, which the offline engine never invents: here the
 // test gives the key pairs fixed, obviously fake provider outputs.
 import { describe, expect, it } from "vitest";
-import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { findResource, runProgram } from "../tools/engine";
-import { DeployKey } from "../components/deploy-key";
-import { createGithubProvider } from "../components/github-provider";
 import { GITHUB_KNOWN_HOSTS } from "../components/known-hosts";
+import { configRepoKey } from "./support/deploy-key-fixture";
 import { fakeOpensshPrivateKey } from "./support/fake-keys";
 
 // The offline provider "computes" obviously fake key pairs, so the Secret's layout can be seen whole.
@@ -22,17 +20,7 @@ const fakeKeyPairs = ({ type, name }: { type: string; name: string }) =>
 
 function program(outputs: Record<string, unknown>) {
   return () => {
-    const githubProvider = createGithubProvider("github", { owner: "acme-corp" });
-    const k8sProvider = new k8s.Provider("k8s", { kubeconfig: "{}" });
-    const key = new DeployKey("config-repo", {
-      repository: "acme-corp/gitops-platform",
-      environment: "staging",
-      purpose: "config",
-      namespace: "flux-system",
-      secretName: "flux-system",
-      githubProvider,
-      k8sProvider,
-    });
+    const key = configRepoKey();
     // Every public field of the component, as a Platform could export it.
     const exported = {
       repository: key.repository,

@@ -4,6 +4,7 @@ import { findResource, isUnknown, resourcesOfType, runProgram, type PlanResult, 
 import { DeployKey, type DeployKeyArgs } from "../components/deploy-key";
 import { createGithubProvider } from "../components/github-provider";
 import { GITHUB_KNOWN_HOSTS, knownHostsFile } from "../components/known-hosts";
+import { configRepoKey } from "./support/deploy-key-fixture";
 
 const TLS_KEY = "tls:index/privateKey:PrivateKey";
 const DEPLOY_KEY = "github:index/repositoryDeployKey:RepositoryDeployKey";
@@ -52,18 +53,7 @@ function single(args: Partial<DeployKeyArgs> = {}, preview = true) {
     config: {},
     preview,
     program: () => {
-      const githubProvider = createGithubProvider("github", { owner: "acme-corp" });
-      const k8sProvider = new k8s.Provider("k8s", { kubeconfig: "{}" });
-      new DeployKey("config-repo", {
-        repository: "acme-corp/gitops-platform",
-        environment: "staging",
-        purpose: "config",
-        namespace: "flux-system",
-        secretName: "flux-system",
-        githubProvider,
-        k8sProvider,
-        ...args,
-      });
+      configRepoKey(args);
     },
   });
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import * as aws from "@pulumi/aws";
 import { FluxInstance, githubSshUrl, type FluxInstanceArgs } from "../components/flux-instance";
 import { findResource, runProgram, type PlanResult } from "../tools/engine";
-import { fluxSchemaErrors } from "./helpers/reconciler";
+import { fluxSchemaErrors } from "./support/reconciler";
 
 type Json = Record<string, unknown>;
 const BASE: FluxInstanceArgs = {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FluxNamespace } from "../components/flux-namespace";
 import { findResource, runProgram } from "../tools/engine";
-import { modelErrors } from "./helpers/reconciler";
+import { modelErrors } from "./support/reconciler";
 
 describe("FluxNamespace", () => {
   it("labels the namespace restricted for enforce, audit and warn", async () => {

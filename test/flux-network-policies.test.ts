@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FluxNetworkPolicies } from "../components/flux-network-policies";
 import { findResource, resourcesOfType, runProgram } from "../tools/engine";
-import { modelErrors } from "./helpers/reconciler";
+import { modelErrors } from "./support/reconciler";
 
 const run = (receiverPorts?: number[]) =>
   runProgram({

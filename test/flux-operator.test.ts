@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FluxOperator, operatorCrdsUrl } from "../components/flux-operator";
 import { findResource, runProgram, type PlanResult } from "../tools/engine";
-import { modelErrors } from "./helpers/reconciler";
+import { modelErrors } from "./support/reconciler";
 
 type Json = Record<string, unknown>;
 interface Container {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ImageAutomation, imagePolicySpec, type ImageAutomationArgs } from "../components/image-automation";
 import { findResource, runProgram, type PlanResult } from "../tools/engine";
-import { fluxSchemaErrors } from "./helpers/reconciler";
+import { fluxSchemaErrors } from "./support/reconciler";
 
 type Json = Record<string, unknown>;
 const BASE: ImageAutomationArgs = {

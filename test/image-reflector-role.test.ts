@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import * as path from "node:path";
 import { ImageReflectorRole, irsaTrustPolicy, type ImageReflectorRoleArgs } from "../components/image-reflector-role";
 import { findResource, runProgram, type PlanResult } from "../tools/engine";
-import { ROOT, stackConfig } from "./helpers/reconciler";
+import { ROOT, stackConfig } from "./support/reconciler";
 
 const ISSUER = "https://oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF0123456789";
 const BASE: ImageReflectorRoleArgs = { oidcIssuerUrl: ISSUER, accountId: "111111111111", namespace: "flux-system" };

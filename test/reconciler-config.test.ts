@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, cidrContains, parseConfig, quantityValue, type PlatformConfig } from "../components/config";
-import { WEBHOOK, stackConfig } from "./helpers/reconciler";
+import { DEFAULT_RECONCILER_SETTINGS, WEBHOOK, stackConfig } from "./support/reconciler";
 
 type Json = Record<string, unknown>;
 
@@ -31,19 +31,7 @@ describe("reconciler config", () => {
     const { config, secretKeys } = stackConfig("staging", { reconciler: undefined });
     delete config["gitops-platform:reconciler"];
     const values = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
-    expect(parseConfig({ stack: "staging", values, secretKeys }).reconciler).toEqual({
-      namespace: "flux-system",
-      operator: {
-        version: "v0.58.1",
-        image: "ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1",
-        replicas: 1,
-        resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { cpu: "1000m", memory: "1Gi" } },
-      },
-      flux: { version: "2.x", registry: "ghcr.io/fluxcd" },
-      interval: "1m",
-      metricsNamespace: "monitoring",
-      commitAuthor: { name: "fluxcdbot", email: "fluxcdbot@users.noreply.github.com" },
-    });
+    expect(parseConfig({ stack: "staging", values, secretKeys }).reconciler).toEqual(DEFAULT_RECONCILER_SETTINGS);
   });
 
   it("fills defaults inside a partly given section", () => {

@@ -5,6 +5,7 @@ import { Reconciler, ecrReadPolicy, repositoryUrlKey, type ReconcilerArgs } from
 import { findResource, isUnknown, resourcesOfType, runProgram, type PlanResult } from "../tools/engine";
 import {
   BUCKET,
+  DEFAULT_RECONCILER_SETTINGS,
   ROLE_ARN,
   ROLE_NAME,
   SECURITY_GROUP,
@@ -15,7 +16,7 @@ import {
   kubernetesObjects,
   modelErrors,
   runReconciler,
-} from "./helpers/reconciler";
+} from "./support/reconciler";
 
 type Json = Record<string, unknown>;
 const spec = (result: PlanResult, kind: string, name: string) => fluxObject(result, kind, name).inputs.spec as Json;
@@ -281,20 +282,7 @@ describe("Reconciler: bad wiring fails with every problem named", () => {
   const args = (overrides: Partial<ReconcilerArgs>): ReconcilerArgs => ({
     environment: "staging",
     namespace: "flux-system",
-    settings: {
-      namespace: "flux-system",
-      operator: {
-        version: "v0.58.1",
-        image: "ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1",
-        replicas: 1,
-        resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { cpu: "1000m", memory: "1Gi" } },
-      },
-      flux: { version: "2.x", registry: "ghcr.io/fluxcd" },
-      interval: "1m",
-      metricsNamespace: "monitoring",
-      commitAuthor: { name: "fluxcdbot", email: "fluxcdbot@users.noreply.github.com" },
-      webhook: { ...WEBHOOK, ingressClassName: "alb", sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06" },
-    },
+    settings: { ...DEFAULT_RECONCILER_SETTINGS, webhook: { ...WEBHOOK, ingressClassName: "alb", sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06" } },
     configRepo: { repo: "acme-corp/gitops-platform", branch: "staging", path: "clusters/staging", secretName: "flux-gitops-platform" },
     apps: [
       {

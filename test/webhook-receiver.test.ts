@@ -3,7 +3,7 @@ import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { WebhookReceiver, receiverWebhookPath, type WebhookReceiverArgs } from "../components/webhook-receiver";
 import { findResource, isUnknown, resourcesOfType, runProgram, type PlanResult } from "../tools/engine";
-import { fluxSchemaErrors, modelErrors } from "./helpers/reconciler";
+import { fluxSchemaErrors, modelErrors } from "./support/reconciler";
 
 type Json = Record<string, unknown>;
 // The SDK's hook to wait for outstanding registrations (exported at run time, not in the typings).
