@@ -2,8 +2,9 @@ import { describe, expect, it } from "vitest";
 import * as crypto from "node:crypto";
 import * as path from "node:path";
 import { loadStackConfig } from "../tools/engine";
-import { ConfigError, parseConfig, type PlatformConfig } from "../components/config";
+import { parseConfig, type PlatformConfig } from "../components/config";
 import { GITHUB_KNOWN_HOSTS, knownHostsLineProblem } from "../components/known-hosts";
+import { configProblems, encodeConfig } from "./support/config";
 
 const root = path.resolve(__dirname, "..");
 
@@ -17,19 +18,11 @@ function raw(edit: (config: { github: Json; apps: Json[] }) => void = () => {}) 
   edit(config);
   values["gitops-platform:github"] = config.github;
   values["gitops-platform:apps"] = config.apps;
-  const encoded: Record<string, string> = {};
-  for (const [key, value] of Object.entries(values)) encoded[key] = typeof value === "string" ? value : JSON.stringify(value);
-  return { stack: "staging", values: encoded, secretKeys: stack.secretKeys };
+  return { stack: "staging", values: encodeConfig(values), secretKeys: stack.secretKeys };
 }
 
 function problems(edit: (config: { github: Json; apps: Json[] }) => void): readonly string[] {
-  try {
-    parseConfig(raw(edit));
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
+  return configProblems(raw(edit));
 }
 
 const configRepo = (c: { github: Json }) => c.github.configRepo as Json;

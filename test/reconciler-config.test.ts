@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, cidrContains, parseConfig, quantityValue, type PlatformConfig } from "../components/config";
+import { cidrContains, parseConfig, quantityValue, type PlatformConfig } from "../components/config";
+import { configProblems, encodeConfig } from "./support/config";
 import { DEFAULT_RECONCILER_SETTINGS, WEBHOOK, stackConfig } from "./support/reconciler";
 
 type Json = Record<string, unknown>;
@@ -7,19 +8,13 @@ type Json = Record<string, unknown>;
 /** Parses a stack's example config with `patch` deep-merged into its `gitops-platform:` keys. */
 function parse(stack: "staging" | "prod", patch: Json = {}): PlatformConfig {
   const { config, secretKeys } = stackConfig(stack, patch);
-  const values = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
-  return parseConfig({ stack, values, secretKeys });
+  return parseConfig({ stack, values: encodeConfig(config), secretKeys });
 }
 
 /** The problems a config raises (none: []). */
 function problems(stack: "staging" | "prod", patch: Json = {}): string[] {
-  try {
-    parse(stack, patch);
-    return [];
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.problems];
-    throw error;
-  }
+  const { config, secretKeys } = stackConfig(stack, patch);
+  return configProblems({ stack, values: encodeConfig(config), secretKeys });
 }
 
 const automatedApp = (imageAutomation: Json) => ({
@@ -30,8 +25,7 @@ describe("reconciler config", () => {
   it("uses the correct default values", () => {
     const { config, secretKeys } = stackConfig("staging", { reconciler: undefined });
     delete config["gitops-platform:reconciler"];
-    const values = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
-    expect(parseConfig({ stack: "staging", values, secretKeys }).reconciler).toEqual(DEFAULT_RECONCILER_SETTINGS);
+    expect(parseConfig({ stack: "staging", values: encodeConfig(config), secretKeys }).reconciler).toEqual(DEFAULT_RECONCILER_SETTINGS);
   });
 
   it("fills defaults inside a partly given section", () => {
