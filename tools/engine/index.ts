@@ -10,7 +10,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { answerInvoke } from "./invokes";
 import { decode, UNKNOWN, isUnknown, mask, valueAt, joinPath } from "./values";
-import { loadProgram, type ProgramExport } from "./load";
+// Entry files are bundled with esbuild (cached) and evaluated anew on every run.
+import { loadBundled } from "../bundle.cjs";
 
 export { UNKNOWN, isUnknown, mask, valueAt, joinPath };
 export { loadStackConfig, readProject, type StackConfig } from "./stack-config";
@@ -262,7 +263,7 @@ function recordResource(req: RegisterRequest, urn: string): RecordedResource {
 /** Pulumi semantics for an entry module: a function is called; otherwise its exports are the outputs. */
 function programFromFile(file: string): () => unknown {
   return () => {
-    const exported: ProgramExport = loadProgram(file);
+    const exported = loadBundled(file);
     if (typeof exported === "function") return (exported as () => unknown)();
     if (exported && typeof exported === "object") {
       const keys = Object.keys(exported).filter((key) => key !== "__esModule");
