@@ -1,6 +1,9 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { FluxOperator, operatorCrdsUrl } from "../components/flux-operator";
-import { findResource, runProgram, type PlanResult } from "../tools/engine";
+import { FluxOperator, vendoredOperatorCrds } from "../components/flux-operator";
+import { findResource, resourcesOfType, runProgram, type PlanResult } from "../tools/engine";
 import { modelErrors } from "./support/reconciler";
 
 type Json = Record<string, unknown>;
@@ -39,7 +42,8 @@ describe("FluxOperator", async () => {
 
   it("uses the correct default values (upstream's replicas, requests and limits)", () => {
     expect((deployment(result).spec as Json).replicas).toBe(1);
-    expect(manager(result).resources).toEqual({ requests: { cpu: "10m", memory: "64Mi" }, limits: { cpu: "1000m", memory: "1Gi" } });
+    // Upstream's config/manager/deployment.yaml at v0.58.1: limits cpu 2000m, memory 1Gi.
+    expect(manager(result).resources).toEqual({ requests: { cpu: "10m", memory: "64Mi" }, limits: { cpu: "2000m", memory: "1Gi" } });
   });
 
   it("takes replicas and resources from its args", async () => {
@@ -48,11 +52,39 @@ describe("FluxOperator", async () => {
     expect(manager(custom).resources).toEqual({ requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "500m", memory: "512Mi" } });
   });
 
-  it("installs the CRDs of the pinned release before the Deployment", () => {
-    const crds = findResource(result, "kubernetes:yaml/v2:ConfigFile", "operator-crds");
-    expect(crds.inputs.file).toBe("https://github.com/controlplaneio-fluxcd/flux-operator/releases/download/v0.58.1/crds.yaml");
-    expect(operatorCrdsUrl("v0.57.0")).toBe("https://github.com/controlplaneio-fluxcd/flux-operator/releases/download/v0.57.0/crds.yaml");
-    expect(findResource(result, "kubernetes:apps/v1:Deployment", "operator-deployment").dependencies).toContain(crds.urn);
+  it("declares each vendored CRD of the pinned release as its own resource, before the Deployment", () => {
+    const crds = resourcesOfType(result, "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition");
+    expect(crds.map((crd) => crd.name).sort()).toEqual([
+      "operator-crd-fluxinstances.fluxcd.controlplane.io",
+      "operator-crd-fluxreports.fluxcd.controlplane.io",
+      "operator-crd-resourcesetinputproviders.fluxcd.controlplane.io",
+      "operator-crd-resourcesets.fluxcd.controlplane.io",
+    ]);
+    const instance = findResource(result, "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition", "operator-crd-fluxinstances.fluxcd.controlplane.io").inputs;
+    expect(instance.apiVersion).toBe("apiextensions.k8s.io/v1");
+    expect(instance.kind).toBe("CustomResourceDefinition");
+    expect(((instance.spec as Json).names as Json).kind).toBe("FluxInstance");
+    expect(((instance.spec as Json).versions as Json[]).map((v) => v.name)).toEqual(["v1"]);
+    const dependencies = findResource(result, "kubernetes:apps/v1:Deployment", "operator-deployment").dependencies;
+    for (const crd of crds) expect(dependencies).toContain(crd.urn);
+    // Nothing fetched at deploy time: no ConfigFile or URL anywhere.
+    expect(resourcesOfType(result, "kubernetes:yaml/v2:ConfigFile")).toEqual([]);
+    expect(JSON.stringify(result.resources.map((r) => r.inputs))).not.toMatch(/https?:\/\/[^"]*\.yaml/);
+  });
+
+  it("refuses a release that is not vendored, and a vendored file that differs from its recorded sha256", () => {
+    expect(() => vendoredOperatorCrds("v0.57.0")).toThrow(
+      "Flux Operator v0.57.0 is not vendored (vendor/flux-operator holds v0.58.1); run npm run vendor:flux-operator -- v0.57.0",
+    );
+    const copy = fs.mkdtempSync(path.join(os.tmpdir(), "vendor-copy-"));
+    fs.cpSync(path.resolve(__dirname, "..", "vendor", "flux-operator"), copy, { recursive: true });
+    expect(vendoredOperatorCrds("v0.58.1", copy)).toHaveLength(4);
+    const file = path.join(copy, "v0.58.1", "fluxcd.controlplane.io_fluxreports.yaml");
+    fs.appendFileSync(file, "# edited\n");
+    expect(() => vendoredOperatorCrds("v0.58.1", copy)).toThrow(
+      /^vendor\/flux-operator\/v0\.58\.1\/fluxcd\.controlplane\.io_fluxreports\.yaml: sha256 [0-9a-f]{64} differs from the manifest's 6ccaf1ac3fe9082ee0cecb8ae539b0a6888b089adb3f0fcfb28e869c6907b8f4 \(https:\/\/raw\.githubusercontent\.com\/controlplaneio-fluxcd\/flux-operator\/v0\.58\.1\/config\/crd\/bases\/fluxcd\.controlplane\.io_fluxreports\.yaml\)$/,
+    );
+    fs.rmSync(copy, { recursive: true });
   });
 
   it("runs the manager hardened: non-root, no escalation, no capabilities, RuntimeDefault seccomp, read-only root", () => {
@@ -63,7 +95,8 @@ describe("FluxOperator", async () => {
       capabilities: { drop: ["ALL"] },
       seccompProfile: { type: "RuntimeDefault" },
     });
-    expect(podSpec(result).securityContext).toEqual({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+    // 65532:65532 is the image's user (USER in the release's Dockerfile, distroless nonroot).
+    expect(podSpec(result).securityContext).toEqual({ runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } });
     expect(manager(result).volumeMounts).toEqual([{ name: "temp", mountPath: "/tmp" }]);
     expect(podSpec(result).volumes).toEqual([{ name: "temp", emptyDir: {} }]);
   });
