@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
 import { FluxOperator, vendoredOperatorCrds } from "../components/flux-operator";
 import { findResource, resourcesOfType, runProgram, type PlanResult } from "../tools/engine";
@@ -124,6 +125,26 @@ describe("FluxOperator", async () => {
     expect(view.rules).toEqual([{ apiGroups: ["fluxcd.controlplane.io"], resources: ["resourcesets", "resourcesetinputproviders"], verbs: ["get", "list", "watch"] }]);
     const service = findResource(result, "kubernetes:core/v1:Service", "operator-service").inputs;
     expect((service.spec as Json).ports).toEqual([{ name: "http", port: 8080, protocol: "TCP", targetPort: "http-metrics" }]);
+  });
+
+  it("matches upstream's manager Deployment of the vendored release, but for the documented deviations", () => {
+    const upstream = load(fs.readFileSync(path.resolve(__dirname, "..", "vendor", "flux-operator", "v0.58.1", "reference", "deployment.yaml"), "utf8")) as {
+      spec: { replicas: number; template: { metadata: Json; spec: Json & { containers: (Container & { image: string; imagePullPolicy: string })[] } } };
+    };
+    const theirs = upstream.spec.template.spec;
+    const up = theirs.containers[0] as Container & { imagePullPolicy: string };
+    const ours = podSpec(result);
+    const container = manager(result) as Container & { imagePullPolicy: string };
+    expect((deployment(result).spec as Json).replicas).toBe(upstream.spec.replicas);
+    for (const key of ["serviceAccountName", "terminationGracePeriodSeconds", "affinity"]) expect(ours[key], key).toEqual(theirs[key]);
+    for (const key of ["name", "imagePullPolicy", "securityContext", "livenessProbe", "readinessProbe", "resources", "env", "volumeMounts"] as const) {
+      expect(container[key], key).toEqual(up[key]);
+    }
+    expect(ours.volumes).toEqual(theirs.volumes);
+    expect((ours.securityContext as Json)).toMatchObject({ runAsUser: 65532, runAsGroup: 65532 });
+    // Deviation: the web UI (port 9080) is off, so its port is not declared.
+    expect(container.ports).toEqual(up.ports.filter((p) => p.name !== "http-web"));
+    expect((deployment(result).spec as { template: { metadata: Json } }).template.metadata.annotations).toMatchObject(upstream.spec.template.metadata.annotations as Json);
   });
 
   it("passes the official Deployment schema, and the schema check catches a broken Deployment", async () => {

@@ -19,6 +19,8 @@ function fakeModule(version: string, crds: Record<string, string>): { Dir: strin
   for (const [file, content] of Object.entries(crds)) fs.writeFileSync(path.join(dir, "config", "crd", "bases", file), content);
   const resources = Object.keys(crds).map((file) => `- bases/${file}`);
   fs.writeFileSync(path.join(dir, "config", "crd", "kustomization.yaml"), ["resources:", ...resources, ""].join("\n"));
+  fs.mkdirSync(path.join(dir, "config", "manager"), { recursive: true });
+  fs.writeFileSync(path.join(dir, "config", "manager", "deployment.yaml"), "kind: Deployment\n");
   return { Dir: dir, Sum: "h1:fake=", Version: version };
 }
 
@@ -28,7 +30,13 @@ describe("vendored Flux Operator CRDs", () => {
     expect(manifest.module).toBe(`github.com/controlplaneio-fluxcd/flux-operator@${manifest.version}`);
     expect(manifest.moduleSum).toMatch(/^h1:[A-Za-z0-9+/]{43}=$/);
     expect(fs.readdirSync(vendorRoot).sort()).toEqual(["manifest.json", manifest.version]);
-    expect(fs.readdirSync(path.join(vendorRoot, manifest.version)).sort()).toEqual(manifest.files.map((f) => f.file).sort());
+    expect(fs.readdirSync(path.join(vendorRoot, manifest.version)).sort()).toEqual([...manifest.files.map((f) => f.file), "reference"].sort());
+    expect(manifest.references.map((r) => [r.file, r.upstreamPath])).toEqual([["reference/deployment.yaml", "config/manager/deployment.yaml"]]);
+    expect(fs.readdirSync(path.join(vendorRoot, manifest.version, "reference"))).toEqual(["deployment.yaml"]);
+    for (const entry of manifest.references) {
+      expect(sha256(fs.readFileSync(path.join(vendorRoot, manifest.version, entry.file))), entry.file).toBe(entry.sha256);
+      expect(entry.url).toBe(`https://raw.githubusercontent.com/controlplaneio-fluxcd/flux-operator/${manifest.version}/${entry.upstreamPath}`);
+    }
     for (const entry of manifest.files) {
       const content = fs.readFileSync(path.join(vendorRoot, manifest.version, entry.file));
       expect(sha256(content), entry.file).toBe(entry.sha256);
@@ -56,6 +64,14 @@ describe("vendored Flux Operator CRDs", () => {
         url: `https://raw.githubusercontent.com/controlplaneio-fluxcd/flux-operator/v0.2.0/config/crd/bases/${file}`,
         sha256: sha256(`kind: ${file[0]?.toUpperCase()}\n`),
       })),
+      references: [
+        {
+          file: "reference/deployment.yaml",
+          upstreamPath: "config/manager/deployment.yaml",
+          url: "https://raw.githubusercontent.com/controlplaneio-fluxcd/flux-operator/v0.2.0/config/manager/deployment.yaml",
+          sha256: sha256("kind: Deployment\n"),
+        },
+      ],
     });
     expect(fs.readdirSync(target).sort()).toEqual(["manifest.json", "v0.2.0"]);
     expect(JSON.parse(fs.readFileSync(path.join(target, "manifest.json"), "utf8"))).toEqual(written);
@@ -97,7 +113,7 @@ describe("vendored Flux Operator CRDs", () => {
       const target = fs.mkdtempSync(path.join(os.tmpdir(), "revendor-"));
       const again = vendorRelease(target, manifest.version, goModDownload(manifest.version));
       expect(again).toEqual(manifest);
-      for (const entry of manifest.files) {
+      for (const entry of [...manifest.files, ...manifest.references]) {
         expect(fs.readFileSync(path.join(target, manifest.version, entry.file))).toEqual(fs.readFileSync(path.join(vendorRoot, manifest.version, entry.file)));
       }
     } finally {

@@ -6,7 +6,9 @@
  *
  * The files come from the release's Go module (`go mod download`), which the Go checksum database
  * (sum.golang.org) vouches for; the module's `h1:` hash is recorded next to the files' own hashes.
- * The CRDs are those upstream's `config/crd/kustomization.yaml` lists, in its order.
+ * The CRDs are those upstream's `config/crd/kustomization.yaml` lists, in its order. Upstream's
+ * manager Deployment is vendored too, under `reference/`, never applied: the tests hold the
+ * Deployment declared in components/flux-operator.ts to it, so a bump shows what upstream changed.
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -19,6 +21,8 @@ export const MODULE = "github.com/controlplaneio-fluxcd/flux-operator";
 export const REPOSITORY = "controlplaneio-fluxcd/flux-operator";
 /** Where upstream keeps the CRDs, and the kustomization listing them. */
 export const CRD_DIR = "config/crd";
+/** Upstream files vendored for comparison only (`reference/` in the vendored folder). */
+export const REFERENCE_FILES = ["config/manager/deployment.yaml"] as const;
 
 /** One vendored file: its name here, its path and URL upstream, its sha256. */
 export interface VendoredFile {
@@ -35,7 +39,10 @@ export interface VendorManifest {
   readonly module: string;
   /** The module's hash as go.sum and sum.golang.org record it. */
   readonly moduleSum: string;
+  /** The CRDs, applied by the program. */
   readonly files: readonly VendoredFile[];
+  /** Upstream files the tests compare the program with (under `reference/`); never applied. */
+  readonly references: readonly VendoredFile[];
 }
 
 /** What `go mod download -json` reports about a module. */
@@ -86,7 +93,14 @@ export function vendorRelease(vendorRoot: string, version: string, module: Downl
     fs.writeFileSync(path.join(target, file), content);
     return { file, upstreamPath, url: `https://raw.githubusercontent.com/${REPOSITORY}/${version}/${upstreamPath}`, sha256: sha256(content) };
   });
-  const manifest: VendorManifest = { repository: REPOSITORY, version, module: `${MODULE}@${version}`, moduleSum: module.Sum, files };
+  fs.mkdirSync(path.join(target, "reference"));
+  const references = REFERENCE_FILES.map((upstreamPath): VendoredFile => {
+    const content = fs.readFileSync(path.join(module.Dir, upstreamPath));
+    const file = `reference/${path.posix.basename(upstreamPath)}`;
+    fs.writeFileSync(path.join(target, file), content);
+    return { file, upstreamPath, url: `https://raw.githubusercontent.com/${REPOSITORY}/${version}/${upstreamPath}`, sha256: sha256(content) };
+  });
+  const manifest: VendorManifest = { repository: REPOSITORY, version, module: `${MODULE}@${version}`, moduleSum: module.Sum, files, references };
   for (const entry of fs.readdirSync(vendorRoot, { withFileTypes: true })) {
     if (entry.isDirectory() && entry.name !== version) fs.rmSync(path.join(vendorRoot, entry.name), { recursive: true });
   }
