@@ -42,13 +42,10 @@ export const OPERATOR_RESOURCES = { requests: { cpu: "10m", memory: "64Mi" }, li
 /** `vendor/flux-operator`, found from this file upward (the program may run bundled from elsewhere in the project). */
 function findVendorRoot(): string {
   const relative = path.join("vendor", "flux-operator");
-  for (const start of [__dirname, process.cwd()]) {
-    for (let dir = start; ; dir = path.dirname(dir)) {
-      if (fs.existsSync(path.join(dir, relative, "manifest.json"))) return path.join(dir, relative);
-      if (path.dirname(dir) === dir) break;
-    }
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, relative, "manifest.json"))) return path.join(dir, relative);
+    if (path.dirname(dir) === dir) throw new Error(`vendor/flux-operator not found above ${__dirname}`);
   }
-  throw new Error(`vendor/flux-operator not found above ${__dirname}`);
 }
 
 /**
