@@ -32,7 +32,8 @@ export const VENDORED_OPERATOR_VERSION: string = vendored.version;
 
 /**
  * The user and group of the operator image (`USER 65532:65532`, distroless `nonroot`, in the
- * release's Dockerfile); pinned so the pod runs as that user whatever the image metadata says.
+ * Dockerfile of controlplaneio-fluxcd/flux-operator v0.58.1); pinned so the pod runs as that user
+ * whatever the image metadata says.
  */
 export const OPERATOR_USER = 65532;
 
