@@ -6,8 +6,15 @@
  * is downloaded at deploy time. The Deployment is written here, not applied from the bundle, so that
  * its image is pinned by digest and its hardening is reviewed in code.
  *
- * Deviation from upstream, on purpose: the operator's web UI (port 9080) is switched off
- * (`--web-server-port=0`); nothing in this platform uses it and it would be one more listener.
+ * Deviations from upstream's `config/manager`, on purpose:
+ * - the operator's web UI (port 9080) is switched off (`--web-server-port=0`); nothing in this
+ *   platform uses it and it would be one more listener;
+ * - `DEFAULT_SERVICE_ACCOUNT=flux-operator`, as upstream's own installer sets it for a multi-tenant
+ *   FluxInstance (v0.58.1 `internal/install/deploy.go`): a ResourceSet or ResourceSetInputProvider
+ *   that names no ServiceAccount is applied as the `flux-operator` account of its own namespace
+ *   (`internal/controller/resourceset_controller.go`), not as the operator's cluster-admin. Apps
+ *   hold `edit`, which upstream's `flux-operator-edit` role extends to ResourceSets: without this
+ *   an app's manifests could have the operator apply anything, cluster-wide.
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
@@ -24,6 +31,8 @@ export const FLUX_OPERATOR_TYPE = "gitops-platform:k8s:FluxOperator";
 export const OPERATOR_NAME = "flux-operator";
 /** Port of the operator's Prometheus metrics (`--metrics-addr :8080`). */
 export const OPERATOR_METRICS_PORT = 8080;
+/** The ServiceAccount a ResourceSet without one is applied as, in its own namespace. */
+export const DEFAULT_SERVICE_ACCOUNT = OPERATOR_NAME;
 /** Port of the operator's health endpoints (`--health-addr :8081`). */
 export const OPERATOR_HEALTH_PORT = 8081;
 
@@ -240,7 +249,10 @@ export class FluxOperator extends pulumi.ComponentResource {
                     requests: { cpu: resources.requests.cpu, memory: resources.requests.memory },
                     limits: { cpu: resources.limits.cpu, memory: resources.limits.memory },
                   },
-                  env: [{ name: "RUNTIME_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } }],
+                  env: [
+                    { name: "RUNTIME_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+                    { name: "DEFAULT_SERVICE_ACCOUNT", value: DEFAULT_SERVICE_ACCOUNT },
+                  ],
                   volumeMounts: [{ name: "temp", mountPath: "/tmp" }],
                 },
               ],

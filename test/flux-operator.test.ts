@@ -112,9 +112,18 @@ describe("FluxOperator", async () => {
       { containerPort: 8080, name: "http-metrics", protocol: "TCP" },
       { containerPort: 8081, name: "http", protocol: "TCP" },
     ]);
-    expect(container.env).toEqual([{ name: "RUNTIME_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } }]);
+    expect(container.env).toEqual([
+      { name: "RUNTIME_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+      { name: "DEFAULT_SERVICE_ACCOUNT", value: "flux-operator" },
+    ]);
     expect(container.args).toEqual(["--web-server-port=0"]);
     expect(podSpec(result).serviceAccountName).toBe("flux-operator");
+  });
+
+  it("applies ResourceSets that name no ServiceAccount as their namespace's flux-operator account, which holds cluster-admin only in the operator's namespace", () => {
+    expect(manager(result).env).toContainEqual({ name: "DEFAULT_SERVICE_ACCOUNT", value: "flux-operator" });
+    const bindings = result.resources.filter((r) => r.type.endsWith(":ClusterRoleBinding"));
+    expect(bindings.map((b) => b.inputs.subjects)).toEqual([[{ kind: "ServiceAccount", name: "flux-operator", namespace: "flux-system" }]]);
   });
 
   it("binds its ServiceAccount to cluster-admin and aggregates its kinds into edit and view, as upstream", () => {
@@ -137,9 +146,11 @@ describe("FluxOperator", async () => {
     const container = manager(result) as Container & { imagePullPolicy: string };
     expect((deployment(result).spec as Json).replicas).toBe(upstream.spec.replicas);
     for (const key of ["serviceAccountName", "terminationGracePeriodSeconds", "affinity"]) expect(ours[key], key).toEqual(theirs[key]);
-    for (const key of ["name", "imagePullPolicy", "securityContext", "livenessProbe", "readinessProbe", "resources", "env", "volumeMounts"] as const) {
+    for (const key of ["name", "imagePullPolicy", "securityContext", "livenessProbe", "readinessProbe", "resources", "volumeMounts"] as const) {
       expect(container[key], key).toEqual(up[key]);
     }
+    // Deviation: ResourceSets without a ServiceAccount run as their namespace's flux-operator (tenancy).
+    expect(container.env).toEqual([...up.env, { name: "DEFAULT_SERVICE_ACCOUNT", value: "flux-operator" }]);
     expect(ours.volumes).toEqual(theirs.volumes);
     expect((ours.securityContext as Json)).toMatchObject({ runAsUser: 65532, runAsGroup: 65532 });
     // Deviation: the web UI (port 9080) is off, so its port is not declared.
