@@ -14,6 +14,7 @@ import { GithubWiring } from "./github-wiring";
 import { Firewall } from "./firewall";
 import { FluxNamespace } from "./flux-namespace";
 import { ImageReflectorRole } from "./image-reflector-role";
+import { Notifications, notificationsArgsFromConfig } from "./notifications";
 import { Reconciler, reconcilerArgsFromConfig } from "./reconciler";
 import { Registry } from "./registry";
 import { Storage } from "./storage";
@@ -127,6 +128,8 @@ export class Platform extends pulumi.ComponentResource {
   public readonly githubWiring: GithubWiring;
   /** The in-cluster reconciler (Flux Operator, FluxInstance, sources, automation, webhook). */
   public readonly reconciler: Reconciler;
+  /** Commit statuses and alerts from the reconciler, when `notifications` is configured. */
+  public readonly notifications: Notifications | undefined;
   /** The GitHub webhook URL of the receiver (secret: its path derives from the token), when configured. */
   public readonly webhookUrl: pulumi.Output<string> | undefined;
   /** The receiver's load balancer host name, for the webhook host's DNS record, when configured. */
@@ -297,6 +300,11 @@ export class Platform extends pulumi.ComponentResource {
       }),
       { parent: this, providers: [this.k8sProvider, this.awsProvider, this.githubProvider] },
     );
+    // What the reconciler tells people: a commit status per Kustomization, and optional alerts.
+    const notificationsArgs = notificationsArgsFromConfig(config, this.reconciler);
+    this.notifications = notificationsArgs
+      ? new Notifications(`${name}-notifications`, notificationsArgs, { parent: this, providers: [this.k8sProvider] })
+      : undefined;
     this.webhookUrl = this.reconciler.webhookUrl;
     this.webhookLoadBalancer = this.reconciler.webhookLoadBalancer;
 

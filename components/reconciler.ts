@@ -103,6 +103,8 @@ export function ecrReadPolicy(repositoryArns: readonly string[]): string {
 export class Reconciler extends pulumi.ComponentResource {
   /** Name of the sync GitRepository (the config repository), which image automation commits through. */
   public readonly syncName: string;
+  /** The Flux namespace, resolved once the FluxInstance is Ready: Flux objects placed with it wait for Flux's CRDs. */
+  public readonly fluxNamespace: pulumi.Output<string>;
   /** Flux controllers installed. */
   public readonly components: readonly string[];
   /** Push branch of each automated app. */
@@ -193,6 +195,7 @@ export class Reconciler extends pulumi.ComponentResource {
       { parent: this, ...(ecrRead ? { dependsOn: [ecrRead] } : {}) },
     );
     this.syncName = instance.syncName;
+    this.fluxNamespace = instance.namespace;
     this.components = instance.components;
 
     new FluxNetworkPolicies(
