@@ -13,6 +13,7 @@ import { githubPolicies } from "./github";
 import { secretPolicies } from "./secrets";
 import { kubernetesPolicies } from "./kubernetes";
 import { promotionPolicies } from "./promotion";
+import { sopsPolicies } from "./sops";
 
 /** The pack's name, as `pulumi preview --policy-pack` reports it. */
 export const POLICY_PACK_NAME = "gitops-platform";
@@ -28,4 +29,5 @@ export const policies: Policies = [
   ...secretPolicies,
   ...kubernetesPolicies,
   ...promotionPolicies,
+  ...sopsPolicies,
 ];
