@@ -770,8 +770,11 @@ function crossFieldProblems(config: Sections, stack: string): string[] {
 /** The SOPS key's principals: in the stack's account, each once; production keeps a deleted key 30 days. */
 function appSecretsProblems(config: Sections): string[] {
   const problems: string[] = [];
-  const { appSecrets, aws, production } = config;
+  const { appSecrets, aws, production, apps } = config;
   if (!appSecrets) return problems;
+  if (apps !== undefined && apps.length > 0 && !appSecrets.ciRolesEncrypt && appSecrets.encrypters.length === 0) {
+    problems.push(`${keyPath(["appSecrets", "encrypters"])}: nobody could encrypt app secrets; list at least one principal or set appSecrets.ciRolesEncrypt to true`);
+  }
   for (const list of ["encrypters", "administrators"] as const) {
     const seen = new Map<string, number>();
     appSecrets[list].forEach((arn, i) => {

@@ -156,6 +156,17 @@ describe("AppSecrets in the Platform", async () => {
     expect(Object.keys(staging.outputs)).toContain("appSecretsKeyArn");
   });
 
+  it("leaves the CI roles out of the encrypters when appSecrets.ciRolesEncrypt is false", async () => {
+    const noCi = stackConfig("staging", { appSecrets: { ciRolesEncrypt: false } });
+    const run = await runProgram({ stack: "staging", config: noCi.config, secretKeys: noCi.secretKeys, program: path.join(ROOT, "index.ts"), preview: false });
+    const key = findResource(run, "aws:kms/key:Key", "staging-app-secrets-key");
+    const policy = JSON.parse(String(key.inputs.policy)) as { Statement: { Sid: string; Principal: { AWS: string[] } }[] };
+    expect(policy.Statement.find((s) => s.Sid === "EncryptByAppTeams")?.Principal.AWS).toEqual([
+      "arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_AppDeveloper_0123456789abcdef",
+    ]);
+    expect(key.propertyDependencies.policy).not.toContain(findResource(run, "aws:iam/role:Role", "staging-ci-app-orders").urn);
+  });
+
   it("protects the prod key and keeps staging's deletable", async () => {
     const prod = stackConfig("prod");
     const prodRun = await runProgram({ stack: "prod", config: prod.config, secretKeys: prod.secretKeys, program: path.join(ROOT, "index.ts") });

@@ -67,6 +67,13 @@ describe("config: appSecrets", () => {
     ]);
   });
 
+  it("refuses a key nobody could encrypt with", () => {
+    expect(configProblems(raw("staging", { ciRolesEncrypt: false, encrypters: [] }))).toEqual([
+      "gitops-platform:appSecrets.encrypters: nobody could encrypt app secrets; list at least one principal or set appSecrets.ciRolesEncrypt to true",
+    ]);
+    expect(parseConfig(raw("staging", { ciRolesEncrypt: false, encrypters: [person] })).appSecrets.ciRolesEncrypt).toBe(false);
+  });
+
   it("refuses a ciRolesEncrypt that is not a boolean", () => {
     expect(configProblems(raw("staging", { ciRolesEncrypt: "yes" }))).toEqual(['gitops-platform:appSecrets.ciRolesEncrypt: expected a boolean, got "yes"']);
   });
