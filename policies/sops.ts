@@ -16,7 +16,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { loadAll } from "js-yaml";
-import { actionCovers, isEveryone, kubernetesKind, isFluxInstance, list, objectMeta, ofTypes, parseDocument, q, record, str, UNKNOWN, Unknowns } from "./support";
+import { actionCovers, escapeRegex, isEveryone, kubernetesKind, isFluxInstance, list, objectMeta, ofTypes, parseDocument, q, record, str, UNKNOWN, Unknowns } from "./support";
 
 const SECRET = "kubernetes:core/v1:Secret";
 const ROLE = "aws:iam/role:Role";
@@ -104,7 +104,9 @@ export function manifestTextProblems(text: string, file: string, dir = "."): str
     return [];
   }
   const problems: string[] = [];
-  for (const raw of docs) {
+  // A `kind: List` (what `kubectl get -o yaml` writes) carries its objects in `items`.
+  const objects = docs.flatMap((raw) => (record(raw)?.kind === "List" ? list(record(raw)?.items) : [raw]));
+  for (const raw of objects) {
     const doc = record(raw);
     if (!doc) continue;
     if (doc.kind === "Secret" && (doc.apiVersion === undefined || doc.apiVersion === "v1")) problems.push(...secretDocumentProblems(doc, file));
@@ -113,7 +115,7 @@ export function manifestTextProblems(text: string, file: string, dir = "."): str
   return problems;
 }
 
-/** Every YAML file under `dir` (sorted, hidden and node_modules directories skipped). */
+/** Every YAML or JSON file under `dir` (sorted, hidden and node_modules directories skipped). */
 function yamlFiles(dir: string): string[] {
   const out: string[] = [];
   const walk = (current: string) => {
@@ -121,7 +123,7 @@ function yamlFiles(dir: string): string[] {
       if (entry.name.startsWith(".") || entry.name === "node_modules") continue;
       const full = path.join(current, entry.name);
       if (entry.isDirectory()) walk(full);
-      else if (/\.ya?ml$/.test(entry.name)) out.push(full);
+      else if (/\.(ya?ml|json)$/.test(entry.name)) out.push(full);
     }
   };
   walk(dir);
@@ -262,7 +264,7 @@ function controllerRoleNames(resources: readonly PolicyResource[], serviceAccoun
       (statement) =>
         statement.effect === "Allow" &&
         Object.entries(statement.conditions.StringEquals ?? {}).some(
-          ([key, values]) => key.endsWith(":sub") && values.length === 1 && new RegExp(`^system:serviceaccount:[a-z0-9-]+:${serviceAccount}$`).test(values[0] ?? ""),
+          ([key, values]) => key.endsWith(":sub") && values.length === 1 && new RegExp(`^system:serviceaccount:[a-z0-9-]+:${escapeRegex(serviceAccount)}$`).test(values[0] ?? ""),
         ),
     );
     const name = Unknowns.peek(() => str(role.props.name));

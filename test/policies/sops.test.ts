@@ -57,6 +57,17 @@ describe("manifest scan (the config repo's Flux paths, plan renders)", () => {
     expect(manifestTextProblems(text, "deploy/staging/secret.yaml")).toEqual([]);
   });
 
+  it("passes real sops 3.11.0 output: an encrypted Secret and a secretGenerator's encrypted .env", () => {
+    const fixture = path.join(ROOT, "test", "fixtures", "sops", "encrypted");
+    expect(fs.readFileSync(path.join(fixture, "db.yaml"), "utf8")).toMatch(/password: ENC\[AES256_GCM,/);
+    expect(manifestSecretProblems(fixture, ["."])).toEqual([]);
+    // The same Secret with its sops block cut off is plaintext as far as anyone can tell.
+    const stripped = fs.readFileSync(path.join(fixture, "db.yaml"), "utf8").split("\nsops:")[0] ?? "";
+    expect(manifestTextProblems(stripped.replace(/ENC\[[^\]]*\]/, "hunter2"), "db.yaml")).toEqual([
+      'db.yaml: Secret "db" has plaintext stringData and no SOPS metadata; only SOPS-encrypted Secrets belong in Git (sops --encrypt --in-place db.yaml)',
+    ]);
+  });
+
   it("refuses a Secret with plaintext stringData or data", () => {
     expect(manifestTextProblems(PLAIN_SECRET, "clusters/staging/db.yaml")).toEqual([
       'clusters/staging/db.yaml: Secret "db" has plaintext stringData and no SOPS metadata; only SOPS-encrypted Secrets belong in Git (sops --encrypt --in-place clusters/staging/db.yaml)',
@@ -101,11 +112,26 @@ describe("manifest scan (the config repo's Flux paths, plan renders)", () => {
     expect(manifestTextProblems("kind: ConfigMap\ndata: [unclosed\n", "bad.yaml")).toEqual([]);
   });
 
-  it("walks every YAML file under the given paths, skips missing ones and names files from the root", () => {
-    const root = tree({ "clusters/staging/apps/db.yaml": PLAIN_SECRET, "examples/app/deploy/staging/secret.yml": PLAIN_SECRET, "examples/README.md": PLAIN_SECRET, "examples/.hidden/s.yaml": PLAIN_SECRET });
+  it("walks every YAML and JSON file under the given paths, skips missing ones and names files from the root", () => {
+    const json = JSON.stringify({ apiVersion: "v1", kind: "Secret", metadata: { name: "db" }, data: { password: "aHVudGVyMg==" } });
+    const root = tree({
+      "clusters/staging/apps/db.yaml": PLAIN_SECRET,
+      "examples/app/deploy/staging/secret.yml": PLAIN_SECRET,
+      "examples/app/deploy/staging/secret.json": json,
+      "examples/README.md": PLAIN_SECRET,
+      "examples/.hidden/s.yaml": PLAIN_SECRET,
+    });
     expect(manifestSecretProblems(root, ["clusters", "examples", "missing"]).map((p) => p.split(":")[0])).toEqual([
       "clusters/staging/apps/db.yaml",
+      "examples/app/deploy/staging/secret.json",
       "examples/app/deploy/staging/secret.yml",
+    ]);
+  });
+
+  it("looks inside a kind: List", () => {
+    const listed = `apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Secret\n    metadata: { name: db }\n    stringData: { password: hunter2 }\n`;
+    expect(manifestTextProblems(listed, "list.yaml")).toEqual([
+      'list.yaml: Secret "db" has plaintext stringData and no SOPS metadata; only SOPS-encrypted Secrets belong in Git (sops --encrypt --in-place list.yaml)',
     ]);
   });
 
