@@ -347,6 +347,25 @@ const ciSection = z.strictObject({
   defaultBranch: gitBranch.optional(),
 });
 
+/** An IAM role or user ARN, exact (no wildcards, not an account root, which would mean every principal of the account). */
+const iamPrincipalArn = z
+  .string()
+  .regex(
+    /^arn:aws(-cn|-us-gov)?:iam::\d{12}:(role|user)\/[\w+=,.@/-]{1,512}$/,
+    "expected an IAM role or user ARN such as arn:aws:iam::111111111111:role/app-team (no wildcards, not an account root)",
+  );
+
+const appSecretsSection = z.strictObject({
+  /** Waiting period before the SOPS key is deleted. @default 30 */
+  deletionWindowDays: z.number().int().min(7, "expected 7 to 30 days").max(30, "expected 7 to 30 days").default(30),
+  /** Let each app's CI role encrypt secrets with the key. @default true */
+  ciRolesEncrypt: z.boolean().default(true),
+  /** More IAM roles or users (people, e.g. an SSO role) that may encrypt; none may decrypt. @default [] */
+  encrypters: z.array(iamPrincipalArn).default([]),
+  /** IAM roles or users that administer the key besides the deploy role (no decryption). @default [] */
+  administrators: z.array(iamPrincipalArn).default([]),
+});
+
 const imageRef = z
   .string()
   .regex(
@@ -568,6 +587,8 @@ export const configSchema = z.strictObject({
   registry: registrySection.default({ keepLastImages: 30, untaggedExpiryDays: 7 }),
   /** Identities of the delivery workflows and the state backend they use. */
   ci: ciSection,
+  /** The SOPS key of the app secrets: who may encrypt, who administers it. */
+  appSecrets: appSecretsSection.default({ deletionWindowDays: 30, ciRolesEncrypt: true, encrypters: [], administrators: [] }),
   reconciler: reconcilerSection.default({
     namespace: "flux-system",
     operator: OPERATOR_DEFAULTS,
@@ -844,6 +865,7 @@ function crossFieldProblems(config: Sections, stack: string): string[] {
   }
 
   problems.push(...reconcilerProblems(config));
+  problems.push(...appSecretsProblems(config));
 
   if (production) {
     if (reconciler) {
@@ -860,6 +882,32 @@ function crossFieldProblems(config: Sections, stack: string): string[] {
         problems.push(`${keyPath(["apps", i, "imageAutomation", "pushBranch"])}: production image automation must push to a branch other than ${JSON.stringify(env ?? "the environment branch")}, so changes arrive by pull request`);
       }
     });
+  }
+  return problems;
+}
+
+/** The SOPS key's principals: in the stack's account, each once; production keeps a deleted key 30 days. */
+function appSecretsProblems(config: Sections): string[] {
+  const problems: string[] = [];
+  const { appSecrets, aws, production, apps } = config;
+  if (!appSecrets) return problems;
+  if (apps !== undefined && apps.length > 0 && !appSecrets.ciRolesEncrypt && appSecrets.encrypters.length === 0) {
+    problems.push(`${keyPath(["appSecrets", "encrypters"])}: nobody could encrypt app secrets; list at least one principal or set appSecrets.ciRolesEncrypt to true`);
+  }
+  for (const list of ["encrypters", "administrators"] as const) {
+    const seen = new Map<string, number>();
+    appSecrets[list].forEach((arn, i) => {
+      const account = arn.split(":")[4];
+      if (aws && account !== aws.accountId) {
+        problems.push(`${keyPath(["appSecrets", list, i])}: ${arn} is in account ${account}, not aws.accountId ${aws.accountId}; the key policy names principals of the stack's account only`);
+      }
+      const j = seen.get(arn);
+      if (j !== undefined) problems.push(`${keyPath(["appSecrets", list, i])}: ${arn} is already appSecrets.${list}[${j}]`);
+      else seen.set(arn, i);
+    });
+  }
+  if (production && appSecrets.deletionWindowDays < 30) {
+    problems.push(`${keyPath(["appSecrets", "deletionWindowDays"])}: production keeps a deleted SOPS key for 30 days (every committed secret depends on it), got ${appSecrets.deletionWindowDays}`);
   }
   return problems;
 }

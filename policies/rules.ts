@@ -14,6 +14,7 @@ import { secretPolicies } from "./secrets";
 import { kubernetesPolicies } from "./kubernetes";
 import { promotionPolicies } from "./promotion";
 import { notificationPolicies } from "./notifications";
+import { sopsPolicies } from "./sops";
 
 /** The pack's name, as `pulumi preview --policy-pack` reports it. */
 export const POLICY_PACK_NAME = "gitops-platform";
@@ -30,4 +31,5 @@ export const policies: Policies = [
   ...kubernetesPolicies,
   ...promotionPolicies,
   ...notificationPolicies,
+  ...sopsPolicies,
 ];
