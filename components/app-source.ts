@@ -70,6 +70,8 @@ export interface AppSourceArgs {
   readonly prune?: boolean;
   /** Pod Security Standard enforced in the app's namespace. @default restricted */
   readonly podSecurity?: "restricted" | "baseline";
+  /** Decrypt SOPS-encrypted files of the path (kustomize-controller's own KMS identity). @default false */
+  readonly decryption?: boolean;
 }
 
 export class AppSource extends pulumi.ComponentResource {
@@ -86,6 +88,7 @@ export class AppSource extends pulumi.ComponentResource {
     super(APP_SOURCE_TYPE, name, {}, opts);
     const prune = args.prune ?? true;
     const podSecurity = args.podSecurity ?? POD_SECURITY_LEVEL;
+    const decryption = args.decryption ?? false;
     const labels = { "app.kubernetes.io/part-of": "gitops-platform", "gitops-platform/app": args.app };
 
     this.tenantNamespace = new k8s.core.v1.Namespace(
@@ -161,6 +164,8 @@ export class AppSource extends pulumi.ComponentResource {
               { kind: "ConfigMap", name: imageTagConfigMapName(args.app) },
             ],
           },
+          // No secretRef: the KMS credentials come from the controller's IRSA role.
+          ...(decryption ? { decryption: { provider: "sops" } } : {}),
         },
       },
       // Applying as the ServiceAccount needs its permissions first.
