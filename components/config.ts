@@ -953,9 +953,19 @@ function reconcilerProblems(config: Sections): string[] {
       );
     }
     // Each app reconciles into the namespace of its name; these belong to the platform or Kubernetes.
-    const reserved = [reconciler?.namespace ?? "flux-system", ...RESERVED_NAMESPACES];
-    if (reserved.includes(app.name)) {
-      problems.push(`${keyPath(["apps", i, "name"])}: ${app.name} is reserved (${app.name === reserved[0] ? "the Flux namespace" : "a Kubernetes system namespace"}); each app reconciles into the namespace of its name, so pick another`);
+    const fluxNamespace = reconciler?.namespace ?? "flux-system";
+    // The metrics namespace may scrape Flux's controllers (allow-metrics): no app may own it.
+    const metricsNamespace = reconciler?.metricsNamespace ?? "monitoring";
+    const why =
+      app.name === fluxNamespace
+        ? "the Flux namespace"
+        : app.name === metricsNamespace
+          ? "reconciler.metricsNamespace, allowed to scrape Flux"
+          : (RESERVED_NAMESPACES as readonly string[]).includes(app.name)
+            ? "a Kubernetes system namespace"
+            : undefined;
+    if (why !== undefined) {
+      problems.push(`${keyPath(["apps", i, "name"])}: ${app.name} is reserved (${why}); each app reconciles into the namespace of its name, so pick another`);
     }
   });
 

@@ -419,6 +419,10 @@ describe("config: bad input is refused with every problem, its key and the expec
     expect(problems(platform)).toEqual([
       `${P}:apps[1].name: gitops is reserved (the Flux namespace); each app reconciles into the namespace of its name, so pick another`,
     ]);
+    const metrics = withChange((c) => (c[`${P}:apps`][1].name = "monitoring"));
+    expect(problems(metrics)).toEqual([
+      `${P}:apps[1].name: monitoring is reserved (reconciler.metricsNamespace, allowed to scrape Flux); each app reconciles into the namespace of its name, so pick another`,
+    ]);
   });
 
   it("refuses an operator release that is not the vendored one, saying how to vendor it", () => {
