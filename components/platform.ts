@@ -17,6 +17,7 @@ import { ImageReflectorRole } from "./image-reflector-role";
 import { Reconciler, reconcilerArgsFromConfig } from "./reconciler";
 import { Registry } from "./registry";
 import { Storage } from "./storage";
+import { RECEIVER_HEALTH_PORT, RECEIVER_PATH_PREFIX, RECEIVER_PORT } from "./webhook-receiver";
 
 /** Type token of {@link Platform}. */
 export const PLATFORM_TYPE = "gitops-platform:platform:Platform";
@@ -162,7 +163,11 @@ export class Platform extends pulumi.ComponentResource {
     const partition = partitionOf(config.region);
     const onAws = { parent: this, providers: [this.awsProvider] };
 
-    this.firewall = new Firewall(`${name}-firewall`, { vpcId: this.vpcId, rules: config.firewall }, onAws);
+    // The receiver's pods sit on the nodes' ENIs (VPC CNI), which carry the EKS cluster security group.
+    const receiver = config.reconciler.webhook
+      ? { pathPrefix: RECEIVER_PATH_PREFIX, ports: [RECEIVER_PORT, RECEIVER_HEALTH_PORT], targetSecurityGroupId: cluster.vpcConfig.clusterSecurityGroupId }
+      : undefined;
+    this.firewall = new Firewall(`${name}-firewall`, { vpcId: this.vpcId, rules: config.firewall, ...(receiver ? { receiver } : {}) }, onAws);
     this.storage = new Storage(`${name}-storage`, { ...config.storage, partition }, onAws);
 
     const repositoryArn = (app: string) =>

@@ -56,8 +56,21 @@ describe("Platform", () => {
     const result = await plan("staging");
     expect(findResource(result, "aws:ec2/securityGroup:SecurityGroup", "staging-firewall-sg").inputs.vpcId).toBe(OFFLINE_VPC);
     expect(resourcesOfType(result, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")).toHaveLength(5);
-    expect(resourcesOfType(result, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")).toHaveLength(1);
     expect(resourcesOfType(result, "aws:wafv2/webAcl:WebAcl")).toEqual([]);
+  });
+
+  it("lets the load balancer reach the receiver's pods in the cluster security group, and exempts only its path from the WAF body limit", async () => {
+    for (const stack of ["staging", "prod"]) {
+      const result = await plan(stack);
+      const egress = resourcesOfType(result, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule");
+      expect(egress.map((r) => [r.name, r.inputs.fromPort, r.inputs.toPort, r.inputs.referencedSecurityGroupId])).toEqual([
+        [`${stack}-firewall-egress-receiver-9292`, 9292, 9292, "sg-0ff11e000000000000"],
+        [`${stack}-firewall-egress-receiver-9440`, 9440, 9440, "sg-0ff11e000000000000"],
+      ]);
+    }
+    const rules = findResource(await plan("prod"), "aws:wafv2/webAcl:WebAcl", "prod-firewall-waf").inputs.rules as { name: string; statement: unknown }[];
+    expect(rules.map((r) => r.name)).toEqual(["AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet", "rate-limit-per-ip", "body-size-outside-receiver"]);
+    expect(JSON.stringify(rules[3]!.statement)).toContain('"searchString":"/hook/"');
   });
 
   it("names each app's repository per environment and lets its CI role push only there", async () => {
