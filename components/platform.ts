@@ -6,7 +6,7 @@ import * as aws from "@pulumi/aws";
 import type * as github from "@pulumi/github";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { CiIdentity } from "./ci-identity";
+import { CiIdentity, DRIFT_READER_GROUP } from "./ci-identity";
 import type { PlatformConfig } from "./config";
 import { DeployKey } from "./deploy-key";
 import { createGithubProvider } from "./github-provider";
@@ -17,7 +17,8 @@ import { ImageReflectorRole } from "./image-reflector-role";
 import { Reconciler, reconcilerArgsFromConfig } from "./reconciler";
 import { Registry } from "./registry";
 import { Storage } from "./storage";
-import { RECEIVER_HEALTH_PORT, RECEIVER_PATH_PREFIX, RECEIVER_PORT } from "./webhook-receiver";
+import { DriftReader } from "./drift-reader";
+import { RECEIVER_HEALTH_PORT, RECEIVER_PATH_PREFIX, RECEIVER_PORT, receiverTokenSecretName } from "./webhook-receiver";
 
 /** Type token of {@link Platform}. */
 export const PLATFORM_TYPE = "gitops-platform:platform:Platform";
@@ -105,6 +106,10 @@ export class Platform extends pulumi.ComponentResource {
   public readonly previewRoleArn: pulumi.Output<string>;
   /** The role `pulumi up` assumes for this environment. */
   public readonly deployRoleArn: pulumi.Output<string>;
+  /** The role the scheduled drift check assumes, when `ci.defaultBranch` is set. */
+  public readonly driftRoleArn: pulumi.Output<string> | undefined;
+  /** The drift role's Kubernetes read access, when there is a drift role. */
+  public readonly driftReader: DriftReader | undefined;
   /** The entry point's security group. */
   public readonly securityGroupId: pulumi.Output<string>;
   /** The WAFv2 web ACL's ARN, when the WAF is enabled. */
@@ -177,6 +182,7 @@ export class Platform extends pulumi.ComponentResource {
       `${name}-ci`,
       {
         accountId: config.aws.accountId,
+        region: config.region,
         partition,
         environment: config.environment,
         configRepo: config.github.configRepo.repo,
@@ -186,6 +192,7 @@ export class Platform extends pulumi.ComponentResource {
         createOidcProvider: config.ci.createOidcProvider,
         clusterName: config.aws.clusterName,
         defaultBranch: config.ci.defaultBranch,
+        managedBucketArns: [this.storage.bucketArn],
       },
       onAws,
     );
@@ -303,12 +310,31 @@ export class Platform extends pulumi.ComponentResource {
       { parent: this, providers: [this.k8sProvider, this.awsProvider, this.githubProvider] },
     );
     this.webhookUrl = this.reconciler.webhookUrl;
+
+    // The drift role reads exactly the Kubernetes objects the stack manages, Secrets by name.
+    this.driftReader =
+      this.ciIdentity.driftRoleArn !== undefined
+        ? new DriftReader(
+            `${name}-drift-reader`,
+            {
+              group: DRIFT_READER_GROUP,
+              namespace: this.fluxNamespace.name,
+              secretNames: [
+                this.configRepoKey.secretName,
+                ...Object.values(this.appKeys).map((key) => key.secretName),
+                ...(config.reconciler.webhook ? [receiverTokenSecretName()] : []),
+              ],
+            },
+            { parent: this, providers: [this.k8sProvider] },
+          )
+        : undefined;
     this.webhookLoadBalancer = this.reconciler.webhookLoadBalancer;
 
     this.repositoryUrls = Object.fromEntries(Object.entries(this.registries).map(([app, registry]) => [app, registry.repositoryUrl]));
     this.ciRoleArns = this.ciIdentity.appRoleArns;
     this.previewRoleArn = this.ciIdentity.previewRoleArn;
     this.deployRoleArn = this.ciIdentity.deployRoleArn;
+    this.driftRoleArn = this.ciIdentity.driftRoleArn;
     this.securityGroupId = this.firewall.securityGroupId;
     this.webAclArn = this.firewall.webAclArn;
     this.bucketName = this.storage.bucketName;
@@ -322,6 +348,7 @@ export class Platform extends pulumi.ComponentResource {
       ciRoleArns: this.ciRoleArns,
       previewRoleArn: this.previewRoleArn,
       deployRoleArn: this.deployRoleArn,
+      driftRoleArn: this.driftRoleArn,
       securityGroupId: this.securityGroupId,
       webAclArn: this.webAclArn,
       bucketName: this.bucketName,
