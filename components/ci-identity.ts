@@ -276,9 +276,12 @@ export function pushPolicy(repositoryArn: string): string {
 }
 
 /**
- * The preview role's access to the state backend: read state, take and release the stack lock,
- * decrypt secrets. The bootstrap encrypts the state bucket with the same KMS key, so writing a lock
- * object also needs a data key from it.
+ * The preview and drift roles' access to the state backend: read the state and decrypt its secrets,
+ * nothing else. `pulumi preview` (with or without `--refresh`) takes no stack lock on a self-managed
+ * backend (pulumi/pulumi pkg/backend/diy/backend.go: `Preview` applies as a dry run without
+ * `b.Lock`, unlike `Update`, `Refresh`, `Import` and `Destroy`), so neither role writes anything.
+ * The bootstrap encrypts the state bucket with the same KMS key, so reading an object needs
+ * `kms:Decrypt` on it too.
  */
 export function previewStatePolicy(partition: string, stateBucket: string, secretsKeyArn: string): string {
   const bucketArn = `arn:${partition}:s3:::${stateBucket}`;
@@ -287,8 +290,7 @@ export function previewStatePolicy(partition: string, stateBucket: string, secre
     Statement: [
       { Sid: "ListState", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArn },
       { Sid: "ReadState", Effect: "Allow", Action: "s3:GetObject", Resource: `${bucketArn}/*` },
-      { Sid: "LockStack", Effect: "Allow", Action: ["s3:PutObject", "s3:DeleteObject"], Resource: `${bucketArn}/.pulumi/locks/*` },
-      { Sid: "UseStateKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: secretsKeyArn },
+      { Sid: "UseStateKey", Effect: "Allow", Action: "kms:Decrypt", Resource: secretsKeyArn },
     ],
   });
 }

@@ -123,8 +123,7 @@ describe("CiIdentity", () => {
     Statement: [
       { Sid: "ListState", Effect: "Allow", Action: "s3:ListBucket", Resource: "arn:aws:s3:::acme-pulumi-state" },
       { Sid: "ReadState", Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::acme-pulumi-state/*" },
-      { Sid: "LockStack", Effect: "Allow", Action: ["s3:PutObject", "s3:DeleteObject"], Resource: "arn:aws:s3:::acme-pulumi-state/.pulumi/locks/*" },
-      { Sid: "UseStateKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: KEY_ARN },
+      { Sid: "UseStateKey", Effect: "Allow", Action: "kms:Decrypt", Resource: KEY_ARN },
     ],
   };
   const NO_DATA_POLICY = {
