@@ -8,13 +8,15 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { BODY_LIMIT, DRIFT_MARKER, PREVIEW_MARKER } from "../tools/delivery.cjs";
+import { APP_RELEASE_ENVIRONMENT } from "../components/ci-identity";
+import { ciVariableNames } from "../components/github-wiring";
 import {
+  appCiRules,
   auditWorkflow,
   deployRules,
   driftRules,
   parseWorkflow,
   previewRules,
-  promoteRules,
   usesLines,
   type Step,
   type Workflow,
@@ -22,7 +24,7 @@ import {
 
 const root = path.resolve(__dirname, "..");
 const workflowDir = path.join(root, ".github", "workflows");
-const WORKFLOW_FILES = ["deploy.yml", "drift.yml", "preview.yml", "promote.yml"];
+const WORKFLOW_FILES = ["deploy.yml", "drift.yml", "preview.yml"];
 
 function raw(file: string): string {
   return fs.readFileSync(path.join(workflowDir, file), "utf8");
@@ -105,7 +107,7 @@ function fixture(replace: string, by: string): string {
 }
 
 describe("the workflow files", () => {
-  it("are exactly the four delivery workflows", () => {
+  it("are exactly the three delivery workflows", () => {
     expect(fs.readdirSync(workflowDir).sort()).toEqual(WORKFLOW_FILES);
   });
 
@@ -127,6 +129,7 @@ describe("the workflow files", () => {
     }
     expect([...pins.keys()].sort()).toEqual([
       "actions/checkout",
+      "actions/create-github-app-token",
       "actions/github-script",
       "actions/setup-node",
       "aws-actions/configure-aws-credentials",
@@ -158,6 +161,49 @@ describe("the workflow files", () => {
 
   it("name only stacks that have a stack config", () => {
     for (const stack of ["staging", "prod"]) expect(fs.existsSync(path.join(root, `Pulumi.${stack}.yaml`))).toBe(true);
+  });
+});
+
+describe("templates/app-ci.yml, the app repositories' CI", () => {
+  const template = () => fs.readFileSync(path.join(root, "templates", "app-ci.yml"), "utf8");
+  const variables = { staging: ciVariableNames("staging"), prod: ciVariableNames("prod") };
+
+  it("passes every hardening rule of the project's workflows", () => {
+    expect(auditWorkflow(template())).toEqual([]);
+  });
+
+  it("pushes only from version tags, in the release environment the app roles trust, with the variables the program writes", () => {
+    expect(appCiRules(parseWorkflow(template()), APP_RELEASE_ENVIRONMENT, variables)).toEqual([]);
+    expect(variables.staging).toEqual({ roleArn: "AWS_ROLE_ARN_STAGING", ecrRepositoryUrl: "ECR_REPOSITORY_URL_STAGING", region: "AWS_REGION_STAGING" });
+  });
+
+  it("catches a release outside the environment, a build with an OIDC token and variables the program does not write", () => {
+    const bad = structuredClone(parseWorkflow(template())) as unknown as {
+      jobs: Record<string, { environment?: string; permissions: Record<string, string>; strategy: { matrix: { include: Record<string, string>[] } } }>;
+    };
+    delete bad.jobs.release!.environment;
+    bad.jobs.build!.permissions["id-token"] = "write";
+    bad.jobs.release!.strategy.matrix.include[0]!.roleArn = "${{ vars.AWS_ROLE_ARN }}";
+    expect(appCiRules(bad as unknown as Workflow, APP_RELEASE_ENVIRONMENT, variables)).toEqual([
+      "job build: only the release job may request an OIDC token",
+      "job release: environment must be release (the OIDC subject the app roles trust)",
+      `job release: expected the matrix ${JSON.stringify([
+        { environment: "staging", roleArn: "${{ vars.AWS_ROLE_ARN_STAGING }}", repositoryUrl: "${{ vars.ECR_REPOSITORY_URL_STAGING }}", region: "${{ vars.AWS_REGION_STAGING }}" },
+        { environment: "prod", roleArn: "${{ vars.AWS_ROLE_ARN_PROD }}", repositoryUrl: "${{ vars.ECR_REPOSITORY_URL_PROD }}", region: "${{ vars.AWS_REGION_PROD }}" },
+      ])}`,
+    ]);
+    // The generic rules catch the rest: a build job with id-token: write has no AWS step.
+    expect(auditWorkflow(template().replace("    permissions:\n      contents: read\n    steps:", "    permissions:\n      contents: read\n      id-token: write\n    steps:"))).toEqual([
+      "job build: id-token: write without an AWS credentials step",
+    ]);
+  });
+
+  it("catches a release on branch pushes", () => {
+    const bad = template().replace('tags: ["v*.*.*"]', 'tags: ["*"]').replace("startsWith(github.ref, 'refs/tags/v')", "true");
+    expect(appCiRules(parseWorkflow(bad), APP_RELEASE_ENVIRONMENT, variables)).toEqual([
+      'on: expected push of tags ["v*.*.*"]',
+      "job release: must run only for pushed version tags",
+    ]);
   });
 });
 
@@ -302,10 +348,40 @@ describe("each hardening rule catches its violation", () => {
     ]);
   });
 
-  it("stored secrets", () => {
+  it("stored secrets other than the App keys, or the keys anywhere but an App token step", () => {
     expect(auditWorkflow(fixture("      STACK: ${{ github.ref_name }}\n", "      STACK: ${{ github.ref_name }}\n      TOKEN: ${{ secrets.PULUMI_ACCESS_TOKEN }}\n"))).toEqual([
-      "secrets: the delivery workflows hold no stored secret (OIDC and the workflow token only)",
+      "secrets: 1 reference(s) outside the private-key of actions/create-github-app-token (OIDC, the workflow token and App tokens only)",
     ]);
+    const asInput = fixture("          aws-region: eu-west-1\n", "          aws-region: eu-west-1\n          role-session-name: ${{ secrets.READER_APP_PRIVATE_KEY }}\n");
+    expect(auditWorkflow(asInput)).toEqual([
+      "job up step 4: secrets.READER_APP_PRIVATE_KEY: the only stored secrets are the GitHub App keys, as the private-key of actions/create-github-app-token",
+    ]);
+  });
+
+  const appToken = (key: string) =>
+    `      - id: app\n        uses: actions/create-github-app-token@1b10c78c7865c340bc4f6099eb2f838309f1e8c3 # v3.1.1\n        with:\n          client-id: x\n          private-key: \${{ secrets.${key} }}\n`;
+
+  it("the deploy App's key outside a protected environment, and App tokens in pull request workflows", () => {
+    const withApp = fixture("      - run: npm ci\n", `      - run: npm ci\n${appToken("DEPLOY_APP_PRIVATE_KEY")}`);
+    expect(auditWorkflow(withApp)).toEqual([
+      "job up step 4: secrets.DEPLOY_APP_PRIVATE_KEY is a secret of the protected environments: the job needs environment:",
+    ]);
+    expect(auditWorkflow(withApp.replace("    timeout-minutes: 10\n", "    timeout-minutes: 10\n    environment: staging\n"))).toEqual([]);
+    const inPr = fixture("      - run: npm ci\n", `      - run: npm ci\n${appToken("READER_APP_PRIVATE_KEY")}`).replace("on:\n  push:", "on:\n  pull_request:\n  push:");
+    expect(auditWorkflow(inPr)).toEqual([
+      "secrets: a workflow that pull requests trigger holds no stored secret",
+      "job up: mints a GitHub App token in a workflow that pull requests trigger",
+    ]);
+  });
+
+  it("an App token handed to anything but pulumi's GITHUB_TOKEN", () => {
+    const base = fixture("      - run: npm ci\n", `      - run: npm ci\n${appToken("READER_APP_PRIVATE_KEY")}`);
+    const leaked = base.replace("      - run: |\n          pulumi up", "      - env:\n          TOKEN: ${{ steps.app.outputs.token }}\n        run: |\n          pulumi up");
+    expect(auditWorkflow(leaked)).toEqual(["job up step 6: the App token may only be the GITHUB_TOKEN of a step that runs pulumi"]);
+    const toScript = base.replace("      - run: npm ci\n", "      - run: npm ci\n      - env:\n          GITHUB_TOKEN: ${{ steps.app.outputs.token }}\n        run: ./publish.sh\n");
+    expect(auditWorkflow(toScript)).toEqual(["job up step 4: the App token may only be the GITHUB_TOKEN of a step that runs pulumi"]);
+    const ok = base.replace("      - run: |\n          pulumi up", "      - env:\n          GITHUB_TOKEN: ${{ steps.app.outputs.token }}\n        run: |\n          pulumi up");
+    expect(auditWorkflow(ok)).toEqual([]);
   });
 });
 
@@ -400,28 +476,38 @@ describe("deploy.yml", () => {
   });
 });
 
-describe("promote.yml", () => {
-  it("follows a successful staging deploy", () => {
-    expect(promoteRules(workflow("promote.yml"), workflow("deploy.yml").name)).toEqual([]);
-  });
-
-  it("catches a trigger on another workflow name and a missing success condition", () => {
-    const bad = broken("promote.yml", [["jobs", "promote", "if"], "always()"]);
-    expect(promoteRules(bad, "Deploy")).toEqual([
-      "on: expected workflow_run of [Deploy] completed on branch staging",
-      "job promote: must run only after a successful staging deploy",
+describe("deploy.yml: the GitHub App token and the promotion", () => {
+  it("hands pulumi up a token of the deploy App, scoped to the stack's repositories", () => {
+    const app = step("deploy.yml", "deploy", "Mint the GitHub App installation token");
+    const up = step("deploy.yml", "deploy", "pulumi up with the policy pack");
+    expect(workflow("deploy.yml").jobs?.deploy?.steps?.[app]?.with).toEqual({
+      "client-id": "${{ vars.DEPLOY_APP_CLIENT_ID }}",
+      "private-key": "${{ secrets.DEPLOY_APP_PRIVATE_KEY }}",
+      owner: "${{ steps.stack.outputs.github-owner }}",
+      repositories: "${{ steps.stack.outputs.github-repositories }}",
+    });
+    // After everything else is installed, right before the one step that uses it.
+    expect(app).toBe(up - 1);
+    const noRepos = broken("deploy.yml", [["jobs", "deploy", "steps", app, "with", "repositories"], REMOVE]);
+    expect(deployRules(noRepos)).toEqual([
+      'job deploy: expected an App token step with {"client-id":"${{ vars.DEPLOY_APP_CLIENT_ID }}","private-key":"${{ secrets.DEPLOY_APP_PRIVATE_KEY }}","owner":"${{ steps.stack.outputs.github-owner }}","repositories":"${{ steps.stack.outputs.github-repositories }}"}',
     ]);
+    const noToken = broken("deploy.yml", [["jobs", "deploy", "steps", up, "env"], REMOVE]);
+    expect(deployRules(noToken)).toEqual(["job deploy: pulumi must get the App token as GITHUB_TOKEN"]);
   });
 
-  it("catches grants beyond the promotion's needs", () => {
-    const bad = broken("promote.yml", [["jobs", "promote", "permissions", "contents"], "write"]);
-    expect(promoteRules(bad, "deploy")).toEqual([
+  it("promotes only after a successful staging deploy, with no more than the promotion needs", () => {
+    const bad = broken("deploy.yml", [["jobs", "promote", "if"], "always()"], [["jobs", "promote", "permissions", "contents"], "write"]);
+    expect(deployRules(bad)).toEqual([
+      "job promote: must run only after a successful staging deploy (needs: deploy, if: github.ref_name == 'staging')",
       "job promote: expected permissions exactly { contents: read, pull-requests: write, actions: write }",
     ]);
+    expect(auditWorkflow(raw("deploy.yml"))).toEqual([]);
+    expect(workflow("deploy.yml").jobs?.promote?.steps?.some((s) => s.uses?.startsWith("actions/checkout@") || s.run !== undefined)).toBe(false);
   });
 
   it("dispatches a preview the preview workflow accepts", () => {
-    const script = scriptOf("promote.yml", "promote");
+    const script = scriptOf("deploy.yml", "promote");
     expect(script).toContain('workflow_id: "preview.yml"');
     expect(script).toContain("inputs: { stack: base, pr: String(pr.number) }");
     const inputs = (workflow("preview.yml").on as { workflow_dispatch: { inputs: Record<string, unknown> } }).workflow_dispatch.inputs;
@@ -443,16 +529,39 @@ describe("drift.yml", () => {
     ]);
   });
 
-  it("catches the deploy concurrency group and the deploy role", () => {
-    const settings = step("drift.yml", "drift", "Resolve the stack's backend and preview role");
+  it("catches the deploy concurrency group and a role other than the drift role", () => {
+    const settings = step("drift.yml", "drift", "Resolve the stack's backend and drift role");
     const bad = broken(
       "drift.yml",
       [["jobs", "drift", "concurrency", "group"], "pulumi-${{ matrix.stack }}"],
-      [["jobs", "drift", "steps", settings, "run"], replaced("--role preview", "--role deploy")],
+      [["jobs", "drift", "steps", settings, "run"], replaced("--role drift", "--role preview")],
     );
     expect(driftRules(bad)).toEqual([
       "job drift: must not share the deploy concurrency group (a waiting check would replace a waiting deploy)",
-      "job drift: the AWS role must be the read-only preview role (--role preview)",
+      "job drift: the AWS role must be the stack's drift role (--role drift)",
+    ]);
+  });
+
+  it("catches a stack checked out from the default branch, and a run of another branch", () => {
+    const checkout = step("drift.yml", "drift", "Check out the stack's branch");
+    const bad = broken("drift.yml", [["jobs", "drift", "steps", checkout, "with", "ref"], "staging"], [["jobs", "drift", "if"], REMOVE]);
+    expect(driftRules(bad)).toEqual([
+      "job drift: must run only on the default branch (the drift role trusts nothing else)",
+      "job drift: each stack must be checked out from its own branch (ref: ${{ matrix.stack }}, path: stack)",
+    ]);
+    const detect = step("drift.yml", "drift", "pulumi preview --refresh --expect-no-changes");
+    expect(driftRules(broken("drift.yml", [["jobs", "drift", "steps", detect, "working-directory"], REMOVE]))).toEqual([
+      "job drift: pulumi must run in the stack's checkout (working-directory: stack)",
+    ]);
+  });
+
+  it("reads GitHub with the reader App only", () => {
+    const app = step("drift.yml", "drift", "Mint a read-only GitHub App token");
+    const bad = broken("drift.yml", [["jobs", "drift", "steps", app, "with", "private-key"], "${{ secrets.DEPLOY_APP_PRIVATE_KEY }}"]);
+    expect(driftRules(bad)[0]).toMatch(/^job drift: expected an App token step with \{"client-id":"\$\{\{ vars.READER_APP_CLIENT_ID \}\}","private-key":"\$\{\{ secrets.READER_APP_PRIVATE_KEY \}\}"/);
+    // The deploy App's key would also need a protected environment.
+    expect(auditWorkflow(raw("drift.yml").replace("secrets.READER_APP_PRIVATE_KEY", "secrets.DEPLOY_APP_PRIVATE_KEY"))).toEqual([
+      "job drift step 9 (Mint a read-only GitHub App token): secrets.DEPLOY_APP_PRIVATE_KEY is a secret of the protected environments: the job needs environment:",
     ]);
   });
 
@@ -597,7 +706,7 @@ describe("the preview comment script", () => {
 });
 
 describe("the promotion script", () => {
-  const context = { repo, runId: 50, eventName: "workflow_run" };
+  const context = { repo, runId: 50, eventName: "push" };
   const env = { DEPLOYED_SHA: "0123456789abcdef0123456789abcdef01234567", DEPLOY_RUN_URL: "https://github.com/acme-corp/gitops-platform/actions/runs/49" };
   const comparison = {
     ahead_by: 2,
@@ -615,7 +724,7 @@ describe("the promotion script", () => {
       "actions.createWorkflowDispatch": () => ({}),
     });
     const { core, log } = fakeCore();
-    await runScript("promote.yml", "promote", { github, context, core, env });
+    await runScript("deploy.yml", "promote", { github, context, core, env });
     expect(calls.map((c) => c.method)).toEqual(["repos.compareCommits", "pulls.list", "pulls.create", "actions.createWorkflowDispatch"]);
     expect(calls[0]?.params).toEqual({ ...repo, base: "prod", head: "staging" });
     expect(calls[1]?.params).toEqual({ ...repo, state: "open", base: "prod", head: "acme-corp:staging", per_page: 10 });
@@ -635,7 +744,7 @@ describe("the promotion script", () => {
       "pulls.list": () => [{ number: 12, html_url: "https://github.com/p/12" }],
       "pulls.update": () => ({}),
     });
-    await runScript("promote.yml", "promote", { github, context, core: fakeCore().core, env });
+    await runScript("deploy.yml", "promote", { github, context, core: fakeCore().core, env });
     expect(calls.map((c) => c.method)).toEqual(["repos.compareCommits", "pulls.list", "pulls.update"]);
     expect(calls[2]?.params.pull_number).toBe(12);
   });
@@ -643,13 +752,16 @@ describe("the promotion script", () => {
   it("does nothing when prod already has every staging commit", async () => {
     const { github, calls } = fakeGitHub({ "repos.compareCommits": () => ({ ahead_by: 0, commits: [] }), "pulls.list": () => [] });
     const { core, log } = fakeCore();
-    await runScript("promote.yml", "promote", { github, context, core, env });
+    await runScript("deploy.yml", "promote", { github, context, core, env });
     expect(calls.map((c) => c.method)).toEqual(["repos.compareCommits", "pulls.list"]);
     expect(log).toEqual(["info: prod already has every commit of staging: nothing to promote"]);
   });
 });
 
+// The script hands everything to syncDriftIssue of tools/delivery.cjs (tested on its own in
+// test/delivery.test.ts); these run the workflow's script with that module, as the job does.
 describe("the drift issue script", () => {
+  const tools = path.join(root, "tools", "delivery.cjs");
   const context = { repo, runId: 60, eventName: "schedule" };
   const reportDir = fs.mkdtempSync(path.join(os.tmpdir(), "drift-"));
   const reportFile = path.join(reportDir, "drift.md");
@@ -666,7 +778,7 @@ describe("the drift issue script", () => {
       "issues.create": () => ({ html_url: "https://github.com/i/5" }),
     });
     const { core, log } = fakeCore();
-    await runScript("drift.yml", "drift", { github, context, core, env: { ...runEnv, STACK: "prod", OUTCOME: "drift", REPORT_FILE: reportFile } });
+    await runScript("drift.yml", "drift", { github, context, core, env: { ...runEnv, DELIVERY_TOOLS: tools, STACK: "prod", OUTCOME: "drift", REPORT_FILE: reportFile } });
     expect(calls.map((c) => c.method)).toEqual(["issues.listForRepo", "issues.getLabel", "issues.createLabel", "issues.create"]);
     expect(calls[0]?.params).toEqual({ ...repo, state: "open", labels: "drift", per_page: 100 });
     expect(calls[3]?.params).toEqual({ ...repo, title: "Drift detected: prod", body: `${DRIFT_MARKER}\nthe diff`, labels: ["drift"] });
@@ -675,7 +787,7 @@ describe("the drift issue script", () => {
 
   it("updates the open issue while the drift lasts", async () => {
     const { github, calls } = fakeGitHub({ "issues.listForRepo": () => [issue], "issues.update": () => ({}) });
-    await runScript("drift.yml", "drift", { github, context, core: fakeCore().core, env: { ...runEnv, STACK: "prod", OUTCOME: "drift", REPORT_FILE: reportFile } });
+    await runScript("drift.yml", "drift", { github, context, core: fakeCore().core, env: { ...runEnv, DELIVERY_TOOLS: tools, STACK: "prod", OUTCOME: "drift", REPORT_FILE: reportFile } });
     expect(calls.map((c) => c.method)).toEqual(["issues.listForRepo", "issues.update"]);
     expect(calls[1]?.params).toEqual({ ...repo, issue_number: 3, body: `${DRIFT_MARKER}\nthe diff` });
   });
@@ -686,20 +798,20 @@ describe("the drift issue script", () => {
       "issues.createComment": () => ({}),
       "issues.update": () => ({}),
     });
-    await runScript("drift.yml", "drift", { github, context, core: fakeCore().core, env: { ...runEnv, STACK: "prod", OUTCOME: "clean", REPORT_FILE: reportFile } });
+    await runScript("drift.yml", "drift", { github, context, core: fakeCore().core, env: { ...runEnv, DELIVERY_TOOLS: tools, STACK: "prod", OUTCOME: "clean", REPORT_FILE: reportFile } });
     expect(calls.map((c) => c.method)).toEqual(["issues.listForRepo", "issues.createComment", "issues.update"]);
     expect(calls[1]?.params.body).toBe("No drift on `prod` any more ([run log](https://github.com/acme-corp/gitops-platform/actions/runs/60)): closing.");
     expect(calls[2]?.params).toEqual({ ...repo, issue_number: 3, state: "closed", state_reason: "completed" });
 
     const person = fakeGitHub({ "issues.listForRepo": () => [{ ...issue, user: { login: "someone" } }] });
-    await runScript("drift.yml", "drift", { github: person.github, context, core: fakeCore().core, env: { ...runEnv, STACK: "prod", OUTCOME: "clean" } });
+    await runScript("drift.yml", "drift", { github: person.github, context, core: fakeCore().core, env: { ...runEnv, DELIVERY_TOOLS: tools, STACK: "prod", OUTCOME: "clean" } });
     expect(person.calls.map((c) => c.method)).toEqual(["issues.listForRepo"]);
   });
 
   it("fails on an outcome it does not know", async () => {
     const { github } = fakeGitHub({ "issues.listForRepo": () => [] });
     const { core, log } = fakeCore();
-    await runScript("drift.yml", "drift", { github, context, core, env: { ...runEnv, STACK: "prod", OUTCOME: "" } });
+    await runScript("drift.yml", "drift", { github, context, core, env: { ...runEnv, DELIVERY_TOOLS: tools, STACK: "prod", OUTCOME: "" } });
     expect(log).toEqual(['failed: unexpected drift outcome ""']);
   });
 });

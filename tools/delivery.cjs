@@ -123,8 +123,37 @@ function stackSettings({ rootDir, stack, role, vars }) {
       problems.push(`${roleWhere}: the role is in account ${match[2]}, but stack ${stack} deploys to account ${accountId}`);
     }
   }
+  const github = githubScope(stack, config, problems);
   if (problems.length > 0) throw new DeliveryConfigError(problems);
-  return { backendUrl, roleArn, region, accountId };
+  return { backendUrl, roleArn, region, accountId, ...github };
+}
+
+/**
+ * The GitHub owner and the repositories a stack manages (its config repo, then each app's repo), as
+ * names for actions/create-github-app-token's `owner` and `repositories`: an App token minted for
+ * exactly these and no other repository of the installation.
+ */
+function githubScope(stack, config, problems) {
+  const github = config["gitops-platform:github"];
+  const owner = github && typeof github === "object" ? github.owner : undefined;
+  const repos = [github && github.configRepo && github.configRepo.repo, ...(Array.isArray(config["gitops-platform:apps"]) ? config["gitops-platform:apps"] : []).map((app) => app && app.repo)];
+  if (Object.keys(config).length === 0) return { githubOwner: "", githubRepositories: [] };
+  if (typeof owner !== "string" || !/^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/.test(owner)) {
+    problems.push(`Pulumi.${stack}.yaml: gitops-platform:github.owner: expected a GitHub user or organization name`);
+    return { githubOwner: "", githubRepositories: [] };
+  }
+  const names = [];
+  for (const repo of repos) {
+    const match = typeof repo === "string" ? /^([A-Za-z0-9-]+)\/([A-Za-z0-9._-]+)$/.exec(repo) : null;
+    if (!match) {
+      problems.push(`Pulumi.${stack}.yaml: repository ${JSON.stringify(repo ?? null)}: expected owner/name`);
+    } else if (match[1] !== owner) {
+      problems.push(`Pulumi.${stack}.yaml: repository ${repo} is not owned by ${owner}: one App installation token covers one owner`);
+    } else if (!names.includes(match[2])) {
+      names.push(match[2]);
+    }
+  }
+  return { githubOwner: owner, githubRepositories: names };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -520,6 +549,8 @@ function main(argv, env, io = { stdout: (t) => process.stdout.write(t), stderr: 
         setOutput(env, "role-arn", settings.roleArn);
         setOutput(env, "region", settings.region);
         setOutput(env, "account-id", settings.accountId);
+        setOutput(env, "github-owner", settings.githubOwner);
+        setOutput(env, "github-repositories", settings.githubRepositories.join(","));
         io.stdout(`stack ${values.stack}: backend ${settings.backendUrl}, role ${settings.roleArn}, region ${settings.region}\n`);
         return 0;
       }

@@ -24,6 +24,10 @@ export interface StackSettings {
   readonly region: string;
   /** `gitops-platform:aws.accountId` of Pulumi.<stack>.yaml. */
   readonly accountId: string;
+  /** `gitops-platform:github.owner` of Pulumi.<stack>.yaml. */
+  readonly githubOwner: string;
+  /** Names of the config repo and the app repos, for a token scoped to exactly them. */
+  readonly githubRepositories: string[];
 }
 
 /** The backend, role and region of `stack`, from the vars context and Pulumi.<stack>.yaml. */
