@@ -333,7 +333,10 @@ function checkSecrets(workflow: Workflow, raw: string): string[] {
   return problems;
 }
 
-/** The App token reaches only the GITHUB_TOKEN of steps that run pulumi, in its own job. */
+/**
+ * The App token reaches only the GITHUB_TOKEN of steps that run pulumi, or the github-token of a
+ * github-script in a job that runs no repository code, in its own job.
+ */
 function checkAppTokens(workflow: Workflow): string[] {
   const problems: string[] = [];
   const pullRequestTriggered = triggers(workflow).some((t) => t.startsWith("pull_request"));
@@ -352,7 +355,11 @@ function checkAppTokens(workflow: Workflow): string[] {
         if (refs.length === 0) return;
         const runsPulumi = typeof step.run === "string" && /(^|\n)\s*pulumi (up|preview) /.test(step.run);
         const onlyAsToken = refs.every(([key, value]) => key === "GITHUB_TOKEN" && value === `\${{ ${output} }}`) && (step.env?.GITHUB_TOKEN !== undefined);
-        if (!runsPulumi || !onlyAsToken) problems.push(`${stepLabel(jobId, step, index)}: the App token may only be the GITHUB_TOKEN of a step that runs pulumi`);
+        const runsNoCode = !steps.some((s) => typeof s.run === "string" || usesAction(s, "actions/checkout"));
+        const asScriptToken = usesAction(step, GITHUB_SCRIPT) && runsNoCode && refs.every(([key, value]) => key === "github-token" && value === `\${{ ${output} }}`);
+        if (!(runsPulumi && onlyAsToken) && !asScriptToken) {
+          problems.push(`${stepLabel(jobId, step, index)}: the App token may only be the GITHUB_TOKEN of a step that runs pulumi, or the github-token of a github-script in a job that runs no code`);
+        }
       });
     }
   }
@@ -486,8 +493,19 @@ export function deployRules(workflow: Workflow): string[] {
   if (promote.needs !== "deploy" || promote.if !== "github.ref_name == 'staging'") {
     problems.push("job promote: must run only after a successful staging deploy (needs: deploy, if: github.ref_name == 'staging')");
   }
-  if (!same(grantsOf(promote.permissions), { contents: "read", "pull-requests": "write", actions: "write" })) {
-    problems.push("job promote: expected permissions exactly { contents: read, pull-requests: write, actions: write }");
+  if (!same(grantsOf(promote.permissions), { contents: "read" })) {
+    problems.push("job promote: expected permissions exactly { contents: read } (it writes with the App token)");
+  }
+  const promoter = findStep(promote, (s) => usesAction(s, APP_TOKEN));
+  const promoterWith = {
+    "client-id": "${{ vars.DEPLOY_APP_CLIENT_ID }}",
+    "private-key": "${{ secrets.DEPLOY_APP_PRIVATE_KEY }}",
+    repositories: "${{ github.event.repository.name }}",
+    "permission-contents": "read",
+    "permission-pull-requests": "write",
+  };
+  if (promote.environment !== "staging" || !promoter || !same(promoter.with, promoterWith)) {
+    problems.push(`job promote: expected environment staging and an App token step with ${JSON.stringify(promoterWith)}`);
   }
   return problems;
 }
