@@ -61,6 +61,7 @@ describe("the declared setup", () => {
     }
     const deploy = derived.jobs.filter((job) => job.secrets.includes("DEPLOY_APP_PRIVATE_KEY"));
     expect(deploy.map((job) => [job.workflow, job.job, job.runsPullRequestCode])).toEqual([
+      ["automation.yml", "automation-pr", false],
       ["deploy.yml", "deploy", false],
       ["deploy.yml", "promote", false],
     ]);
@@ -99,7 +100,7 @@ describe("each check catches its violation", () => {
   it("a pull-request job with a writing token, or the deploy App's key", () => {
     expect(trustBoundaryProblems([{ ...prJob, tokenWrites: ["contents"], secrets: ["DEPLOY_APP_PRIVATE_KEY", "NPM_TOKEN", "READER_APP_PRIVATE_KEY"] }], [])).toEqual([
       "preview.yml preview: runs pull-request code with a GITHUB_TOKEN that may write contents",
-      "preview.yml preview: reads DEPLOY_APP_PRIVATE_KEY, the key of the deploy App (Administration, Webhooks, Variables, Pull requests: write)",
+      "preview.yml preview: reads DEPLOY_APP_PRIVATE_KEY, the key of the deploy App (Administration, Webhooks, Variables, Pull requests, Contents: write)",
       "preview.yml preview: reads NPM_TOKEN, a stored secret",
     ]);
     // A job that runs no pull-request code may hold them.

@@ -608,3 +608,30 @@ export function appCiRules(
   if (!same(include, expected)) problems.push(`job release: expected the matrix ${JSON.stringify(expected)}`);
   return problems;
 }
+
+/**
+ * automation.yml: on the default branch only (schedule, dispatch), in the staging environment, the
+ * deploy App narrowed to this repository's contents and pull requests, no repository code run.
+ */
+export function automationRules(workflow: Workflow): string[] {
+  const problems: string[] = [];
+  if (!same(triggers(workflow).sort(), ["schedule", "workflow_dispatch"])) problems.push("on: expected only schedule and workflow_dispatch (never a push of the automation branch)");
+  const job = workflow.jobs?.["automation-pr"];
+  if (!job) return [...problems, "jobs: expected a job automation-pr"];
+  if (job.if !== "github.ref == format('refs/heads/{0}', github.event.repository.default_branch)") {
+    problems.push("job automation-pr: must run only on the default branch");
+  }
+  if (job.environment !== "staging") problems.push("job automation-pr: environment must be staging (the deploy App's key)");
+  if (!same(grantsOf(job.permissions), { contents: "read" })) problems.push("job automation-pr: expected permissions exactly { contents: read } (it writes with the App token)");
+  if (stepsOf(job).some((s) => typeof s.run === "string" || usesAction(s, "actions/checkout"))) problems.push("job automation-pr: must run no repository code");
+  const app = findStep(job, (s) => usesAction(s, APP_TOKEN));
+  const expected = {
+    "client-id": "${{ vars.DEPLOY_APP_CLIENT_ID }}",
+    "private-key": "${{ secrets.DEPLOY_APP_PRIVATE_KEY }}",
+    repositories: "${{ github.event.repository.name }}",
+    "permission-contents": "write",
+    "permission-pull-requests": "write",
+  };
+  if (!app || !same(app.with, expected)) problems.push(`job automation-pr: expected an App token step with ${JSON.stringify(expected)}`);
+  return problems;
+}

@@ -13,6 +13,7 @@ import { ciVariableNames } from "../components/github-wiring";
 import {
   appCiRules,
   auditWorkflow,
+  automationRules,
   deployRules,
   driftRules,
   parseWorkflow,
@@ -24,7 +25,7 @@ import {
 
 const root = path.resolve(__dirname, "..");
 const workflowDir = path.join(root, ".github", "workflows");
-const WORKFLOW_FILES = ["deploy.yml", "drift.yml", "preview.yml"];
+const WORKFLOW_FILES = ["automation.yml", "deploy.yml", "drift.yml", "preview.yml"];
 
 function raw(file: string): string {
   return fs.readFileSync(path.join(workflowDir, file), "utf8");
@@ -107,7 +108,7 @@ function fixture(replace: string, by: string): string {
 }
 
 describe("the workflow files", () => {
-  it("are exactly the three delivery workflows", () => {
+  it("are exactly the four delivery workflows", () => {
     expect(fs.readdirSync(workflowDir).sort()).toEqual(WORKFLOW_FILES);
   });
 
@@ -606,6 +607,12 @@ function fakeGitHub(handlers: Record<string, Handler>) {
     return { data: await handler(params) };
   };
   const group = (prefix: string, names: string[]) => Object.fromEntries(names.map((n) => [n, method(`${prefix}.${n}`)]));
+  const graphql = async (query: string, variables: Record<string, unknown>) => {
+    calls.push({ method: "graphql", params: { query, ...variables } });
+    const handler = handlers.graphql;
+    if (!handler) throw new Error("unexpected call graphql");
+    return await handler({ query, ...variables });
+  };
   const rest = {
     issues: group("issues", ["listComments", "createComment", "updateComment", "listForRepo", "create", "update", "getLabel", "createLabel"]),
     pulls: group("pulls", ["list", "create", "update"]),
@@ -613,7 +620,7 @@ function fakeGitHub(handlers: Record<string, Handler>) {
     actions: group("actions", ["createWorkflowDispatch"]),
   };
   const paginate = async (fn: (p: Record<string, unknown>) => Promise<{ data: unknown }>, params: Record<string, unknown>) => (await fn(params)).data;
-  return { github: { rest, paginate }, calls };
+  return { github: { rest, paginate, graphql }, calls };
 }
 
 function fakeCore() {
@@ -771,6 +778,97 @@ describe("the promotion script", () => {
 
 // The script hands everything to syncDriftIssue of tools/delivery.cjs (tested on its own in
 // test/delivery.test.ts); these run the workflow's script with that module, as the job does.
+describe("automation.yml", () => {
+  it("proposes from the default branch only, with the deploy App narrowed to this repository", () => {
+    expect(automationRules(workflow("automation.yml"))).toEqual([]);
+  });
+
+  it("catches a push trigger, another environment, repository code and a wider token", () => {
+    const bad = broken(
+      "automation.yml",
+      [["on"], { push: { branches: ["image-updates/staging"] } }],
+      [["jobs", "automation-pr", "environment"], "automation"],
+      [["jobs", "automation-pr", "steps", 0, "with", "permission-administration"], "write"],
+      [["jobs", "automation-pr", "steps"], (steps: unknown) => [...(steps as Step[]), { run: "npm ci" }]],
+    );
+    expect(automationRules(bad)).toEqual([
+      "on: expected only schedule and workflow_dispatch (never a push of the automation branch)",
+      "job automation-pr: environment must be staging (the deploy App's key)",
+      "job automation-pr: must run no repository code",
+      'job automation-pr: expected an App token step with {"client-id":"${{ vars.DEPLOY_APP_CLIENT_ID }}","private-key":"${{ secrets.DEPLOY_APP_PRIVATE_KEY }}","repositories":"${{ github.event.repository.name }}","permission-contents":"write","permission-pull-requests":"write"}',
+    ]);
+  });
+});
+
+describe("the automation pull request script", () => {
+  const context = { repo, runId: 70, eventName: "schedule" };
+  const marked = (tag: string) => `  image: 111111111111.dkr.ecr.eu-west-1.amazonaws.com/staging/orders:${tag} # {"$imagepolicy": "flux-system:orders"}`;
+  const bump = {
+    filename: "clusters/staging/apps/orders.yaml",
+    status: "modified",
+    patch: `@@ -3,7 +3,7 @@ spec:\n   replicas: 2\n-${marked("1.4.0")}\n+${marked("1.5.0")}\n   port: 8080`,
+  };
+  const comparison = (files: unknown[]) => ({ ahead_by: 1, files, commits: [{ sha: "ccccccc3333333", commit: { message: "orders: 1.5.0" } }] });
+
+  it("opens the pull request and turns on auto-merge when only marked tags change", async () => {
+    const { github, calls } = fakeGitHub({
+      "repos.compareCommits": () => comparison([bump]),
+      "pulls.list": () => [],
+      "pulls.create": () => ({ number: 20, node_id: "PR_20", html_url: "https://github.com/p/20", auto_merge: null }),
+      graphql: () => ({}),
+    });
+    const { core, log } = fakeCore();
+    await runScript("automation.yml", "automation-pr", { github, context, core, env: {} });
+    expect(calls.map((c) => c.method)).toEqual(["repos.compareCommits", "pulls.list", "pulls.create", "graphql"]);
+    expect(calls[0]?.params).toEqual({ ...repo, base: "staging", head: "image-updates/staging" });
+    expect(calls[2]?.params).toMatchObject({ base: "staging", head: "image-updates/staging", title: "Image updates for staging" });
+    expect(calls[3]?.params).toEqual({
+      query: "mutation($id: ID!) { enablePullRequestAutoMerge(input: { pullRequestId: $id, mergeMethod: MERGE }) { clientMutationId } }",
+      id: "PR_20",
+    });
+    expect(log).toEqual(["info: opened https://github.com/p/20", "info: #20 merges itself once the required checks pass"]);
+  });
+
+  it("leaves anything but a tag bump to a person, and turns auto-merge off again", async () => {
+    const registry = { ...bump, patch: `@@ -3 +3 @@\n-${marked("1.4.0")}\n+${marked("1.5.0").replace("111111111111.dkr.ecr", "evil.example")}` };
+    const unmarked = { filename: "clusters/staging/kustomization.yaml", status: "modified", patch: "@@ -1 +1 @@\n-resources: [a]\n+resources: [a, b]" };
+    const outside = { filename: ".github/workflows/deploy.yml", status: "modified", patch: "@@ -1 +1 @@\n-a\n+b" };
+    const added = { filename: "clusters/staging/new.yaml", status: "added", patch: "@@ +1 @@\n+kind: ClusterRoleBinding" };
+    const { github, calls } = fakeGitHub({
+      "repos.compareCommits": () => comparison([registry, unmarked, outside, added]),
+      "pulls.list": () => [{ number: 21, node_id: "PR_21", html_url: "https://github.com/p/21", auto_merge: { enabled_by: {} } }],
+      "pulls.update": () => ({}),
+      graphql: () => ({}),
+    });
+    const { core, log } = fakeCore();
+    await runScript("automation.yml", "automation-pr", { github, context, core, env: {} });
+    expect(calls.map((c) => c.method)).toEqual(["repos.compareCommits", "pulls.list", "pulls.update", "graphql"]);
+    expect(String(calls[3]?.params.query)).toContain("disablePullRequestAutoMerge");
+    const problems = [
+      "`clusters/staging/apps/orders.yaml` changes more than the tags of image policy markers",
+      "`clusters/staging/kustomization.yaml` changes more than the tags of image policy markers",
+      "`.github/workflows/deploy.yml` is outside clusters/staging/",
+      "`clusters/staging/new.yaml` is added",
+    ];
+    expect(calls[2]?.params.body).toContain(["**Not merged automatically**: a person must review it, because:", "", ...problems.map((p) => `- ${p}`)].join("\n"));
+    expect(log).toEqual(["info: refreshed https://github.com/p/21", `warning: #21 needs a review: ${problems.join("; ")}`]);
+  });
+
+  it("does nothing without the branch or without new commits", async () => {
+    const missing = fakeGitHub({
+      "repos.compareCommits": () => {
+        throw Object.assign(new Error("Not Found"), { status: 404 });
+      },
+    });
+    const { core, log } = fakeCore();
+    await runScript("automation.yml", "automation-pr", { github: missing.github, context, core, env: {} });
+    expect(log).toEqual(["info: no branch image-updates/staging: nothing to propose"]);
+    const current = fakeGitHub({ "repos.compareCommits": () => ({ ahead_by: 0, files: [], commits: [] }) });
+    await runScript("automation.yml", "automation-pr", { github: current.github, context, core: fakeCore().core, env: {} });
+    expect(current.calls.map((c) => c.method)).toEqual(["repos.compareCommits"]);
+  });
+});
+
 describe("the drift issue script", () => {
   const tools = path.join(root, "tools", "delivery.cjs");
   const context = { repo, runId: 60, eventName: "schedule" };

@@ -25,7 +25,7 @@ const GITHUB_HOST = "token.actions.githubusercontent.com";
  * where the key is kept. docs/delivery.md creates the Apps with exactly these permissions.
  */
 export const APPS: Readonly<Record<string, { readonly app: string; readonly writes: boolean; readonly environmentSecret: boolean }>> = {
-  DEPLOY_APP_PRIVATE_KEY: { app: "deploy App (Administration, Webhooks, Variables, Pull requests: write)", writes: true, environmentSecret: true },
+  DEPLOY_APP_PRIVATE_KEY: { app: "deploy App (Administration, Webhooks, Variables, Pull requests, Contents: write)", writes: true, environmentSecret: true },
   READER_APP_PRIVATE_KEY: { app: "reader App (Administration, Webhooks, Variables: read)", writes: false, environmentSecret: false },
 };
 
