@@ -40,6 +40,7 @@ describe("Platform", () => {
     const children = result.resources.filter((r) => r.parent === platform.urn).map((r) => `${r.type}::${r.name}`);
     // The Kubernetes provider registers once the cluster lookup resolves: compare as sets.
     expect(children.filter((c) => c.startsWith("gitops-platform:aws:") || c.startsWith("pulumi:providers:")).sort()).toEqual([
+      "gitops-platform:aws:AppSecrets::staging-app-secrets",
       "gitops-platform:aws:CiIdentity::staging-ci",
       "gitops-platform:aws:Firewall::staging-firewall",
       "gitops-platform:aws:ImageReflectorRole::staging-image-reflector",
@@ -101,6 +102,14 @@ describe("Platform", () => {
     expect(state).toContain("arn:aws:s3:::acme-gitops-platform-state-prod");
   });
 
+  it("lets the preview and drift roles read the SOPS key's metadata, which its key policy alone grants", async () => {
+    const result = await plan("staging");
+    const key = findResource(result, "aws:kms/key:Key", "staging-app-secrets-key");
+    expect(key.propertyDependencies.policy).toEqual(
+      expect.arrayContaining([findResource(result, "aws:iam/role:Role", "staging-ci-preview").urn, findResource(result, "aws:iam/role:Role", "staging-ci-drift").urn]),
+    );
+  });
+
   it("uses an existing OIDC provider when the config says so", async () => {
     const result = await plan("staging", (config) => {
       config["gitops-platform:ci"] = { ...(config["gitops-platform:ci"] as object), createOidcProvider: false };
@@ -145,6 +154,8 @@ describe("Platform", () => {
   it("exports names, URLs and ARNs, unknown in preview, secret only where a token is in it", async () => {
     const result = await plan("prod");
     expect(Object.keys(result.outputs).sort()).toEqual([
+      "appSecretsAlias",
+      "appSecretsKeyArn",
       "bucketName",
       "ciRoleArns",
       "deployKeys",
