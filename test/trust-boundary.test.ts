@@ -13,6 +13,7 @@ import { CiIdentity } from "../components/ci-identity";
 import { runProgram } from "../tools/engine";
 import {
   APPS,
+  CONFIG_SECRETS,
   deriveCredentials,
   isReadAction,
   pullRequestAttacker,
@@ -23,10 +24,11 @@ import {
   withTable,
   type JobCredentials,
   type RoleAccess,
+  type StateSecret,
 } from "../tools/credential-table";
 
 const root = path.resolve(__dirname, "..");
-let derived: { jobs: JobCredentials[]; roles: RoleAccess[] };
+let derived: { jobs: JobCredentials[]; roles: RoleAccess[]; stateSecrets: StateSecret[] };
 
 beforeAll(async () => {
   derived = await deriveCredentials(root);
@@ -36,7 +38,7 @@ const CONFIG_REPO = "acme-corp/gitops-platform";
 
 describe("the declared setup", () => {
   it("lets no pull-request code reach a credential that writes", () => {
-    expect(trustBoundaryProblems(derived.jobs, derived.roles)).toEqual([]);
+    expect(trustBoundaryProblems(derived.jobs, derived.roles, derived.stateSecrets)).toEqual([]);
   });
 
   it("gives pull-request code exactly the preview roles of both stacks, both read-only, and the reader App", () => {
@@ -69,13 +71,21 @@ describe("the declared setup", () => {
 
   it("is the table docs/threat-model.md shows", () => {
     const page = fs.readFileSync(path.join(root, "docs", "threat-model.md"), "utf8");
-    const table = renderTable(derived.jobs, derived.roles);
+    const table = renderTable(derived.jobs, derived.roles, derived.stateSecrets);
     expect(withTable(page, table)).toBe(page);
   });
 });
 
 describe("each check catches its violation", () => {
-  const previewRole: RoleAccess = { stack: "staging", name: "staging-ci-preview", subjects: [`repo:${CONFIG_REPO}:pull_request`], writes: [], kubernetes: "view (no Secrets)", kubernetesWrites: false };
+  const previewRole: RoleAccess = {
+    stack: "staging",
+    name: "staging-ci-preview",
+    subjects: [`repo:${CONFIG_REPO}:pull_request`],
+    writes: [],
+    kubernetes: "view (no Secrets)",
+    kubernetesWrites: false,
+    readsState: true,
+  };
   const prJob: JobCredentials = {
     workflow: "preview.yml",
     job: "preview",
@@ -139,6 +149,31 @@ describe("each check catches its violation", () => {
     const clean = roles.map((role) => (role.name === "ci-preview" ? { ...role, writes: [] } : role));
     expect(trustBoundaryProblems([prJob], clean)).toEqual([]);
     expect(roles.find((role) => role.name === "ci-deploy")?.writes).toContain("managed policy PowerUserAccess");
+  });
+
+  it("a writing credential in the state the preview role decrypts: a GitHub token, anything unclassified", () => {
+    const secrets: StateSecret[] = [
+      { stack: "staging", name: "config gitops-platform:githubToken", writes: CONFIG_SECRETS["gitops-platform:githubToken"] ?? null },
+      { stack: "prod", name: "config gitops-platform:notificationsAppPrivateKey", writes: CONFIG_SECRETS["gitops-platform:notificationsAppPrivateKey"] ?? null },
+      { stack: "staging", name: "config gitops-platform:somethingNew", writes: "unclassified stack secret gitops-platform:somethingNew" },
+      { stack: "staging", name: "generated staging-reconciler-webhook-token", writes: null },
+      { stack: "staging", name: "deploy key staging-config-repo-key-gen0", writes: "pushes to acme-corp/gitops-platform, past the ruleset of refs/heads/staging (deploy keys may bypass it)", deployKey: true },
+    ];
+    const prodPreview = { ...previewRole, stack: "prod", name: "prod-ci-preview" };
+    expect(trustBoundaryProblems([prJob], [previewRole, prodPreview], secrets)).toEqual([
+      "preview.yml preview: can read staging config gitops-platform:githubToken from the state through staging-ci-preview, which writes: GitHub, with every right of the token",
+      "preview.yml preview: can read staging config gitops-platform:somethingNew from the state through staging-ci-preview, which writes: unclassified stack secret gitops-platform:somethingNew",
+    ]);
+    // A role that cannot decrypt the state reaches none of it.
+    expect(trustBoundaryProblems([prJob], [{ ...previewRole, readsState: false }], secrets)).toEqual([]);
+  });
+
+  it("classifies every credential the declared stacks keep in their state", () => {
+    expect(derived.stateSecrets.filter((secret) => String(secret.writes).startsWith("unclassified"))).toEqual([]);
+    const keys = derived.stateSecrets.filter((secret) => secret.deployKey === true);
+    // One per repository and stack; what a read-write one may push is read from the rulesets.
+    expect(keys.map((k) => `${k.stack} ${k.name}`)).toEqual(expect.arrayContaining(["staging deploy key staging-config-repo-key-gen0", "prod deploy key prod-app-orders-key-gen0"]));
+    expect(keys.filter((k) => k.writes !== null).every((k) => /^pushes to acme-corp\/gitops-platform/.test(String(k.writes)))).toBe(true);
   });
 
   it("tells read actions from the rest", () => {

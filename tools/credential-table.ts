@@ -29,6 +29,76 @@ export const APPS: Readonly<Record<string, { readonly app: string; readonly writ
   READER_APP_PRIVATE_KEY: { app: "reader App (Administration, Webhooks, Variables: read)", writes: false, environmentSecret: false },
 };
 
+/**
+ * Stack config secrets, which any role that decrypts the state (the preview and drift roles) can
+ * read, and what each can write (null: nothing). A secret key missing here fails the trust-boundary
+ * test until it is classified.
+ */
+export const CONFIG_SECRETS: Readonly<Record<string, string | null>> = {
+  "gitops-platform:githubToken": "GitHub, with every right of the token",
+  "gitops-platform:notificationsAppPrivateKey": "commit statuses on the config and app repositories (the commit-status App)",
+  "gitops-platform:notificationsAlertAddress": null,
+  "gitops-platform:notificationsAlertHmacKey": null,
+};
+
+/**
+ * Writing config secrets a pull request's code may reach through the state, on purpose and bounded:
+ * docs/threat-model.md says why. Any other writing config secret is a finding.
+ */
+export const ACKNOWLEDGED_STATE_WRITES: readonly RegExp[] = [
+  // The commit-status App: statuses only, no code, settings or environment.
+  /^commit statuses on the config and app repositories \(the commit-status App\)$/,
+];
+
+/** A secret in a stack's state that a role decrypting the state can read. */
+export interface StateSecret {
+  readonly stack: string;
+  readonly name: string;
+  /** What it can write, or null. */
+  readonly writes: string | null;
+  /**
+   * A deploy key's private half. Listed, not judged here: which keys may be read-write and where
+   * they may push is the policy pack's (`github-deploy-key-read-only`) and the rulesets' business.
+   */
+  readonly deployKey?: boolean;
+}
+
+/** The credentials in one stack's state: config secrets, deploy keys' private halves, generated tokens. */
+export function stateSecretsOf(stack: string, plan: PlanResult, secretKeys: readonly string[]): StateSecret[] {
+  const secrets: StateSecret[] = secretKeys.map((key) => ({
+    stack,
+    name: `config ${key}`,
+    writes: key in CONFIG_SECRETS ? (CONFIG_SECRETS[key] ?? null) : `unclassified stack secret ${key}`,
+  }));
+  const text = (value: unknown) => (typeof value === "string" ? value : "?");
+  const owner = text(plan.resources.find((r) => r.type === "pulumi:providers:github")?.inputs.owner);
+  for (const key of plan.resources.filter((r) => r.type === "tls:index/privateKey:PrivateKey")) {
+    const deployKey = plan.resources.find((r) => r.type === "github:index/repositoryDeployKey:RepositoryDeployKey" && (r.propertyDependencies.key ?? []).includes(key.urn));
+    if (deployKey === undefined) {
+      secrets.push({ stack, name: `private key ${key.name}`, writes: `unclassified private key ${key.name}` });
+      continue;
+    }
+    const repository = text(deployKey.inputs.repository);
+    // Where a ruleset lets deploy keys bypass it, the key pushes straight to the guarded branch.
+    const bypassed = plan.resources
+      .filter((r) => r.type === "github:index/repositoryRuleset:RepositoryRuleset" && r.inputs.repository === repository)
+      .filter((r) => asList(r.inputs.bypassActors).length > 0 && JSON.stringify(r.inputs.bypassActors).includes("DeployKey"))
+      .flatMap((r) => asList(((r.inputs.conditions ?? {}) as { refName?: { includes?: unknown } }).refName?.includes));
+    const writes =
+      deployKey.inputs.readOnly !== false
+        ? null
+        : bypassed.length > 0
+          ? `pushes to ${owner}/${repository}, past the ruleset of ${bypassed.join(", ")} (deploy keys may bypass it)`
+          : `pushes to ${owner}/${repository} where no ruleset guards the branch (the automation branch)`;
+    secrets.push({ stack, name: `deploy key ${key.name}`, writes, deployKey: true });
+  }
+  for (const password of plan.resources.filter((r) => r.type === "random:index/randomPassword:RandomPassword")) {
+    // The receiver's token: it can only make Flux fetch sooner.
+    secrets.push({ stack, name: `generated ${password.name}`, writes: null });
+  }
+  return secrets;
+}
+
 /** An AWS identity the program declares, with what it allows. */
 export interface RoleAccess {
   readonly stack: string;
@@ -40,6 +110,8 @@ export interface RoleAccess {
   /** Its Kubernetes access on the cluster: `cluster-admin`, `view`, `drift reader (get/list/watch)`, `none`. */
   readonly kubernetes: string;
   readonly kubernetesWrites: boolean;
+  /** It may decrypt the stack's state (and so read every secret in it). */
+  readonly readsState: boolean;
 }
 
 type Json = Record<string, unknown>;
@@ -75,6 +147,7 @@ export function rolesOf(stack: string, plan: PlanResult, settled: PlanResult = p
         return Object.values(condition).flatMap((test) => asList(test[`${GITHUB_HOST}:sub`]));
       });
       const writes: string[] = [];
+      let readsState = false;
       for (const policy of plan.resources.filter((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && dependsOn(r, "role", role.urn))) {
         const document = documentOf(policy);
         if (typeof document !== "string") {
@@ -84,6 +157,7 @@ export function rolesOf(stack: string, plan: PlanResult, settled: PlanResult = p
         for (const statement of statementsOf(document)) {
           if (statement.Effect !== "Allow") continue;
           writes.push(...asList(statement.Action).filter((action) => !isReadAction(action)));
+          if (asList(statement.Action).includes("kms:Decrypt")) readsState = true;
         }
       }
       for (const attachment of plan.resources.filter((r) => r.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment" && dependsOn(r, "role", role.urn))) {
@@ -104,7 +178,9 @@ export function rolesOf(stack: string, plan: PlanResult, settled: PlanResult = p
         kubernetes = groups.map((g) => (g === DRIFT_READER_GROUP ? "drift reader (get/list/watch the managed kinds, get the managed Secrets)" : `group ${g}`)).join(", ");
         kubernetesWrites = groups.some((g) => g !== DRIFT_READER_GROUP);
       }
-      return { stack, name: role.name, subjects, writes: [...new Set(writes)], kubernetes, kubernetesWrites };
+      // A managed policy may decrypt too.
+      if (writes.some((w) => w.startsWith("managed policy"))) readsState = true;
+      return { stack, name: role.name, subjects, writes: [...new Set(writes)], kubernetes, kubernetesWrites, readsState };
     });
 }
 
@@ -230,7 +306,7 @@ export function reachableRoles(job: JobCredentials, roles: readonly RoleAccess[]
 }
 
 /** Every path from pull-request code to a credential that writes, one message each. */
-export function trustBoundaryProblems(jobs: readonly JobCredentials[], roles: readonly RoleAccess[]): string[] {
+export function trustBoundaryProblems(jobs: readonly JobCredentials[], roles: readonly RoleAccess[], stateSecrets: readonly StateSecret[] = []): string[] {
   const problems: string[] = [];
   for (const job of jobs.filter((j) => j.runsPullRequestCode)) {
     const where = `${job.workflow} ${job.job}`;
@@ -238,6 +314,13 @@ export function trustBoundaryProblems(jobs: readonly JobCredentials[], roles: re
     for (const role of reachableRoles(job, roles)) {
       if (role.writes.length > 0) problems.push(`${where}: can assume ${role.stack} ${role.name}, which allows more than reads: ${role.writes.join(", ")}`);
       if (role.kubernetesWrites) problems.push(`${where}: can assume ${role.stack} ${role.name}, which writes to the cluster (${role.kubernetes})`);
+      if (!role.readsState) continue;
+      for (const secret of stateSecrets.filter((s) => s.stack === role.stack && s.writes !== null && s.deployKey !== true)) {
+        const writes = secret.writes ?? "";
+        if (!ACKNOWLEDGED_STATE_WRITES.some((bound) => bound.test(writes))) {
+          problems.push(`${where}: can read ${secret.stack} ${secret.name} from the state through ${role.name}, which writes: ${writes}`);
+        }
+      }
     }
     for (const secret of job.secrets) {
       const app = APPS[secret];
@@ -255,8 +338,8 @@ function describeRoles(job: JobCredentials, roles: readonly RoleAccess[]): strin
     .join("<br>");
 }
 
-/** The markdown table: one row per job, then the pull-request attacker. */
-export function renderTable(jobs: readonly JobCredentials[], roles: readonly RoleAccess[]): string {
+/** The markdown table: one row per job, then the pull-request attacker; then the state's credentials. */
+export function renderTable(jobs: readonly JobCredentials[], roles: readonly RoleAccess[], stateSecrets: readonly StateSecret[] = []): string {
   const row = (job: JobCredentials) =>
     `| ${job.workflow} | ${job.job} | ${job.trigger} | ${job.code} | ${job.tokenWrites.length > 0 ? job.tokenWrites.map((s) => `${s}: write`).join(", ") : "read only"} | ${describeRoles(job, roles)} | ${
       job.secrets.length > 0 ? job.secrets.map((s) => `${APPS[s]?.app ?? s}`).join("<br>") : "none"
@@ -267,12 +350,19 @@ export function renderTable(jobs: readonly JobCredentials[], roles: readonly Rol
     "| workflow | job | who starts it | whose code runs | GITHUB_TOKEN | AWS roles it can assume (and their Kubernetes access) | GitHub App keys |",
     "|---|---|---|---|---|---|---|",
     ...jobs.map(row),
+    "",
+    "Credentials in each stack's state, which every role that decrypts the state can read (deploy keys are listed; which may write is the policy pack's rule `github-deploy-key-read-only` and the rulesets'):",
+    "",
+    "| stack | secret | what it can write |",
+    "|---|---|---|",
+    ...stateSecrets.map((secret) => `| ${secret.stack} | ${secret.name} | ${secret.writes ?? "nothing"} |`),
   ].join("\n");
 }
 
 /** Both stacks' roles, the jobs, and the attacker row, from the repository at `rootDir`. */
-export async function deriveCredentials(rootDir: string = projectRoot): Promise<{ jobs: JobCredentials[]; roles: RoleAccess[] }> {
+export async function deriveCredentials(rootDir: string = projectRoot): Promise<{ jobs: JobCredentials[]; roles: RoleAccess[]; stateSecrets: StateSecret[] }> {
   const roles: RoleAccess[] = [];
+  const stateSecrets: StateSecret[] = [];
   let configRepo = "";
   let defaultBranch = "";
   for (const stack of STACKS) {
@@ -282,9 +372,11 @@ export async function deriveCredentials(rootDir: string = projectRoot): Promise<
     configRepo = github.configRepo.repo;
     defaultBranch = ci.defaultBranch ?? stack;
     const run = (preview: boolean) => runProgram({ stack, config: loaded.config, secretKeys: loaded.secretKeys, program: path.join(rootDir, "index.ts"), preview });
-    roles.push(...rolesOf(stack, await run(true), await run(false)));
+    const preview = await run(true);
+    roles.push(...rolesOf(stack, preview, await run(false)));
+    stateSecrets.push(...stateSecretsOf(stack, preview, loaded.secretKeys));
   }
-  return { jobs: [...jobsOf(rootDir, configRepo, defaultBranch), pullRequestAttacker(configRepo)], roles };
+  return { jobs: [...jobsOf(rootDir, configRepo, defaultBranch), pullRequestAttacker(configRepo)], roles, stateSecrets };
 }
 
 /** The page text with the table between the markers replaced, or undefined without markers. */
@@ -296,9 +388,9 @@ export function withTable(page: string, table: string): string | undefined {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const { jobs, roles } = await deriveCredentials();
-  const table = renderTable(jobs, roles);
-  const problems = trustBoundaryProblems(jobs, roles);
+  const { jobs, roles, stateSecrets } = await deriveCredentials();
+  const table = renderTable(jobs, roles, stateSecrets);
+  const problems = trustBoundaryProblems(jobs, roles, stateSecrets);
   for (const problem of problems) process.stderr.write(`trust boundary: ${problem}\n`);
   if (!argv.includes("--write")) {
     process.stdout.write(`${table}\n`);
