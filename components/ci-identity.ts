@@ -422,8 +422,8 @@ export class CiIdentity extends pulumi.ComponentResource {
       return created;
     };
 
-    // Pull requests (GitHub issues no OIDC token to runs of pull requests from forks), and the
-    // default branch's dispatched previews (the promotion PR's).
+    // Pull requests (GitHub issues no OIDC token to runs of pull requests from forks), and previews
+    // dispatched by hand on the default branch, which run reviewed code.
     const previewSubjects = [`repo:${args.configRepo}:pull_request`];
     if (args.defaultBranch !== undefined) previewSubjects.push(`repo:${args.configRepo}:ref:refs/heads/${args.defaultBranch}`);
     const preview = readOnly("preview", previewSubjects, `pulumi preview of ${args.configRepo} pull requests (control-plane reads and the state)`);
