@@ -1,5 +1,5 @@
 // The project's test command (`npm test`): type check and lint, the workflow lints (actionlint, and
-// shellcheck where installed), then every test suite, ending with `N passed, N failed`.
+// shellcheck and zizmor where installed), then every test suite, ending with `N passed, N failed`.
 // Each step runs on the same Node as this script (Node 24, see tools/node24.cjs). Steps of one
 // stage run side by side (each is single-threaded; the machine has cores to spare), their output
 // shown whole and in order once the stage ends. The first failing stage ends the run.
@@ -23,6 +23,7 @@ const stages = [
   [
     { name: "actionlint", args: [path.join(__dirname, "lint-workflows.cjs"), "actionlint"] },
     { name: "shellcheck", args: [path.join(__dirname, "lint-workflows.cjs"), "shellcheck"] },
+    { name: "zizmor", args: [path.join(__dirname, "lint-workflows.cjs"), "zizmor"] },
   ],
   [
     {
