@@ -14,7 +14,7 @@ import { decode, UNKNOWN, isUnknown, mask, valueAt, joinPath } from "./values";
 import { loadBundled } from "../bundle.cjs";
 
 export { UNKNOWN, isUnknown, mask, valueAt, joinPath };
-export { loadStackConfig, readProject, type StackConfig } from "./stack-config";
+export { loadStackConfig, readProject, readYamlMapping, StackFileError, type ShowPath, type StackConfig } from "./stack-config";
 export { UnansweredInvokeError, OFFLINE_INVOKES } from "./invokes";
 
 /** One run of a program. */
@@ -39,6 +39,11 @@ export interface EngineRun {
   readonly providerOutputs?: (resource: { readonly type: string; readonly name: string; readonly inputs: Record<string, unknown> }) =>
     | Record<string, unknown>
     | undefined;
+  /**
+   * Keep the bundle of an entry file in the on-disk cache. Off for throw-away checkouts (the
+   * revision `plan --diff` compares against), whose paths never recur. @default true
+   */
+  readonly cacheBundle?: boolean;
 }
 
 /** A resource as the program registered it. */
@@ -188,7 +193,7 @@ async function runOnce(run: EngineRun): Promise<PlanResult> {
     registerOutputs(req, callback);
   };
 
-  const program: () => unknown = typeof run.program === "string" ? programFromFile(run.program) : run.program;
+  const program: () => unknown = typeof run.program === "string" ? programFromFile(run.program, run.cacheBundle ?? true) : run.program;
   let failure: unknown;
   // Like the CLI's language host, the engine owns the program's stray rejections (a failed invoke
   // rejects every output derived from it): the first one fails the run, none escapes the process.
@@ -261,9 +266,9 @@ function recordResource(req: RegisterRequest, urn: string): RecordedResource {
 }
 
 /** Pulumi semantics for an entry module: a function is called; otherwise its exports are the outputs. */
-function programFromFile(file: string): () => unknown {
+function programFromFile(file: string, cache: boolean): () => unknown {
   return () => {
-    const exported = loadBundled(file);
+    const exported = loadBundled(file, { cache });
     if (typeof exported === "function") return (exported as () => unknown)();
     if (exported && typeof exported === "object") {
       const keys = Object.keys(exported).filter((key) => key !== "__esModule");
