@@ -5,7 +5,9 @@ import * as os from "node:os";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as tls from "@pulumi/tls";
+import * as k8s from "@pulumi/kubernetes";
 import { findResource, isUnknown, maskedInputs, maskedOutputs, resourcesOfType, runProgram, loadStackConfig, UNKNOWN } from "../tools/engine";
+import { kubernetesObjects } from "../tools/plan/render";
 
 const base = { stack: "dev", config: { "aws:region": "eu-west-1" } };
 
@@ -142,5 +144,74 @@ describe("offline engine", () => {
     });
     expect(stack.secretKeys).toEqual(["demo:token"]);
     expect(() => loadStackConfig(dir, "nope")).toThrow(`stack config not found: ${path.join(dir, "Pulumi.nope.yaml")}`);
+  });
+
+  describe("Kubernetes YAML components, expanded as the provider registers them", () => {
+    const manifests = () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "engine-yaml-"));
+      fs.mkdirSync(path.join(dir, "crds"));
+      fs.writeFileSync(
+        path.join(dir, "crds", "a.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: apps\ndata:\n  a: '1'\n---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\n",
+      );
+      fs.writeFileSync(path.join(dir, "crds", "b.yaml"), "apiVersion: v1\nkind: Secret\nmetadata:\n  name: token\n  namespace: apps\nstringData:\n  token: s3cr3t-from-yaml\n");
+      fs.writeFileSync(path.join(dir, "crds", "skip.txt"), "not yaml");
+      return dir;
+    };
+
+    it("registers each object of a ConfigFile and a ConfigGroup (files, yaml, objs) as a child", async ({ onTestFinished }) => {
+      const dir = manifests();
+      onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
+      const result = await runProgram({
+        ...base,
+        cwd: dir,
+        program: () => {
+          new k8s.yaml.v2.ConfigFile("one", { file: "crds/a.yaml" });
+          new k8s.yaml.v2.ConfigGroup("group", {
+            files: ["crds/*.yaml"],
+            yaml: "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n",
+            objs: [{ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "robot", namespace: "apps" } }],
+            resourcePrefix: "g",
+          });
+        },
+      });
+      expect(result.resources.map((r) => `${r.type} ${r.name}`)).toEqual([
+        "pulumi:pulumi:Stack gitops-platform-dev",
+        "kubernetes:yaml/v2:ConfigFile one",
+        "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition one:widgets.example.com",
+        "kubernetes:core/v1:ConfigMap one:apps/settings",
+        "kubernetes:yaml/v2:ConfigGroup group",
+        "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition g:widgets.example.com",
+        "kubernetes:core/v1:Namespace g:apps",
+        "kubernetes:core/v1:ConfigMap g:apps/settings",
+        "kubernetes:core/v1:Secret g:apps/token",
+        "kubernetes:core/v1:ServiceAccount g:apps/robot",
+      ]);
+      const secret = findResource(result, "kubernetes:core/v1:Secret", "g:apps/token");
+      expect(secret.urn).toBe("urn:pulumi:dev::gitops-platform::kubernetes:yaml/v2:ConfigGroup$kubernetes:core/v1:Secret::g:apps/token");
+      expect(secret.parent).toBe(findResource(result, "kubernetes:yaml/v2:ConfigGroup", "group").urn);
+      expect(maskedInputs(secret)).toEqual({ apiVersion: "v1", kind: "Secret", metadata: { name: "token", namespace: "apps" }, stringData: { token: "[secret]" } });
+      expect(kubernetesObjects(result).map((o) => o.file)).toContain("secret-apps-token.yaml");
+      expect(result.unexpanded).toBeUndefined();
+    });
+
+    it("stops with an error naming a Helm chart, a missing file or an unknown input; reports a remote file as not expanded", async () => {
+      await expect(runProgram({ ...base, program: () => void new k8s.helm.v4.Chart("ingress", { chart: "ingress-nginx" }) })).rejects.toThrow(
+        'offline engine: cannot expand kubernetes:helm.sh/v4:Chart "ingress": rendering a Helm chart needs Helm and the chart\'s repository; the objects it would declare are not known offline',
+      );
+      await expect(runProgram({ ...base, cwd: os.tmpdir(), program: () => void new k8s.yaml.v2.ConfigFile("gone", { file: "no-such.yaml" }) })).rejects.toThrow(
+        `offline engine: kubernetes:yaml/v2:ConfigFile "gone": file no-such.yaml not found (relative paths resolve from ${os.tmpdir()})`,
+      );
+      await expect(
+        runProgram({ ...base, program: () => void new k8s.yaml.v2.ConfigFile("late", { file: new aws.s3.Bucket("b", {}).bucket.apply((b) => `${b}.yaml`) }) }),
+      ).rejects.toThrow('offline engine: cannot expand kubernetes:yaml/v2:ConfigFile "late": its input file is unknown until deployment');
+      const remote = await runProgram({ ...base, program: () => void new k8s.yaml.v2.ConfigFile("crds", { file: "https://example.invalid/crds.yaml" }) });
+      expect(remote.unexpanded).toEqual([
+        {
+          urn: "urn:pulumi:dev::gitops-platform::kubernetes:yaml/v2:ConfigFile::crds",
+          reason: "https://example.invalid/crds.yaml is fetched over the network at deploy time; the objects in it are not shown or checked offline",
+        },
+      ]);
+    });
   });
 });

@@ -8,6 +8,7 @@
  * - provider-computed outputs stay unknown (preview mode), never invented.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { expandComponents, type Unexpanded } from "./expand";
 import { answerInvoke } from "./invokes";
 import { decode, UNKNOWN, isUnknown, mask, valueAt, joinPath } from "./values";
 // Entry files are bundled with esbuild (cached) and evaluated anew on every run.
@@ -16,6 +17,7 @@ import { loadBundled } from "../bundle.cjs";
 export { UNKNOWN, isUnknown, mask, valueAt, joinPath };
 export { loadStackConfig, readProject, readYamlMapping, StackFileError, type ShowPath, type StackConfig } from "./stack-config";
 export { UnansweredInvokeError, OFFLINE_INVOKES } from "./invokes";
+export { ExpansionError, type Unexpanded } from "./expand";
 
 /** One run of a program. */
 export interface EngineRun {
@@ -44,6 +46,8 @@ export interface EngineRun {
    * revision `plan --diff` compares against), whose paths never recur. @default true
    */
   readonly cacheBundle?: boolean;
+  /** The program's working directory: relative files of Kubernetes YAML components resolve from it. @default process.cwd() */
+  readonly cwd?: string;
 }
 
 /** A resource as the program registered it. */
@@ -89,6 +93,8 @@ export interface PlanResult {
   readonly outputs: Record<string, unknown>;
   readonly outputSecretPaths: string[];
   policyViolations: PolicyViolation[];
+  /** Components whose objects the engine could not see offline (a file fetched at deploy time). */
+  readonly unexpanded?: Unexpanded[];
 }
 
 /** The type token of the root stack resource. */
@@ -224,11 +230,13 @@ async function runOnce(run: EngineRun): Promise<PlanResult> {
   if (failure !== undefined) throw unwrapRunError(failure);
 
   const outputs = decode(stackOutputs.raw ?? {});
+  const expanded = expandComponents(recorded, run.cwd ?? process.cwd());
   return {
     project,
     stack: run.stack,
     preview,
-    resources: recorded,
+    resources: expanded.resources,
+    ...(expanded.unexpanded.length ? { unexpanded: expanded.unexpanded } : {}),
     outputs: outputs.value as Record<string, unknown>,
     outputSecretPaths: outputs.secretPaths,
     policyViolations: [],

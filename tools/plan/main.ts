@@ -100,7 +100,7 @@ async function plan(args: PlanArgs, io: PlanIo): Promise<number> {
   }
 
   const stack = loadStackConfig(root, args.stack, configFile, show);
-  const result = await runProgram({ stack: args.stack, project: stack.project, config: stack.config, secretKeys: stack.secretKeys, program: entry ?? stack.main });
+  const result = await runProgram({ stack: args.stack, project: stack.project, config: stack.config, secretKeys: stack.secretKeys, program: entry ?? stack.main, cwd: root });
   result.policyViolations = await evaluatePolicies(result, packs);
   const diff = args.diff === undefined ? undefined : await diffAgainst(args.diff, args.stack, root, result);
 
@@ -132,7 +132,7 @@ async function diffAgainst(ref: string, stackName: string, root: string, head: P
     const show = (file: string) => `${ref}:${path.relative(dir, file)}`;
     const stack = loadStackConfig(dir, stackName, undefined, show);
     try {
-      return await runProgram({ stack: stackName, project: stack.project, config: stack.config, secretKeys: stack.secretKeys, program: stack.main, cacheBundle: false });
+      return await runProgram({ stack: stackName, project: stack.project, config: stack.config, secretKeys: stack.secretKeys, program: stack.main, cacheBundle: false, cwd: dir });
     } catch (error) {
       throw new PlanError(`--diff ${ref}: the plan of ${ref} failed: ${error instanceof Error ? error.message : String(error)}`, 1);
     }
@@ -143,7 +143,7 @@ async function diffAgainst(ref: string, stackName: string, root: string, head: P
 function describeFailure(error: unknown): string {
   if (error instanceof Error) {
     // Config problems are the user's to fix: the message lists them all; a stack trace would bury it.
-    if (error.name === "ConfigError") return `error: ${error.message}`;
+    if (error.name === "ConfigError" || error.name === "ExpansionError") return `error: ${error.message}`;
     return process.env.PLAN_DEBUG ? `error: ${error.stack ?? error.message}` : `error: ${error.message}\n(set PLAN_DEBUG=1 for the stack trace)`;
   }
   return `error: ${String(error)}`;

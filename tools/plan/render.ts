@@ -78,6 +78,10 @@ export function renderTree(result: PlanResult, diff?: PlanDiff): string {
   if (diff) lines.push("", ...renderDiff(diff));
   const verdicts = renderViolations(result);
   if (verdicts.length) lines.push("", ...verdicts);
+  if (result.unexpanded?.length) {
+    lines.push("", `Not expanded offline (${result.unexpanded.length}):`);
+    for (const u of result.unexpanded) lines.push(`    ${u.urn}`, `        ${u.reason}`);
+  }
   lines.push("", ...renderSummary(result, diff));
   return `${lines.join("\n")}\n`;
 }
@@ -140,10 +144,11 @@ export function renderSummary(result: PlanResult, diff?: PlanDiff): string[] {
   const p = policyCounts(result);
   lines.push("", `Policies: ${p.mandatory} mandatory, ${p.advisory} advisory, ${plural(p.notes, "note")}`);
   const against = diff ? ` against ${diff.base}` : "";
+  const incomplete = result.unexpanded?.length ? `; incomplete: ${plural(result.unexpanded.length, "component")} not expanded offline` : "";
   const verdict =
     p.mandatory > 0
       ? `Verdict: BLOCKED: ${plural(p.mandatory, "mandatory policy violation")} (${[...new Set(result.policyViolations.filter((v) => v.enforcementLevel === "mandatory").map((v) => v.policyName))].join(", ")})`
-      : `Verdict: OK: no mandatory policy violation${p.advisory ? `; ${plural(p.advisory, "advisory violation")} to review` : ""}`;
+      : `Verdict: OK: no mandatory policy violation${p.advisory ? `; ${plural(p.advisory, "advisory violation")} to review` : ""}${incomplete}`;
   lines.push("", `${verdict} · stack ${result.stack}${against} · offline plan, no credentials used`);
   return lines;
 }
@@ -167,6 +172,7 @@ export function renderJson(result: PlanResult, diff?: PlanDiff): string {
     })),
     outputs: maskedOutputs(result),
     policyViolations: result.policyViolations,
+    ...(result.unexpanded?.length ? { unexpanded: result.unexpanded } : {}),
     ...(diff ? { diff: { base: diff.base, counts: diffCounts(diff), changes: diff.changes } } : {}),
   };
   return `${JSON.stringify(doc, null, 2)}\n`;
