@@ -71,6 +71,13 @@ export interface RecordedResource {
   readonly replaceOnChanges: string[];
   readonly ignoreChanges: string[];
   readonly deletedWith?: string;
+  /**
+   * The inputs again, where a value registration sends whole as unknown had keys the program
+   * declared: those keys, each value unknown. A Kubernetes Secret's `stringData` is one such value
+   * (its SDK wraps the map in one secret output). Only for showing an object's shape (`--out`);
+   * absent when nothing differs from `inputs`.
+   */
+  readonly layout?: Record<string, unknown>;
 }
 
 /** A policy verdict on the run (filled by the policy pack integration). */
@@ -214,8 +221,21 @@ async function runOnce(run: EngineRun): Promise<PlanResult> {
   // (the SDK raises the limit itself to find them). PLAN_DEBUG keeps full traces.
   const stackTraceLimit = Error.stackTraceLimit;
   if (!process.env.PLAN_DEBUG) Error.stackTraceLimit = 0;
+  // The keys of Kubernetes objects' values as the program declared them, read before registration
+  // turns a map holding an unknown value into one unknown (see RecordedResource.layout).
+  const layouts = new Map<string, Promise<unknown> | "ambiguous">();
+  const readLayout: pulumi.ResourceTransformation = (args) => {
+    if (args.type.startsWith("kubernetes:")) {
+      const key = `${args.type}::${args.name}`;
+      layouts.set(key, layouts.has(key) ? "ambiguous" : layoutOf(args.props, 0).catch(() => undefined));
+    }
+    return undefined;
+  };
   try {
-    await pulumi.runtime.runInPulumiStack(async () => (await program()) as pulumi.Inputs | undefined);
+    await pulumi.runtime.runInPulumiStack(async () => {
+      pulumi.runtime.registerStackTransformation(readLayout);
+      return (await program()) as pulumi.Inputs | undefined;
+    });
   } catch (error) {
     failure ??= error;
   }
@@ -230,6 +250,12 @@ async function runOnce(run: EngineRun): Promise<PlanResult> {
   if (failure !== undefined) throw unwrapRunError(failure);
 
   const outputs = decode(stackOutputs.raw ?? {});
+  for (const [i, resource] of recorded.entries()) {
+    const pending = layouts.get(`${resource.type}::${resource.name}`);
+    if (pending === undefined || pending === "ambiguous") continue;
+    const layout = withLayout(resource.inputs, await pending);
+    if (layout !== resource.inputs) recorded[i] = { ...resource, layout: layout as Record<string, unknown> };
+  }
   const expanded = expandComponents(recorded, run.cwd ?? process.cwd());
   return {
     project,
@@ -286,6 +312,46 @@ function programFromFile(file: string, cache: boolean): () => unknown {
     }
     return undefined;
   };
+}
+
+/** A program's input value with outputs and promises resolved, unknowns as {@link UNKNOWN}. */
+async function layoutOf(value: unknown, depth: number): Promise<unknown> {
+  if (depth > 32) return UNKNOWN;
+  let resolved = value;
+  // `promise(true)` keeps unknown members visible instead of collapsing the whole value (SDK internal, stable across 3.x).
+  if (pulumi.Output.isInstance(resolved)) resolved = await (resolved as unknown as { promise(withUnknowns: boolean): Promise<unknown> }).promise(true);
+  else if (resolved instanceof Promise) resolved = await resolved;
+  if (pulumi.isUnknown(resolved)) return UNKNOWN;
+  if (Array.isArray(resolved)) return Promise.all(resolved.map((item) => layoutOf(item, depth + 1)));
+  if (resolved !== null && typeof resolved === "object" && Object.getPrototypeOf(resolved) === Object.prototype) {
+    const entries = await Promise.all(Object.entries(resolved).map(async ([key, item]) => [key, await layoutOf(item, depth + 1)] as const));
+    return Object.fromEntries(entries.filter(([, item]) => item !== undefined));
+  }
+  return resolved;
+}
+
+/** `inputs` with each unknown value whose layout is a map or list replaced by its keys, values unknown; the same object when none is. */
+function withLayout(inputs: unknown, layout: unknown): unknown {
+  if (isUnknown(inputs)) return layout !== null && typeof layout === "object" && !isUnknown(layout) ? keysOnly(layout) : inputs;
+  if (inputs === null || typeof inputs !== "object" || layout === null || typeof layout !== "object") return inputs;
+  let changed = false;
+  const out: Record<string, unknown> | unknown[] = Array.isArray(inputs) ? [...(inputs as unknown[])] : { ...(inputs as Record<string, unknown>) };
+  for (const key of Object.keys(out)) {
+    const before = (out as Record<string, unknown>)[key];
+    const after = withLayout(before, (layout as Record<string, unknown>)[key]);
+    if (after !== before) {
+      (out as Record<string, unknown>)[key] = after;
+      changed = true;
+    }
+  }
+  return changed ? out : inputs;
+}
+
+// Keys only: a value the engine does not know stays unknown, however the program computed it.
+function keysOnly(layout: unknown): unknown {
+  if (Array.isArray(layout)) return layout.map(keysOnly);
+  if (layout !== null && typeof layout === "object" && !isUnknown(layout)) return Object.fromEntries(Object.entries(layout).map(([key, item]) => [key, keysOnly(item)]));
+  return UNKNOWN;
 }
 
 // The SDK wraps program failures (e.g. in a RunError); surface the original error and message.

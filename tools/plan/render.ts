@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { dump } from "js-yaml";
-import { maskedInputs, maskedOutputs, STACK_TYPE, type PlanResult, type PolicyViolation, type RecordedResource } from "../engine";
+import { mask, maskedInputs, maskedOutputs, STACK_TYPE, type PlanResult, type PolicyViolation, type RecordedResource } from "../engine";
 import { diffCounts, renderDiff, type PlanDiff } from "./diff";
 
 // Values longer than this are printed as an indented document under their key, never cut.
@@ -186,12 +186,37 @@ export interface RenderedObject {
 
 const slug = (text: string) => text.toLowerCase().replace(/[^a-z0-9.-]+/g, "-");
 
+// Where a map's values must be base64 (a Secret's data, a ConfigMap's binaryData), placeholders are too.
+const BASE64_MAPS: Readonly<Record<string, string>> = { Secret: "data", ConfigMap: "binaryData" };
+// Maps a schema requires to be maps; a value unknown as a whole is written as an empty one.
+const MAPS: Readonly<Record<string, readonly string[]>> = { Secret: ["data", "stringData"], ConfigMap: ["data", "binaryData"] };
+
+/**
+ * A resource's inputs as an object a cluster accepts: secrets and unknowns masked by placeholders
+ * that keep the field's type (text, or base64 text in base64 maps), maps kept as maps with their
+ * keys (see RecordedResource.layout), a map whose keys are not known offline written empty.
+ */
+function clusterInputs(resource: RecordedResource): Record<string, unknown> {
+  const inputs = mask(resource.layout ?? resource.inputs, resource.secretPaths) as Record<string, unknown>;
+  if (inputs.apiVersion !== "v1" || typeof inputs.kind !== "string") return inputs;
+  for (const key of MAPS[inputs.kind] ?? []) {
+    const value = inputs[key];
+    if (value === undefined) continue;
+    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+      inputs[key] = {};
+    } else if (BASE64_MAPS[inputs.kind] === key) {
+      inputs[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, v === "[secret]" || v === "[unknown]" ? Buffer.from(v).toString("base64") : v]));
+    }
+  }
+  return inputs;
+}
+
 /** The Kubernetes objects of a plan, masked, with a stable file name each. */
 export function kubernetesObjects(result: PlanResult): RenderedObject[] {
   const objects: RenderedObject[] = [];
   for (const resource of result.resources) {
     if (!resource.custom || !resource.type.startsWith("kubernetes:")) continue;
-    const inputs = maskedInputs(resource);
+    const inputs = clusterInputs(resource);
     if (typeof inputs.apiVersion !== "string" || typeof inputs.kind !== "string") continue;
     const metadata = { ...((inputs.metadata as Record<string, unknown> | undefined) ?? {}) };
     metadata.name ??= resource.name;
