@@ -55,7 +55,8 @@ describe("plan --diff", () => {
     expect(code).toBe(0);
     expect(stdout.slice(stdout.indexOf("Changes against"))).toBe(
       [
-        "Changes against main (7):",
+        "Changes against main (10):",
+        "    +  tls:index/privateKey:PrivateKey  key-gen1  (create)",
         "    +- aws:ecr/repository:Repository  app  (replace, delete before replace)",
         '        ~ imageTagMutability: "MUTABLE" → "IMMUTABLE"   [forces replacement: resource option replaceOnChanges: imageTagMutability]',
         "    +- github:index/repositoryDeployKey:RepositoryDeployKey  key  (replace)",
@@ -64,18 +65,21 @@ describe("plan --diff", () => {
         "    ~? aws:s3/bucket:Bucket  logs  (update (may replace))",
         '        ~ tags.team: "a" → "b"   [may replace: replacement not known offline]',
         "        ~ [protect]: false → true   [in place: resource option]",
-        "    +- kubernetes:core/v1:Secret  git  (replace)",
+        "    +- kubernetes:core/v1:Secret  git  (replace, delete before replace)",
         `        ~ stringData.identity: "[secret]" → "[secret]"   [forces replacement: ${K8S}]`,
         "    ~  kubernetes:apps/v1:Deployment  web  (update)",
         `        ~ spec.replicas: 1 → 2   [in place: ${K8S}]`,
+        "    +- kubernetes:core/v1:ConfigMap  public-key  (replace, delete before replace)",
+        `        ~ data.key: "[unknown]" → "[unknown]" (computed from key-gen1, new)   [forces replacement: ${K8S}]`,
+        "    -  tls:index/privateKey:PrivateKey  key-gen0  (delete)",
         "    -  kubernetes:core/v1:ConfigMap  gone  (delete)",
         "",
         "Resources:",
-        "    +  1 to create",
+        "    +  2 to create",
         "    ~  1 to update",
         "    ~? 1 to update (may replace)",
-        "    +- 3 to replace",
-        "    -  1 to delete",
+        "    +- 4 to replace",
+        "    -  2 to delete",
         "      1 unchanged",
         "",
         "Policies: 0 mandatory, 0 advisory, 0 notes",
@@ -98,15 +102,30 @@ describe("plan --diff", () => {
     const doc = JSON.parse(first.stdout) as { diff: { base: string; counts: unknown; changes: { name: string; change: string; properties: unknown[] }[] } };
     expect(Object.keys(doc)).toEqual(["project", "stack", "resources", "outputs", "policyViolations", "diff"]);
     expect(doc.diff.base).toBe("main");
-    expect(doc.diff.counts).toEqual({ create: 1, update: 1, mayReplace: 1, replace: 3, delete: 1, same: 1 });
-    expect(doc.diff.changes.map((c) => `${c.change} ${c.name}`)).toEqual(["replace app", "replace key", "create added", "may-replace logs", "replace git", "update web", "delete gone"]);
+    expect(doc.diff.counts).toEqual({ create: 2, update: 1, mayReplace: 1, replace: 4, delete: 2, same: 1 });
+    expect(doc.diff.changes.map((c) => `${c.change} ${c.name}`)).toEqual([
+      "create key-gen1",
+      "replace app",
+      "replace key",
+      "create added",
+      "may-replace logs",
+      "replace git",
+      "update web",
+      "replace public-key",
+      "delete key-gen0",
+      "delete gone",
+    ]);
     expect(doc.diff.changes.find((c) => c.name === "git")).toEqual({
       urn: "urn:pulumi:dev::gitops-platform::kubernetes:core/v1:Secret::git",
       type: "kubernetes:core/v1:Secret",
       name: "git",
       change: "replace",
+      deleteBeforeReplace: true,
       properties: [{ path: "stringData.identity", before: "[secret]", after: "[secret]", replaces: true, reason: K8S }],
     });
+    expect(doc.diff.changes.find((c) => c.name === "public-key")?.properties).toEqual([
+      { path: "data.key", before: "[unknown]", after: "[unknown]", replaces: true, reason: K8S, computedFrom: ["key-gen1"] },
+    ]);
     expect(doc.diff.changes.find((c) => c.name === "logs")?.properties).toEqual([
       { path: "tags.team", before: "a", after: "b", replaces: null, reason: NOT_KNOWN },
       { path: "[protect]", before: false, after: true, replaces: false, reason: "resource option" },
@@ -122,7 +141,7 @@ describe("plan --diff", () => {
     fs.copyFileSync(path.join(dir, "Pulumi.qa.yaml"), path.join(dir, "Pulumi.dev.yaml"));
     const { code, stdout } = await plan(dir, ["--stack", "dev", "--no-policy", "--diff", "HEAD"]);
     expect(code).toBe(0);
-    expect(stdout).toContain("\nResources:\n    +  7 to create\n      0 unchanged\n");
+    expect(stdout).toContain("\nResources:\n    +  9 to create\n      0 unchanged\n");
   });
 
   it("refuses a revision that does not exist, and reports a base whose plan fails", async ({ onTestFinished }) => {

@@ -17,6 +17,11 @@ export interface PropertyChange {
   /** true: forces a replacement; false: updated in place; null: not known offline. */
   readonly replaces: boolean | null;
   readonly reason: string;
+  /**
+   * For a value unknown on both sides: the created or replaced resources it is computed from, by
+   * name. Their new outputs change it, though offline both sides read `[unknown]`.
+   */
+  readonly computedFrom?: string[];
 }
 
 export interface ResourceChange {
@@ -43,22 +48,36 @@ const OPTIONS = ["protect", "retainOnDelete", "deleteBeforeReplace"] as const;
 /** Compares the plan of the base revision with the working tree's. */
 export function diffPlans(base: PlanResult, head: PlanResult, baseLabel: string): PlanDiff {
   const before = new Map(base.resources.map((r) => [r.urn, r]));
-  const providers = new Map(head.resources.map((r) => [r.urn, r.inputs]));
+  const byUrn = new Map(head.resources.map((r) => [r.urn, r]));
   const changes: ResourceChange[] = [];
+  // Created and replaced resources get new outputs; registration order puts them before their dependents.
+  const renewed = new Set<string>();
   let unchanged = 0;
   for (const resource of head.resources) {
     const old = before.get(resource.urn);
     const identity = { urn: resource.urn, type: resource.type, name: resource.name };
     if (!old) {
       changes.push({ ...identity, change: "create", properties: [] });
+      renewed.add(resource.urn);
       continue;
     }
-    const providerInputs = resource.provider ? providers.get(resource.provider.slice(0, resource.provider.lastIndexOf("::"))) : undefined;
+    const providerInputs = resource.provider ? byUrn.get(resource.provider.slice(0, resource.provider.lastIndexOf("::")))?.inputs : undefined;
+    const ignored = (path: string) => resource.ignoreChanges.some((i) => path === i || path.startsWith(`${i}.`) || path.startsWith(`${i}[`));
     const properties: PropertyChange[] = [];
-    for (const path of changedPaths(old, resource)) {
-      if (resource.ignoreChanges.some((ignored) => path === ignored || path.startsWith(`${ignored}.`) || path.startsWith(`${ignored}[`))) continue;
+    const changed = changedPaths(old, resource);
+    for (const path of changed) {
+      if (ignored(path)) continue;
       const verdict = replacementOf(resource, path, providerInputs);
       properties.push({ path, ...sides(old, resource, path), replaces: verdict.replaces ?? null, reason: verdict.reason });
+    }
+    // Unknown on both sides, yet computed from a resource this change creates or replaces.
+    for (const [key, path] of unknownPaths(resource.inputs)) {
+      if (ignored(path) || changed.includes(path)) continue;
+      const from = (resource.propertyDependencies[key] ?? resource.dependencies).filter((urn) => renewed.has(urn));
+      if (from.length === 0) continue;
+      const verdict = replacementOf(resource, path, providerInputs);
+      const computedFrom = from.map((urn) => byUrn.get(urn)?.name ?? urn);
+      properties.push({ path, ...sides(old, resource, path), replaces: verdict.replaces ?? null, reason: verdict.reason, computedFrom });
     }
     for (const option of OPTIONS) {
       if (old[option] !== resource[option]) properties.push({ path: `[${option}]`, before: old[option], after: resource[option], replaces: false, reason: "resource option" });
@@ -68,7 +87,9 @@ export function diffPlans(base: PlanResult, head: PlanResult, baseLabel: string)
       continue;
     }
     const change: ChangeKind = properties.some((p) => p.replaces === true) ? "replace" : properties.some((p) => p.replaces === null) ? "may-replace" : "update";
-    changes.push({ ...identity, change, ...(change !== "update" && resource.deleteBeforeReplace ? { deleteBeforeReplace: true } : {}), properties });
+    if (change === "replace") renewed.add(resource.urn);
+    const deleteFirst = change !== "update" && (resource.deleteBeforeReplace || (change === "replace" && keepsItsName(old, resource)));
+    changes.push({ ...identity, change, ...(deleteFirst ? { deleteBeforeReplace: true } : {}), properties });
   }
   const current = new Set(head.resources.map((r) => r.urn));
   for (const resource of base.resources) {
@@ -101,6 +122,30 @@ function changedPaths(old: RecordedResource, now: RecordedResource): string[] {
   };
   walk(old.inputs, now.inputs, "", false);
   return paths;
+}
+
+/**
+ * A Kubernetes object replaced under the same explicit name and namespace: the provider deletes
+ * the old one first, as two objects cannot share a name (pulumi/pulumi-kubernetes
+ * provider/pkg/provider/provider.go, `deleteBeforeReplace :=` in Diff).
+ */
+function keepsItsName(old: RecordedResource, now: RecordedResource): boolean {
+  if (!now.type.startsWith("kubernetes:") || !now.custom) return false;
+  const meta = (r: RecordedResource) => (r.inputs.metadata ?? {}) as Record<string, unknown>;
+  const [a, b] = [meta(old), meta(now)];
+  return typeof b.name === "string" && b.name === a.name && b.namespace === a.namespace;
+}
+
+/** Paths of unknown values in inputs, with the top-level key each lies under. */
+function unknownPaths(inputs: Record<string, unknown>): [string, string][] {
+  const found: [string, string][] = [];
+  const walk = (value: unknown, path: string, key: string) => {
+    if (isUnknown(value)) found.push([key, path]);
+    else if (Array.isArray(value)) value.forEach((item, i) => walk(item, joinPath(path, i), key));
+    else if (value !== null && typeof value === "object") for (const [k, item] of Object.entries(value)) walk(item, joinPath(path, k), key);
+  };
+  for (const [key, value] of Object.entries(inputs)) walk(value, joinPath("", key), key);
+  return found;
 }
 
 // A map of plain values (a Secret's data): its keys may be shown, its values never.
@@ -164,7 +209,8 @@ export function renderDiff(diff: PlanDiff): string[] {
     for (const p of change.properties) {
       const verdict = p.replaces === true ? "forces replacement" : p.replaces === false ? "in place" : "may replace";
       const head = `        ${"before" in p ? ("after" in p ? "~" : "-") : "+"} ${p.path}: `;
-      const values = "before" in p && "after" in p ? `${show(p.before)} → ${show(p.after)}` : show("after" in p ? p.after : p.before);
+      const from = p.computedFrom ? ` (computed from ${p.computedFrom.join(", ")}, new)` : "";
+      const values = ("before" in p && "after" in p ? `${show(p.before)} → ${show(p.after)}` : show("after" in p ? p.after : p.before)) + from;
       const note = `   [${verdict}: ${p.reason}]`;
       if (head.length + values.length <= 120) {
         lines.push(`${head}${values}${note}`);
