@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import * as path from "node:path";
 import * as fs from "node:fs";
 import * as os from "node:os";
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as tls from "@pulumi/tls";
@@ -107,6 +108,23 @@ describe("offline engine", () => {
     expect((await runProgram({ ...base, program: defaultExport })).outputs).toEqual({ region: "from-default" });
   });
 
+  it("caches the bundles of the project's own entry files only, never of a temporary one", async ({ onTestFinished }) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "engine-cache-"));
+    onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const entry = path.join(dir, "index.ts");
+    fs.writeFileSync(entry, "export const n: number = 1;\n");
+    const cached = (file: string) => {
+      // tools/bundle.cjs names an entry's cache files by this hash (format 1).
+      const key = createHash("sha256").update(`1\0${file}`).digest("hex").slice(0, 32);
+      return fs.existsSync(path.join(__dirname, "..", "node_modules", ".cache", "gitops-platform", "bundles", `${key}.js`));
+    };
+    expect((await runProgram({ ...base, program: entry })).outputs).toEqual({ n: 1 });
+    expect(cached(entry)).toBe(false);
+    const own = path.join(__dirname, "fixtures", "programs", "bucket-and-secret.ts");
+    await runProgram({ ...base, program: own });
+    expect(cached(own)).toBe(true);
+  });
+
   it("lets tests give a resource provider-computed values; without them they stay unknown", async () => {
     const program = () => ({ publicKey: new tls.PrivateKey("key", { algorithm: "ED25519" }).publicKeyOpenssh });
     expect((await runProgram({ ...base, program })).outputs.publicKey).toBe(UNKNOWN);
@@ -116,6 +134,20 @@ describe("offline engine", () => {
       providerOutputs: ({ type, name }) => (type === "tls:index/privateKey:PrivateKey" ? { publicKeyOpenssh: `ssh-ed25519 OFFLINE-${name}` } : undefined),
     });
     expect(faked.outputs.publicKey).toBe("ssh-ed25519 OFFLINE-key");
+  });
+
+  it("keeps the SDK's warnings as the run's diagnostics instead of printing them", async () => {
+    const printed: unknown[][] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => void printed.push(args);
+    try {
+      const result = await runProgram({ ...base, program: () => ({ missing: undefined, present: "x" }) });
+      expect(result.diagnostics).toEqual(["warning: Undefined value (missing) will not show as a stack output."]);
+      expect((await runProgram({ ...base, program: () => ({ present: "x" }) })).diagnostics).toBeUndefined();
+    } finally {
+      console.warn = warn;
+    }
+    expect(printed).toEqual([]);
   });
 
   it("surfaces the program's own error", async () => {

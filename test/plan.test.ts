@@ -260,6 +260,15 @@ describe("plan", () => {
     expect(JSON.parse(config.stdout)).toEqual({ error: { message: "invalid stack config (1 problem):\n  - gitops-platform:environment: must equal the stack name", exitCode: 1 } });
   });
 
+  it("lists the SDK's warnings under Diagnostics, before the summary", async ({ onTestFinished }) => {
+    const dir = scratch(onTestFinished);
+    fs.writeFileSync(path.join(dir, "program.ts"), "export default () => ({ missing: undefined, present: 1 });\n");
+    const { code, stdout, stderr } = await plan(["--stack", "staging", "--entry", "program.ts", "--no-policy"], dir);
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    expect(stdout).toContain("\nOutputs:\n    present: 1\n\nDiagnostics (1):\n    warning: Undefined value (missing) will not show as a stack output.\n\nResources:\n");
+  });
+
   it("says in one line to run npm ci when the dependencies are missing", ({ onTestFinished }) => {
     const dir = scratch(onTestFinished);
     fs.mkdirSync(path.join(dir, "tools"));

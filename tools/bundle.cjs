@@ -79,7 +79,10 @@ function cachedBundle(entry, cache) {
 function loadBundled(file, options) {
   const entry = path.resolve(file);
   if (!fs.existsSync(entry)) throw new Error(`entry file not found: ${file}`);
-  const code = cachedBundle(entry, !options || options.cache !== false);
+  // Only the project's own files are cached: an entry elsewhere (a temporary directory, another
+  // checkout) would leave a cache entry behind that nothing ever reads again.
+  const inProject = entry.startsWith(projectRoot + path.sep);
+  const code = cachedBundle(entry, inProject && (!options || options.cache !== false));
   // Source maps make stack traces point at the TypeScript, but once on, Node parses the maps of
   // every module loaded after (the SDKs ship theirs): a quarter second per run. Only when debugging.
   if (process.env.PLAN_DEBUG) process.setSourceMapsEnabled(true);

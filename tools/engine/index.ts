@@ -102,6 +102,11 @@ export interface PlanResult {
   policyViolations: PolicyViolation[];
   /** Components whose objects the engine could not see offline (a file fetched at deploy time). */
   readonly unexpanded?: Unexpanded[];
+  /**
+   * What the Pulumi SDK logged as warnings and errors during the run (e.g. an undefined stack
+   * output), as `pulumi preview` lists them under Diagnostics; absent when none.
+   */
+  readonly diagnostics?: string[];
 }
 
 /** The type token of the root stack resource. */
@@ -221,6 +226,19 @@ async function runOnce(run: EngineRun): Promise<PlanResult> {
   // (the SDK raises the limit itself to find them). PLAN_DEBUG keeps full traces.
   const stackTraceLimit = Error.stackTraceLimit;
   if (!process.env.PLAN_DEBUG) Error.stackTraceLimit = 0;
+  // Without an engine to send them to, the SDK prints its warnings and errors to the console
+  // (@pulumi/pulumi log/index.js); they belong to the run's result, as a preview's diagnostics do.
+  const diagnostics: string[] = [];
+  const warn = console.warn.bind(console);
+  const printError = console.error.bind(console);
+  const capture = (print: (...args: unknown[]) => void) => (...args: unknown[]) => {
+    const [first] = args;
+    if (args.length === 1 && typeof first === "string" && /^(warning|error): \[runtime\] /.test(first)) diagnostics.push(first.replace(" [runtime]", ""));
+    else print(...args);
+  };
+  const [originalWarn, originalError] = [Object.getOwnPropertyDescriptor(console, "warn"), Object.getOwnPropertyDescriptor(console, "error")];
+  console.warn = capture(warn);
+  console.error = capture(printError);
   // The keys of Kubernetes objects' values as the program declared them, read before registration
   // turns a map holding an unknown value into one unknown (see RecordedResource.layout).
   const layouts = new Map<string, Promise<unknown> | "ambiguous">();
@@ -243,6 +261,8 @@ async function runOnce(run: EngineRun): Promise<PlanResult> {
     if (settings.waitForRPCs) await settings.waitForRPCs().catch((error: unknown) => (failure ??= error));
     await new Promise((resolve) => setImmediate(resolve));
   } finally {
+    if (originalWarn) Object.defineProperty(console, "warn", originalWarn);
+    if (originalError) Object.defineProperty(console, "error", originalError);
     Error.stackTraceLimit = stackTraceLimit;
     process.removeListener("unhandledRejection", onRejection);
     for (const listener of others) process.on("unhandledRejection", listener);
@@ -263,6 +283,7 @@ async function runOnce(run: EngineRun): Promise<PlanResult> {
     preview,
     resources: expanded.resources,
     ...(expanded.unexpanded.length ? { unexpanded: expanded.unexpanded } : {}),
+    ...(diagnostics.length ? { diagnostics } : {}),
     outputs: outputs.value as Record<string, unknown>,
     outputSecretPaths: outputs.secretPaths,
     policyViolations: [],

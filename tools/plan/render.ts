@@ -78,6 +78,7 @@ export function renderTree(result: PlanResult, diff?: PlanDiff): string {
   if (diff) lines.push("", ...renderDiff(diff));
   const verdicts = renderViolations(result);
   if (verdicts.length) lines.push("", ...verdicts);
+  if (result.diagnostics?.length) lines.push("", `Diagnostics (${result.diagnostics.length}):`, ...result.diagnostics.map((d) => `    ${d}`));
   if (result.unexpanded?.length) {
     lines.push("", `Not expanded offline (${result.unexpanded.length}):`);
     for (const u of result.unexpanded) lines.push(`    ${u.urn}`, `        ${u.reason}`);
@@ -173,6 +174,7 @@ export function renderJson(result: PlanResult, diff?: PlanDiff): string {
     outputs: maskedOutputs(result),
     policyViolations: result.policyViolations,
     ...(result.unexpanded?.length ? { unexpanded: result.unexpanded } : {}),
+    ...(result.diagnostics?.length ? { diagnostics: result.diagnostics } : {}),
     ...(diff ? { diff: { base: diff.base, counts: diffCounts(diff), changes: diff.changes } } : {}),
   };
   return `${JSON.stringify(doc, null, 2)}\n`;
