@@ -133,6 +133,14 @@ describe("plan --diff", () => {
     expect((await plan(dir, ["--stack", "dev", "--no-policy", "--diff", "main", "--json"])).stdout).toBe(first.stdout);
   });
 
+  it("says so when nothing changes", async ({ onTestFinished }) => {
+    const { dir } = repository(onTestFinished);
+    fs.copyFileSync(path.join(fixtures, "before.ts"), path.join(dir, "index.ts"));
+    const { code, stdout } = await plan(dir, ["--stack", "dev", "--no-policy", "--diff", "main"]);
+    expect(code).toBe(0);
+    expect(stdout).toContain("\nChanges against main: none.\n\nResources:\n      9 unchanged\n");
+  });
+
   it("treats a revision without the stack's config as nothing deployed", async ({ onTestFinished }) => {
     const { dir } = repository(onTestFinished);
     fs.renameSync(path.join(dir, "Pulumi.dev.yaml"), path.join(dir, "Pulumi.qa.yaml"));

@@ -240,6 +240,18 @@ describe("plan", () => {
     expect((await plan(["--stack", "staging", "--config", "nope.yaml"], dir)).stderr).toBe("plan: --config nope.yaml: no such file\n");
   });
 
+  it("takes the user's directory from INIT_CWD when npm runs it from the project directory", ({ onTestFinished }) => {
+    const dir = scratch(onTestFinished);
+    fs.writeFileSync(path.join(dir, "empty.yaml"), "");
+    const run = spawnSync(process.execPath, [path.join(root, "tools", "plan.cjs"), "--stack", "staging", "--config", "empty.yaml"], {
+      cwd: root,
+      env: { ...process.env, INIT_CWD: dir },
+      encoding: "utf8",
+    });
+    expect(run.stderr).toBe("error: empty.yaml: the file is empty; expected a YAML mapping\n");
+    expect(run.status).toBe(1);
+  });
+
   it("with --json, reports an error as a JSON document too", async ({ onTestFinished }) => {
     const dir = scratch(onTestFinished);
     fs.writeFileSync(path.join(dir, "bad.yaml"), "config:\n  a: [\n");

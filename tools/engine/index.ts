@@ -73,8 +73,8 @@ export interface RecordedResource {
   readonly deletedWith?: string;
   /**
    * The inputs again, where a value registration sends whole as unknown had keys the program
-   * declared: those keys, each value unknown. A Kubernetes Secret's `stringData` is one such value
-   * (its SDK wraps the map in one secret output). Only for showing an object's shape (`--out`);
+   * declared: those keys, each value unknown. Recorded for Kubernetes Secrets, whose SDK wraps
+   * `data` and `stringData` in one secret output. Only for showing an object's shape (`--out`);
    * absent when nothing differs from `inputs`.
    */
   readonly layout?: Record<string, unknown>;
@@ -239,11 +239,12 @@ async function runOnce(run: EngineRun): Promise<PlanResult> {
   const [originalWarn, originalError] = [Object.getOwnPropertyDescriptor(console, "warn"), Object.getOwnPropertyDescriptor(console, "error")];
   console.warn = capture(warn);
   console.error = capture(printError);
-  // The keys of Kubernetes objects' values as the program declared them, read before registration
-  // turns a map holding an unknown value into one unknown (see RecordedResource.layout).
+  // The keys of a Secret's maps as the program declared them, read before registration turns a map
+  // holding an unknown value into one unknown (see RecordedResource.layout). Only Secrets: their
+  // SDK is what wraps whole maps (data, stringData) in one secret output.
   const layouts = new Map<string, Promise<unknown> | "ambiguous">();
   const readLayout: pulumi.ResourceTransformation = (args) => {
-    if (args.type.startsWith("kubernetes:")) {
+    if (args.type === "kubernetes:core/v1:Secret") {
       const key = `${args.type}::${args.name}`;
       layouts.set(key, layouts.has(key) ? "ambiguous" : layoutOf(args.props, 0).catch(() => undefined));
     }
