@@ -6,8 +6,11 @@
  * A bad config raises a {@link ConfigError} listing every problem, each with its full key path
  * (`gitops-platform:firewall.ingress[1].cidrs[0]`) and what was expected.
  */
+import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { OPERATOR_RESOURCES, VENDORED_OPERATOR_VERSION } from "./flux-operator";
+import { OFFLINE_SECRET } from "../tools/engine/stack-config";
 import { knownHostsLineProblem } from "./known-hosts";
 import { ADMIN_PORTS, isIpv4Mapped, isWorldOpen, RISKY_PORTS } from "../policies/network-rules";
 
@@ -203,9 +206,9 @@ const imageAutomationSection = z.strictObject({
   /** How often to scan the registry. @default 5m */
   interval: fluxDuration.default("5m"),
   /**
-   * Branch of the config repo automation pushes to. Staging may push to its environment branch;
-   * production must push to another branch so the change arrives by promotion PR.
-   * @default the environment branch
+   * Branch of the config repo automation pushes to: its own branch, never the environment branch,
+   * so every bump reaches the environment through a pull request.
+   * @default image-updates/<environment>
    */
   pushBranch: gitBranch.optional(),
 });
@@ -345,6 +348,25 @@ const ciSection = z.strictObject({
   defaultBranch: gitBranch.optional(),
 });
 
+/** An IAM role or user ARN, exact (no wildcards, not an account root, which would mean every principal of the account). */
+const iamPrincipalArn = z
+  .string()
+  .regex(
+    /^arn:aws(-cn|-us-gov)?:iam::\d{12}:(role|user)\/[\w+=,.@/-]{1,512}$/,
+    "expected an IAM role or user ARN such as arn:aws:iam::111111111111:role/app-team (no wildcards, not an account root)",
+  );
+
+const appSecretsSection = z.strictObject({
+  /** Waiting period before the SOPS key is deleted. @default 30 */
+  deletionWindowDays: z.number().int().min(7, "expected 7 to 30 days").max(30, "expected 7 to 30 days").default(30),
+  /** Let each app's CI role encrypt secrets with the key. @default true */
+  ciRolesEncrypt: z.boolean().default(true),
+  /** More IAM roles or users (people, e.g. an SSO role) that may encrypt; none may decrypt. @default [] */
+  encrypters: z.array(iamPrincipalArn).default([]),
+  /** IAM roles or users that administer the key besides the deploy role (no decryption). @default [] */
+  administrators: z.array(iamPrincipalArn).default([]),
+});
+
 const imageRef = z
   .string()
   .regex(
@@ -359,14 +381,25 @@ export const quantity = z
 
 const computeResources = z.strictObject({ cpu: quantity, memory: quantity });
 
-/** Upstream's own requests and limits for the operator (config/manager/deployment.yaml). */
-const OPERATOR_RESOURCES = { requests: { cpu: "10m", memory: "64Mi" }, limits: { cpu: "1000m", memory: "1Gi" } };
+// The operator release is the vendored one (vendor/flux-operator); its requests and limits upstream's.
 const OPERATOR_DEFAULTS = {
-  version: "v0.58.1",
-  image: "ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1",
+  version: VENDORED_OPERATOR_VERSION,
+  image: `ghcr.io/controlplaneio-fluxcd/flux-operator:${VENDORED_OPERATOR_VERSION}`,
   replicas: 1,
-  resources: OPERATOR_RESOURCES,
+  resources: { requests: { ...OPERATOR_RESOURCES.requests }, limits: { ...OPERATOR_RESOURCES.limits } },
 };
+
+/**
+ * The Flux release both environments run unless their stack files say otherwise. Exact: a range
+ * such as `2.x` resolves when the operator reconciles, so staging could test one Flux and prod run
+ * another.
+ */
+export const FLUX_VERSION = "2.7.3";
+
+/** The branch image automation pushes to when the app's config names none. */
+export function defaultPushBranch(environment: string): string {
+  return `image-updates/${environment}`;
+}
 
 /** A DNS host name (lowercase, at least two labels), e.g. `flux-webhook.staging.example.com`. */
 export const hostName = z
@@ -403,13 +436,24 @@ const reconcilerSection = z.strictObject({
   namespace: dnsLabel.default("flux-system"),
   operator: z
     .strictObject({
-      /** Flux Operator release; its CRDs come from this release. @default v0.58.1 */
-      version: z.string().regex(exactVersion, "expected an exact release such as v0.58.1"),
+      /** Flux Operator release; must be the vendored one, whose CRDs are installed. @default the vendored release (v0.58.1) */
+      version: z
+        .string()
+        .regex(exactVersion, "expected an exact release such as v0.58.1")
+        .superRefine((value, ctx) => {
+          // Its CRDs are installed from the repo, never downloaded: only the vendored release can run.
+          if (value !== VENDORED_OPERATOR_VERSION && exactVersion.test(value)) {
+            ctx.addIssue({
+              code: "custom",
+              message: `${value} is not the vendored release ${VENDORED_OPERATOR_VERSION} (vendor/flux-operator); vendor its CRDs with \`npm run vendor:flux-operator -- ${value}\` or set ${VENDORED_OPERATOR_VERSION}`,
+            });
+          }
+        }),
       /** Operator image; production needs it pinned by digest. @default ghcr.io/controlplaneio-fluxcd/flux-operator:<version> */
       image: imageRef,
       /** Operator replicas (leader election keeps one active). @default 1 */
       replicas: z.number().int("expected 1 to 3 replicas").min(1, "expected 1 to 3 replicas").max(3, "expected 1 to 3 replicas").default(1),
-      /** Requests and limits of the operator container. @default upstream's: requests 10m/64Mi, limits 1000m/1Gi */
+      /** Requests and limits of the operator container. @default upstream's: requests 10m/64Mi, limits 2000m/1Gi */
       resources: z
         .strictObject({ requests: computeResources.default(OPERATOR_RESOURCES.requests), limits: computeResources.default(OPERATOR_RESOURCES.limits) })
         .default(OPERATOR_RESOURCES),
@@ -417,18 +461,18 @@ const reconcilerSection = z.strictObject({
     .default(OPERATOR_DEFAULTS),
   flux: z
     .strictObject({
-      /** Flux distribution version: exact (`2.7.3`) or a range (`2.x`); production needs exact. */
+      /** Flux distribution version, exact, the same in every stack. @default 2.7.3 */
       version: z
         .string()
-        .regex(/^v?\d+(\.(\d+|x|\*)){0,2}$/, "expected a Flux version such as 2.7.3 or a range such as 2.x")
-        .default("2.x"),
+        .regex(exactVersion, "expected an exact Flux version such as 2.7.3; a range such as 2.x could resolve to another Flux than the other environment runs")
+        .default(FLUX_VERSION),
       /** Registry the Flux controller images come from. @default ghcr.io/fluxcd */
       registry: z
         .string()
         .regex(/^[a-z0-9]+([.-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/, "expected a registry such as ghcr.io/fluxcd")
         .default("ghcr.io/fluxcd"),
     })
-    .default({ version: "2.x", registry: "ghcr.io/fluxcd" }),
+    .default({ version: FLUX_VERSION, registry: "ghcr.io/fluxcd" }),
   /** How often the environment branch is fetched (the webhook makes it immediate). @default 1m */
   interval: fluxDuration.default("1m"),
   /** Namespace allowed to scrape the controllers' metrics (port 8080). @default monitoring */
@@ -444,6 +488,114 @@ const reconcilerSection = z.strictObject({
   webhook: webhookSection.optional(),
 });
 
+// ---------------------------------------------------------------------------------------------
+// Notifications: commit statuses and alerts (components/notifications.ts)
+// ---------------------------------------------------------------------------------------------
+
+/** Alert destinations: chat (Slack, Microsoft Teams) or a generic webhook whose requests are signed (HMAC). */
+export const ALERT_TYPES = ["slack", "msteams", "generic-hmac"] as const;
+
+/** Top-level keys holding notification secrets; each must be stored with `pulumi config set --secret`. */
+export const NOTIFICATION_SECRET_KEYS = ["notificationsAppPrivateKey", "notificationsAlertAddress", "notificationsAlertHmacKey"] as const;
+
+const githubAppNumber = (what: string) =>
+  z.number({ error: `expected the GitHub App's ${what} (a positive integer)` }).refine((value) => Number.isSafeInteger(value) && value > 0, `expected the GitHub App's ${what} (a positive integer)`);
+
+const notificationsSection = z.strictObject({
+  /** Commit statuses on GitHub, written by a GitHub App (its private key: `notificationsAppPrivateKey`). */
+  commitStatus: z.strictObject({
+    githubApp: z.strictObject({
+      /** The App's id (its settings page, "App ID"). */
+      appId: githubAppNumber("id"),
+      /** The id of the App's installation on the owner that holds the repositories. */
+      installationId: githubAppNumber("installation id"),
+    }),
+  }),
+  /** Where failures and corrected drift are sent (its address: `notificationsAlertAddress`). @default none: commit statuses only */
+  alerts: z
+    .strictObject({
+      type: z.enum(ALERT_TYPES, { error: "expected slack, msteams or generic-hmac" }),
+      /** Also send the changes the reconciler applied (info events), which include every corrected drift. @default true */
+      drift: z.boolean().default(true),
+    })
+    .optional(),
+});
+
+/** The value the offline engine hands the program for a secure value it cannot decrypt: its content cannot be checked there. */
+function unreadable(value: string): boolean {
+  return value === OFFLINE_SECRET;
+}
+
+/** A problem with a notification secret's content, said without the value. */
+export function notificationSecretProblem(name: (typeof NOTIFICATION_SECRET_KEYS)[number], value: string): string | undefined {
+  if (unreadable(value)) return undefined;
+  if (name === "notificationsAppPrivateKey") {
+    try {
+      const key = crypto.createPrivateKey(value);
+      if (key.asymmetricKeyType !== "rsa") return `expected the GitHub App's RSA private key, got a key of type ${key.asymmetricKeyType ?? "unknown"}`;
+    } catch {
+      return "expected the GitHub App's private key in PEM form (-----BEGIN RSA PRIVATE KEY-----), as GitHub downloads it";
+    }
+    return undefined;
+  }
+  if (name === "notificationsAlertAddress") {
+    let url: URL | undefined;
+    try {
+      url = new URL(value);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || value !== value.trim() || url.hostname === "") return "expected an https:// URL (the value is not shown)";
+    if (url.protocol !== "https:") return `expected an https:// URL, got a ${url.protocol.slice(0, -1)}:// one; plain HTTP and other schemes are refused`;
+    if (url.username !== "" || url.password !== "") return "expected an https:// URL without user:password@; put credentials in the path or use the HMAC key";
+    return undefined;
+  }
+  // HMAC-SHA256 (what Flux signs with) takes its full strength from a key of at least 32 bytes.
+  if (Buffer.byteLength(value) < 32) return "expected an HMAC key of at least 32 characters";
+  return undefined;
+}
+
+/** Notification rules: secrets stored as secrets, valid, and present exactly when the section needs them. */
+function notificationProblems(raw: RawConfig, section: unknown): string[] {
+  const problems: string[] = [];
+  const given = (name: string) => raw.values[`${PROJECT}:${name}`];
+  for (const name of NOTIFICATION_SECRET_KEYS) {
+    const key = `${PROJECT}:${name}`;
+    const value = given(name);
+    if (value === undefined) continue;
+    if (!raw.secretKeys.includes(key)) {
+      problems.push(`${key}: must be a secret; store it with \`pulumi config set --secret ${name}\``);
+      continue;
+    }
+    const problem = notificationSecretProblem(name, value);
+    if (problem) problems.push(`${key}: ${problem}`);
+  }
+  // A bad section is reported by the schema; which secrets it needs is then unknown.
+  const parsed = notificationsSection.optional().safeParse(section);
+  if (!parsed.success) return problems;
+  const notifications = parsed.data;
+  const needs = (name: string, why: string) => {
+    if (given(name) === undefined) problems.push(`${keyPath([name])}: required ${why}; store it with \`pulumi config set --secret ${name}\``);
+  };
+  const unused = (name: string, why: string) => {
+    if (given(name) !== undefined) problems.push(`${keyPath([name])}: not used ${why}; remove it`);
+  };
+  if (notifications === undefined) {
+    for (const name of NOTIFICATION_SECRET_KEYS) unused(name, "without notifications");
+    return problems;
+  }
+  needs("notificationsAppPrivateKey", "with notifications.commitStatus.githubApp (the App's private key)");
+  if (notifications.alerts === undefined) {
+    unused("notificationsAlertAddress", "without notifications.alerts");
+    unused("notificationsAlertHmacKey", "without notifications.alerts");
+  } else {
+    needs("notificationsAlertAddress", "with notifications.alerts (the destination's https:// URL)");
+    if (notifications.alerts.type === "generic-hmac") needs("notificationsAlertHmacKey", "with notifications.alerts.type generic-hmac (the key requests are signed with)");
+    else unused("notificationsAlertHmacKey", `with notifications.alerts.type ${notifications.alerts.type} (only generic-hmac signs requests)`);
+  }
+  return problems;
+}
+
 /** Every key of the project's namespace. Strict: an unknown key is an error. */
 export const configSchema = z.strictObject({
   /** Environment name; must equal the stack name. */
@@ -458,14 +610,24 @@ export const configSchema = z.strictObject({
   registry: registrySection.default({ keepLastImages: 30, untaggedExpiryDays: 7 }),
   /** Identities of the delivery workflows and the state backend they use. */
   ci: ciSection,
+  /** The SOPS key of the app secrets: who may encrypt, who administers it. */
+  appSecrets: appSecretsSection.default({ deletionWindowDays: 30, ciRolesEncrypt: true, encrypters: [], administrators: [] }),
   reconciler: reconcilerSection.default({
     namespace: "flux-system",
     operator: OPERATOR_DEFAULTS,
-    flux: { version: "2.x", registry: "ghcr.io/fluxcd" },
+    flux: { version: FLUX_VERSION, registry: "ghcr.io/fluxcd" },
     interval: "1m",
     metricsNamespace: "monitoring",
     commitAuthor: { name: "fluxcdbot", email: "fluxcdbot@users.noreply.github.com" },
   }),
+  /** Commit statuses and alerts from the reconciler. @default none */
+  notifications: notificationsSection.optional(),
+  /** The GitHub App's private key (PEM), secret. Read as a secret, never as plain text. */
+  notificationsAppPrivateKey: z.string().transform((value) => pulumi.secret(value)).optional(),
+  /** The alert destination's https:// URL, secret (chat webhook URLs carry their credential). */
+  notificationsAlertAddress: z.string().transform((value) => pulumi.secret(value)).optional(),
+  /** The key generic-hmac alerts are signed with, secret. */
+  notificationsAlertHmacKey: z.string().transform((value) => pulumi.secret(value)).optional(),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -505,7 +667,7 @@ export interface RawConfig {
   readonly secretKeys: readonly string[];
 }
 
-const STRING_KEYS = new Set(["environment"]);
+const STRING_KEYS = new Set<string>(["environment", ...NOTIFICATION_SECRET_KEYS]);
 
 /** Renders a zod path as a config key path: `gitops-platform:firewall.ingress[1].cidrs[0]`. */
 export function keyPath(path: readonly PropertyKey[]): string {
@@ -597,6 +759,7 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
   }
 
   problems.push(...crossFieldProblems(result.success ? result.data : parseSections(input), raw.stack));
+  problems.push(...notificationProblems(raw, input.notifications));
   if (problems.length > 0) throw new ConfigError(problems.map((problem) => redact(problem, secretFragments(raw))));
   const data = result.data as Schema;
   const token = raw.values[`${prefix}githubToken`];
@@ -725,32 +888,86 @@ function crossFieldProblems(config: Sections, stack: string): string[] {
   }
 
   problems.push(...reconcilerProblems(config));
+  problems.push(...appSecretsProblems(config));
 
   if (production) {
     if (reconciler) {
-      const flux = reconciler.flux.version;
-      if (!exactVersion.test(flux)) problems.push(`${keyPath(["reconciler", "flux", "version"])}: production needs an exact version such as 2.7.3, got ${JSON.stringify(flux)}`);
       if (!reconciler.operator.image.includes("@sha256:")) {
         problems.push(`${keyPath(["reconciler", "operator", "image"])}: production needs an image pinned by digest (@sha256:...)`);
       }
     }
     if (storage && !storage.protect) problems.push(`${keyPath(["storage", "protect"])}: production storage must be protected; set it to true`);
     apps?.forEach((app, i) => {
-      const push = app.imageAutomation?.pushBranch;
-      if (app.imageAutomation && (push === undefined || push === env)) {
-        problems.push(`${keyPath(["apps", i, "imageAutomation", "pushBranch"])}: production image automation must push to a branch other than ${JSON.stringify(env ?? "the environment branch")}, so changes arrive by pull request`);
+      if (app.imageAutomation) {
+        problems.push(
+          `${keyPath(["apps", i, "imageAutomation"])}: production never writes to Git; new tags reach it through the staging → prod promotion pull request, so remove imageAutomation here and set it on the staging stack`,
+        );
       }
     });
   }
   return problems;
 }
 
-/** Rules of the reconciler section and of the app keys it reads (image automation). */
+/** The SOPS key's principals: in the stack's account, each once; production keeps a deleted key 30 days. */
+function appSecretsProblems(config: Sections): string[] {
+  const problems: string[] = [];
+  const { appSecrets, aws, production, apps } = config;
+  if (!appSecrets) return problems;
+  if (apps !== undefined && apps.length > 0 && !appSecrets.ciRolesEncrypt && appSecrets.encrypters.length === 0) {
+    problems.push(`${keyPath(["appSecrets", "encrypters"])}: nobody could encrypt app secrets; list at least one principal or set appSecrets.ciRolesEncrypt to true`);
+  }
+  for (const list of ["encrypters", "administrators"] as const) {
+    const seen = new Map<string, number>();
+    appSecrets[list].forEach((arn, i) => {
+      const account = arn.split(":")[4];
+      if (aws && account !== aws.accountId) {
+        problems.push(`${keyPath(["appSecrets", list, i])}: ${arn} is in account ${account}, not aws.accountId ${aws.accountId}; the key policy names principals of the stack's account only`);
+      }
+      const j = seen.get(arn);
+      if (j !== undefined) problems.push(`${keyPath(["appSecrets", list, i])}: ${arn} is already appSecrets.${list}[${j}]`);
+      else seen.set(arn, i);
+    });
+  }
+  if (production && appSecrets.deletionWindowDays < 30) {
+    problems.push(`${keyPath(["appSecrets", "deletionWindowDays"])}: production keeps a deleted SOPS key for 30 days (every committed secret depends on it), got ${appSecrets.deletionWindowDays}`);
+  }
+  return problems;
+}
+
+/** Namespaces no app may reconcile into. */
+export const RESERVED_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"] as const;
+
+/** Rules of the reconciler section and of the app keys it reads (image automation, tenancy). */
 function reconcilerProblems(config: Sections): string[] {
   const problems: string[] = [];
-  const { reconciler, apps, github, firewall } = config;
+  const { reconciler, apps, github, firewall, environment } = config;
   if (reconciler) problems.push(...operatorProblems(reconciler.operator));
   apps?.forEach((app, i) => problems.push(...extractProblems(app.imageAutomation?.policy, ["apps", i, "imageAutomation", "policy"])));
+  apps?.forEach((app, i) => {
+    // Automation pushes only to its own branch: the environment branch changes by pull request.
+    const push = app.imageAutomation?.pushBranch;
+    const branch = github?.configRepo.branch ?? environment;
+    if (push !== undefined && push === branch) {
+      problems.push(
+        `${keyPath(["apps", i, "imageAutomation", "pushBranch"])}: image automation may not push to the environment branch ${JSON.stringify(branch)}; name its own branch (default ${defaultPushBranch(branch)}), whose pull request merges once the checks pass`,
+      );
+    }
+    // Each app reconciles into the namespace of its name; these belong to the platform or Kubernetes.
+    const fluxNamespace = reconciler?.namespace ?? "flux-system";
+    // The metrics namespace may scrape Flux's controllers (allow-metrics): no app may own it.
+    const metricsNamespace = reconciler?.metricsNamespace ?? "monitoring";
+    const why =
+      app.name === fluxNamespace
+        ? "the Flux namespace"
+        : app.name === metricsNamespace
+          ? "reconciler.metricsNamespace, allowed to scrape Flux"
+          : (RESERVED_NAMESPACES as readonly string[]).includes(app.name)
+            ? "a Kubernetes system namespace"
+            : undefined;
+    if (why !== undefined) {
+      problems.push(`${keyPath(["apps", i, "name"])}: ${app.name} is reserved (${why}); each app reconciles into the namespace of its name, so pick another`);
+    }
+  });
 
   if (reconciler?.webhook !== undefined && github && firewall) {
     if (github.hookCidrs.length === 0) {

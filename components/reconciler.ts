@@ -11,7 +11,7 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AppSource } from "./app-source";
-import type { PlatformConfig } from "./config";
+import { defaultPushBranch, type PlatformConfig } from "./config";
 import { FluxInstance } from "./flux-instance";
 import { FluxNetworkPolicies, REPLACED_FLUX_POLICIES } from "./flux-network-policies";
 import { FluxOperator } from "./flux-operator";
@@ -23,6 +23,13 @@ export const RECONCILER_TYPE = "gitops-platform:k8s:Reconciler";
 
 /** Name of the ConfigMap of platform names and ARNs that Kustomizations substitute from. */
 export const METADATA_CONFIG_MAP = "platform-metadata";
+
+/**
+ * Where the config repository keeps each app's image tag (`<app>-image.yaml`, the ConfigMaps that
+ * app Kustomizations substitute `${IMAGE_TAG}` from). Outside `clusters/<env>` on purpose: every
+ * environment's sync path includes it, so the one tag file travels staging → prod by promotion.
+ */
+export const IMAGE_TAGS_PATH = "clusters/base";
 
 /** The reconciler's settings: the `reconciler` section of the stack config. */
 export type ReconcilerSettings = PlatformConfig["reconciler"];
@@ -53,8 +60,8 @@ export interface ReconcilerApp {
   readonly secretName: pulumi.Input<string>;
   /** The app's ECR repository. */
   readonly repository: { readonly url: pulumi.Input<string>; readonly arn: pulumi.Input<string> };
-  /** Image automation: how to choose tags, how often, and where to push. @default none */
-  readonly imageAutomation?: { readonly policy: TagPolicy; readonly interval: string; readonly pushBranch?: string };
+  /** Image automation: how to choose tags, how often, and the branch to push to. @default none */
+  readonly imageAutomation?: { readonly policy: TagPolicy; readonly interval: string; readonly pushBranch: string };
 }
 
 export interface ReconcilerArgs {
@@ -79,6 +86,8 @@ export interface ReconcilerArgs {
   readonly imageReflectorRole?: { readonly arn: pulumi.Input<string>; readonly name: pulumi.Input<string> };
   /** The receiver's load balancer protection (the Firewall's); required when `settings.webhook` is set. @default none */
   readonly webhookExposure?: { readonly securityGroupIds: pulumi.Input<pulumi.Input<string>[]>; readonly wafAclArn?: pulumi.Input<string> };
+  /** IRSA role kustomize-controller decrypts app secrets with (SOPS); app Kustomizations decrypt when set. @default none */
+  readonly appSecretsRoleArn?: pulumi.Input<string>;
   /** More `KEY: value` entries for the metadata ConfigMap (keys are Flux variable names). @default none */
   readonly extraMetadata?: Readonly<Record<string, pulumi.Input<string>>>;
 }
@@ -103,6 +112,8 @@ export function ecrReadPolicy(repositoryArns: readonly string[]): string {
 export class Reconciler extends pulumi.ComponentResource {
   /** Name of the sync GitRepository (the config repository), which image automation commits through. */
   public readonly syncName: string;
+  /** The Flux namespace, resolved once the FluxInstance is Ready: Flux objects placed with it wait for Flux's CRDs. */
+  public readonly fluxNamespace: pulumi.Output<string>;
   /** Flux controllers installed. */
   public readonly components: readonly string[];
   /** Push branch of each automated app. */
@@ -187,12 +198,14 @@ export class Reconciler extends pulumi.ComponentResource {
         interval: settings.interval,
         substituteFrom: metadata.metadata.name,
         ...(ecrRead && args.imageReflectorRole ? { imageReflectorRoleArn: args.imageReflectorRole.arn } : {}),
+        ...(args.appSecretsRoleArn !== undefined ? { kustomizeControllerRoleArn: args.appSecretsRoleArn } : {}),
         dropNetworkPolicies: REPLACED_FLUX_POLICIES,
       },
       // The role annotation waits for the permissions it stands for.
       { parent: this, ...(ecrRead ? { dependsOn: [ecrRead] } : {}) },
     );
     this.syncName = instance.syncName;
+    this.fluxNamespace = instance.namespace;
     this.components = instance.components;
 
     new FluxNetworkPolicies(
@@ -221,6 +234,9 @@ export class Reconciler extends pulumi.ComponentResource {
             interval: app.interval,
             secretName: app.secretName,
             substituteFrom: metadata.metadata.name,
+            imageRepository: app.repository.url,
+            syncKustomization: instance.syncName,
+            decryption: args.appSecretsRoleArn !== undefined,
           },
           { parent: this },
         ),
@@ -240,8 +256,8 @@ export class Reconciler extends pulumi.ComponentResource {
           interval: automation.interval,
           sourceName: instance.syncName,
           checkoutBranch: args.configRepo.branch,
-          ...(automation.pushBranch !== undefined ? { pushBranch: automation.pushBranch } : {}),
-          updatePath: args.configRepo.path,
+          pushBranch: automation.pushBranch,
+          updatePath: IMAGE_TAGS_PATH,
           author: settings.commitAuthor,
         },
         { parent: this },
@@ -296,6 +312,8 @@ export interface ReconcilerInputs {
   readonly imageReflectorRole?: { readonly arn: pulumi.Input<string>; readonly name: pulumi.Input<string> };
   /** The Firewall's protection of the receiver's load balancer, when the webhook is on. */
   readonly webhookExposure?: { readonly securityGroupIds: pulumi.Input<pulumi.Input<string>[]>; readonly wafAclArn?: pulumi.Input<string> };
+  /** The SOPS decryption role of kustomize-controller, when app secrets are set up. */
+  readonly appSecretsRoleArn?: pulumi.Input<string>;
 }
 
 /** Reconciler args from the validated stack config and the other components' outputs. */
@@ -331,7 +349,7 @@ export function reconcilerArgsFromConfig(config: PlatformConfig, inputs: Reconci
               imageAutomation: {
                 policy: automation.policy,
                 interval: automation.interval,
-                ...(automation.pushBranch !== undefined ? { pushBranch: automation.pushBranch } : {}),
+                pushBranch: automation.pushBranch ?? defaultPushBranch(config.github.configRepo.branch),
               },
             }
           : {}),
@@ -340,5 +358,6 @@ export function reconcilerArgsFromConfig(config: PlatformConfig, inputs: Reconci
     aws: { region: config.region, accountId: config.aws.accountId, bucketName: inputs.bucketName },
     ...(inputs.imageReflectorRole ? { imageReflectorRole: inputs.imageReflectorRole } : {}),
     ...(inputs.webhookExposure ? { webhookExposure: inputs.webhookExposure } : {}),
+    ...(inputs.appSecretsRoleArn !== undefined ? { appSecretsRoleArn: inputs.appSecretsRoleArn } : {}),
   };
 }
