@@ -280,6 +280,22 @@ function previewVerdict(preview) {
 }
 
 /**
+ * The offline diff in a plan log (`plan --diff <base>`): its changes, its resource counts and its
+ * verdict line, or "" when the plan printed no diff.
+ */
+function planChanges(planLog) {
+  const section = (pattern) => {
+    const start = planLog.search(pattern);
+    if (start === -1) return "";
+    const end = planLog.indexOf("\n\n", start);
+    return planLog.slice(start, end === -1 ? undefined : end).trimEnd();
+  };
+  const changes = section(/^Changes against /m);
+  if (!changes) return "";
+  return [changes, section(/^Resources:$/m), section(/^Verdict: /m)].filter(Boolean).join("\n\n");
+}
+
+/**
  * The pull request comment of a preview run: verdicts of the offline plan and of `pulumi preview`
  * with the policy pack, the resource summary, and both logs, cut to fit GitHub's limit.
  * `preview` is null when the run had no cloud credentials (a fork).
@@ -289,6 +305,11 @@ function previewComment({ stack, sha, runUrl, plan, preview }) {
   const previewLog = preview ? stripAnsi(preview.log ?? "") : "";
   const passed = plan.exitCode === 0 && (preview === null || preview.exitCode === 0);
   const summary = preview ? resourceSummary(previewLog) : "";
+  // The offline diff against the stack's branch comes first: every pull request has it, forks too.
+  const changes = planChanges(planLog);
+  const changesBlock = changes
+    ? ["", "<details open><summary>offline diff: what changes against the deployed branch (no credentials used)</summary>", "", codeBlock(byteLength(changes) > 20_000 ? truncateMiddle(changes, 20_000, runUrl) : changes), "", "</details>"]
+    : [];
 
   const render = (planText, previewText) =>
     [
@@ -302,6 +323,7 @@ function previewComment({ stack, sha, runUrl, plan, preview }) {
       "",
       summary ? `Resources: ${summary}` : "",
       `Commit ${shortSha(sha)} · [run log](${runUrl})`,
+      ...changesBlock,
       ...(preview
         ? ["", "<details open><summary><code>pulumi preview</code> output</summary>", "", codeBlock(previewText), "", "</details>"]
         : []),
@@ -612,6 +634,7 @@ module.exports = {
   stripAnsi,
   truncateMiddle,
   codeBlock,
+  planChanges,
   resourceSummary,
   policyCounts,
   previewComment,

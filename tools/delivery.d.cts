@@ -53,6 +53,8 @@ export interface CommandResult {
 }
 
 /** The pull request comment of a preview run; `preview` is null for forks (no cloud credentials). */
+/** The offline diff in a `plan --diff` log (from "Changes against" to its resource counts), or "". */
+export declare function planChanges(planLog: string): string;
 export declare function previewComment(args: {
   stack: string;
   sha: string | undefined;
