@@ -155,3 +155,14 @@ describe("review: decryption wider than kustomize-controller's role that sops-ke
     expect(await messages(sopsKeyDecryptOnlyController, [controllerRole, key, keyPolicy])).not.toEqual([]);
   });
 });
+
+describe("review: the scan follows hard-coded directories, not the path Flux syncs", () => {
+  it("a plaintext Secret under the FluxInstance's spec.sync.path (github.configRepo.path) outside clusters/ and examples/", async () => {
+    const root = tree({ "flux/staging/db.yaml": plainSecret("db") });
+    const instance = res("kubernetes:fluxcd.controlplane.io/v1:FluxInstance", "flux", {
+      metadata: { name: "flux", namespace: "flux-system" },
+      spec: { sync: { kind: "GitRepository", url: "ssh://git@github.com/acme-corp/gitops-platform.git", ref: "refs/heads/staging", path: "flux/staging" } },
+    });
+    expect(await messages(fluxSecretsSopsOnly, [instance], { config: { manifestRoot: root } })).toHaveLength(1);
+  });
+});
