@@ -166,3 +166,14 @@ describe("review: the scan follows hard-coded directories, not the path Flux syn
     expect(await messages(fluxSecretsSopsOnly, [instance], { config: { manifestRoot: root } })).toHaveLength(1);
   });
 });
+
+describe("review: IAM's single-character wildcard", () => {
+  it("a statement letting CI use kms:Decr?pt (IAM matches ? to one character: reference_policies_elements_action)", async () => {
+    const policy = JSON.parse(appSecretsKeyPolicy({ decrypter: CONTROLLER, encrypters: [CI], administrators: [DEPLOY], readers: [] })) as { Statement: unknown[] };
+    policy.Statement.push({ Sid: "CiDecrypts", Effect: "Allow", Principal: { AWS: CI }, Action: "kms:Decr?pt", Resource: "*" });
+    const key = res("aws:kms/key:Key", "sops", { enableKeyRotation: true, policy: JSON.stringify(policy), tags: { "gitops-platform/purpose": "sops" } });
+    expect(await messages(sopsKeyDecryptOnlyController, [controllerRole, key])).toEqual([
+      `key policy statement "CiDecrypts" lets "${CI}" use kms:Decrypt; only kustomize-controller's IRSA role ("staging-flux-sops-decrypt") may decrypt the SOPS key, with kms:Decrypt alone`,
+    ]);
+  });
+});
