@@ -207,9 +207,10 @@ export class CiIdentity extends pulumi.ComponentResource {
       new aws.iam.Role(
         `${name}-${role}`,
         {
-          // IAM allows a prefix of at most 38 characters (role names: 64); a long environment
-          // or app name would otherwise make the auto-name too long.
-          namePrefix: `${`${name}-${role}`.slice(0, 37).replace(/-+$/, "")}-`,
+          // A fixed name (IAM allows 64 characters), not an auto-name: ARNs built from it are
+          // known at preview, so the pack can judge the policies naming these roles (the SOPS key
+          // policy, ECR repository policies) before the first `up`.
+          name: `${name}-${role}`.slice(0, 64).replace(/-+$/, ""),
           description,
           assumeRolePolicy: githubTrustPolicy(oidcProviderArn, subject),
         },
@@ -250,7 +251,7 @@ export class CiIdentity extends pulumi.ComponentResource {
       { role: preview.name, policy: previewStatePolicy(partition, args.stateBucket, args.secretsKeyArn) },
       { parent: this },
     );
-    this.previewRoleArn = preview.arn;
+    this.previewRoleArn = pulumi.interpolate`arn:${partition}:iam::${args.accountId}:role/${preview.name}`;
 
     const deploy = trustedRole(
       "deploy",
@@ -267,7 +268,7 @@ export class CiIdentity extends pulumi.ComponentResource {
       { role: deploy.name, policy: deployPolicy(partition, args.accountId, args.stateBucket, args.secretsKeyArn) },
       { parent: this },
     );
-    this.deployRoleArn = deploy.arn;
+    this.deployRoleArn = pulumi.interpolate`arn:${partition}:iam::${args.accountId}:role/${deploy.name}`;
 
     if (args.clusterName !== undefined) {
       const clusterName = args.clusterName;
