@@ -89,6 +89,14 @@ describe("AppSecrets", async () => {
 
   it("gives administrators nothing that reads or hands out the plaintext", () => {
     for (const action of ["kms:Decrypt", "kms:ReEncryptFrom", "kms:CreateGrant", "kms:Encrypt", "kms:GenerateDataKey"]) expect(KEY_ADMIN_ACTIONS).not.toContain(action);
+    // Nor moving the alias .sops.yaml names to another key (UpdateAlias needs it on the key it leaves).
+    expect(KEY_ADMIN_ACTIONS).not.toContain("kms:UpdateAlias");
+    expect(KEY_ADMIN_ACTIONS).toEqual(expect.arrayContaining(["kms:CreateAlias", "kms:DeleteAlias", "kms:PutKeyPolicy"]));
+  });
+
+  it("replaces the alias (delete, then create) when the key changes, since nobody may update it", async () => {
+    const alias = findResource(await run(), "aws:kms/alias:Alias", "secrets-alias");
+    expect([alias.replaceOnChanges, alias.deleteBeforeReplace]).toEqual([["targetKeyId"], true]);
     expect(KEY_ADMIN_ACTIONS.every((action) => !action.includes("*"))).toBe(true);
   });
 
