@@ -312,24 +312,55 @@ function allFiles(dir: string): string[] {
   return out;
 }
 
+/** The `spec.path` of each Flux Kustomization in a file whose source is one of `sources` (GitRepositories of this repository). */
+function followedPaths(text: string, sources: readonly string[]): string[] {
+  let docs: unknown[];
+  try {
+    docs = loadAll(text);
+  } catch {
+    return [];
+  }
+  return objectsOf(docs)
+    .filter(isFluxKustomization)
+    .flatMap((doc) => {
+      const spec = record(doc.spec) ?? {};
+      const sourceRef = record(spec.sourceRef) ?? {};
+      return sourceRef.kind === "GitRepository" && sources.includes(str(sourceRef.name) ?? "") ? [str(spec.path) ?? "."] : [];
+    });
+}
+
+/** A repository-relative path as Flux writes it (`./clusters/x/`) in one form (`clusters/x`). */
+export const normalizePath = (p: string) => path.posix.normalize(p.replace(/^\.\//, "")).replace(/\/+$/, "") || ".";
+
 /**
  * Problems of every file under `paths` (relative to `root`), file names shown relative to `root`.
  * A path that does not exist is a problem too: Flux would fail to apply it, and nothing in it was
- * checked.
+ * checked. With `followSources` (the names of GitRepositories that fetch this repository), the
+ * paths of Flux Kustomizations found in those files that apply from such a source are checked too.
  */
-export function manifestSecretProblems(root: string, paths: readonly string[]): string[] {
+export function manifestSecretProblems(root: string, paths: readonly string[], followSources: readonly string[] = []): string[] {
   const problems: string[] = [];
-  for (const relative of paths) {
-    const dir = path.resolve(root, relative);
+  const queue = paths.map(normalizePath);
+  const seen = new Set<string>();
+  for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+    if (seen.has(next)) continue;
+    seen.add(next);
+    if (next === ".." || next.startsWith("../") || path.isAbsolute(next)) {
+      problems.push(`${next}: Flux applies this path, but it is outside the repository; nothing there could be checked`);
+      continue;
+    }
+    const dir = path.resolve(root, next);
     if (!fs.existsSync(dir)) {
-      problems.push(`${relative}: Flux applies this path, but it does not exist under ${root}; nothing there could be checked`);
+      problems.push(`${next}: Flux applies this path, but it does not exist under ${root}; nothing there could be checked`);
       continue;
     }
     const files = fs.statSync(dir).isDirectory() ? allFiles(dir) : [dir];
     for (const file of files) {
-      const text = fs.readFileSync(file);
-      if (text.includes(0)) continue; // binary: no manifest
-      problems.push(...manifestTextProblems(text.toString("utf8"), path.relative(root, file) || file, path.dirname(file)));
+      const bytes = fs.readFileSync(file);
+      if (bytes.includes(0)) continue; // binary: no manifest
+      const text = bytes.toString("utf8");
+      problems.push(...manifestTextProblems(text, path.relative(root, file) || file, path.dirname(file)));
+      if (followSources.length > 0) queue.push(...followedPaths(text, followSources).map(normalizePath));
     }
   }
   return problems;
@@ -401,7 +432,7 @@ function syncedPaths(resources: readonly PolicyResource[], unknowns: Unknowns): 
     const kustomizationPath = unknowns.read(() => str(spec.path));
     if (kustomizationPath !== UNKNOWN) paths.push(kustomizationPath ?? ".");
   }
-  return { paths: [...new Set(paths.map((p) => path.posix.normalize(p.replace(/^\.\//, "")) || "."))], sources };
+  return { paths: [...new Set(paths.map(normalizePath))], sources };
 }
 
 /** Flux applies only SOPS-encrypted Secrets; the program declares only the platform's own. */
@@ -430,7 +461,7 @@ export const fluxSecretsSopsOnly: StackValidationPolicy = {
     const unknowns = new Unknowns();
     const synced = syncedPaths(args.resources, unknowns);
     const paths = [...new Set([...synced.paths, ...manifestPaths])];
-    for (const problem of manifestSecretProblems(path.resolve(repositoryRoot(), manifestRoot), paths)) reportViolation(problem);
+    for (const problem of manifestSecretProblems(path.resolve(repositoryRoot(), manifestRoot), paths, synced.sources)) reportViolation(problem);
 
     for (const secret of ofTypes(args.resources, SECRET_TYPES)) {
       const owner = secret.parent?.type;

@@ -308,6 +308,18 @@ describe("flux-secrets-sops-only", () => {
     const ofApp = res("kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization", "orders", { metadata: { name: "orders", namespace: "flux-system" }, spec: { path: "./other", sourceRef: { kind: "GitRepository", name: "orders" } } });
     const plain = (file: string) => `${file}: Secret "db" has plaintext stringData and no SOPS metadata; only SOPS-encrypted Secrets belong in Git (sops --encrypt --in-place ${file})`;
     expect(await messages(fluxSecretsSopsOnly, [synced, ofSync, ofApp], { config: { manifestRoot: root } })).toEqual([plain("flux/apps/db.yaml"), plain("flux/staging/db.yaml")]);
+    // Kustomizations in the synced files that apply another path of this repository are followed.
+    const chained = tree({
+      "flux/staging/infra.yaml": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: { name: infra, namespace: flux-system }\nspec:\n  path: ./infra/\n  sourceRef: { kind: GitRepository, name: flux-system }\n",
+      "flux/staging/other.yaml": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: { name: other, namespace: flux-system }\nspec:\n  path: ./other\n  sourceRef: { kind: GitRepository, name: orders }\n",
+      "flux/staging/escape.yaml": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: { name: escape, namespace: flux-system }\nspec:\n  path: ../elsewhere\n  sourceRef: { kind: GitRepository, name: flux-system }\n",
+      "infra/db.yaml": PLAIN_SECRET,
+      "other/db.yaml": PLAIN_SECRET,
+    });
+    expect(await messages(fluxSecretsSopsOnly, [synced], { config: { manifestRoot: chained } })).toEqual([
+      "../elsewhere: Flux applies this path, but it is outside the repository; nothing there could be checked",
+      plain("infra/db.yaml"),
+    ]);
     const missing = withInputs(synced, { spec: { sync: { kind: "GitRepository", url: "ssh://git@github.com/acme-corp/gitops-platform.git", ref: "refs/heads/staging", path: "clusters/staging" } } });
     expect(await messages(fluxSecretsSopsOnly, [missing], { config: { manifestRoot: root } })).toEqual([
       `clusters/staging: Flux applies this path, but it does not exist under ${root}; nothing there could be checked`,
