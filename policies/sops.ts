@@ -497,6 +497,8 @@ export const SOPS_KEY_TAG = { key: "gitops-platform/purpose", value: "sops" } as
 interface ControllerRole {
   readonly arn: string;
   readonly name: string;
+  /** The OIDC provider (cluster issuer) the trust names. */
+  readonly issuer: string;
 }
 
 /**
@@ -524,7 +526,7 @@ function controllerRoles(resources: readonly PolicyResource[], namespace: string
         const [, partition, account, issuer] = provider;
         const sub = statement.conditions.StringEquals?.[`${(issuer ?? "").toLowerCase()}:sub`];
         if (sub?.length !== 1 || sub[0] !== subject) continue;
-        roles.push({ arn: `arn:${partition ?? "aws"}:iam::${account ?? ""}:role${rolePath}${name}`, name });
+        roles.push({ arn: `arn:${partition ?? "aws"}:iam::${account ?? ""}:role${rolePath}${name}`, name, issuer: issuer ?? "" });
       }
     }
   }
@@ -555,6 +557,14 @@ export const sopsKeyDecryptOnlyController: StackValidationPolicy = {
     const isController = (arn: string) => controllers.some((role) => role.arn === arn);
     const controllerLabel = controllers.length > 0 ? [...new Set(controllers.map((role) => q(role.name)))].join(", ") : "none in this stack";
     const unknowns = new Unknowns();
+    // One cluster's controller: roles trusted by a kustomize-controller of another cluster (another
+    // OIDC issuer) would let that cluster's Flux decrypt too.
+    const issuers = [...new Set(controllers.map((role) => role.issuer))].sort();
+    if (issuers.length > 1) {
+      reportViolation(
+        `kustomize-controller is trusted through more than one cluster's OIDC provider (${issuers.map((issuer) => q(issuer)).join(", ")}), by roles ${controllerLabel}; only this cluster's controller may decrypt the SOPS key`,
+      );
+    }
 
     const keys = ofTypes(args.resources, [KMS_KEY]);
     const keyPolicies = ofTypes(args.resources, [KMS_KEY_POLICY]);

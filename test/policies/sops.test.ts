@@ -441,6 +441,17 @@ describe("sops-key-decrypt-only-controller", () => {
     ]);
   });
 
+  it("refuses kustomize-controller roles of more than one cluster (OIDC issuer)", async () => {
+    const otherCluster = res("aws:iam/role:Role", "other", {
+      name: "other-cluster-sops",
+      assumeRolePolicy: irsaTrustPolicy("https://oidc.eks.eu-west-1.amazonaws.com/id/OTHERCLUSTER", "111111111111", "aws", "flux-system", "kustomize-controller"),
+    });
+    const both = withInputs(sopsKey, { policy: withStatements(allow({ AWS: "arn:aws:iam::111111111111:role/other-cluster-sops" }, "kms:Decrypt")) });
+    expect(await check(both, [otherCluster])).toEqual([
+      'kustomize-controller is trusted through more than one cluster\'s OIDC provider ("oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF0123456789", "oidc.eks.eu-west-1.amazonaws.com/id/OTHERCLUSTER"), by roles "staging-flux-sops-decrypt", "other-cluster-sops"; only this cluster\'s controller may decrypt the SOPS key',
+    ]);
+  });
+
   it("honours IAM's ? wildcard: kms:Decr?pt is kms:Decrypt", async () => {
     expect(await check(withInputs(sopsKey, { policy: withStatements(allow({ AWS: CI }, "kms:Decr?pt", "CiDecrypts")) }))).toEqual([`key policy statement "CiDecrypts" lets "${CI}" use kms:Decrypt; ${WHO}`]);
     expect(actionCovers("kms:Decr?pt", "kms:Decrypt")).toBe(true);
