@@ -3,11 +3,12 @@
  * Flux's kustomize-controller can decrypt them.
  *
  * - `flux-secrets-sops-only`: no Kubernetes Secret in plaintext anywhere Flux applies — the
- *   manifests under the config repo's Flux paths (clusters/, examples/: whatever is there), inline
- *   patches of Flux objects, and Secrets the program declares that are not the platform's own
- *   credentials.
- * - `sops-key-decrypt-only-controller`: the SOPS key's policy lets exactly kustomize-controller's
- *   IRSA role decrypt — nobody else, not even through grants or re-encryption.
+ *   files of the config repo's paths Flux syncs (the FluxInstance's spec.sync.path, and the
+ *   Kustomizations of that source, declared or found there), inline patches of Flux objects, and
+ *   Secrets the program declares that are not the platform's own credentials.
+ * - `sops-key-decrypt-only-controller`: the SOPS key's policy (or a KeyPolicy replacing it) lets
+ *   exactly kustomize-controller's IRSA role, by full ARN, decrypt — nobody else, not even through
+ *   grants or re-encryption.
  *
  * The manifest scan ({@link manifestSecretProblems}) is also the `check-secrets` command, which
  * checks any directory, such as `plan --out` renders (their masked `[secret]` values pass).
