@@ -26,7 +26,7 @@ const FLUX_KINDS = new Set(["FluxInstance", "GitRepository", "Kustomization", "I
 describe("Reconciler (staging example config, webhook on)", async () => {
   const staging = await runReconciler("staging", { reconciler: { webhook: WEBHOOK } });
 
-  it("declares every object with apiVersion, kind, name and (when namespaced) the Flux namespace, or the app's own for its RoleBinding", () => {
+  it("declares every object with apiVersion, kind, name and (when namespaced) the Flux namespace, or the app's own for its Role and RoleBinding", () => {
     const objects = kubernetesObjects(staging);
     expect(objects.map((r) => `${String(r.inputs.kind)}/${String((r.inputs.metadata as Json).name)}`).sort()).toEqual(
       [
@@ -38,6 +38,8 @@ describe("Reconciler (staging example config, webhook on)", async () => {
         "Namespace/payments",
         "RoleBinding/orders-reconciler",
         "RoleBinding/payments-reconciler",
+        "Role/orders-tenant",
+        "Role/payments-tenant",
         "ServiceAccount/orders-reconciler",
         "ServiceAccount/payments-reconciler",
         "ClusterRole/flux-operator-edit",
@@ -69,7 +71,8 @@ describe("Reconciler (staging example config, webhook on)", async () => {
       const metadata = object.inputs.metadata as Json;
       expect(typeof object.inputs.apiVersion, object.name).toBe("string");
       expect(typeof metadata.name, object.name).toBe("string");
-      const appNamespace = object.inputs.kind === "RoleBinding" ? String(metadata.name).replace(/-reconciler$/, "") : "flux-system";
+      const appNamespace =
+        object.inputs.kind === "RoleBinding" ? String(metadata.name).replace(/-reconciler$/, "") : object.inputs.kind === "Role" ? String(metadata.name).replace(/-tenant$/, "") : "flux-system";
       expect(metadata.namespace, object.name).toBe(CLUSTER_SCOPED.has(String(object.inputs.kind)) ? undefined : appNamespace);
     }
   });
@@ -82,7 +85,7 @@ describe("Reconciler (staging example config, webhook on)", async () => {
 
   it("validates every core object with kubernetes-models", async () => {
     const core = kubernetesObjects(staging).filter((r) => !FLUX_KINDS.has(String(r.inputs.kind)));
-    expect(core).toHaveLength(24);
+    expect(core).toHaveLength(26);
     for (const object of core) {
       // The token is unknown until the password exists; the model checks the rest of the Secret.
       const inputs = isUnknown(object.inputs.stringData) ? { ...object.inputs, stringData: {} } : object.inputs;
