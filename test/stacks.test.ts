@@ -97,6 +97,25 @@ describe("staging tests what prod runs", () => {
     expect(staging?.operator?.version ?? VENDORED_OPERATOR_VERSION).toBe(VENDORED_OPERATOR_VERSION);
     expect(prod?.operator?.version ?? VENDORED_OPERATOR_VERSION).toBe(VENDORED_OPERATOR_VERSION);
   });
+
+  it("both stacks run the same operator image, pinned by digest", async () => {
+    const image = async (stack: string) =>
+      valueAt(ofType((await planJson(stack)).doc, "kubernetes:apps/v1:Deployment").find((d) => valueAt(d.inputs, "metadata.name") === "flux-operator")?.inputs, "spec.template.spec.containers.0.image");
+    const [staging, prod] = [await image("staging"), await image("prod")];
+    expect(staging).toMatch(/^ghcr\.io\/controlplaneio-fluxcd\/flux-operator:v\d+\.\d+\.\d+@sha256:[a-f0-9]{64}$/);
+    expect(prod).toBe(staging);
+  });
+
+  it("staging's image automation takes releases only, never a pre-release", () => {
+    const apps = (load(fs.readFileSync(path.join(root, "Pulumi.staging.yaml"), "utf8")) as { config: Record<string, { imageAutomation?: { policy: { semver?: string } } }[]> }).config[
+      "gitops-platform:apps"
+    ];
+    const ranges = (apps ?? []).flatMap((app) => (app.imageAutomation?.policy.semver !== undefined ? [app.imageAutomation.policy.semver] : []));
+    expect(ranges).toEqual([">=1.0.0"]);
+    // Masterminds/semver v3 (image-reflector-controller's): a comparator with a pre-release part
+    // ("-0") admits every pre-release; without one, none.
+    for (const range of ranges) expect(range).not.toMatch(/\d-/);
+  });
 });
 
 describe("a bad stack config", () => {
