@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadAll } from "js-yaml";
 import { describe, expect, it } from "vitest";
+import { TENANT_RULES } from "../components/app-source";
 import { valueAt } from "../tools/engine";
 import { main } from "../tools/plan/main";
 
@@ -72,6 +73,16 @@ const ofKind = (resources: PlanResource[], kind: string) => resources.filter((r)
 const nameOf = (r: PlanResource) => String(valueAt(r.inputs, "metadata.name"));
 
 // Kinds the example app ships; all namespaced. Anything else needs a look at tenancy first.
+/** The API resource (plural) of each kind an app may ship, as RBAC rules name them. */
+const RESOURCE_OF_KIND: Record<string, string> = {
+  Deployment: "deployments",
+  Service: "services",
+  ConfigMap: "configmaps",
+  ServiceAccount: "serviceaccounts",
+  HorizontalPodAutoscaler: "horizontalpodautoscalers",
+  PodDisruptionBudget: "poddisruptionbudgets",
+  Ingress: "ingresses",
+};
 const NAMESPACED_KINDS = new Set(["Deployment", "Service", "ConfigMap", "ServiceAccount", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Ingress"]);
 
 describe.each(["staging", "prod"])("what the %s stack tells Flux to read", async (stack) => {
@@ -109,6 +120,13 @@ describe.each(["staging", "prod"])("what the %s stack tells Flux to read", async
       expect(built.length, appPath).toBeGreaterThan(0);
       for (const object of built) {
         expect(NAMESPACED_KINDS.has(object.kind), `${appPath}: ${object.kind} ${object.metadata.name}`).toBe(true);
+        // The app applies as its tenant Role: every kind it ships must be one the Role lets it create.
+        const group = object.apiVersion.includes("/") ? object.apiVersion.split("/")[0] : "";
+        const resource = RESOURCE_OF_KIND[object.kind];
+        expect(
+          TENANT_RULES.some((rule) => rule.apiGroups.includes(group ?? "") && rule.resources.includes(resource ?? "") && rule.verbs.includes("create") && rule.verbs.includes("patch")),
+          `${appPath}: ${object.kind} ${object.metadata.name} (${group}/${resource}) is not in the tenant Role`,
+        ).toBe(true);
         // targetNamespace places everything; a namespace in the manifests would only mislead.
         expect(object.metadata.namespace, `${appPath}: ${object.kind} ${object.metadata.name}`).toBeUndefined();
       }
