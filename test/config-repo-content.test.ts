@@ -12,6 +12,7 @@ import { describe, expect, it } from "vitest";
 import { TENANT_RULES } from "../components/app-source";
 import { valueAt } from "../tools/engine";
 import { main } from "../tools/plan/main";
+import { ConfigRepo, setTag, tagFile, tagOf } from "./support/config-repo-git";
 
 const root = path.resolve(__dirname, "..");
 /** The example app repository every configured app's layout follows. */
@@ -189,5 +190,61 @@ describe("the shipped tag files", () => {
 
   it("the build check can fail: a path that does not build is reported", () => {
     expect(() => kustomize(path.join(root, "clusters", "no-such-environment"))).toThrow(/no-such-environment/);
+  });
+});
+
+describe("image tags through promotion (real git): tag lines change only on staging", () => {
+  const PUSH = "image-updates/staging";
+  const ORDERS = "flux-system:orders";
+
+  it("ten promotions with automated bumps, urgent releases, a rollback and non-tag hotfixes in prod: no conflict, prod runs staging's tags", () => {
+    const repo = new ConfigRepo({ deleteHeadOnMerge: true });
+    try {
+      let minor = 0;
+      for (let round = 1; round <= 10; round++) {
+        // Image automation in staging, merged by its pull request.
+        minor += 1;
+        expect(repo.automate(PUSH, "staging", { [ORDERS]: `1.${minor}.0` })).toBe(true);
+        repo.merge(PUSH, "staging");
+        if (round % 3 === 0) {
+          // An urgent image fix is a new release: staging takes it first, and it is promoted at once.
+          expect(repo.automate(PUSH, "staging", { [ORDERS]: `1.${minor}.1` })).toBe(true);
+          repo.merge(PUSH, "staging");
+        }
+        if (round === 7) {
+          // Rollback: automation of orders suspended (no run), the previous tag set on staging by pull request.
+          repo.change("rollback-orders", "staging", { [tagFile("orders")]: setTag(`1.${minor - 1}.0`) });
+          repo.merge("rollback-orders", "staging");
+        }
+        repo.merge("staging", "prod");
+        expect(tagOf(repo.read("prod", tagFile("orders"))), `round ${round}`).toBe(tagOf(repo.read("staging", tagFile("orders"))));
+        if (round % 2 === 0) {
+          // A hotfix that is not a tag: a pull request to prod, then the back-merge prod -> staging.
+          repo.change(`hotfix-${round}`, "prod", { "clusters/prod/kustomization.yaml": (text) => `${text}# hotfix ${round}\n` });
+          repo.merge(`hotfix-${round}`, "prod");
+          repo.merge("prod", "staging");
+        }
+      }
+      expect(tagOf(repo.read("prod", tagFile("orders")))).toBe("1.10.0");
+      expect(repo.read("staging", "clusters/prod/kustomization.yaml")).toBe(repo.read("prod", "clusters/prod/kustomization.yaml"));
+      expect(repo.read("prod", tagFile("orders"))).toContain(`{"$imagepolicy": "${ORDERS}:tag"}`);
+    } finally {
+      repo.remove();
+    }
+  }, 120_000);
+
+  it("a tag changed on prod alone conflicts with the next automated bump at promotion (why prod never edits a tag line)", () => {
+    const repo = new ConfigRepo({ deleteHeadOnMerge: true });
+    try {
+      repo.change("hotfix", "prod", { [tagFile("orders")]: setTag("1.0.1") });
+      repo.merge("hotfix", "prod");
+      expect(repo.automate(PUSH, "staging", { [ORDERS]: "1.1.0" })).toBe(true);
+      repo.merge(PUSH, "staging");
+      expect(() => repo.merge("staging", "prod")).toThrow(
+        new Error("pull request staging -> prod: merge conflict: CONFLICT (content): Merge conflict in clusters/base/orders-image.yaml"),
+      );
+    } finally {
+      repo.remove();
+    }
   });
 });

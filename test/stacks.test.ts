@@ -85,6 +85,24 @@ describe("staging and prod differ only as their configs say", () => {
   });
 });
 
+describe("images reach prod's own registry", () => {
+  it("every app prod runs has, in each stack, its own ECR repository, a CI push role and the variables the app CI template pushes with", async () => {
+    const appsOf = (doc: PlanDoc) => ofType(doc, "aws:ecr/repository:Repository").map((r) => String(r.inputs.name).split("/")[1]).sort();
+    const staging = (await planJson("staging")).doc;
+    const prod = (await planJson("prod")).doc;
+    // Prod pulls a promoted tag from its own account's registry: the release pushes it there too.
+    for (const app of appsOf(prod)) expect(appsOf(staging), app).toContain(app);
+    for (const [stack, doc] of [["staging", staging], ["prod", prod]] as const) {
+      const suffix = stack.toUpperCase();
+      for (const app of appsOf(doc)) {
+        expect(ofType(doc, "aws:iam/role:Role").map((r) => r.name), `${stack} ${String(app)}`).toContain(`${stack}-ci-app-${String(app)}`);
+        const variables = ofType(doc, "github:index/actionsVariable:ActionsVariable").filter((v) => v.inputs.repository === app);
+        expect(variables.map((v) => v.inputs.variableName).sort(), `${stack} ${String(app)}`).toEqual([`AWS_REGION_${suffix}`, `AWS_ROLE_ARN_${suffix}`, `ECR_REPOSITORY_URL_${suffix}`]);
+      }
+    }
+  });
+});
+
 describe("staging tests what prod runs", () => {
   it("both stack files name the same exact Flux version and the same operator release", () => {
     const reconciler = (stack: string) =>
