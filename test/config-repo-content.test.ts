@@ -12,6 +12,7 @@ import { describe, expect, it } from "vitest";
 import { TENANT_RULES } from "../components/app-source";
 import { valueAt } from "../tools/engine";
 import { main } from "../tools/plan/main";
+import { main as checkTagChanges } from "../tools/check-tag-changes";
 import { ConfigRepo, setTag, tagFile, tagOf } from "./support/config-repo-git";
 
 const root = path.resolve(__dirname, "..");
@@ -243,6 +244,44 @@ describe("image tags through promotion (real git): tag lines change only on stag
       expect(() => repo.merge("staging", "prod")).toThrow(
         new Error("pull request staging -> prod: merge conflict: CONFLICT (content): Merge conflict in clusters/base/orders-image.yaml"),
       );
+    } finally {
+      repo.remove();
+    }
+  });
+});
+
+describe("check-tag-changes: the pull request check that keeps tags on the promotion road", () => {
+  const collect = () => {
+    const out = { stdout: "", stderr: "" };
+    return { out, sinks: { stdout: (t: string) => void (out.stdout += t), stderr: (t: string) => void (out.stderr += t) } };
+  };
+
+  it("fails a pull request into prod that changes a tag line, passes a promotion and a hotfix that changes none", async () => {
+    const repo = new ConfigRepo({ deleteHeadOnMerge: true });
+    try {
+      repo.change("hotfix-tag", "prod", { [tagFile("orders")]: setTag("1.0.1") });
+      let run = collect();
+      expect(await checkTagChanges(["prod", "hotfix-tag", "hotfix-tag"], repo.origin, run.sinks)).toBe(1);
+      expect(run.out.stderr).toBe(
+        'clusters/base/orders-image.yaml: IMAGE_TAG "1.0.0" -> "1.0.1": changed by hotfix-tag; image tags change on staging and reach this branch only by promotion (docs/apps.md, "The rule for tags")\n',
+      );
+
+      repo.change("hotfix-config", "prod", { "clusters/prod/kustomization.yaml": (text) => `${text}# hotfix\n` });
+      run = collect();
+      expect(await checkTagChanges(["prod", "hotfix-config", "hotfix-config"], repo.origin, run.sinks)).toBe(0);
+      expect(run.out).toEqual({ stdout: "check-tag-changes: hotfix-config changes no image tag\n", stderr: "" });
+
+      expect(repo.automate("image-updates/staging", "staging", { "flux-system:orders": "1.1.0" })).toBe(true);
+      repo.merge("image-updates/staging", "staging");
+      run = collect();
+      expect(await checkTagChanges(["prod", "staging", "staging"], repo.origin, run.sinks)).toBe(0);
+      expect(run.out.stdout).toBe("check-tag-changes: a promotion from staging; it carries staging's tags\n");
+      // The same diff from any other branch is refused: the tag comes from staging's history only by promotion.
+      expect(await checkTagChanges(["prod", "staging", "copy-of-staging"], repo.origin, collect().sinks)).toBe(1);
+
+      run = collect();
+      expect(await checkTagChanges(["prod", "staging"], repo.origin, run.sinks)).toBe(2);
+      expect(run.out.stderr).toBe("usage: check-tag-changes <base> <head> <head-branch>\n");
     } finally {
       repo.remove();
     }
