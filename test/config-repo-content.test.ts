@@ -261,27 +261,31 @@ describe("check-tag-changes: the pull request check that keeps tags on the promo
     try {
       repo.change("hotfix-tag", "prod", { [tagFile("orders")]: setTag("1.0.1") });
       let run = collect();
-      expect(await checkTagChanges(["prod", "hotfix-tag", "hotfix-tag"], repo.origin, run.sinks)).toBe(1);
+      expect(await checkTagChanges(["prod", "hotfix-tag", "staging"], repo.origin, run.sinks)).toBe(1);
       expect(run.out.stderr).toBe(
-        'clusters/base/orders-image.yaml: IMAGE_TAG "1.0.0" -> "1.0.1": changed by hotfix-tag; image tags change on staging and reach this branch only by promotion (docs/apps.md, "The rule for tags")\n',
+        'clusters/base/orders-image.yaml: IMAGE_TAG "1.0.0" -> "1.0.1": changed outside staging; image tags change on staging and reach prod only by promotion (docs/apps.md, "The rule for tags")\n',
       );
 
       repo.change("hotfix-config", "prod", { "clusters/prod/kustomization.yaml": (text) => `${text}# hotfix\n` });
       run = collect();
-      expect(await checkTagChanges(["prod", "hotfix-config", "hotfix-config"], repo.origin, run.sinks)).toBe(0);
+      expect(await checkTagChanges(["prod", "hotfix-config", "staging"], repo.origin, run.sinks)).toBe(0);
       expect(run.out).toEqual({ stdout: "check-tag-changes: hotfix-config changes no image tag\n", stderr: "" });
 
       expect(repo.automate("image-updates/staging", "staging", { "flux-system:orders": "1.1.0" })).toBe(true);
       repo.merge("image-updates/staging", "staging");
       run = collect();
       expect(await checkTagChanges(["prod", "staging", "staging"], repo.origin, run.sinks)).toBe(0);
-      expect(run.out.stdout).toBe("check-tag-changes: a promotion from staging; it carries staging's tags\n");
-      // The same diff from any other branch is refused: the tag comes from staging's history only by promotion.
-      expect(await checkTagChanges(["prod", "staging", "copy-of-staging"], repo.origin, collect().sinks)).toBe(1);
+      expect(run.out.stdout).toBe("check-tag-changes: staging is part of staging: a promotion carries staging's tags\n");
+
+      // A branch that adds its own tag change on top of staging is not a promotion, whatever its name.
+      repo.change("staging-plus", "staging", { [tagFile("orders")]: setTag("9.9.9") });
+      run = collect();
+      expect(await checkTagChanges(["prod", "staging-plus", "staging"], repo.origin, run.sinks)).toBe(1);
+      expect(run.out.stderr).toContain('clusters/base/orders-image.yaml: IMAGE_TAG "1.0.0" -> "9.9.9": changed outside staging');
 
       run = collect();
       expect(await checkTagChanges(["prod", "staging"], repo.origin, run.sinks)).toBe(2);
-      expect(run.out.stderr).toBe("usage: check-tag-changes <base> <head> <head-branch>\n");
+      expect(run.out.stderr).toBe("usage: check-tag-changes <base> <head> <staging>\n");
     } finally {
       repo.remove();
     }

@@ -1,20 +1,20 @@
 /**
- * `npm run check-tag-changes -- <base> <head> <head-branch>`: the check on a pull request into
- * `prod` that keeps image tags on the promotion road. Image tags (`IMAGE_TAG` in
+ * `npm run check-tag-changes -- <base> <head> <staging>`: the check on a pull request into `prod`
+ * that keeps image tags on the promotion road. Image tags (`IMAGE_TAG` in
  * `clusters/base/<app>-image.yaml`) change on `staging` only and reach `prod` with the promotion
  * pull request from `staging`; a tag changed on `prod` alone conflicts with the next bump on
  * staging and leaves the environments on different tags (docs/apps.md, "The rule for tags").
  *
- * `<base>` and `<head>` are git revisions of the pull request's base and head, `<head-branch>` the
- * head's branch name. The pull request passes when its head branch is `staging` (a promotion), or
- * when it changes no tag line since it left the base. Exit status: 0 pass, 1 a tag line changed,
- * 2 usage error.
+ * `<base>`, `<head>` and `<staging>` are git revisions: the pull request's base and head, and the
+ * staging branch (e.g. `origin/staging`). The pull request passes when its head is part of
+ * staging's history (a promotion, whatever the head branch is called: a fork's branch named
+ * `staging` is not), or when it changes no tag line since it left the base. Exit status: 0 pass,
+ * 1 a tag line changed outside staging, 2 usage error.
  */
 import { execFileSync } from "node:child_process";
 
 /** Where the tag files live, and the branch that alone may carry tag changes into prod. */
 const TAG_FILES = "clusters/base";
-const PROMOTION_BRANCH = "staging";
 
 /** Each changed `IMAGE_TAG` line of the head since it left the base, as `file: old -> new`. */
 export function tagChanges(cwd: string, base: string, head: string): string[] {
@@ -54,19 +54,22 @@ export function main(argv: readonly string[], cwd: string = process.cwd(), out: 
 }
 
 function check(argv: readonly string[], cwd: string, out: CheckOutput): number {
-  const [base, head, headBranch] = argv;
-  if (argv.length !== 3 || !base || !head || !headBranch) {
-    out.stderr("usage: check-tag-changes <base> <head> <head-branch>\n");
+  const [base, head, staging] = argv;
+  if (argv.length !== 3 || !base || !head || !staging) {
+    out.stderr("usage: check-tag-changes <base> <head> <staging>\n");
     return 2;
   }
-  if (headBranch === PROMOTION_BRANCH) {
-    out.stdout(`check-tag-changes: a promotion from ${PROMOTION_BRANCH}; it carries staging's tags\n`);
+  try {
+    execFileSync("git", ["merge-base", "--is-ancestor", head, staging], { cwd, stdio: "ignore" });
+    out.stdout(`check-tag-changes: ${head} is part of ${staging}: a promotion carries staging's tags\n`);
     return 0;
+  } catch {
+    // Not (all) from staging: it may change no tag.
   }
   const changes = tagChanges(cwd, base, head);
   for (const change of changes) {
-    out.stderr(`${change}: changed by ${headBranch}; image tags change on ${PROMOTION_BRANCH} and reach this branch only by promotion (docs/apps.md, "The rule for tags")\n`);
+    out.stderr(`${change}: changed outside ${staging}; image tags change on staging and reach prod only by promotion (docs/apps.md, "The rule for tags")\n`);
   }
-  if (changes.length === 0) out.stdout(`check-tag-changes: ${headBranch} changes no image tag\n`);
+  if (changes.length === 0) out.stdout(`check-tag-changes: ${head} changes no image tag\n`);
   return changes.length === 0 ? 0 : 1;
 }
