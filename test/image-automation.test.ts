@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { ImageAutomation, imagePolicySpec, type ImageAutomationArgs } from "../components/image-automation";
 import { findResource, runProgram, type PlanResult } from "../tools/engine";
+import * as path from "node:path";
+import { main } from "../tools/plan/main";
 import { ConfigRepo, tagFile, tagOf } from "./support/config-repo-git";
 import { fluxSchemaErrors } from "./support/reconciler";
 
@@ -97,6 +99,15 @@ describe("the automation branch through its pull requests (real git)", () => {
     const secondPush = repo.automate(PUSH, "staging", { "flux-system:orders": "1.1.0", "flux-system:payments": "2.0.0" });
     return { repo, secondPush };
   }
+
+  it("relies on rulesets that forbid deleting the environment branches, which both stacks declare", async () => {
+    for (const stack of ["staging", "prod"]) {
+      let text = "";
+      expect(await main(["--stack", stack, "--json"], { cwd: path.resolve(__dirname, ".."), stdout: (t) => (text += t), stderr: () => undefined })).toBe(0);
+      const rulesets = (JSON.parse(text) as { resources: { type: string; inputs: Json }[] }).resources.filter((r) => r.type === "github:index/repositoryRuleset:RepositoryRuleset");
+      expect(rulesets.map((r) => [(r.inputs.conditions as { refName: { includes: string[] } }).refName.includes, (r.inputs.rules as Json).deletion]), stack).toEqual([[[`refs/heads/${stack}`], true]]);
+    }
+  }, 60_000);
 
   it("is gone once its pull request merged, so the next run starts from staging and sees a marker added there since", () => {
     const { repo, secondPush } = scenario(true);
