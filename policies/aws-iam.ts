@@ -32,12 +32,13 @@ const EXCLUSIVE_ATTACHMENT_TYPES = [
  * AWS managed policies that amount to administrator access or let the holder grant itself more
  * (their documents as AWS publishes them in the managed policy reference,
  * docs.aws.amazon.com/aws-managed-policy/latest/reference/): what each one allows.
+ * PowerUserAccess is not among them: it excludes IAM, Organizations and Account management, so it
+ * cannot grant itself more; it is what the program's deploy role builds on.
  */
 export const PRIVILEGED_MANAGED_POLICIES: Readonly<Record<string, string>> = {
   AdministratorAccess: 'allows "*" on every resource',
   "AdministratorAccess-Amplify": "grants account administrative permissions, IAM role and policy changes included",
   "AdministratorAccess-AWSElasticBeanstalk": "grants account administrative permissions, IAM role and policy changes included",
-  PowerUserAccess: "allows every action outside IAM and Organizations on every resource",
   IAMFullAccess: 'allows "iam:*" on every resource, so the holder can grant itself anything',
   AWSOrganizationsFullAccess: 'allows "organizations:*", including control over every account of the organization',
 };
@@ -124,7 +125,7 @@ export function isEveryResource(resource: string): boolean {
 /** IAM wildcards: no `*` or `service:*` actions; `Resource: "*"` only for allow-listed actions. */
 export const iamNoWildcards: ResourceValidationPolicy = {
   name: "iam-no-wildcards",
-  description: "IAM policy documents allow no \"*\" or service-wide (\"iam:*\") actions and no NotAction, no AWS managed policy amounting to admin or privilege escalation (AdministratorAccess, PowerUserAccess, IAMFullAccess, ...) is attached, Resource \"*\" or a pattern naming every resource of a service (\"arn:aws:s3:::*\") is used only for allow-listed actions (ecr:GetAuthorizationToken), and no role trusts Principal \"*\".",
+  description: "IAM policy documents allow no \"*\" or service-wide (\"iam:*\") actions and no NotAction, no AWS managed policy amounting to admin or privilege escalation (AdministratorAccess, IAMFullAccess, AWSOrganizationsFullAccess, ...) is attached, Resource \"*\" or a pattern naming every resource of a service (\"arn:aws:s3:::*\") is used only for allow-listed actions (ecr:GetAuthorizationToken), and no role trusts Principal \"*\".",
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
