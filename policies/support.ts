@@ -8,7 +8,7 @@
  * unknown read through {@link Unknowns}, which remembers the first unknown value and lets the rule
  * rethrow it after it has reported everything it could check.
  */
-import type { PolicyResource } from "@pulumi/policy";
+import type { PolicyResource, ReportViolation } from "@pulumi/policy";
 
 /** Plain property bag. */
 export type Props = Record<string, unknown>;
@@ -110,6 +110,14 @@ export class Unknowns {
     if (this.about.length > 0) this.first.message = `${this.about.join("; ")}${UNKNOWN_SUFFIX}`;
     throw this.first;
   }
+}
+
+/**
+ * Reports an advisory note on a resource, whatever the rule's level: something the rule cannot
+ * judge and the reader must (the object form of reportViolation, which the analyzer honours).
+ */
+export function reportNote(reportViolation: ReportViolation, message: string, urn: string): void {
+  (reportViolation as unknown as (info: { message: string; urn: string; enforcementLevel: "advisory" }) => void)({ message, urn, enforcementLevel: "advisory" });
 }
 
 /** Quotes a value for a message. */
