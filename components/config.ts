@@ -357,16 +357,15 @@ export const quantity = z
   .string()
   .regex(/^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/, "expected a Kubernetes quantity such as 100m, 1, 64Mi or 1Gi");
 
-const computeResources = z.strictObject({ cpu: quantity, memory: quantity });
+/** CPU and memory, each defaulting on its own, so `{cpu: 100m}` keeps the default memory. */
+const computeResources = (defaults: { readonly cpu: string; readonly memory: string }) =>
+  z.strictObject({ cpu: quantity.default(defaults.cpu), memory: quantity.default(defaults.memory) }).prefault({});
 
 /** Upstream's own requests and limits for the operator (config/manager/deployment.yaml). */
 const OPERATOR_RESOURCES = { requests: { cpu: "10m", memory: "64Mi" }, limits: { cpu: "1000m", memory: "1Gi" } };
-const OPERATOR_DEFAULTS = {
-  version: "v0.58.1",
-  image: "ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1",
-  replicas: 1,
-  resources: OPERATOR_RESOURCES,
-};
+/** The operator release installed when none is configured, and where its image is published. */
+const OPERATOR_VERSION = "v0.58.1";
+const OPERATOR_IMAGE_REPOSITORY = "ghcr.io/controlplaneio-fluxcd/flux-operator";
 
 /** A DNS host name (lowercase, at least two labels), e.g. `flux-webhook.staging.example.com`. */
 export const hostName = z
@@ -401,20 +400,22 @@ const webhookSection = z.strictObject({
 const reconcilerSection = z.strictObject({
   /** Namespace of the operator and Flux. @default flux-system */
   namespace: dnsLabel.default("flux-system"),
+  // Every field defaults on its own (prefault), so a partly written operator keeps the rest.
   operator: z
     .strictObject({
       /** Flux Operator release; its CRDs come from this release. @default v0.58.1 */
-      version: z.string().regex(exactVersion, "expected an exact release such as v0.58.1"),
+      version: z.string().regex(exactVersion, "expected an exact release such as v0.58.1").default(OPERATOR_VERSION),
       /** Operator image; production needs it pinned by digest. @default ghcr.io/controlplaneio-fluxcd/flux-operator:<version> */
-      image: imageRef,
+      image: imageRef.optional(),
       /** Operator replicas (leader election keeps one active). @default 1 */
       replicas: z.number().int("expected 1 to 3 replicas").min(1, "expected 1 to 3 replicas").max(3, "expected 1 to 3 replicas").default(1),
       /** Requests and limits of the operator container. @default upstream's: requests 10m/64Mi, limits 1000m/1Gi */
       resources: z
-        .strictObject({ requests: computeResources.default(OPERATOR_RESOURCES.requests), limits: computeResources.default(OPERATOR_RESOURCES.limits) })
-        .default(OPERATOR_RESOURCES),
+        .strictObject({ requests: computeResources(OPERATOR_RESOURCES.requests), limits: computeResources(OPERATOR_RESOURCES.limits) })
+        .prefault({}),
     })
-    .default(OPERATOR_DEFAULTS),
+    .transform(({ image, ...operator }) => ({ ...operator, image: image ?? `${OPERATOR_IMAGE_REPOSITORY}:${operator.version}` }))
+    .prefault({}),
   flux: z
     .strictObject({
       /** Flux distribution version: exact (`2.7.3`) or a range (`2.x`); production needs exact. */
@@ -458,14 +459,7 @@ export const configSchema = z.strictObject({
   registry: registrySection.default({ keepLastImages: 30, untaggedExpiryDays: 7 }),
   /** Identities of the delivery workflows and the state backend they use. */
   ci: ciSection,
-  reconciler: reconcilerSection.default({
-    namespace: "flux-system",
-    operator: OPERATOR_DEFAULTS,
-    flux: { version: "2.x", registry: "ghcr.io/fluxcd" },
-    interval: "1m",
-    metricsNamespace: "monitoring",
-    commitAuthor: { name: "fluxcdbot", email: "fluxcdbot@users.noreply.github.com" },
-  }),
+  reconciler: reconcilerSection.prefault({}),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -581,7 +575,11 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
   for (const name of SECRET_KEYS) {
     const key = `${prefix}${name}`;
     const value = raw.values[key];
-    if (value !== undefined && !raw.secretKeys.includes(key)) {
+    const structured = value === undefined ? undefined : structuredKind(value);
+    if (structured !== undefined) {
+      // Said without the value: it may hold the secret.
+      problems.push(`${key}: expected a string (the token itself), got ${structured}; store it with \`pulumi config set --secret ${name}\``);
+    } else if (value !== undefined && !raw.secretKeys.includes(key)) {
       problems.push(`${key}: must be a secret; store it with \`pulumi config set --secret ${name}\``);
     } else if (value !== undefined && value.trim() === "") {
       problems.push(`${key}: expected a token, got an empty value; remove the key to use the ambient GITHUB_TOKEN`);
@@ -591,7 +589,9 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
     }
   }
   for (const key of PROVIDER_SECRET_KEYS) {
-    if (raw.values[key] !== undefined && !raw.secretKeys.includes(key)) {
+    const structured = raw.values[key] === undefined ? undefined : structuredKind(raw.values[key]);
+    if (structured !== undefined) problems.push(`${key}: expected a string, got ${structured}; store the value itself with \`pulumi config set --secret ${key}\``);
+    else if (raw.values[key] !== undefined && !raw.secretKeys.includes(key)) {
       problems.push(`${key}: must be a secret; store it with \`pulumi config set --secret ${key}\``);
     }
   }
@@ -606,6 +606,18 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
     region: region as string,
     githubToken: token === undefined ? undefined : pulumi.secret(token),
   };
+}
+
+/**
+ * "a mapping" or "a list" when a config value is structured (the CLI hands those over as JSON text),
+ * else undefined. Scalars reach a program as text whatever the stack file's YAML type, and a secure
+ * value is always a string, so a structured value is the one non-string a secret key can receive.
+ */
+function structuredKind(value: string): string | undefined {
+  if (!/^\s*[[{]/.test(value)) return undefined;
+  const decoded = decodeValue(value);
+  if (Array.isArray(decoded)) return "a list";
+  return decoded !== null && typeof decoded === "object" ? "a mapping" : undefined;
 }
 
 /** Credentials of the providers' own namespaces that must never sit in the stack file in plaintext. */

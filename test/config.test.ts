@@ -1,5 +1,7 @@
 // Bad input is the point of these tests: fixtures are bent into shapes no type describes.
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call */
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
@@ -136,6 +138,126 @@ describe("config: valid input", () => {
       ];
     });
     expect(parse(v).firewall.ingress).toHaveLength(2);
+  });
+});
+
+/** Sets a value at a key path (`["reconciler", "operator"]`) of a config, creating parents; undefined removes it. */
+function setAt(values: Values, keyPath: readonly (string | number)[], value: unknown): void {
+  const [top, ...rest] = keyPath;
+  const topKey = `${P}:${String(top)}`;
+  if (rest.length === 0) {
+    if (value === undefined) delete values[topKey];
+    else values[topKey] = value;
+    return;
+  }
+  let node = (values[topKey] ??= {}) as Record<string | number, unknown>;
+  rest.slice(0, -1).forEach((segment) => (node = (node[segment] ??= {}) as Record<string | number, unknown>));
+  const last = rest[rest.length - 1]!;
+  if (value === undefined) delete node[last];
+  else node[last] = value;
+}
+
+function getAt(config: unknown, keyPath: readonly (string | number)[]): unknown {
+  return keyPath.reduce<unknown>((node, segment) => (node as Record<string | number, unknown> | undefined)?.[segment], config);
+}
+
+describe("config: every documented default applies whether its parent is absent, empty or partly written", () => {
+  const OPERATOR_RESOURCES = { requests: { cpu: "10m", memory: "64Mi" }, limits: { cpu: "1000m", memory: "1Gi" } };
+  const OPERATOR = { version: "v0.58.1", image: "ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1", replicas: 1, resources: OPERATOR_RESOURCES };
+  const WAF = { enabled: false, rateLimit: 2000, managedRuleGroups: ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"] };
+  const RECONCILER = {
+    namespace: "flux-system",
+    operator: OPERATOR,
+    flux: { version: "2.x", registry: "ghcr.io/fluxcd" },
+    interval: "1m",
+    metricsNamespace: "monitoring",
+    commitAuthor: { name: "fluxcdbot", email: "fluxcdbot@users.noreply.github.com" },
+  };
+  // [parent key path, the parent as parsed when absent or empty, a partly written parent, the parent as parsed from it, may the parent be absent]
+  const cases: [string, (string | number)[], object, object, object, boolean][] = [
+    ["storage", ["storage"], { noncurrentVersionExpirationDays: 30, abortIncompleteUploadDays: 7, kmsDeletionWindowDays: 30, protect: false }, { protect: true }, { noncurrentVersionExpirationDays: 30, abortIncompleteUploadDays: 7, kmsDeletionWindowDays: 30, protect: true }, true],
+    ["registry", ["registry"], { keepLastImages: 30, untaggedExpiryDays: 7 }, { keepLastImages: 5 }, { keepLastImages: 5, untaggedExpiryDays: 7 }, true],
+    ["firewall.waf", ["firewall", "waf"], WAF, { enabled: true }, { ...WAF, enabled: true }, true],
+    ["github.branchProtection", ["github", "branchProtection"], { enabled: true, requiredReviews: 0, requiredChecks: ["preview"] }, { requiredReviews: 1 }, { enabled: true, requiredReviews: 1, requiredChecks: ["preview"] }, true],
+    ["apps[1].deployKey", ["apps", 1, "deployKey"], { generation: 0, algorithm: "ED25519", readWrite: false }, { generation: 2 }, { generation: 2, algorithm: "ED25519", readWrite: false }, true],
+    ["reconciler", ["reconciler"], RECONCILER, { interval: "2m" }, { ...RECONCILER, interval: "2m" }, true],
+    ["reconciler.operator", ["reconciler", "operator"], OPERATOR, { replicas: 2 }, { ...OPERATOR, replicas: 2 }, true],
+    ["reconciler.operator.resources", ["reconciler", "operator", "resources"], OPERATOR_RESOURCES, { limits: { memory: "2Gi" } }, { ...OPERATOR_RESOURCES, limits: { cpu: "1000m", memory: "2Gi" } }, true],
+    ["reconciler.operator.resources.requests", ["reconciler", "operator", "resources", "requests"], { cpu: "10m", memory: "64Mi" }, { cpu: "100m" }, { cpu: "100m", memory: "64Mi" }, true],
+    ["reconciler.operator.resources.limits", ["reconciler", "operator", "resources", "limits"], { cpu: "1000m", memory: "1Gi" }, { memory: "2Gi" }, { cpu: "1000m", memory: "2Gi" }, true],
+    ["reconciler.flux", ["reconciler", "flux"], { version: "2.x", registry: "ghcr.io/fluxcd" }, { registry: "registry.example.com/fluxcd" }, { version: "2.x", registry: "registry.example.com/fluxcd" }, true],
+    ["reconciler.commitAuthor", ["reconciler", "commitAuthor"], { name: "fluxcdbot", email: "fluxcdbot@users.noreply.github.com" }, { name: "bot" }, { name: "bot", email: "fluxcdbot@users.noreply.github.com" }, true],
+  ];
+
+  it.each(cases)("%s", (_label, keyPath, defaults, partial, parsedPartial, mayBeAbsent) => {
+    expect(getAt(parse(withChange((v) => setAt(v, keyPath, {}))), keyPath), "empty").toEqual(defaults);
+    expect(getAt(parse(withChange((v) => setAt(v, keyPath, partial))), keyPath), "partly written").toEqual(parsedPartial);
+    if (mayBeAbsent) expect(getAt(parse(withChange((v) => setAt(v, keyPath, undefined))), keyPath), "absent").toEqual(defaults);
+  });
+
+  it("derives the operator image from a configured operator version", () => {
+    const config = parse(withChange((v) => setAt(v, ["reconciler", "operator"], { version: "v0.59.0" })));
+    expect(config.reconciler.operator.image).toBe("ghcr.io/controlplaneio-fluxcd/flux-operator:v0.59.0");
+  });
+});
+
+describe("config: a secret value given as a mapping or a list is refused with its key path", () => {
+  it("refuses a structured githubToken without echoing it", () => {
+    const key = `${P}:githubToken`;
+    const token = fakeGithubToken("structuredValue00000000000000000");
+    const found = problems({ ...valid(), [key]: { value: token } }, "staging", [key]);
+    expect(found).toEqual([`${key}: expected a string (the token itself), got a mapping; store it with \`pulumi config set --secret githubToken\``]);
+    expect(problems({ ...valid(), [key]: [token] }, "staging", [key])).toEqual([
+      `${key}: expected a string (the token itself), got a list; store it with \`pulumi config set --secret githubToken\``,
+    ]);
+  });
+
+  it("refuses structured provider credentials", () => {
+    expect(problems({ ...valid(), "github:token": { token: "x" }, "aws:secretKey": ["a", "b"] }, "staging", ["github:token", "aws:secretKey"])).toEqual([
+      "aws:secretKey: expected a string, got a list; store the value itself with `pulumi config set --secret aws:secretKey`",
+      "github:token: expected a string, got a mapping; store the value itself with `pulumi config set --secret github:token`",
+    ]);
+  });
+
+  it("accepts a token that merely starts with a brace-free character", () => {
+    const key = `${P}:githubToken`;
+    expect(() => parse({ ...valid(), [key]: fakeGithubToken("plainTokenValue00000000000000000") }, "staging", [key])).not.toThrow();
+  });
+});
+
+describe("config: file-level mistakes get one message naming the file", () => {
+  function stackFile(text: string): () => unknown {
+    return () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stack-file-"));
+      try {
+        fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: demo\nruntime: nodejs\n");
+        fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), text);
+        return loadStackConfig(dir, "dev");
+      } catch (error) {
+        throw new Error((error as Error).message.replace(dir, "<dir>"));
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    };
+  }
+
+  it("refuses an empty file", () => {
+    expect(stackFile("")).toThrow(`${path.join("<dir>", "Pulumi.dev.yaml")}: the file is empty; expected a mapping with a config: block`);
+    expect(stackFile("# nothing yet\n")).toThrow(`${path.join("<dir>", "Pulumi.dev.yaml")}: the file is empty; expected a mapping with a config: block`);
+  });
+
+  it("refuses a document that is a list or a scalar", () => {
+    expect(stackFile("- config: {}\n")).toThrow(`${path.join("<dir>", "Pulumi.dev.yaml")}: expected a mapping with a config: block, got a list`);
+    expect(stackFile("staging\n")).toThrow(`${path.join("<dir>", "Pulumi.dev.yaml")}: expected a mapping with a config: block, got a string`);
+  });
+
+  it("refuses a config: that is not a mapping, once, instead of one unknown key per character", () => {
+    expect(stackFile("config: staging\n")).toThrow(`${path.join("<dir>", "Pulumi.dev.yaml")}: config: must be a mapping of keys to values, got a string`);
+    expect(stackFile("config:\n  - aws:region\n")).toThrow(`${path.join("<dir>", "Pulumi.dev.yaml")}: config: must be a mapping of keys to values, got a list`);
+  });
+
+  it("accepts a file whose config: block is empty", () => {
+    expect(stackFile("config:\n")).not.toThrow();
   });
 });
 

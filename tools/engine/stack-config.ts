@@ -60,8 +60,18 @@ export function loadStackConfig(rootDir: string, stack: string, configFile?: str
   const project = readProject(rootDir);
   const file = configFile ?? path.join(rootDir, `Pulumi.${stack}.yaml`);
   if (!fs.existsSync(file)) throw new Error(`stack config not found: ${file}`);
-  const parsed = (load(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
-  if (typeof parsed !== "object" || Array.isArray(parsed)) throw new Error(`${file}: expected a mapping with a config: block`);
+  const text = fs.readFileSync(file, "utf8");
+  // File-level mistakes get one message naming the file, not one bogus problem per key or character.
+  const empty = text.split("\n").every((line) => line.trim() === "" || line.trim().startsWith("#"));
+  const document: unknown = empty ? null : load(text);
+  if (document === undefined || document === null) throw new Error(`${file}: the file is empty; expected a mapping with a config: block`);
+  if (typeof document !== "object" || Array.isArray(document)) {
+    throw new Error(`${file}: expected a mapping with a config: block, got ${Array.isArray(document) ? "a list" : `a ${typeof document}`}`);
+  }
+  const parsed = document as { config?: unknown };
+  if (parsed.config !== undefined && parsed.config !== null && (typeof parsed.config !== "object" || Array.isArray(parsed.config))) {
+    throw new Error(`${file}: config: must be a mapping of keys to values, got ${Array.isArray(parsed.config) ? "a list" : `a ${typeof parsed.config}`}`);
+  }
   const qualify = (key: string) => (key.includes(":") ? key : `${project.name}:${key}`);
 
   const config: Record<string, unknown> = {};
@@ -72,7 +82,7 @@ export function loadStackConfig(rootDir: string, stack: string, configFile?: str
     const fallback = isDeclaration ? (declaration as { default?: unknown }).default : declaration;
     if (fallback !== undefined) config[qualify(key)] = fallback;
   }
-  for (const [key, value] of Object.entries(parsed.config ?? {})) {
+  for (const [key, value] of Object.entries((parsed.config ?? {}) as Record<string, unknown>)) {
     const qualified = qualify(key);
     if (containsSecure(value)) secretKeys.push(qualified);
     config[qualified] = replaceSecure(value);
