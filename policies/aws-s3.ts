@@ -11,6 +11,7 @@ import * as aws from "@pulumi/aws";
 import type { PolicyResource, ReportViolation, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { validateResourceOfType } from "@pulumi/policy";
 import {
+  actionCovers,
   attached,
   conditionValues,
   dependenciesOfType,
@@ -118,10 +119,52 @@ interface EncryptionRule {
   readonly bucketKey: unknown;
 }
 
+/**
+ * Elastic Load Balancing's log delivery: the service principal of Regions launched from August 2022
+ * and the regional ELB accounts of older Regions ("Enable access logs for your Application Load
+ * Balancer", step 2, docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html).
+ */
+const ELB_LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com";
+const ELB_ACCOUNTS = [
+  "127311923021", "033677994240", "027434742980", "797873946194", "098369216593", "754344448648", "589379963580", "718504428378",
+  "383597477331", "600734575887", "114774131450", "783225319266", "582318560864", "985666609251", "054676820928", "156460612806",
+  "652711504416", "635631232127", "009996457667", "897822967062", "076674570225", "507241528517", "048591011584", "190560391635",
+  "638102146993",
+];
+
+function grantsElbLogDelivery(statement: Statement): boolean {
+  if (statement.effect !== "Allow" || !statement.actions.some((action) => actionCovers(action, "s3:PutObject"))) return false;
+  return statement.principals.some(
+    (principal) =>
+      (principal.kind === "Service" && principal.value === ELB_LOG_DELIVERY_SERVICE) ||
+      (principal.kind === "AWS" && ELB_ACCOUNTS.some((account) => principal.value === account || new RegExp(`^arn:aws[\\w-]*:iam::${account}:root$`).test(principal.value))),
+  );
+}
+
+/**
+ * Whether a bucket receives Application Load Balancer access logs: a policy of it lets Elastic
+ * Load Balancing put objects. UNKNOWN when a policy of it is unknown during preview.
+ */
+function receivesAlbLogs(args: StackValidationArgs, bucket: PolicyResource): boolean | typeof UNKNOWN {
+  const policies = attached(args.resources, POLICY_TYPES, "bucket", bucket, knownNames(bucket, ["bucket"]));
+  const documents = [...policies.map((policy) => () => policy.props.policy), () => bucket.props.policy];
+  let unknown = false;
+  for (const read of documents) {
+    // undefined: unknown during preview; null: no policy there.
+    const document = Unknowns.peek(() => read() ?? null);
+    if (document === undefined) unknown = true;
+    if (document === undefined || document === null) continue;
+    const parsed = parseDocument(document);
+    if ("statements" in parsed && parsed.statements.some(grantsElbLogDelivery)) return true;
+  }
+  return unknown ? UNKNOWN : false;
+}
+
 /** S3 encryption: SSE-KMS with a key declared in the stack and S3 bucket keys on. */
 export const s3EncryptionKms: StackValidationPolicy = {
   name: "s3-encryption-kms",
-  description: "Every S3 bucket encrypts by default with SSE-KMS, using a KMS key declared in the same stack, with bucket keys enabled.",
+  description:
+    "Every S3 bucket encrypts by default with SSE-KMS or DSSE-KMS, using a KMS key declared in the same stack, with bucket keys enabled for SSE-KMS (AWS does not support them with DSSE-KMS). A bucket whose policy lets Elastic Load Balancing deliver access logs may use SSE-S3, the only encryption AWS supports for Application Load Balancer logs.",
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
@@ -155,7 +198,12 @@ export const s3EncryptionKms: StackValidationPolicy = {
       for (const source of sources) {
         for (const rule of source.rules) {
           if (rule.algorithm === "AES256") {
-            if (!allowSseS3) reportViolation(`encryption of ${label} uses SSE-S3 (AES256); use SSE-KMS (aws:kms) with a KMS key declared in this stack`, source.urn);
+            if (allowSseS3) continue;
+            const alb = receivesAlbLogs(args, bucket);
+            if (alb === true) continue;
+            // Unknown is judged as not proven: the same verdict at first preview as in every later one.
+            const why = alb === UNKNOWN ? " (only a bucket whose policy lets Elastic Load Balancing deliver access logs may use SSE-S3, and this bucket's policy is not known during preview)" : "";
+            reportViolation(`encryption of ${label} uses SSE-S3 (AES256); use SSE-KMS (aws:kms) with a KMS key declared in this stack${why}`, source.urn);
             continue;
           }
           if (rule.algorithm !== "aws:kms" && rule.algorithm !== "aws:kms:dsse") {
@@ -167,7 +215,8 @@ export const s3EncryptionKms: StackValidationPolicy = {
           } else if (!rule.keyFromStack && rule.keyValue !== UNKNOWN) {
             reportViolation(`encryption of ${label} uses the key ${q(rule.keyValue ?? null)}, which is not declared in this stack; use the stack's own KMS key`, source.urn);
           }
-          if (rule.bucketKey !== true && rule.bucketKey !== UNKNOWN) reportViolation(`encryption of ${label} must set bucketKeyEnabled to true`, source.urn);
+          // AWS: "S3 Bucket Keys aren't supported for DSSE-KMS".
+          if (rule.algorithm === "aws:kms" && rule.bucketKey !== true && rule.bucketKey !== UNKNOWN) reportViolation(`encryption of ${label} must set bucketKeyEnabled to true`, source.urn);
         }
       }
     });
