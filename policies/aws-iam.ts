@@ -245,10 +245,10 @@ function trustPolicy(issuer: Issuer): StackValidationPolicy["validateStack"] {
       if (text === undefined) {
         // Unknown during preview: only a concern when it is built from a provider for this issuer.
         const providers = (role.propertyDependencies.assumeRolePolicy ?? []).filter((dep) => dep.type === OIDC_PROVIDER);
-        if (providers.some((provider) => issuer.host.test(Unknowns.peek(() => str(provider.props.url)) ?? ""))) unknowns.read((): unknown => role.props.assumeRolePolicy);
+        if (providers.some((provider) => issuer.host.test(Unknowns.peek(() => str(provider.props.url)) ?? ""))) unknowns.read((): unknown => role.props.assumeRolePolicy, role);
         continue;
       }
-      const parsed = unknowns.read(() => parseDocument(text));
+      const parsed = unknowns.read(() => parseDocument(text), role);
       if (parsed === UNKNOWN || "error" in parsed) continue; // iam-no-wildcards reports documents that do not parse
       for (const statement of parsed.statements) {
         if (statement.effect !== "Allow") continue;

@@ -258,7 +258,7 @@ export const sgHygiene: StackValidationPolicy = {
     const rules = ofTypes(args.resources, RULE_TYPES);
     for (const group of ofTypes(args.resources, GROUP_TYPES)) {
       // The default group's description is AWS's own and cannot be set.
-      const description = group.type === DEFAULT_SECURITY_GROUP ? "default VPC security group" : unknowns.read(() => str(group.props.description));
+      const description = group.type === DEFAULT_SECURITY_GROUP ? "default VPC security group" : unknowns.read(() => str(group.props.description), group);
       if (description !== UNKNOWN && (description === undefined || description.trim() === "" || description === SDK_DEFAULT_DESCRIPTION)) {
         reportViolation(`security group has no description (the default ${q(SDK_DEFAULT_DESCRIPTION)} does not count)`, group.urn);
       }
@@ -266,7 +266,7 @@ export const sgHygiene: StackValidationPolicy = {
       for (const direction of ["ingress", "egress"] as const) {
         if (!(direction in group.props)) continue;
         inline.push(direction);
-        const entries = unknowns.read(() => list(group.props[direction]).map((raw) => str(record(raw)?.description)));
+        const entries = unknowns.read(() => list(group.props[direction]).map((raw) => str(record(raw)?.description)), group);
         if (entries === UNKNOWN) continue;
         entries.forEach((entry, index) => {
           if (entry === undefined || entry.trim() === "") reportViolation(`${direction}[${index}] has no description`, group.urn);
@@ -281,7 +281,7 @@ export const sgHygiene: StackValidationPolicy = {
       }
     }
     for (const rule of rules) {
-      const description = unknowns.read(() => str(rule.props.description));
+      const description = unknowns.read(() => str(rule.props.description), rule);
       if (description !== UNKNOWN && (description === undefined || description.trim() === "")) reportViolation("security group rule has no description", rule.urn);
     }
     unknowns.rethrow();

@@ -3,7 +3,10 @@
  * Git credentials and versions.
  *
  * The reconciler's namespaces are the configured ones (flux-system by default) plus every namespace
- * that holds a FluxInstance, a Flux controller or operator workload, or a Flux Helm chart.
+ * that holds a FluxInstance, a Flux controller or operator workload, or a Flux Helm chart. What is
+ * Flux is decided by reference, never by a name that merely contains "flux": a chart by its exact
+ * repository and name, a workload by its image repository, a Git secret by the Flux source whose
+ * secretRef names it.
  */
 import type { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import {
@@ -36,6 +39,44 @@ const HELM_TYPES = ["kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Char
 const MANIFEST_TYPES = ["kubernetes:yaml/v2:ConfigFile", "kubernetes:yaml/v2:ConfigGroup"];
 
 const EXACT_VERSION = /^v?\d+\.\d+\.\d+$/;
+
+/**
+ * Helm charts that install the reconciler, by repository and chart name: the Flux Operator's
+ * (controlplaneio-fluxcd/charts) and the Flux community chart (fluxcd-community/helm-charts).
+ */
+const FLUX_CHARTS: readonly { readonly repository: string; readonly name: string }[] = [
+  { repository: "oci://ghcr.io/controlplaneio-fluxcd/charts", name: "flux-operator" },
+  { repository: "oci://ghcr.io/controlplaneio-fluxcd/charts", name: "flux-instance" },
+  { repository: "https://fluxcd-community.github.io/helm-charts", name: "flux2" },
+];
+
+/** The chart a Helm resource installs, as repository and name, where known. */
+function chartOf(props: Props): { repository?: string; name: string } | undefined {
+  const chart = Unknowns.peek(() => str(props.chart));
+  if (chart === undefined) return undefined;
+  // A full reference (oci://host/path/name, https://.../name.tgz) names its repository itself.
+  const full = /^((?:oci|https?):\/\/.+)\/([^/]+?)(?:-\d+\.\d+\.\d+[^/]*\.tgz)?$/.exec(chart);
+  if (full) return { repository: full[1] ?? "", name: full[2] ?? "" };
+  const repository = Unknowns.peek(() => str(record(props.repositoryOpts)?.repo));
+  return { ...(repository !== undefined ? { repository: repository.replace(/\/+$/, "") } : {}), name: chart };
+}
+
+/** True for a Helm chart of the reconciler: exactly one of {@link FLUX_CHARTS}. */
+export function isFluxChart(props: Props): boolean {
+  const chart = chartOf(props);
+  return chart !== undefined && FLUX_CHARTS.some((known) => known.name === chart.name && known.repository === chart.repository);
+}
+
+/** Image repositories of the reconciler's workloads: Flux's controllers and the Flux Operator. */
+const FLUX_IMAGE = /^(?:(?:ghcr\.io|docker\.io|quay\.io)\/)?fluxcd\/[a-z-]+-controller$|^ghcr\.io\/controlplaneio-fluxcd\/flux-operator$/;
+
+/** The repository of an image reference (no tag, no digest). */
+function imageRepository(image: string): string {
+  const name = image.split("@")[0] ?? "";
+  const slash = name.lastIndexOf("/");
+  const colon = name.indexOf(":", slash + 1);
+  return colon < 0 ? name : name.slice(0, colon);
+}
 
 /** Runs `check` on the pod spec of each resource of `types` (long-running workloads by default). */
 function validateWorkload(check: (pod: Props, args: ResourceValidationArgs, reportViolation: ReportViolation) => void, types: readonly string[] = WORKLOAD_TYPES) {
@@ -272,9 +313,9 @@ function isReconcilerObject(resource: PolicyResource): boolean {
   if (isFluxInstance(resource.type)) return true;
   if ((WORKLOAD_TYPES as readonly string[]).includes(resource.type)) {
     const pod = Unknowns.peek(() => podSpec(resource.props)) ?? {};
-    return containers(pod).some((container) => /fluxcd|flux-operator/.test(Unknowns.peek(() => str(container.spec.image)) ?? ""));
+    return containers(pod).some((container) => FLUX_IMAGE.test(imageRepository(Unknowns.peek(() => str(container.spec.image)) ?? "")));
   }
-  if (HELM_TYPES.includes(resource.type)) return /flux/i.test(Unknowns.peek(() => str(resource.props.chart)) ?? "");
+  if (HELM_TYPES.includes(resource.type)) return isFluxChart(resource.props);
   return false;
 }
 
@@ -317,7 +358,7 @@ export const k8sReconcilerNamespaceRestricted: StackValidationPolicy = {
     for (const namespace of reconcilerNamespaces(args.resources, namespaces)) {
       const resource = namespace.resource;
       if (!resource) continue;
-      const level = unknowns.read(() => str(record(record(resource.props.metadata)?.labels)?.["pod-security.kubernetes.io/enforce"]));
+      const level = unknowns.read(() => str(record(record(resource.props.metadata)?.labels)?.["pod-security.kubernetes.io/enforce"]), resource);
       if (level === UNKNOWN || level === "restricted") continue;
       reportViolation(
         `reconciler namespace ${q(namespace.name ?? resource.name)} must be labelled pod-security.kubernetes.io/enforce: restricted${level === undefined ? "" : `, got ${q(level)}`}`,
@@ -366,7 +407,7 @@ export const k8sReconcilerNetworkPolicies: StackValidationPolicy = {
         reportViolation(`${label} has no NetworkPolicy; deny ingress by default and allow only the webhook receiver and metrics`, where);
         continue;
       }
-      const specs = inNamespace.map((policy) => ({ policy, spec: unknowns.read(() => record(policy.props.spec) ?? {}) }));
+      const specs = inNamespace.map((policy) => ({ policy, spec: unknowns.read(() => record(policy.props.spec) ?? {}, policy) }));
       if (specs.some(({ spec }) => spec === UNKNOWN)) continue;
       const known = specs as { policy: PolicyResource; spec: Props }[];
       if (!known.some(({ spec }) => selectsAllPods(spec) && coversIngress(spec))) {
@@ -402,7 +443,11 @@ function isSshUrl(url: string): boolean {
   return /^ssh:\/\//.test(url) || /^[\w.-]+@[\w.-]+:/.test(url);
 }
 
-/** Kubernetes Secrets used as Flux SSH Git credentials. */
+/**
+ * Kubernetes Secrets used as Flux SSH Git credentials: those a Flux Git source over SSH refers to
+ * (its secretRef's name and namespace, or a value computed from the Secret). A Secret that merely
+ * has an `identity` or `known_hosts` key is not one.
+ */
 function gitSecrets(resources: readonly PolicyResource[]): PolicyResource[] {
   const secrets = ofTypes(resources, [SECRET]);
   const found = new Set<PolicyResource>();
@@ -416,10 +461,6 @@ function gitSecrets(resources: readonly PolicyResource[]): PolicyResource[] {
         (source.namespace === undefined || meta.namespace === undefined || meta.namespace === source.namespace);
       if (named || dependsVia(source.resource, "spec", secret)) found.add(secret);
     }
-  }
-  for (const secret of secrets) {
-    const keys = [...Object.keys(Unknowns.peek(() => record(secret.props.data)) ?? {}), ...Object.keys(Unknowns.peek(() => record(secret.props.stringData)) ?? {})];
-    if (keys.some((key) => GIT_SECRET_KEYS.includes(key))) found.add(secret);
   }
   return secrets.filter((secret) => found.has(secret));
 }
@@ -440,15 +481,16 @@ export const fluxGitSecret: StackValidationPolicy = {
     const unknowns = new Unknowns();
     for (const secret of gitSecrets(args.resources)) {
       const label = `git secret ${q(objectMeta(secret).name ?? secret.name)}`;
-      const data = unknowns.read(() => record(secret.props.data) ?? {});
-      const stringData = unknowns.read(() => record(secret.props.stringData) ?? {});
+      const data = unknowns.read(() => record(secret.props.data) ?? {}, secret);
+      const stringData = unknowns.read(() => record(secret.props.stringData) ?? {}, secret);
       if (data === UNKNOWN || stringData === UNKNOWN) continue;
       const keys = new Set([...Object.keys(data), ...Object.keys(stringData)]);
       const missing = GIT_SECRET_KEYS.filter((key) => !keys.has(key));
       if (missing.length > 0) reportViolation(`${label} is missing ${missing.join(", ")}; Flux needs identity, identity.pub and known_hosts`, secret.urn);
       if (!keys.has("known_hosts")) continue;
-      const text = unknowns.read(() =>
-        "known_hosts" in stringData ? str(stringData.known_hosts) : Buffer.from(str(data.known_hosts) ?? "", "base64").toString("utf8"),
+      const text = unknowns.read(
+        () => ("known_hosts" in stringData ? str(stringData.known_hosts) : Buffer.from(str(data.known_hosts) ?? "", "base64").toString("utf8")),
+        secret,
       );
       if (text === UNKNOWN) continue;
       const lines = (text ?? "")
@@ -474,7 +516,8 @@ export const fluxGitSecret: StackValidationPolicy = {
 /** Versions: the reconciler's versions are exact, never ranges or "latest". */
 export const fluxPinnedVersions: ResourceValidationPolicy = {
   name: "flux-pinned-versions",
-  description: "The reconciler is installed at exact versions: FluxInstance distribution versions, Flux Helm chart versions and manifest URLs name one release, never a range or latest.",
+  description:
+    "The reconciler is installed at exact versions: FluxInstance distribution versions, the versions of the Flux Operator and Flux community Helm charts (by repository and chart name) and Flux release manifest URLs name one release, never a range or latest.",
   enforcementLevel: "mandatory",
   validateResource: (args, reportViolation) => {
     if (isFluxInstance(args.type)) {
@@ -482,14 +525,17 @@ export const fluxPinnedVersions: ResourceValidationPolicy = {
       if (version === undefined) reportViolation("FluxInstance must pin spec.distribution.version to an exact version such as 2.7.3");
       else if (!EXACT_VERSION.test(version)) reportViolation(`FluxInstance version ${q(version)} is a range; pin an exact version such as 2.7.3`);
     } else if (HELM_TYPES.includes(args.type)) {
+      if (!isFluxChart(args.props)) return;
       const chart = str(args.props.chart) ?? "";
-      if (!/flux/i.test(chart)) return;
       const version = str(args.props.version);
       if (version === undefined) reportViolation(`chart ${q(chart)} has no version; pin an exact version`);
       else if (!EXACT_VERSION.test(version)) reportViolation(`chart ${q(chart)} version ${q(version)} is not exact; pin an exact version`);
     } else if (MANIFEST_TYPES.includes(args.type)) {
       for (const url of [...strings(args.props.file), ...strings(args.props.files)]) {
-        if (/flux/i.test(url) && /\/(releases\/latest|latest\/download)\//.test(url)) reportViolation(`manifest ${q(url)} follows the latest release; pin a release tag`);
+        // The reconciler's own release manifests, by repository: Flux's and the Flux Operator's.
+        if (/^https:\/\/github\.com\/(?:fluxcd\/flux2|controlplaneio-fluxcd\/flux-operator)\/releases\/(?:latest\/download|download\/latest)\//.test(url)) {
+          reportViolation(`manifest ${q(url)} follows the latest release; pin a release tag`);
+        }
       }
     }
   },

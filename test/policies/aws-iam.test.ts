@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { iamGithubOidcTrust, iamIrsaTrust, iamNoWildcards } from "../../policies/aws-iam";
-import { messages, res, UNKNOWN, unknownNote, violations, withInputs } from "./harness";
+import { messages, res, stackUnknownNote, UNKNOWN, unknownNote, violations, withInputs } from "./harness";
 
 const GH = "token.actions.githubusercontent.com";
 const EKS = "oidc.eks.eu-west-1.amazonaws.com/id/0123456789ABCDEF";
@@ -179,7 +179,7 @@ describe("iam-github-oidc-trust", () => {
     const provider = res("aws:iam/openIdConnectProvider:OpenIdConnectProvider", "github", { url: `https://${GH}`, clientIdLists: ["sts.amazonaws.com"] });
     const role = res("aws:iam/role:Role", "ci", { assumeRolePolicy: UNKNOWN }, { deps: { assumeRolePolicy: [provider] } });
     const found = await violations(iamGithubOidcTrust, [provider, role, withInputs(reconcilerRole, { assumeRolePolicy: UNKNOWN })]);
-    expect(found.map((v) => [v.enforcementLevel, v.message])).toEqual([["advisory", unknownNote("iam-github-oidc-trust", "assumeRolePolicy")]]);
+    expect(found.map((v) => [v.enforcementLevel, v.message])).toEqual([["advisory", stackUnknownNote("iam-github-oidc-trust", 'aws:iam/role:Role "ci": string value at .assumeRolePolicy')]]);
   });
 });
 

@@ -9,7 +9,7 @@ import {
   s3TlsOnly,
   s3VersioningLifecycle,
 } from "../../policies/aws-s3";
-import { messages, res, UNKNOWN, unknownNote, violations, withInputs } from "./harness";
+import { messages, res, stackUnknownNote, UNKNOWN, violations, withInputs } from "./harness";
 
 const TLS_STATEMENT = {
   Sid: "DenyInsecureTransport",
@@ -106,7 +106,9 @@ describe("s3-public-access-block", () => {
   it("cannot be decided when a flag is unknown during preview: an advisory note, not a pass", async () => {
     const block = withInputs(good.block, { blockPublicPolicy: UNKNOWN });
     const found = await violations(s3PublicAccessBlock, stack({ block }));
-    expect(found.map((v) => [v.enforcementLevel, v.message])).toEqual([["advisory", unknownNote("s3-public-access-block", "blockPublicPolicy")]]);
+    expect(found.map((v) => [v.enforcementLevel, v.message])).toEqual([
+      ["advisory", stackUnknownNote("s3-public-access-block", 'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock "data-block": string value at .blockPublicPolicy')],
+    ]);
   });
 });
 
@@ -270,7 +272,8 @@ describe("s3-tls-only", () => {
     const policy = withInputs(good.policy, { policy: UNKNOWN });
     const found = await violations(s3TlsOnly, stack({ policy }));
     expect(found).toEqual([
-      { policyPack: "gitops-platform", policyName: "s3-tls-only", enforcementLevel: "advisory", message: unknownNote("s3-tls-only", "policy") },
+      { policyPack: "gitops-platform", policyName: "s3-tls-only", enforcementLevel: "advisory", message: stackUnknownNote("s3-tls-only", 'aws:s3/bucketPolicy:BucketPolicy "data-policy": string value at .policy'),
+      },
     ]);
   });
 });

@@ -388,6 +388,15 @@ describe("k8s-reconciler-network-policies", () => {
     expect(await messages(k8sReconcilerNetworkPolicies, [namespace])).toEqual([]);
   });
 
+  it("recognises the reconciler's workloads by image repository, not by \"fluxcd\" anywhere in the image", async () => {
+    const lookalike = withInputs(deployment({ ...hardenedContainer, image: `ghcr.io/acme/fluxcd-dashboard:v1@${DIGEST}` }), { metadata: { name: "dash", namespace: "tools" } });
+    expect(await messages(k8sReconcilerNetworkPolicies, [lookalike])).toEqual([]);
+    const controller = withInputs(deployment({ ...hardenedContainer, image: `ghcr.io/fluxcd/source-controller:v1.7.0@${DIGEST}` }), { metadata: { name: "source-controller", namespace: "gitops" } });
+    expect(await messages(k8sReconcilerNetworkPolicies, [controller])).toEqual([
+      'reconciler namespace "gitops" has no NetworkPolicy; deny ingress by default and allow only the webhook receiver and metrics',
+    ]);
+  });
+
   it("finds the namespace of a FluxInstance without a declared Namespace", async () => {
     const instance = res("kubernetes:fluxcd.controlplane.io/v1:FluxInstance", "flux", { metadata: { name: "flux", namespace: "gitops" }, spec: {} });
     expect(await messages(k8sReconcilerNetworkPolicies, [instance])).toEqual([
@@ -434,7 +443,7 @@ describe("flux-git-secret", () => {
 
   it("fails a host key that is not pinned (scanned, hashed or another key)", async () => {
     const scanned = "|1|abc=|def= ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
-    expect(await messages(fluxGitSecret, [withStringData({ identity: UNKNOWN, "identity.pub": UNKNOWN, known_hosts: `${GITHUB_KNOWN_HOSTS[0]}\n${scanned}` })])).toEqual([
+    expect(await messages(fluxGitSecret, [withStringData({ identity: UNKNOWN, "identity.pub": UNKNOWN, known_hosts: `${GITHUB_KNOWN_HOSTS[0]}\n${scanned}` }), gitRepository])).toEqual([
       'known_hosts of git secret "flux-system", line 2 (|1|abc=|def= ssh-ed25519), is not a pinned host key; pin the published host keys instead of scanning them on first use',
     ]);
   });
@@ -451,20 +460,41 @@ describe("flux-git-secret", () => {
 
   it("reads base64 data as well", async () => {
     const data = { identity: "eA==", "identity.pub": "eA==", known_hosts: Buffer.from("github.com ssh-ed25519 AAAAother").toString("base64") };
-    expect(await messages(fluxGitSecret, [withInputs(gitSecret, { stringData: undefined, data })])).toEqual([
+    expect(await messages(fluxGitSecret, [withInputs(gitSecret, { stringData: undefined, data }), gitRepository])).toEqual([
       'known_hosts of git secret "flux-system", line 1 (github.com ssh-ed25519), is not a pinned host key; pin the published host keys instead of scanning them on first use',
     ]);
   });
 
   it("fails an empty known_hosts", async () => {
-    expect(await messages(fluxGitSecret, [withStringData({ identity: UNKNOWN, "identity.pub": UNKNOWN, known_hosts: "" })])).toEqual([
+    expect(await messages(fluxGitSecret, [withStringData({ identity: UNKNOWN, "identity.pub": UNKNOWN, known_hosts: "" }), gitRepository])).toEqual([
       'known_hosts of git secret "flux-system" is empty; pin the published host keys',
     ]);
   });
 
+  it("judges a Secret by the Flux source that refers to it, not by its keys: an unrelated Secret with identity or known_hosts keys passes", async () => {
+    const scanned = "github.com ssh-ed25519 AAAAother";
+    const unrelated = withInputs(gitSecret, { metadata: { name: "app-ssh", namespace: "apps" }, stringData: { identity: "x", known_hosts: scanned } });
+    expect(await messages(fluxGitSecret, [unrelated, gitRepository])).toEqual([]);
+    // ... once known and at first preview alike
+    expect(await messages(fluxGitSecret, [withInputs(unrelated, { stringData: { identity: UNKNOWN, known_hosts: UNKNOWN } }), gitRepository])).toEqual([]);
+  });
+
+  it("judges a Secret referred to by a value computed from it (its name unknown during preview)", async () => {
+    const named = withInputs(gitSecret, { metadata: { name: UNKNOWN, namespace: "flux-system" }, stringData: { identity: UNKNOWN } });
+    const source = { ...withInputs(gitRepository, { spec: { url: "ssh://git@github.com/acme-corp/gitops-platform", secretRef: { name: UNKNOWN } } }), propertyDependencies: { spec: [named.urn] } };
+    expect(await messages(fluxGitSecret, [named, source])).toEqual(['git secret "config-git" is missing identity.pub, known_hosts; Flux needs identity, identity.pub and known_hosts']);
+  });
+
+  it("does not judge the credentials of an HTTPS source as SSH keys", async () => {
+    const https = withInputs(gitRepository, { spec: { url: "https://github.com/acme-corp/gitops-platform", secretRef: { name: "flux-system" } } });
+    expect(await messages(fluxGitSecret, [withStringData({ username: "git", password: "x" }), https])).toEqual([]);
+  });
+
   it("notes known_hosts unknown during preview", async () => {
-    const found = await violations(fluxGitSecret, [withStringData({ identity: UNKNOWN, "identity.pub": UNKNOWN, known_hosts: UNKNOWN })]);
-    expect(found.map((v) => [v.enforcementLevel, v.message])).toEqual([["advisory", unknownNote("flux-git-secret", "stringData.known_hosts")]]);
+    const found = await violations(fluxGitSecret, [withStringData({ identity: UNKNOWN, "identity.pub": UNKNOWN, known_hosts: UNKNOWN }), gitRepository]);
+    expect(found.map((v) => [v.enforcementLevel, v.message])).toEqual([
+      ["advisory", stackUnknownNote("flux-git-secret", 'kubernetes:core/v1:Secret "config-git": string value at .stringData.known_hosts')],
+    ]);
   });
 });
 
@@ -490,6 +520,25 @@ describe("flux-pinned-versions", () => {
     expect(await messages(fluxPinnedVersions, [withInputs(fluxInstance, { spec: { distribution: {} } })])).toEqual([
       "FluxInstance must pin spec.distribution.version to an exact version such as 2.7.3",
     ]);
+  });
+
+  it("judges a chart by its exact repository and name, not by \"flux\" in its name", async () => {
+    const influx = res("kubernetes:helm.sh/v3:Release", "metrics", { chart: "influxdb2", repositoryOpts: { repo: "https://helm.influxdata.com/" }, version: "2.x", namespace: "monitoring" });
+    const lookalike = res("kubernetes:helm.sh/v4:Chart", "dashboard", { chart: "oci://ghcr.io/acme/charts/flux-dashboard", version: "1.x" });
+    expect(await messages(fluxPinnedVersions, [influx, lookalike])).toEqual([]);
+    expect(await messages(k8sReconcilerNetworkPolicies, [influx])).toEqual([]);
+    const community = res("kubernetes:helm.sh/v3:Release", "flux", { chart: "flux2", repositoryOpts: { repo: "https://fluxcd-community.github.io/helm-charts/" }, version: "2.x", namespace: "gitops" });
+    expect(await messages(fluxPinnedVersions, [community])).toEqual(['chart "flux2" version "2.x" is not exact; pin an exact version']);
+    expect(await messages(k8sReconcilerNetworkPolicies, [community])).toEqual([
+      'reconciler namespace "gitops" has no NetworkPolicy; deny ingress by default and allow only the webhook receiver and metrics',
+    ]);
+  });
+
+  it("follows only the reconciler's own release manifests", async () => {
+    const other = res("kubernetes:yaml/v2:ConfigFile", "influx", { file: "https://github.com/influxdata/influxdb-flux/releases/latest/download/install.yaml" });
+    expect(await messages(fluxPinnedVersions, [other])).toEqual([]);
+    const flux = res("kubernetes:yaml/v2:ConfigGroup", "flux", { files: ["https://github.com/fluxcd/flux2/releases/latest/download/install.yaml"] });
+    expect(await messages(fluxPinnedVersions, [flux])).toEqual(['manifest "https://github.com/fluxcd/flux2/releases/latest/download/install.yaml" follows the latest release; pin a release tag']);
   });
 
   it("fails a floating chart version and a latest-release manifest URL", async () => {
