@@ -68,7 +68,7 @@ export const kmsRotationDeletionWindow: ResourceValidationPolicy = {
     const unknowns = new Unknowns();
     if (args.type === KEY) {
       const canRotate = rotatable(args.props, unknowns);
-      const rotation = unknowns.read(() => args.props.enableKeyRotation);
+      const rotation = unknowns.read((): unknown => args.props.enableKeyRotation);
       if (canRotate === true && rotation !== UNKNOWN && rotation !== true) reportViolation("key rotation must be on (enableKeyRotation: true)");
     }
     if (KEY_TYPES.includes(args.type)) {
@@ -77,7 +77,7 @@ export const kmsRotationDeletionWindow: ResourceValidationPolicy = {
       const window = days === UNKNOWN ? UNKNOWN : (days ?? DEFAULT_DELETION_WINDOW_DAYS);
       if (window !== UNKNOWN && window < minimumDeletionWindowDays) reportViolation(`deletion window must be at least ${minimumDeletionWindowDays} days, got ${window}`);
     }
-    const policy = unknowns.read(() => args.props.policy);
+    const policy = unknowns.read((): unknown => args.props.policy);
     if (policy !== UNKNOWN) checkKeyPolicy(policy, reportViolation);
     unknowns.rethrow();
   },

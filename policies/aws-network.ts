@@ -10,7 +10,7 @@
  * list the stack does not declare (an AWS-managed list, an ID typed in) cannot be read by a
  * policy and gets an advisory note on the rule, never a silent pass.
  */
-import type { PolicyResource, ReportViolation, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import type { PolicyResource, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { ADMIN_PORTS, isWorldOpen, RISKY_PORTS } from "./network-rules";
 import { dependenciesOfType, dependsVia, joinWords, list, num, ofTypes, q, record, reportNote, str, strings, UNKNOWN, Unknowns } from "./support";
 

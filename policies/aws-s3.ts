@@ -147,11 +147,11 @@ function grantsElbLogDelivery(statement: Statement): boolean {
  */
 function receivesAlbLogs(args: StackValidationArgs, bucket: PolicyResource): boolean | typeof UNKNOWN {
   const policies = attached(args.resources, POLICY_TYPES, "bucket", bucket, knownNames(bucket, ["bucket"]));
-  const documents = [...policies.map((policy) => () => policy.props.policy), () => bucket.props.policy];
+  const documents: (() => unknown)[] = [...policies.map((policy) => (): unknown => policy.props.policy), (): unknown => bucket.props.policy];
   let unknown = false;
   for (const read of documents) {
     // undefined: unknown during preview; null: no policy there.
-    const document = Unknowns.peek(() => read() ?? null);
+    const document = Unknowns.peek((): unknown => read() ?? null);
     if (document === undefined) unknown = true;
     if (document === undefined || document === null) continue;
     const parsed = parseDocument(document);

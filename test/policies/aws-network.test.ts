@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { sgHygiene, sgNoWorldAdminPorts, sgNoWorldRiskyPorts, sgWorldIngressAllowlist } from "../../policies/aws-network";
-import { messages, res, stackUnknownNote, UNKNOWN, unknownNote, violations, withInputs } from "./harness";
+import { messages, res, stackUnknownNote, UNKNOWN, violations, withInputs } from "./harness";
 
 const SG = "aws:ec2/securityGroup:SecurityGroup";
 const group = res(SG, "entry", { description: "Cluster entry point", vpcId: "vpc-1" });

@@ -10,7 +10,7 @@ import {
   k8sReconcilerNetworkPolicies,
   k8sResourcesProbes,
 } from "../../policies/kubernetes";
-import { messages, res, stackUnknownNote, UNKNOWN, unknownNote, violations, withInputs } from "./harness";
+import { messages, res, stackUnknownNote, UNKNOWN, violations, withInputs } from "./harness";
 
 const DIGEST = `sha256:${"a".repeat(64)}`;
 const IMAGE = `ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1@${DIGEST}`;
