@@ -99,7 +99,8 @@ function validatePods(check: (template: PodTemplate, report: (message: string) =
       const found: string[] = [];
       unknowns.read(() => {
         for (const template of podTemplatesOf(resource.type, resource.props, hasChildren(args.resources, resource))) {
-          check(template, (message) => found.push(template.object === "" ? message : `${template.object}: ${message}`));
+          if (template.unreadable !== undefined) found.push(`${template.object} ${template.unreadable}`);
+          else check(template, (message) => found.push(template.object === "" ? message : `${template.object}: ${message}`));
         }
       }, resource);
       for (const message of found) reportViolation(message, resource.urn);

@@ -28,6 +28,8 @@ const MANIFEST_TYPES = ["kubernetes:yaml/v2:ConfigGroup", "kubernetes:yaml/v2:Co
 export interface PodTemplate {
   /** `Deployment "web"` for objects inside a ConfigGroup; empty for the resource itself. */
   readonly object: string;
+  /** Why the objects could not be read (inline YAML that does not parse); nothing else is set then. */
+  readonly unreadable?: string;
   /** The pod's (template's) metadata. */
   readonly metadata: Props;
   /** The pod spec. */
@@ -53,8 +55,7 @@ export function podKind(apiVersion: string, kind: string): { kind: string; patch
 function templateOf(kind: string, object: Props): PodTemplate | undefined {
   const template = POD_KINDS[kind]?.template(object);
   if (template === undefined) return undefined;
-  const spec = kind === "Pod" ? record(template.spec) : record(template.spec);
-  return { object: "", metadata: record(template.metadata) ?? {}, spec: spec ?? {}, patch: false };
+  return { object: "", metadata: record(template.metadata) ?? {}, spec: record(template.spec) ?? {}, patch: false };
 }
 
 /**
@@ -72,10 +73,17 @@ export function podTemplatesOf(type: string, props: Props, hasChildren = false):
   }
   if (!MANIFEST_TYPES.includes(type) || hasChildren) return [];
   const objects: unknown[] = [...list(props.objs)];
-  for (const text of list(props.yaml)) {
-    if (typeof text === "string") objects.push(...loadAll(text));
-  }
   const templates: PodTemplate[] = [];
+  list(props.yaml).forEach((text, index) => {
+    if (typeof text !== "string") return;
+    try {
+      objects.push(...loadAll(text));
+    } catch (error) {
+      // The provider would refuse it too; say so rather than pass objects nobody could read.
+      const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
+      templates.push({ object: `yaml[${index}]`, metadata: {}, spec: {}, patch: false, unreadable: `does not parse (${reason}), so its objects cannot be checked` });
+    }
+  });
   for (const raw of objects.flatMap((object) => (str(record(object)?.kind) === "List" ? list(record(object)?.items) : [object]))) {
     const object = record(raw);
     const found = podKind(str(object?.apiVersion) ?? "", str(object?.kind) ?? "");

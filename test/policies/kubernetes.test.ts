@@ -280,6 +280,11 @@ describe("k8s-pod-security", () => {
     expect(await messages(k8sPodSecurity, [group])).toEqual(['Deployment "web": container "manager" must not be privileged', 'Pod "shell": pod must not set hostPID: true']);
   });
 
+  it("reports inline YAML that does not parse instead of passing it", async () => {
+    const group = res("kubernetes:yaml/v2:ConfigGroup", "broken", { yaml: ["kind: Pod\nspec: [unclosed\n"] });
+    expect(await messages(k8sPodSecurity, [group])).toEqual(["yaml[0] does not parse (deficient indentation (3:1)), so its objects cannot be checked"]);
+  });
+
   it("leaves a ConfigGroup's objects to its registered children", async () => {
     const group = res("kubernetes:yaml/v2:ConfigGroup", "extras", { objs: [{ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web" }, spec: { template } }] });
     const child = res("kubernetes:apps/v1:Deployment", "extras:web", { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web" }, spec: { template } }, { parent: group });
