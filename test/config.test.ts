@@ -173,26 +173,79 @@ describe("config: every documented default applies whether its parent is absent,
     metricsNamespace: "monitoring",
     commitAuthor: { name: "fluxcdbot", email: "fluxcdbot@users.noreply.github.com" },
   };
-  // [parent key path, the parent as parsed when absent or empty, a partly written parent, the parent as parsed from it, may the parent be absent]
-  const cases: [string, (string | number)[], object, object, object, boolean][] = [
-    ["storage", ["storage"], { noncurrentVersionExpirationDays: 30, abortIncompleteUploadDays: 7, kmsDeletionWindowDays: 30, protect: false }, { protect: true }, { noncurrentVersionExpirationDays: 30, abortIncompleteUploadDays: 7, kmsDeletionWindowDays: 30, protect: true }, true],
-    ["registry", ["registry"], { keepLastImages: 30, untaggedExpiryDays: 7 }, { keepLastImages: 5 }, { keepLastImages: 5, untaggedExpiryDays: 7 }, true],
-    ["firewall.waf", ["firewall", "waf"], WAF, { enabled: true }, { ...WAF, enabled: true }, true],
-    ["github.branchProtection", ["github", "branchProtection"], { enabled: true, requiredReviews: 0, requiredChecks: ["preview"] }, { requiredReviews: 1 }, { enabled: true, requiredReviews: 1, requiredChecks: ["preview"] }, true],
-    ["apps[1].deployKey", ["apps", 1, "deployKey"], { generation: 0, algorithm: "ED25519", readWrite: false }, { generation: 2 }, { generation: 2, algorithm: "ED25519", readWrite: false }, true],
-    ["reconciler", ["reconciler"], RECONCILER, { interval: "2m" }, { ...RECONCILER, interval: "2m" }, true],
-    ["reconciler.operator", ["reconciler", "operator"], OPERATOR, { replicas: 2 }, { ...OPERATOR, replicas: 2 }, true],
-    ["reconciler.operator.resources", ["reconciler", "operator", "resources"], OPERATOR_RESOURCES, { limits: { memory: "2Gi" } }, { ...OPERATOR_RESOURCES, limits: { cpu: "1000m", memory: "2Gi" } }, true],
-    ["reconciler.operator.resources.requests", ["reconciler", "operator", "resources", "requests"], { cpu: "10m", memory: "64Mi" }, { cpu: "100m" }, { cpu: "100m", memory: "64Mi" }, true],
-    ["reconciler.operator.resources.limits", ["reconciler", "operator", "resources", "limits"], { cpu: "1000m", memory: "1Gi" }, { memory: "2Gi" }, { cpu: "1000m", memory: "2Gi" }, true],
-    ["reconciler.flux", ["reconciler", "flux"], { version: "2.x", registry: "ghcr.io/fluxcd" }, { registry: "registry.example.com/fluxcd" }, { version: "2.x", registry: "registry.example.com/fluxcd" }, true],
-    ["reconciler.commitAuthor", ["reconciler", "commitAuthor"], { name: "fluxcdbot", email: "fluxcdbot@users.noreply.github.com" }, { name: "bot" }, { name: "bot", email: "fluxcdbot@users.noreply.github.com" }, true],
+  type Variant = "absent" | "empty";
+  // [label, parent key path, the parent as parsed when absent or empty, a partly written parent, the parent as parsed from it, the variants it may take]
+  const cases: [string, (string | number)[], object | undefined, object, object, Variant[]][] = [
+    ["storage", ["storage"], { noncurrentVersionExpirationDays: 30, abortIncompleteUploadDays: 7, kmsDeletionWindowDays: 30, protect: false }, { protect: true }, { noncurrentVersionExpirationDays: 30, abortIncompleteUploadDays: 7, kmsDeletionWindowDays: 30, protect: true }, ["absent", "empty"]],
+    ["registry", ["registry"], { keepLastImages: 30, untaggedExpiryDays: 7 }, { keepLastImages: 5 }, { keepLastImages: 5, untaggedExpiryDays: 7 }, ["absent", "empty"]],
+    ["aws", ["aws"], undefined, { accountId: "111111111111", clusterName: "platform" }, { accountId: "111111111111", clusterName: "platform", tags: {} }, []],
+    ["ci", ["ci"], undefined, { stateBucket: "acme-state", secretsKeyArn: "arn:aws:kms:eu-west-1:111111111111:key/0b7c2a52-6a7e-4f0e-9d8a-3c1f5e2b7a10" }, { stateBucket: "acme-state", secretsKeyArn: "arn:aws:kms:eu-west-1:111111111111:key/0b7c2a52-6a7e-4f0e-9d8a-3c1f5e2b7a10", createOidcProvider: true }, []],
+    ["firewall", ["firewall"], undefined, { ingress: [{ description: "HTTPS", fromPort: 443, toPort: 443, cidrs: ["203.0.113.0/24"] }] }, { ingress: [{ description: "HTTPS", protocol: "tcp", fromPort: 443, toPort: 443, cidrs: ["203.0.113.0/24"] }], egress: [], waf: WAF }, []],
+    ["firewall.waf", ["firewall", "waf"], WAF, { enabled: true }, { ...WAF, enabled: true }, ["absent", "empty"]],
+    [
+      "github",
+      ["github"],
+      undefined,
+      { owner: "acme-corp", configRepo: { repo: "acme-corp/gitops-platform", branch: "staging", deployKey: { readWrite: true } } },
+      {
+        owner: "acme-corp",
+        configRepo: { repo: "acme-corp/gitops-platform", branch: "staging", deployKey: { generation: 0, algorithm: "ED25519", readWrite: true } },
+        branchProtection: { enabled: true, requiredReviews: 0, requiredChecks: ["preview"] },
+        hookCidrs: [],
+      },
+      [],
+    ],
+    ["github.branchProtection", ["github", "branchProtection"], { enabled: true, requiredReviews: 0, requiredChecks: ["preview"] }, { requiredReviews: 1 }, { enabled: true, requiredReviews: 1, requiredChecks: ["preview"] }, ["absent", "empty"]],
+    ["apps[1]", ["apps", 1], undefined, { name: "payments", repo: "acme-corp/payments" }, { name: "payments", repo: "acme-corp/payments", branch: "main", interval: "5m", deployKey: { generation: 0, algorithm: "ED25519", readWrite: false } }, []],
+    ["apps[1].deployKey", ["apps", 1, "deployKey"], { generation: 0, algorithm: "ED25519", readWrite: false }, { generation: 2 }, { generation: 2, algorithm: "ED25519", readWrite: false }, ["absent", "empty"]],
+    ["apps[0].imageAutomation", ["apps", 0, "imageAutomation"], undefined, { policy: { semver: ">=1.0.0" } }, { policy: { semver: ">=1.0.0" }, interval: "5m" }, []],
+    [
+      "apps[0].imageAutomation.policy (pattern)",
+      ["apps", 0, "imageAutomation", "policy"],
+      undefined,
+      { pattern: "^main-(?P<ts>[0-9]+)$", extract: "$ts" },
+      { pattern: "^main-(?P<ts>[0-9]+)$", extract: "$ts", order: "asc", sort: "numerical" },
+      [],
+    ],
+    ["reconciler", ["reconciler"], RECONCILER, { interval: "2m" }, { ...RECONCILER, interval: "2m" }, ["absent", "empty"]],
+    ["reconciler.operator", ["reconciler", "operator"], OPERATOR, { replicas: 2 }, { ...OPERATOR, replicas: 2 }, ["absent", "empty"]],
+    ["reconciler.operator.resources", ["reconciler", "operator", "resources"], OPERATOR_RESOURCES, { limits: { memory: "2Gi" } }, { ...OPERATOR_RESOURCES, limits: { cpu: "1000m", memory: "2Gi" } }, ["absent", "empty"]],
+    ["reconciler.operator.resources.requests", ["reconciler", "operator", "resources", "requests"], { cpu: "10m", memory: "64Mi" }, { cpu: "100m" }, { cpu: "100m", memory: "64Mi" }, ["absent", "empty"]],
+    ["reconciler.operator.resources.limits", ["reconciler", "operator", "resources", "limits"], { cpu: "1000m", memory: "1Gi" }, { memory: "2Gi" }, { cpu: "1000m", memory: "2Gi" }, ["absent", "empty"]],
+    ["reconciler.flux", ["reconciler", "flux"], { version: "2.x", registry: "ghcr.io/fluxcd" }, { registry: "registry.example.com/fluxcd" }, { version: "2.x", registry: "registry.example.com/fluxcd" }, ["absent", "empty"]],
+    ["reconciler.commitAuthor", ["reconciler", "commitAuthor"], { name: "fluxcdbot", email: "fluxcdbot@users.noreply.github.com" }, { name: "bot" }, { name: "bot", email: "fluxcdbot@users.noreply.github.com" }, ["absent", "empty"]],
+    [
+      "reconciler.webhook",
+      ["reconciler", "webhook"],
+      undefined,
+      { host: "flux-webhook.example.com", certificateArn: "arn:aws:acm:eu-west-1:111111111111:certificate/0b7c2a52-6a7e-4f0e-9d8a-3c1f5e2b7a10" },
+      {
+        host: "flux-webhook.example.com",
+        certificateArn: "arn:aws:acm:eu-west-1:111111111111:certificate/0b7c2a52-6a7e-4f0e-9d8a-3c1f5e2b7a10",
+        ingressClassName: "alb",
+        sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06",
+      },
+      [],
+    ],
   ];
 
-  it.each(cases)("%s", (_label, keyPath, defaults, partial, parsedPartial, mayBeAbsent) => {
-    expect(getAt(parse(withChange((v) => setAt(v, keyPath, {}))), keyPath), "empty").toEqual(defaults);
-    expect(getAt(parse(withChange((v) => setAt(v, keyPath, partial))), keyPath), "partly written").toEqual(parsedPartial);
-    if (mayBeAbsent) expect(getAt(parse(withChange((v) => setAt(v, keyPath, undefined))), keyPath), "absent").toEqual(defaults);
+  /** The webhook needs GitHub's hook ranges to reach the receiver; everything else parses on the valid base. */
+  const baseFor = (keyPath: readonly (string | number)[]) =>
+    keyPath[1] === "webhook" ? () => withChange((v) => (v[`${P}:github`].hookCidrs = ["203.0.113.0/24"])) : valid;
+
+  it.each(cases)("%s", (_label, keyPath, defaults, partial, parsedPartial, variants) => {
+    const parsed = (value: unknown) => getAt(parse(withChange((v) => setAt(v, keyPath, value), baseFor(keyPath))), keyPath);
+    expect(parsed(partial), "partly written").toEqual(parsedPartial);
+    if (variants.includes("empty")) expect(parsed({}), "empty").toEqual(defaults);
+    if (variants.includes("absent")) expect(parsed(undefined), "absent").toEqual(defaults);
+  });
+
+  it("applies the config repo's deploy key defaults too (without image automation, which needs a read-write key)", () => {
+    const base = () => withChange((v) => delete v[`${P}:apps`][0].imageAutomation);
+    const deployKey = (value: unknown) => parse(withChange((v) => setAt(v, ["github", "configRepo", "deployKey"], value), base)).github.configRepo.deployKey;
+    expect(deployKey(undefined)).toEqual({ generation: 0, algorithm: "ED25519", readWrite: false });
+    expect(deployKey({})).toEqual({ generation: 0, algorithm: "ED25519", readWrite: false });
+    expect(deployKey({ generation: 1 })).toEqual({ generation: 1, algorithm: "ED25519", readWrite: false });
   });
 
   it("derives the operator image from a configured operator version", () => {
