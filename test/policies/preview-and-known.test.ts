@@ -11,31 +11,48 @@ import * as tls from "@pulumi/tls";
 import type { Policy } from "@pulumi/policy";
 import { runProgram } from "../../tools/engine";
 import { evaluatePolicies } from "../../tools/engine/policy";
-import { s3EncryptionKms } from "../../policies/aws-s3";
-import { sgNoWorldAdminPorts } from "../../policies/aws-network";
-import { iamNoWildcards } from "../../policies/aws-iam";
+import { s3EncryptionKms, s3NoPublicPrincipal, s3OwnershipEnforced, s3ProtectRetain, s3PublicAccessBlock, s3TlsOnly, s3VersioningLifecycle } from "../../policies/aws-s3";
+import { sgHygiene, sgNoWorldAdminPorts, sgNoWorldRiskyPorts, sgWorldIngressAllowlist } from "../../policies/aws-network";
+import { iamIrsaTrust, iamNoWildcards } from "../../policies/aws-iam";
+import { ecrImmutableTags, ecrLifecyclePolicy, ecrRepositoryPolicy, ecrScanOnPush } from "../../policies/aws-ecr";
 import { kmsRotationDeletionWindow } from "../../policies/aws-kms";
-import { fluxGitSecret, k8sPodSecurity } from "../../policies/kubernetes";
+import {
+  fluxGitSecret,
+  fluxPinnedVersions,
+  k8sImageDigest,
+  k8sPodSecurity,
+  k8sReconcilerNamespaceRestricted,
+  k8sReconcilerNetworkPolicies,
+  k8sResourcesProbes,
+} from "../../policies/kubernetes";
 import { secretMaterialPlaintext } from "../../policies/secrets";
 import { fakeOpensshPrivateKey } from "../support/fake-keys";
 
 type Outputs = (resource: { readonly type: string; readonly name: string; readonly inputs: Record<string, unknown> }) => Record<string, unknown> | undefined;
 
 /** What a provider computes for the resources these programs declare. */
-const providerOutputs: Outputs = ({ type, name }) => {
+const providerOutputs: Outputs = ({ type, name, inputs }) => {
   switch (type) {
     case "aws:s3/bucket:Bucket":
       return { bucket: `${name}-bucket`, arn: `arn:aws:s3:::${name}-bucket` };
     case "aws:ec2/managedPrefixList:ManagedPrefixList":
       return { id: "pl-0123456789abcdef0" };
+    case "aws:ecr/repository:Repository":
+      return { arn: `arn:aws:ecr:eu-west-1:111111111111:repository/${name}`, name };
+    case "aws:ec2/securityGroup:SecurityGroup":
+      return { id: "sg-0123456789abcdef0" };
+    case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+      return { arn: "arn:aws:iam::111111111111:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/0123456789ABCDEF" };
     case "aws:kms/key:Key":
       return { arn: "arn:aws:kms:eu-west-1:111111111111:key/0b7c2a52-6a7e-4f0e-9d8a-3c1f5e2b7a10" };
     case "tls:index/privateKey:PrivateKey":
       return { privateKeyOpenssh: fakeOpensshPrivateKey("ZmFrZSBrZXkgZm9yIHRlc3RzIG9ubHk="), publicKeyOpenssh: "ssh-ed25519 AAAAfake" };
     case "kubernetes:core/v1:Namespace":
-    case "kubernetes:core/v1:Secret":
-      // Auto-naming: the provider adds a random suffix.
-      return { metadata: { name: `${name}-0a1b2c`, namespace: "flux-system" } };
+    case "kubernetes:core/v1:Secret": {
+      // Auto-naming: without a name the provider adds a random suffix to the resource's.
+      const metadata = (inputs.metadata ?? {}) as Record<string, unknown>;
+      return { metadata: { ...metadata, name: metadata.name ?? `${name}-0a1b2c`, ...(type === "kubernetes:core/v1:Secret" ? { namespace: metadata.namespace ?? "default" } : {}) } };
+    }
     default:
       return undefined;
   }
@@ -168,4 +185,106 @@ describe("failing cases are judged at first preview and with values known", () =
       ],
     });
   });
+
+  // The remaining rules of the pack (the GitHub and promotion rules are tested with their own).
+  const bucketProgram = (extra: (bucket: aws.s3.Bucket) => void) => () => {
+    const bucket = new aws.s3.Bucket("data", {});
+    extra(bucket);
+  };
+  const deployment = (name: string, container: Record<string, unknown>, namespace: pulumi.Input<string> = "apps") =>
+    new k8s.apps.v1.Deployment(name, {
+      metadata: { name, namespace },
+      spec: {
+        selector: { matchLabels: { app: name } },
+        template: {
+          metadata: { labels: { app: name } },
+          spec: {
+            securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+            containers: [{ name, securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } }, ...container }],
+          },
+        },
+      },
+    });
+
+  it.each<[string, Policy, () => void]>([
+    ["s3-public-access-block", s3PublicAccessBlock, bucketProgram((b) => new aws.s3.BucketPublicAccessBlock("data", { bucket: b.id, blockPublicAcls: false, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }))],
+    ["s3-ownership-enforced", s3OwnershipEnforced, bucketProgram((b) => new aws.s3.BucketOwnershipControls("data", { bucket: b.id, rule: { objectOwnership: "ObjectWriter" } }))],
+    ["s3-tls-only", s3TlsOnly, bucketProgram((b) => new aws.s3.BucketPolicy("data", { bucket: b.id, policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: [{ Effect: "Deny", Principal: "*", Action: "s3:DeleteBucket", Resource: b.arn }] }) }))],
+    ["s3-no-public-principal", s3NoPublicPrincipal, bucketProgram((b) => new aws.s3.BucketPolicy("data", { bucket: b.id, policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: pulumi.interpolate`${b.arn}/*` }] }) }))],
+    ["s3-versioning-lifecycle", s3VersioningLifecycle, bucketProgram((b) => new aws.s3.BucketVersioning("data", { bucket: b.id, versioningConfiguration: { status: "Suspended" } }))],
+    ["s3-protect-retain", s3ProtectRetain, bucketProgram((b) => new aws.s3.BucketVersioning("data", { bucket: b.id, versioningConfiguration: { status: "Enabled" } }))],
+    ["ecr-immutable-tags", ecrImmutableTags, () => new aws.ecr.Repository("orders", { imageTagMutability: "MUTABLE", imageScanningConfiguration: { scanOnPush: true } })],
+    ["ecr-scan-on-push", ecrScanOnPush, () => new aws.ecr.Repository("orders", { imageTagMutability: "IMMUTABLE" })],
+    ["ecr-lifecycle-policy", ecrLifecyclePolicy, () => new aws.ecr.LifecyclePolicy("orders", { repository: new aws.ecr.Repository("orders", {}).name, policy: JSON.stringify({ rules: [] }) })],
+    [
+      "ecr-repository-policy",
+      ecrRepositoryPolicy,
+      () => {
+        const repository = new aws.ecr.Repository("orders", {});
+        new aws.ecr.RepositoryPolicy("orders", { repository: repository.name, policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: [{ Sid: repository.name, Effect: "Allow", Principal: "*", Action: "ecr:BatchGetImage" }] }) });
+      },
+    ],
+    ["sg-no-world-risky-ports", sgNoWorldRiskyPorts, () => new aws.vpc.SecurityGroupIngressRule("db", { securityGroupId: new aws.ec2.SecurityGroup("entry", { description: "entry" }).id, description: "db", ipProtocol: "tcp", fromPort: 5432, toPort: 5432, cidrIpv4: "0.0.0.0/0" })],
+    ["sg-world-ingress-allowlist", sgWorldIngressAllowlist, () => new aws.vpc.SecurityGroupIngressRule("http", { securityGroupId: new aws.ec2.SecurityGroup("entry", { description: "entry" }).id, description: "http", ipProtocol: "tcp", fromPort: 80, toPort: 80, cidrIpv4: "0.0.0.0/0" })],
+    ["sg-hygiene", sgHygiene, () => new aws.vpc.SecurityGroupIngressRule("https", { securityGroupId: new aws.ec2.SecurityGroup("entry", { description: "entry" }).id, ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: "10.0.0.0/8" })],
+    [
+      "iam-irsa-trust",
+      iamIrsaTrust,
+      () => {
+        const provider = new aws.iam.OpenIdConnectProvider("eks", { url: "https://oidc.eks.eu-west-1.amazonaws.com/id/0123456789ABCDEF", clientIdLists: ["sts.amazonaws.com"] });
+        const host = "oidc.eks.eu-west-1.amazonaws.com/id/0123456789ABCDEF";
+        new aws.iam.Role("reflector", {
+          assumeRolePolicy: pulumi.jsonStringify({
+            Version: "2012-10-17",
+            Statement: [{ Effect: "Allow", Principal: { Federated: provider.arn }, Action: "sts:AssumeRoleWithWebIdentity", Condition: { StringLike: { [`${host}:aud`]: "sts.amazonaws.com", [`${host}:sub`]: "system:serviceaccount:*" } } }],
+          }),
+        });
+      },
+    ],
+    ["k8s-resources-probes", k8sResourcesProbes, () => deployment("web", { image: "nginx" }, new k8s.core.v1.Namespace("apps", {}).metadata.name)],
+    ["k8s-image-digest", k8sImageDigest, () => deployment("web", { image: "nginx:1.27" }, new k8s.core.v1.Namespace("apps", {}).metadata.name)],
+    ["k8s-reconciler-namespace-restricted", k8sReconcilerNamespaceRestricted, () => new k8s.core.v1.Namespace("flux", { metadata: { name: "flux-system", labels: { "pod-security.kubernetes.io/enforce": "baseline" } } })],
+    [
+      "k8s-reconciler-network-policies",
+      k8sReconcilerNetworkPolicies,
+      () => {
+        const ns = new k8s.core.v1.Namespace("flux", { metadata: { name: "flux-system" } });
+        deployment("flux-operator", { image: "ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1" }, ns.metadata.name);
+      },
+    ],
+    [
+      "flux-pinned-versions",
+      fluxPinnedVersions,
+      () => {
+        const ns = new k8s.core.v1.Namespace("flux", { metadata: { name: "flux-system" } });
+        new k8s.apiextensions.CustomResource("flux", { apiVersion: "fluxcd.controlplane.io/v1", kind: "FluxInstance", metadata: { name: "flux", namespace: ns.metadata.name }, spec: { distribution: { version: "2.x", registry: "ghcr.io/fluxcd" } } });
+      },
+    ],
+  ])("%s", async (name, policy, program) => {
+    expect(await bothWays(policy, program)).toEqual(BOTH_WAYS[name]);
+  });
 });
+
+/** What each remaining rule reports for its failing case: the same verdict both times, or a note naming the resource first. */
+const same = (found: string[]) => ({ preview: found, known: found });
+const BOTH_WAYS: Record<string, { preview: string[]; known: string[] }> = {
+  "s3-public-access-block": same(["mandatory data: public access block of bucket \"data\" must set blockPublicAcls to true"]),
+  "s3-ownership-enforced": same(["mandatory data: ownership controls of bucket \"data\" must set objectOwnership to BucketOwnerEnforced, got \"ObjectWriter\""]),
+  "s3-tls-only": { preview: ["advisory -: can't run policy 's3-tls-only' from policy pack 'gitops-platform@v0.1.0' during preview: aws:s3/bucketPolicy:BucketPolicy \"data\": string value at .policy can't be known during preview"], known: ["mandatory data: bucket policy of bucket \"data\" must deny s3:* to every principal when aws:SecureTransport is false"] },
+  "s3-no-public-principal": { preview: ["advisory data: can't run policy 's3-no-public-principal' from policy pack 'gitops-platform@v0.1.0' during preview: string value at .policy can't be known during preview"], known: ["mandatory data: bucket policy statement #0 allows Principal \"*\"; name the principals that need access"] },
+  "s3-versioning-lifecycle": same(["mandatory data: bucket \"data\" has no lifecycle rules; declare an aws.s3.BucketLifecycleConfiguration for it that expires noncurrent versions and aborts incomplete multipart uploads", "mandatory data: versioning of bucket \"data\" must have status Enabled, got \"Suspended\""]),
+  "s3-protect-retain": same(["mandatory data: bucket must be protected (protect: true) so that it cannot be deleted", "mandatory data: bucket must be retained on delete (retainOnDelete: true)"]),
+  "ecr-immutable-tags": same(["mandatory orders: image tags must be immutable (imageTagMutability: IMMUTABLE), got \"MUTABLE\""]),
+  "ecr-scan-on-push": same(["mandatory orders: repository must scan images on push (imageScanningConfiguration.scanOnPush: true, or enhanced registry scanning that covers it)"]),
+  "ecr-lifecycle-policy": same(["mandatory orders: lifecycle policy of repository \"orders\" must expire untagged images (a rule selecting tagStatus untagged)", "mandatory orders: lifecycle policy of repository \"orders\" must keep only the last N images (a rule with countType imageCountMoreThan for tagged or any images)"]),
+  "ecr-repository-policy": { preview: ["advisory orders: can't run policy 'ecr-repository-policy' from policy pack 'gitops-platform@v0.1.0' during preview: string value at .policy can't be known during preview"], known: ["mandatory orders: statement \"orders\" grants to Principal \"*\"; grant pull to the reconciler role and push to the app's CI role only"] },
+  "sg-no-world-risky-ports": same(["mandatory db: rule lets 0.0.0.0/0 reach port 5432 (tcp 5432)"]),
+  "sg-world-ingress-allowlist": same(["mandatory http: rule opens tcp 80 to 0.0.0.0/0; world-open ingress is allowed only on port 443"]),
+  "sg-hygiene": same(["mandatory https: security group rule has no description"]),
+  "iam-irsa-trust": { preview: ["advisory -: can't run policy 'iam-irsa-trust' from policy pack 'gitops-platform@v0.1.0' during preview: aws:iam/role:Role \"reflector\": string value at .assumeRolePolicy can't be known during preview"], known: ["mandatory reflector: IRSA trust (statement #0) matches oidc.eks.eu-west-1.amazonaws.com/id/0123456789ABCDEF:sub \"system:serviceaccount:*\" with a wildcard; name one namespace and service account exactly", "mandatory reflector: IRSA trust (statement #0) must pin oidc.eks.eu-west-1.amazonaws.com/id/0123456789ABCDEF:aud to \"sts.amazonaws.com\" with StringEquals"] },
+  "k8s-resources-probes": same(["mandatory web: container \"web\" must have a livenessProbe", "mandatory web: container \"web\" must have a readinessProbe", "mandatory web: container \"web\" must set resources requests.cpu, requests.memory, limits.cpu, limits.memory"]),
+  "k8s-image-digest": same(["mandatory web: container \"web\" image \"nginx:1.27\" is not pinned by digest (@sha256:<64 hex digits>)"]),
+  "k8s-reconciler-namespace-restricted": same(["mandatory flux: reconciler namespace \"flux-system\" must be labelled pod-security.kubernetes.io/enforce: restricted, got \"baseline\""]),
+  "k8s-reconciler-network-policies": same(["mandatory flux: reconciler namespace \"flux-system\" has no NetworkPolicy; deny ingress by default and allow only the webhook receiver and metrics"]),
+  "flux-pinned-versions": same(["mandatory flux: FluxInstance version \"2.x\" is a range; pin an exact version such as 2.7.3"]),
+};
