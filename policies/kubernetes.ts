@@ -213,9 +213,10 @@ export const k8sPodSecurity: StackValidationPolicy = {
         report(`${label} must run as non-root (runAsNonRoot: true)`);
       }
       if (context.runAsUser === 0) report(`${label} must not run as UID 0`);
-      if (context.readOnlyRootFilesystem === false || (required && context.readOnlyRootFilesystem !== true)) report(`${label} must set readOnlyRootFilesystem: true`);
-      // The standard exempts Windows pods from these three (policy/check_*: the 1.25 versions).
+      // The API refuses these fields on Windows pods ("cannot be set when spec.os.name is windows"), and the
+      // standard exempts Windows pods from the last three (policy/check_*: the 1.25 versions).
       if (windows) continue;
+      if (context.readOnlyRootFilesystem === false || (required && context.readOnlyRootFilesystem !== true)) report(`${label} must set readOnlyRootFilesystem: true`);
       if (context.allowPrivilegeEscalation === true || (required && context.allowPrivilegeEscalation !== false)) report(`${label} must set allowPrivilegeEscalation: false`);
       const capabilities = record(context.capabilities);
       if (required && !strings(capabilities?.drop).includes("ALL")) report(`${label} must drop ALL capabilities`);

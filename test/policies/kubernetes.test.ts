@@ -202,9 +202,14 @@ describe("k8s-pod-security", () => {
     ]);
   });
 
-  it("exempts Windows pods from privilege escalation, capabilities and seccomp, as the standard does", async () => {
-    const windowsContainer = { ...hardenedContainer, securityContext: { readOnlyRootFilesystem: true } };
+  it("exempts Windows pods from privilege escalation, capabilities and seccomp, as the standard does, and from a read-only root filesystem, which the API refuses on Windows", async () => {
+    const windowsContainer = { ...hardenedContainer, securityContext: {} };
     expect(await messages(k8sPodSecurity, [deployment(windowsContainer, { os: { name: "windows" }, securityContext: { runAsNonRoot: true } })])).toEqual([]);
+    // Everything else still applies to Windows pods.
+    expect(await messages(k8sPodSecurity, [deployment(windowsContainer, { os: { name: "windows" }, hostNetwork: true, securityContext: {} })])).toEqual([
+      'container "manager" must run as non-root (runAsNonRoot: true)',
+      "pod must not set hostNetwork: true",
+    ]);
   });
 
   it("checks ephemeral containers", async () => {
