@@ -41,6 +41,8 @@ export const PRIVILEGED_MANAGED_POLICIES: Readonly<Record<string, string>> = {
   "AdministratorAccess-AWSElasticBeanstalk": "grants account administrative permissions, IAM role and policy changes included",
   IAMFullAccess: 'allows "iam:*" on every resource, so the holder can grant itself anything',
   AWSOrganizationsFullAccess: 'allows "organizations:*", including control over every account of the organization',
+  // lambda:* on "*" and iam:PassRole on "*" for lambda.amazonaws.com: a function run as any role.
+  AWSLambda_FullAccess: 'allows "lambda:*" and passing any role to Lambda, so the holder can run code as any role Lambda may assume',
 };
 
 function privilegedManagedPolicy(arn: string): { name: string; allows: string } | undefined {

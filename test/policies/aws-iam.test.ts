@@ -95,12 +95,14 @@ describe("iam-no-wildcards", () => {
       policyArns: [arn("AdministratorAccess-Amplify"), arn("AWSOrganizationsFullAccess"), arn("AdministratorAccess-AWSElasticBeanstalk")],
     });
     const govCloud = res("aws:iam/groupPolicyAttachment:GroupPolicyAttachment", "gov", { group: "ops", policyArn: "arn:aws-us-gov:iam::aws:policy/AdministratorAccess" });
-    expect(await messages(iamNoWildcards, [role, exclusive, govCloud])).toEqual([
+    const lambda = res("aws:iam/userPolicyAttachment:UserPolicyAttachment", "lambda", { user: "dev", policyArn: arn("AWSLambda_FullAccess") });
+    expect(await messages(iamNoWildcards, [role, exclusive, govCloud, lambda])).toEqual([
       'policyArn attaches AdministratorAccess, which allows "*" on every resource; attach a policy that lists the actions it needs',
       'managedPolicyArns[1] attaches IAMFullAccess, which allows "iam:*" on every resource, so the holder can grant itself anything; attach a policy that lists the actions it needs',
       "policyArns[0] attaches AdministratorAccess-Amplify, which grants account administrative permissions, IAM role and policy changes included; attach a policy that lists the actions it needs",
       'policyArns[1] attaches AWSOrganizationsFullAccess, which allows "organizations:*", including control over every account of the organization; attach a policy that lists the actions it needs',
       "policyArns[2] attaches AdministratorAccess-AWSElasticBeanstalk, which grants account administrative permissions, IAM role and policy changes included; attach a policy that lists the actions it needs",
+      'policyArn attaches AWSLambda_FullAccess, which allows "lambda:*" and passing any role to Lambda, so the holder can run code as any role Lambda may assume; attach a policy that lists the actions it needs',
     ]);
   });
 
