@@ -439,7 +439,11 @@ export const GITHUB_KNOWN_HOSTS = [
   "github.com ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABgQCj7ndNxQowgcQnjshcLrqPEiiphnt+VTTvDP6mHBL9j1aNUkY4Ue1gvwnGLVlOhGeYrnZaMgRK6+PKCUXaDbC7qtbW8gIkhL7aGCsOr/C56SJMy/BCZfxd1nWzAOxSDPgVsmerOBYfNqltV9/hWCqBywINIR+5dIg6JTJ72pcEpEjcYgXkE2YEFXV1JHnsKgbLWNlhScqb2UmyRkQyytRLtL+38TGxkxCflmO+5Z8CSSNY7GidjMIZ7Q4zMjA2n1nGrlTDkzwDCsw+wqFPGQA179cnfGWOWRVruj16z6XyvxvjJwbz0wQZ75XK5tKSb7FNyeIEs4TT4jk+S4dhPeAUC5y+bDYirYgM4GC7uEnztnZyaVWQ7B381AK4Qdrwt51ZqExKbQpTUNn+EjqoTwvqNj4kqx5QUCI0ThS/YkOxJCXmPUWZbhjpCg56i+2aB6CmK2JGhn57K5mj0MNdBXA4/WnwH6XoPWJzK5Nyu2zB3nAZp+S5hpQs+p1vN1/wsjk=",
 ];
 
-const GIT_SECRET_KEYS = ["identity", "identity.pub", "known_hosts"];
+/**
+ * What Flux's SSH authentication needs: the private key and the host keys; `identity.pub` is
+ * optional (fluxcd/source-controller v1.9.0, docs/spec/v1/gitrepositories.md, "SSH authentication").
+ */
+const GIT_SECRET_KEYS = ["identity", "known_hosts"];
 
 function isSshUrl(url: string): boolean {
   return /^ssh:\/\//.test(url) || /^[\w.-]+@[\w.-]+:/.test(url);
@@ -467,10 +471,10 @@ function gitSecrets(resources: readonly PolicyResource[]): PolicyResource[] {
   return secrets.filter((secret) => found.has(secret));
 }
 
-/** Git secret: identity, identity.pub and known_hosts, with known_hosts pinned. */
+/** Git secret: identity and known_hosts, with known_hosts pinned. */
 export const fluxGitSecret: StackValidationPolicy = {
   name: "flux-git-secret",
-  description: "Flux SSH Git secrets hold identity, identity.pub and known_hosts, and known_hosts lists only pinned, published host keys (never keys scanned on first use).",
+  description: "The Secrets Flux SSH Git sources refer to hold identity and known_hosts (identity.pub is optional, as Flux documents), and known_hosts lists only pinned, published host keys (never keys scanned on first use).",
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
@@ -488,7 +492,7 @@ export const fluxGitSecret: StackValidationPolicy = {
       if (data === UNKNOWN || stringData === UNKNOWN) continue;
       const keys = new Set([...Object.keys(data), ...Object.keys(stringData)]);
       const missing = GIT_SECRET_KEYS.filter((key) => !keys.has(key));
-      if (missing.length > 0) reportViolation(`${label} is missing ${missing.join(", ")}; Flux needs identity, identity.pub and known_hosts`, secret.urn);
+      if (missing.length > 0) reportViolation(`${label} is missing ${missing.join(" and ")}; Flux's SSH authentication needs identity and known_hosts`, secret.urn);
       if (!keys.has("known_hosts")) continue;
       const text = unknowns.read(
         () => ("known_hosts" in stringData ? str(stringData.known_hosts) : Buffer.from(str(data.known_hosts) ?? "", "base64").toString("utf8")),

@@ -445,9 +445,13 @@ describe("flux-git-secret", () => {
     expect(await messages(fluxGitSecret, [gitSecret, gitRepository])).toEqual([]);
   });
 
+  it("passes a secret without identity.pub, which Flux does not need", async () => {
+    expect(await messages(fluxGitSecret, [withStringData({ identity: UNKNOWN, known_hosts: GITHUB_KNOWN_HOSTS.join("\n") }), gitRepository])).toEqual([]);
+  });
+
   it("fails a secret a GitRepository uses that lacks known_hosts", async () => {
     expect(await messages(fluxGitSecret, [withStringData({ identity: UNKNOWN, "identity.pub": UNKNOWN }), gitRepository])).toEqual([
-      'git secret "flux-system" is missing known_hosts; Flux needs identity, identity.pub and known_hosts',
+      'git secret "flux-system" is missing known_hosts; Flux\'s SSH authentication needs identity and known_hosts',
     ]);
   });
 
@@ -464,7 +468,7 @@ describe("flux-git-secret", () => {
       spec: { sync: { kind: "GitRepository", url: "ssh://git@github.com/acme-corp/gitops-platform.git", ref: "refs/heads/prod", path: "clusters/prod", pullSecret: "flux-system" } },
     });
     expect(await messages(fluxGitSecret, [withInputs(gitSecret, { stringData: { token: "x" } }), instance])).toEqual([
-      'git secret "flux-system" is missing identity, identity.pub, known_hosts; Flux needs identity, identity.pub and known_hosts',
+      'git secret "flux-system" is missing identity and known_hosts; Flux\'s SSH authentication needs identity and known_hosts',
     ]);
   });
 
@@ -492,7 +496,7 @@ describe("flux-git-secret", () => {
   it("judges a Secret referred to by a value computed from it (its name unknown during preview)", async () => {
     const named = withInputs(gitSecret, { metadata: { name: UNKNOWN, namespace: "flux-system" }, stringData: { identity: UNKNOWN } });
     const source = { ...withInputs(gitRepository, { spec: { url: "ssh://git@github.com/acme-corp/gitops-platform", secretRef: { name: UNKNOWN } } }), propertyDependencies: { spec: [named.urn] } };
-    expect(await messages(fluxGitSecret, [named, source])).toEqual(['git secret "config-git" is missing identity.pub, known_hosts; Flux needs identity, identity.pub and known_hosts']);
+    expect(await messages(fluxGitSecret, [named, source])).toEqual(['git secret "config-git" is missing known_hosts; Flux\'s SSH authentication needs identity and known_hosts']);
   });
 
   it("does not judge the credentials of an HTTPS source as SSH keys", async () => {
