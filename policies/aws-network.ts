@@ -150,13 +150,17 @@ function validateIngress(
       const found: string[] = [];
       const notes: string[] = [];
       unknowns.read(() => {
+        // Prefix list IDs by where they are named; unknown ones are computed from lists the stack declares.
+        const named: { label: string; ids: (string | typeof UNKNOWN)[] }[] = [];
+        let declared: PolicyResource[] = [];
         for (const ingress of ingressOf(resource.type, resource.props)) {
           const sources: Source[] = ingress.cidrs.map((cidr) => ({ cidr, via: "" }));
-          // IDs computed from declared lists are unknown until the lists exist; those lists are the property's dependencies.
           const raw = Unknowns.peek(() => ingress.prefixListIds()) ?? [UNKNOWN];
           const ids = Array.from({ length: raw.length }, (_, i) => Unknowns.peek(() => str(raw[i])) ?? UNKNOWN);
           if (ids.length > 0) {
-            const declared = dependenciesOfType(resource, ingress.prefixListProp, [PREFIX_LIST]);
+            // The declared lists are the property's dependencies: known at first preview and in the state after.
+            declared = dependenciesOfType(resource, ingress.prefixListProp, [PREFIX_LIST]);
+            named.push({ label: ingress.label, ids });
             for (const prefixList of declared) {
               const entries = lists.get(prefixList.urn);
               if (entries === undefined || entries === UNKNOWN) continue;
@@ -164,22 +168,38 @@ function validateIngress(
             }
             // Unknown and computed from nothing the stack declares: only the note can say so.
             if (declared.length === 0 && ids.includes(UNKNOWN)) unknowns.read(() => ingress.prefixListIds().map((id) => str(id)), resource);
-            const literal = ids.filter((id): id is string => typeof id === "string");
-            if (literal.length > declared.length) {
-              const undeclared = declared.length === 0 ? literal : literal.slice(declared.length);
-              notes.push(
-                `${ingress.label} takes sources from prefix list${undeclared.length === 1 ? "" : "s"} ${undeclared.map((id) => q(id)).join(", ")}, which this stack does not declare; its entries cannot be checked, so make sure none is open to the world`,
-              );
-            }
           }
           check(ingress, sources, args, (message) => found.push(message));
         }
+        notes.push(...undeclaredPrefixLists(named, declared.length));
       }, resource);
       for (const message of found) reportViolation(message, resource.urn);
       for (const message of notes) reportNote(reportViolation, message, resource.urn);
     }
     unknowns.rethrow();
   };
+}
+
+/**
+ * Notes for prefix lists a resource names that the stack does not declare. While the declared
+ * lists' IDs are unknown, every ID already known is one the stack does not declare; once all are
+ * known, only their count tells how many are not declared.
+ */
+function undeclaredPrefixLists(named: readonly { label: string; ids: readonly (string | typeof UNKNOWN)[] }[], declared: number): string[] {
+  const hint = "cannot be checked, so make sure none is open to the world";
+  const anyUnknown = named.some((entry) => entry.ids.includes(UNKNOWN));
+  if (declared === 0 || anyUnknown) {
+    return named.flatMap(({ label, ids }) => {
+      const literal = [...new Set(ids.filter((id): id is string => id !== UNKNOWN))];
+      if (literal.length === 0) return [];
+      const lists = `prefix list${literal.length === 1 ? "" : "s"} ${literal.map((id) => q(id)).join(", ")}`;
+      return [`${label} takes sources from ${lists}, which this stack does not declare; ${literal.length === 1 ? "its entries" : "their entries"} ${hint}`];
+    });
+  }
+  const distinct = new Set(named.flatMap(({ ids }) => ids));
+  if (distinct.size <= declared) return [];
+  const labels = named.map(({ label }) => label);
+  return [`${joinWords(labels)} name${labels.length === 1 ? "s" : ""} ${distinct.size} prefix lists and this stack declares ${declared} of them; the entries of the others ${hint}`];
 }
 
 function reportWorldOpenPorts(ports: readonly number[], ingress: Ingress, sources: readonly Source[], report: (message: string) => void): void {

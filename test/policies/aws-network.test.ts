@@ -134,6 +134,25 @@ describe("security group sources given as managed prefix lists", () => {
     ]);
   });
 
+  it("notes an undeclared prefix list next to a declared one in a group's inline rules, at first preview and once IDs are known", async () => {
+    const rules = (declaredId: unknown) => [
+      { description: "office", protocol: "tcp", fromPort: 443, toPort: 443, prefixListIds: [declaredId] },
+      { description: "cdn", protocol: "tcp", fromPort: 443, toPort: 443, prefixListIds: ["pl-0cloudfront000000"] },
+    ];
+    const group = (declaredId: unknown) => res(SG, "mixed", { description: "x", ingress: rules(declaredId) }, { deps: { ingress: [office] } });
+    const preview = await violations(sgNoWorldAdminPorts, [office, group(UNKNOWN)]);
+    expect(preview.map((v) => [v.enforcementLevel, v.message])).toEqual([
+      ["advisory", 'ingress[1] takes sources from prefix list "pl-0cloudfront000000", which this stack does not declare; its entries cannot be checked, so make sure none is open to the world'],
+    ]);
+    const known = await violations(sgNoWorldAdminPorts, [office, group("pl-0office00000000000")]);
+    expect(known.map((v) => [v.enforcementLevel, v.message])).toEqual([
+      ["advisory", "ingress[0] and ingress[1] name 2 prefix lists and this stack declares 1 of them; the entries of the others cannot be checked, so make sure none is open to the world"],
+    ]);
+    // Two rules naming the same declared list are not an undeclared one.
+    const twice = res(SG, "twice", { description: "x", ingress: [rules("pl-0office00000000000")[0], { ...rules("pl-0office00000000000")[0], fromPort: 8443, toPort: 8443 }] }, { deps: { ingress: [office] } });
+    expect(await violations(sgNoWorldAdminPorts, [office, twice])).toEqual([]);
+  });
+
   it("notes a prefix list ID unknown during preview that comes from nothing the stack declares", async () => {
     const found = await violations(sgNoWorldAdminPorts, [sshFrom()]);
     expect(found.map((v) => [v.enforcementLevel, v.message])).toEqual([
