@@ -272,6 +272,23 @@ describe("config: a secret value given as a mapping or a list is refused with it
     ]);
   });
 
+  it("refuses a mapping in every key read as text (the notification secrets, the environment), not its JSON text", () => {
+    const hmac = `${P}:notificationsAlertHmacKey`;
+    const values = {
+      ...valid(),
+      [`${P}:notifications`]: { commitStatus: { githubApp: { appId: 123456, installationId: 7890123 } }, alerts: { type: "generic-hmac" } },
+      [`${P}:notificationsAppPrivateKey`]: { pem: "x" },
+      [`${P}:notificationsAlertAddress`]: "https://alerts.example.com/hook",
+      [hmac]: { key: "k".repeat(40) },
+    };
+    const secretKeys = [`${P}:notificationsAppPrivateKey`, `${P}:notificationsAlertAddress`, hmac];
+    expect(problems(values, "staging", secretKeys)).toEqual([
+      `${P}:notificationsAppPrivateKey: expected a string, got a secret value (not shown)`,
+      `${hmac}: expected a string, got a secret value (not shown)`,
+    ]);
+    expect(problems({ ...valid(), [`${P}:environment`]: ["staging"] })).toEqual([`${P}:environment: expected a string, got ["staging"]`]);
+  });
+
   it("accepts a token that merely starts with a brace-free character", () => {
     const key = `${P}:githubToken`;
     expect(() => parse({ ...valid(), [key]: fakeGithubToken("plainTokenValue00000000000000000") }, "staging", [key])).not.toThrow();

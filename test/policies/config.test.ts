@@ -40,6 +40,10 @@ const TABLE: Record<string, [staging: string, prod: string]> = {
   "flux-git-secret": ["mandatory", "mandatory"],
   "flux-pinned-versions": ["advisory", "mandatory"],
   "image-automation-no-prod-push": ["advisory", "mandatory"],
+  "flux-commit-status-alerts": ["mandatory", "mandatory"],
+  "notification-https-only": ["mandatory", "mandatory"],
+  "flux-secrets-sops-only": ["mandatory", "mandatory"],
+  "sops-key-decrypt-only-controller": ["mandatory", "mandatory"],
 };
 
 describe("the rules", () => {
