@@ -22,6 +22,7 @@ import {
   podSpecOf,
   q,
   record,
+  reportNote,
   str,
   strings,
   UNKNOWN,
@@ -97,13 +98,16 @@ function validatePods(check: (template: PodTemplate, report: (message: string) =
     for (const resource of args.resources) {
       if (!resource.type.startsWith("kubernetes:")) continue;
       const found: string[] = [];
+      const notes: string[] = [];
       unknowns.read(() => {
         for (const template of podTemplatesOf(resource.type, resource.props, hasChildren(args.resources, resource))) {
           if (template.unreadable !== undefined) found.push(`${template.object} ${template.unreadable}`);
+          else if (template.unseen !== undefined) notes.push(`${template.object} ${template.unseen}`);
           else check(template, (message) => found.push(template.object === "" ? message : `${template.object}: ${message}`));
         }
       }, resource);
       for (const message of found) reportViolation(message, resource.urn);
+      for (const message of notes) reportNote(reportViolation, message, resource.urn);
     }
     unknowns.rethrow();
   };

@@ -30,6 +30,8 @@ export interface PodTemplate {
   readonly object: string;
   /** Why the objects could not be read (inline YAML that does not parse); nothing else is set then. */
   readonly unreadable?: string;
+  /** Why the objects are not visible to a policy (files the run has not registered); nothing else is set then. */
+  readonly unseen?: string;
   /** The pod's (template's) metadata. */
   readonly metadata: Props;
   /** The pod spec. */
@@ -74,6 +76,18 @@ export function podTemplatesOf(type: string, props: Props, hasChildren = false):
   if (!MANIFEST_TYPES.includes(type) || hasChildren) return [];
   const objects: unknown[] = [...list(props.objs)];
   const templates: PodTemplate[] = [];
+  // Files (ConfigFile's `file`, ConfigGroup's `files`) are read by the provider, which registers their
+  // objects as children; a run without those children shows the policy nothing to judge.
+  const files = [...list(props.file), ...list(props.files)].filter((file): file is string => typeof file === "string");
+  if (files.length > 0) {
+    templates.push({
+      object: files.map((file) => JSON.stringify(file)).join(", "),
+      metadata: {},
+      spec: {},
+      patch: false,
+      unseen: `${files.length === 1 ? "is" : "are"} read by the provider and ${files.length === 1 ? "its" : "their"} objects are not registered in this run, so their pods cannot be checked here`,
+    });
+  }
   list(props.yaml).forEach((text, index) => {
     if (typeof text !== "string") return;
     try {

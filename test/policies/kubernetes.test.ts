@@ -290,6 +290,16 @@ describe("k8s-pod-security", () => {
     expect(await messages(k8sPodSecurity, [group])).toEqual(["yaml[0] does not parse (deficient indentation (3:1)), so its objects cannot be checked"]);
   });
 
+  it("notes manifest files whose objects the run has not registered, instead of passing them", async () => {
+    const file = res("kubernetes:yaml/v2:ConfigFile", "extras", { file: "manifests/extras.yaml" });
+    const found = await violations(k8sPodSecurity, [file]);
+    expect(found.map((v) => [v.enforcementLevel, v.resource, v.message])).toEqual([
+      ["advisory", file.urn, '"manifests/extras.yaml" is read by the provider and its objects are not registered in this run, so their pods cannot be checked here'],
+    ]);
+    const child = res("kubernetes:apps/v1:Deployment", "extras:web", { metadata: { name: "web" }, spec: { template } }, { parent: file });
+    expect((await violations(k8sPodSecurity, [file, child])).map((v) => [v.resource, v.message])).toEqual([[child.urn, 'container "manager" must not be privileged']]);
+  });
+
   it("leaves a ConfigGroup's objects to its registered children", async () => {
     const group = res("kubernetes:yaml/v2:ConfigGroup", "extras", { objs: [{ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web" }, spec: { template } }] });
     const child = res("kubernetes:apps/v1:Deployment", "extras:web", { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web" }, spec: { template } }, { parent: group });
