@@ -9,6 +9,7 @@
 import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { OPERATOR_RESOURCES, VENDORED_OPERATOR_VERSION } from "./flux-operator";
 import { OFFLINE_SECRET } from "../tools/engine/stack-config";
 import { knownHostsLineProblem } from "./known-hosts";
 import { ADMIN_PORTS, isIpv4Mapped, isWorldOpen, RISKY_PORTS } from "../policies/network-rules";
@@ -205,9 +206,9 @@ const imageAutomationSection = z.strictObject({
   /** How often to scan the registry. @default 5m */
   interval: fluxDuration.default("5m"),
   /**
-   * Branch of the config repo automation pushes to. Staging may push to its environment branch;
-   * production must push to another branch so the change arrives by promotion PR.
-   * @default the environment branch
+   * Branch of the config repo automation pushes to: its own branch, never the environment branch,
+   * so every bump reaches the environment through a pull request.
+   * @default image-updates/<environment>
    */
   pushBranch: gitBranch.optional(),
 });
@@ -382,11 +383,20 @@ export const quantity = z
 const computeResources = (defaults: { readonly cpu: string; readonly memory: string }) =>
   z.strictObject({ cpu: quantity.default(defaults.cpu), memory: quantity.default(defaults.memory) }).prefault({});
 
-/** Upstream's own requests and limits for the operator (config/manager/deployment.yaml). */
-const OPERATOR_RESOURCES = { requests: { cpu: "10m", memory: "64Mi" }, limits: { cpu: "1000m", memory: "1Gi" } };
-/** The operator release installed when none is configured, and where its image is published. */
-const OPERATOR_VERSION = "v0.58.1";
+// The operator release is the vendored one (vendor/flux-operator); its requests and limits upstream's.
 const OPERATOR_IMAGE_REPOSITORY = "ghcr.io/controlplaneio-fluxcd/flux-operator";
+
+/**
+ * The Flux release both environments run unless their stack files say otherwise. Exact: a range
+ * such as `2.x` resolves when the operator reconciles, so staging could test one Flux and prod run
+ * another.
+ */
+export const FLUX_VERSION = "2.7.3";
+
+/** The branch image automation pushes to when the app's config names none. */
+export function defaultPushBranch(environment: string): string {
+  return `image-updates/${environment}`;
+}
 
 /** A DNS host name (lowercase, at least two labels), e.g. `flux-webhook.staging.example.com`. */
 export const hostName = z
@@ -424,13 +434,25 @@ const reconcilerSection = z.strictObject({
   // Every field defaults on its own (prefault), so a partly written operator keeps the rest.
   operator: z
     .strictObject({
-      /** Flux Operator release; its CRDs come from this release. @default v0.58.1 */
-      version: z.string().regex(exactVersion, "expected an exact release such as v0.58.1").default(OPERATOR_VERSION),
+      /** Flux Operator release; must be the vendored one, whose CRDs are installed. @default the vendored release (v0.58.1) */
+      version: z
+        .string()
+        .regex(exactVersion, "expected an exact release such as v0.58.1")
+        .superRefine((value, ctx) => {
+          // Its CRDs are installed from the repo, never downloaded: only the vendored release can run.
+          if (value !== VENDORED_OPERATOR_VERSION && exactVersion.test(value)) {
+            ctx.addIssue({
+              code: "custom",
+              message: `${value} is not the vendored release ${VENDORED_OPERATOR_VERSION} (vendor/flux-operator); vendor its CRDs with \`npm run vendor:flux-operator -- ${value}\` or set ${VENDORED_OPERATOR_VERSION}`,
+            });
+          }
+        })
+        .default(VENDORED_OPERATOR_VERSION),
       /** Operator image; production needs it pinned by digest. @default ghcr.io/controlplaneio-fluxcd/flux-operator:<version> */
       image: imageRef.optional(),
       /** Operator replicas (leader election keeps one active). @default 1 */
       replicas: z.number().int("expected 1 to 3 replicas").min(1, "expected 1 to 3 replicas").max(3, "expected 1 to 3 replicas").default(1),
-      /** Requests and limits of the operator container. @default upstream's: requests 10m/64Mi, limits 1000m/1Gi */
+      /** Requests and limits of the operator container. @default upstream's: requests 10m/64Mi, limits 2000m/1Gi */
       resources: z
         .strictObject({ requests: computeResources(OPERATOR_RESOURCES.requests), limits: computeResources(OPERATOR_RESOURCES.limits) })
         .prefault({}),
@@ -439,18 +461,18 @@ const reconcilerSection = z.strictObject({
     .prefault({}),
   flux: z
     .strictObject({
-      /** Flux distribution version: exact (`2.7.3`) or a range (`2.x`); production needs exact. */
+      /** Flux distribution version, exact, the same in every stack. @default 2.7.3 */
       version: z
         .string()
-        .regex(/^v?\d+(\.(\d+|x|\*)){0,2}$/, "expected a Flux version such as 2.7.3 or a range such as 2.x")
-        .default("2.x"),
+        .regex(exactVersion, "expected an exact Flux version such as 2.7.3; a range such as 2.x could resolve to another Flux than the other environment runs")
+        .default(FLUX_VERSION),
       /** Registry the Flux controller images come from. @default ghcr.io/fluxcd */
       registry: z
         .string()
         .regex(/^[a-z0-9]+([.-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/, "expected a registry such as ghcr.io/fluxcd")
         .default("ghcr.io/fluxcd"),
     })
-    .default({ version: "2.x", registry: "ghcr.io/fluxcd" }),
+    .default({ version: FLUX_VERSION, registry: "ghcr.io/fluxcd" }),
   /** How often the environment branch is fetched (the webhook makes it immediate). @default 1m */
   interval: fluxDuration.default("1m"),
   /** Namespace allowed to scrape the controllers' metrics (port 8080). @default monitoring */
@@ -883,17 +905,16 @@ function crossFieldProblems(config: Sections, stack: string): string[] {
 
   if (production) {
     if (reconciler) {
-      const flux = reconciler.flux.version;
-      if (!exactVersion.test(flux)) problems.push(`${keyPath(["reconciler", "flux", "version"])}: production needs an exact version such as 2.7.3, got ${JSON.stringify(flux)}`);
       if (!reconciler.operator.image.includes("@sha256:")) {
         problems.push(`${keyPath(["reconciler", "operator", "image"])}: production needs an image pinned by digest (@sha256:...)`);
       }
     }
     if (storage && !storage.protect) problems.push(`${keyPath(["storage", "protect"])}: production storage must be protected; set it to true`);
     apps?.forEach((app, i) => {
-      const push = app.imageAutomation?.pushBranch;
-      if (app.imageAutomation && (push === undefined || push === env)) {
-        problems.push(`${keyPath(["apps", i, "imageAutomation", "pushBranch"])}: production image automation must push to a branch other than ${JSON.stringify(env ?? "the environment branch")}, so changes arrive by pull request`);
+      if (app.imageAutomation) {
+        problems.push(
+          `${keyPath(["apps", i, "imageAutomation"])}: production never writes to Git; new tags reach it through the staging → prod promotion pull request, so remove imageAutomation here and set it on the staging stack`,
+        );
       }
     });
   }
@@ -926,12 +947,40 @@ function appSecretsProblems(config: Sections): string[] {
   return problems;
 }
 
-/** Rules of the reconciler section and of the app keys it reads (image automation). */
+/** Namespaces no app may reconcile into. */
+export const RESERVED_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"] as const;
+
+/** Rules of the reconciler section and of the app keys it reads (image automation, tenancy). */
 function reconcilerProblems(config: Sections): string[] {
   const problems: string[] = [];
-  const { reconciler, apps, github, firewall } = config;
+  const { reconciler, apps, github, firewall, environment } = config;
   if (reconciler) problems.push(...operatorProblems(reconciler.operator));
   apps?.forEach((app, i) => problems.push(...extractProblems(app.imageAutomation?.policy, ["apps", i, "imageAutomation", "policy"])));
+  apps?.forEach((app, i) => {
+    // Automation pushes only to its own branch: the environment branch changes by pull request.
+    const push = app.imageAutomation?.pushBranch;
+    const branch = github?.configRepo.branch ?? environment;
+    if (push !== undefined && push === branch) {
+      problems.push(
+        `${keyPath(["apps", i, "imageAutomation", "pushBranch"])}: image automation may not push to the environment branch ${JSON.stringify(branch)}; name its own branch (default ${defaultPushBranch(branch)}), whose pull request merges once the checks pass`,
+      );
+    }
+    // Each app reconciles into the namespace of its name; these belong to the platform or Kubernetes.
+    const fluxNamespace = reconciler?.namespace ?? "flux-system";
+    // The metrics namespace may scrape Flux's controllers (allow-metrics): no app may own it.
+    const metricsNamespace = reconciler?.metricsNamespace ?? "monitoring";
+    const why =
+      app.name === fluxNamespace
+        ? "the Flux namespace"
+        : app.name === metricsNamespace
+          ? "reconciler.metricsNamespace, allowed to scrape Flux"
+          : (RESERVED_NAMESPACES as readonly string[]).includes(app.name)
+            ? "a Kubernetes system namespace"
+            : undefined;
+    if (why !== undefined) {
+      problems.push(`${keyPath(["apps", i, "name"])}: ${app.name} is reserved (${why}); each app reconciles into the namespace of its name, so pick another`);
+    }
+  });
 
   if (reconciler?.webhook !== undefined && github && firewall) {
     if (github.hookCidrs.length === 0) {

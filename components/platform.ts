@@ -8,7 +8,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AppSecrets } from "./app-secrets";
 import { CiIdentity } from "./ci-identity";
-import type { PlatformConfig } from "./config";
+import { defaultPushBranch, type PlatformConfig } from "./config";
 import { DeployKey } from "./deploy-key";
 import { createGithubProvider } from "./github-provider";
 import { GithubWiring } from "./github-wiring";
@@ -286,7 +286,7 @@ export class Platform extends pulumi.ComponentResource {
         requiredReviews: config.github.branchProtection.requiredReviews,
         requiredChecks: config.github.branchProtection.requiredChecks,
         // Image automation that commits straight to the environment branch pushes with its deploy key.
-        deployKeysMayPush: config.apps.some((app) => app.imageAutomation !== undefined && (app.imageAutomation.pushBranch ?? branch) === branch),
+        deployKeysMayPush: config.apps.some((app) => app.imageAutomation !== undefined && (app.imageAutomation.pushBranch ?? defaultPushBranch(branch)) === branch),
         awsRegion: config.region,
         apps: config.apps.map((app) => ({
           name: app.name,

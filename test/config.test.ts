@@ -45,9 +45,11 @@ function validProd(): Values {
   const v = valid();
   v[`${P}:environment`] = "prod";
   v[`${P}:production`] = true;
-  const github = v[`${P}:github`] as { configRepo: { branch: string } };
+  const github = v[`${P}:github`] as { configRepo: { branch: string; deployKey: { readWrite: boolean } } };
   github.configRepo.branch = "prod";
-  (v[`${P}:apps`] as { imageAutomation?: { pushBranch?: string } }[])[0]!.imageAutomation!.pushBranch = "image-updates/prod";
+  // Production never runs image automation, so it has no use for a read-write key.
+  github.configRepo.deployKey.readWrite = false;
+  delete (v[`${P}:apps`] as { imageAutomation?: unknown }[])[0]!.imageAutomation;
   v[`${P}:storage`] = { protect: true };
   v[`${P}:reconciler`] = {
     operator: { version: "v0.58.1", image: `ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1@sha256:${"a".repeat(64)}` },
@@ -162,13 +164,13 @@ function getAt(config: unknown, keyPath: readonly (string | number)[]): unknown 
 }
 
 describe("config: every documented default applies whether its parent is absent, empty or partly written", () => {
-  const OPERATOR_RESOURCES = { requests: { cpu: "10m", memory: "64Mi" }, limits: { cpu: "1000m", memory: "1Gi" } };
+  const OPERATOR_RESOURCES = { requests: { cpu: "10m", memory: "64Mi" }, limits: { cpu: "2000m", memory: "1Gi" } };
   const OPERATOR = { version: "v0.58.1", image: "ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1", replicas: 1, resources: OPERATOR_RESOURCES };
   const WAF = { enabled: false, rateLimit: 2000, managedRuleGroups: ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"] };
   const RECONCILER = {
     namespace: "flux-system",
     operator: OPERATOR,
-    flux: { version: "2.x", registry: "ghcr.io/fluxcd" },
+    flux: { version: "2.7.3", registry: "ghcr.io/fluxcd" },
     interval: "1m",
     metricsNamespace: "monitoring",
     commitAuthor: { name: "fluxcdbot", email: "fluxcdbot@users.noreply.github.com" },
@@ -209,10 +211,10 @@ describe("config: every documented default applies whether its parent is absent,
     ],
     ["reconciler", ["reconciler"], RECONCILER, { interval: "2m" }, { ...RECONCILER, interval: "2m" }, ["absent", "empty"]],
     ["reconciler.operator", ["reconciler", "operator"], OPERATOR, { replicas: 2 }, { ...OPERATOR, replicas: 2 }, ["absent", "empty"]],
-    ["reconciler.operator.resources", ["reconciler", "operator", "resources"], OPERATOR_RESOURCES, { limits: { memory: "2Gi" } }, { ...OPERATOR_RESOURCES, limits: { cpu: "1000m", memory: "2Gi" } }, ["absent", "empty"]],
+    ["reconciler.operator.resources", ["reconciler", "operator", "resources"], OPERATOR_RESOURCES, { limits: { memory: "2Gi" } }, { ...OPERATOR_RESOURCES, limits: { cpu: "2000m", memory: "2Gi" } }, ["absent", "empty"]],
     ["reconciler.operator.resources.requests", ["reconciler", "operator", "resources", "requests"], { cpu: "10m", memory: "64Mi" }, { cpu: "100m" }, { cpu: "100m", memory: "64Mi" }, ["absent", "empty"]],
-    ["reconciler.operator.resources.limits", ["reconciler", "operator", "resources", "limits"], { cpu: "1000m", memory: "1Gi" }, { memory: "2Gi" }, { cpu: "1000m", memory: "2Gi" }, ["absent", "empty"]],
-    ["reconciler.flux", ["reconciler", "flux"], { version: "2.x", registry: "ghcr.io/fluxcd" }, { registry: "registry.example.com/fluxcd" }, { version: "2.x", registry: "registry.example.com/fluxcd" }, ["absent", "empty"]],
+    ["reconciler.operator.resources.limits", ["reconciler", "operator", "resources", "limits"], { cpu: "2000m", memory: "1Gi" }, { memory: "2Gi" }, { cpu: "2000m", memory: "2Gi" }, ["absent", "empty"]],
+    ["reconciler.flux", ["reconciler", "flux"], { version: "2.7.3", registry: "ghcr.io/fluxcd" }, { registry: "registry.example.com/fluxcd" }, { version: "2.7.3", registry: "registry.example.com/fluxcd" }, ["absent", "empty"]],
     ["reconciler.commitAuthor", ["reconciler", "commitAuthor"], { name: "fluxcdbot", email: "fluxcdbot@users.noreply.github.com" }, { name: "bot" }, { name: "bot", email: "fluxcdbot@users.noreply.github.com" }, ["absent", "empty"]],
     [
       "reconciler.webhook",
@@ -248,9 +250,11 @@ describe("config: every documented default applies whether its parent is absent,
     expect(deployKey({ generation: 1 })).toEqual({ generation: 1, algorithm: "ED25519", readWrite: false });
   });
 
-  it("derives the operator image from a configured operator version", () => {
-    const config = parse(withChange((v) => setAt(v, ["reconciler", "operator"], { version: "v0.59.0" })));
-    expect(config.reconciler.operator.image).toBe("ghcr.io/controlplaneio-fluxcd/flux-operator:v0.59.0");
+  it("derives the operator image from the operator version, and keeps an image given without a version", () => {
+    const operator = (value: unknown) => parse(withChange((v) => setAt(v, ["reconciler", "operator"], value))).reconciler.operator;
+    expect(operator({ version: "v0.58.1" }).image).toBe("ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1");
+    const pinned = `ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1@sha256:${"b".repeat(64)}`;
+    expect(operator({ image: pinned })).toMatchObject({ version: "v0.58.1", image: pinned });
   });
 });
 
@@ -554,28 +558,72 @@ describe("config: bad input is refused with every problem, its key and the expec
     expect(problems(withChange((c) => (c[`${P}:ci`].defaultBranch = "refs/heads/staging")))).toEqual([`${P}:ci.defaultBranch: ${message}`]);
   });
 
-  it("refuses a production config without digest-pinned image, exact Flux version or protected storage", () => {
+  it("refuses a production config without digest-pinned image or protected storage", () => {
     const v = withChange((c) => {
-      c[`${P}:reconciler`] = { operator: { version: "v0.58.1", image: "ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1" }, flux: { version: "2.x" } };
+      c[`${P}:reconciler`] = { operator: { version: "v0.58.1", image: "ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1" }, flux: { version: "2.7.3" } };
       c[`${P}:storage`] = { protect: false };
     }, validProd);
     expect(problems(v, "prod")).toEqual([
-      `${P}:reconciler.flux.version: production needs an exact version such as 2.7.3, got "2.x"`,
       `${P}:reconciler.operator.image: production needs an image pinned by digest (@sha256:...)`,
       `${P}:storage.protect: production storage must be protected; set it to true`,
     ]);
   });
 
-  it("refuses production image automation that pushes straight to the environment branch", () => {
-    const missing = withChange((c) => {
-      delete c[`${P}:apps`][0].imageAutomation.pushBranch;
-    }, validProd);
-    const same = withChange((c) => {
-      c[`${P}:apps`][0].imageAutomation.pushBranch = "prod";
-    }, validProd);
-    const message = `${P}:apps[0].imageAutomation.pushBranch: production image automation must push to a branch other than "prod", so changes arrive by pull request`;
-    expect(problems(missing, "prod")).toEqual([message]);
-    expect(problems(same, "prod")).toEqual([message]);
+  it("refuses a Flux version range in every environment", () => {
+    const message = `${P}:reconciler.flux.version: expected an exact Flux version such as 2.7.3; a range such as 2.x could resolve to another Flux than the other environment runs`;
+    for (const [base, stack] of [[valid, "staging"], [validProd, "prod"]] as const) {
+      for (const version of ["2.x", "2", "2.7", "~2.7.0", ">=2.7.3"]) {
+        expect(problems(withChange((c) => (c[`${P}:reconciler`] = { flux: { version } }), base), stack)).toEqual([message]);
+      }
+    }
+  });
+
+  it("refuses image automation in production, whatever branch it would push to", () => {
+    const message = `${P}:apps[0].imageAutomation: production never writes to Git; new tags reach it through the staging → prod promotion pull request, so remove imageAutomation here and set it on the staging stack`;
+    for (const pushBranch of [undefined, "prod", "image-updates/prod"]) {
+      const v = withChange((c) => {
+        c[`${P}:apps`][0].imageAutomation = { policy: { semver: ">=1.0.0" }, ...(pushBranch ? { pushBranch } : {}) };
+        c[`${P}:github`].configRepo.deployKey.readWrite = true;
+      }, validProd);
+      expect(problems(v, "prod")).toEqual(pushBranch === "prod" ? [expect.stringContaining("apps[0].imageAutomation.pushBranch: "), message] : [message]);
+    }
+  });
+
+  it("refuses image automation pushing to the environment branch, in staging too", () => {
+    const v = withChange((c) => (c[`${P}:apps`][0].imageAutomation.pushBranch = "staging"));
+    expect(problems(v)).toEqual([
+      `${P}:apps[0].imageAutomation.pushBranch: image automation may not push to the environment branch "staging"; name its own branch (default image-updates/staging), whose pull request merges once the checks pass`,
+    ]);
+  });
+
+  it("refuses app names that would reconcile into the Flux or a Kubernetes system namespace", () => {
+    const names = ["flux-system", "kube-system", "default", "kube-public", "kube-node-lease"];
+    const v = withChange((c) => {
+      c[`${P}:apps`] = names.map((name, i) => ({ name, repo: `acme-corp/app${i}` }));
+      c[`${P}:github`].configRepo.deployKey.readWrite = false;
+    });
+    expect(problems(v)).toEqual([
+      `${P}:apps[0].name: flux-system is reserved (the Flux namespace); each app reconciles into the namespace of its name, so pick another`,
+      ...names.slice(1).map((name, i) => `${P}:apps[${i + 1}].name: ${name} is reserved (a Kubernetes system namespace); each app reconciles into the namespace of its name, so pick another`),
+    ]);
+    const platform = withChange((c) => {
+      c[`${P}:reconciler`] = { namespace: "gitops" };
+      c[`${P}:apps`][1].name = "gitops";
+    });
+    expect(problems(platform)).toEqual([
+      `${P}:apps[1].name: gitops is reserved (the Flux namespace); each app reconciles into the namespace of its name, so pick another`,
+    ]);
+    const metrics = withChange((c) => (c[`${P}:apps`][1].name = "monitoring"));
+    expect(problems(metrics)).toEqual([
+      `${P}:apps[1].name: monitoring is reserved (reconciler.metricsNamespace, allowed to scrape Flux); each app reconciles into the namespace of its name, so pick another`,
+    ]);
+  });
+
+  it("refuses an operator release that is not the vendored one, saying how to vendor it", () => {
+    const v = withChange((c) => (c[`${P}:reconciler`] = { operator: { version: "v0.59.0", image: "ghcr.io/controlplaneio-fluxcd/flux-operator:v0.59.0" } }));
+    expect(problems(v)).toEqual([
+      `${P}:reconciler.operator.version: v0.59.0 is not the vendored release v0.58.1 (vendor/flux-operator); vendor its CRDs with \`npm run vendor:flux-operator -- v0.59.0\` or set v0.58.1`,
+    ]);
   });
 
   it("refuses nonsensical retention and counts", () => {
