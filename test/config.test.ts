@@ -316,18 +316,18 @@ describe("config: file-level mistakes get one message naming the file", () => {
   }
 
   it("refuses an empty file", () => {
-    expect(stackFile("")).toThrow(`${path.join("<dir>", "Pulumi.dev.yaml")}: the file is empty; expected a mapping with a config: block`);
-    expect(stackFile("# nothing yet\n")).toThrow(`${path.join("<dir>", "Pulumi.dev.yaml")}: the file is empty; expected a mapping with a config: block`);
+    expect(stackFile("")).toThrow(`${path.join("<dir>", "Pulumi.dev.yaml")}: the file is empty; expected a YAML mapping`);
+    expect(stackFile("# nothing yet\n")).toThrow(`${path.join("<dir>", "Pulumi.dev.yaml")}: the file is empty; expected a YAML mapping`);
   });
 
   it("refuses a document that is a list or a scalar", () => {
-    expect(stackFile("- config: {}\n")).toThrow(`${path.join("<dir>", "Pulumi.dev.yaml")}: expected a mapping with a config: block, got a list`);
-    expect(stackFile("staging\n")).toThrow(`${path.join("<dir>", "Pulumi.dev.yaml")}: expected a mapping with a config: block, got a string`);
+    expect(stackFile("- config: {}\n")).toThrow(`${path.join("<dir>", "Pulumi.dev.yaml")}: expected a YAML mapping, got a list`);
+    expect(stackFile("staging\n")).toThrow(`${path.join("<dir>", "Pulumi.dev.yaml")}: expected a YAML mapping, got string`);
   });
 
   it("refuses a config: that is not a mapping, once, instead of one unknown key per character", () => {
-    expect(stackFile("config: staging\n")).toThrow(`${path.join("<dir>", "Pulumi.dev.yaml")}: config: must be a mapping of keys to values, got a string`);
-    expect(stackFile("config:\n  - aws:region\n")).toThrow(`${path.join("<dir>", "Pulumi.dev.yaml")}: config: must be a mapping of keys to values, got a list`);
+    expect(stackFile("config: staging\n")).toThrow(`${path.join("<dir>", "Pulumi.dev.yaml")}: config: expected a mapping of keys to values`);
+    expect(stackFile("config:\n  - aws:region\n")).toThrow(`${path.join("<dir>", "Pulumi.dev.yaml")}: config: expected a mapping of keys to values`);
   });
 
   it("accepts a file whose config: block is empty", () => {

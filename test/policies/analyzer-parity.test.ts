@@ -44,7 +44,8 @@ describe("parity with the CrossGuard analyzer for notes and new sources", () => 
     expect(fromServer.filter((l) => /sg-no-world-admin-ports|flux-git-secret|k8s-pod-security .*hostPID/.test(l))).toEqual([
       'advisory flux-git-secret -: can\'t run policy \'flux-git-secret\' from policy pack \'gitops-platform@v0.1.0\' during preview: kubernetes:core/v1:Secret "git": string value at .stringData can\'t be known during preview',
       'advisory sg-no-world-admin-ports https: rule takes sources from prefix list "pl-0cloudfront000000", which this stack does not declare; its entries cannot be checked, so make sure none is open to the world',
-      'mandatory k8s-pod-security extras: Pod "shell": pod must not set hostPID: true',
+      // The engine registers a ConfigGroup's objects as its children, as the provider does: the child is judged.
+      "mandatory k8s-pod-security extras:shell: pod must not set hostPID: true",
       'mandatory sg-no-world-admin-ports ssh: rule lets 0.0.0.0/0 (from prefix list "office") reach port 22 (tcp 22)',
     ]);
   });
