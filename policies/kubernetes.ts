@@ -19,7 +19,6 @@ import {
   objectMeta,
   ofTypes,
   podSpec,
-  podSpecOf,
   q,
   record,
   reportNote,
@@ -83,7 +82,7 @@ function imageRepository(image: string): string {
 function validateWorkload(check: (pod: Props, args: ResourceValidationArgs, reportViolation: ReportViolation) => void, types: readonly string[] = WORKLOAD_TYPES) {
   return (args: ResourceValidationArgs, reportViolation: ReportViolation): void => {
     if (!types.includes(args.type)) return;
-    check(podSpecOf(args.type, args.props), args, reportViolation);
+    check(podSpec(args.props), args, reportViolation);
   };
 }
 

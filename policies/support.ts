@@ -292,25 +292,9 @@ export interface Container {
   readonly spec: Props;
 }
 
-/** Every type that runs pods: the workloads plus bare Pods, ReplicaSets, Jobs and CronJobs. */
-export const POD_TYPES = [
-  ...WORKLOAD_TYPES,
-  "kubernetes:apps/v1:ReplicaSet",
-  "kubernetes:batch/v1:Job",
-  "kubernetes:batch/v1:CronJob",
-  "kubernetes:core/v1:Pod",
-] as const;
-
 /** The pod spec of a workload's template. */
 export function podSpec(props: Props): Props {
   return record(record(record(props.spec)?.template)?.spec) ?? {};
-}
-
-/** The pod spec of any of {@link POD_TYPES}: a Pod's own spec, a CronJob's job template's. */
-export function podSpecOf(type: string, props: Props): Props {
-  if (type === "kubernetes:core/v1:Pod") return record(props.spec) ?? {};
-  if (type === "kubernetes:batch/v1:CronJob") return podSpec(record(record(props.spec)?.jobTemplate) ?? {});
-  return podSpec(props);
 }
 
 /** Containers and init containers of a pod spec. */
