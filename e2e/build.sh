@@ -64,29 +64,29 @@ build source-controller source-controller github.com/fluxcd/source-controller ""
 build kustomize-controller kustomize-controller github.com/fluxcd/kustomize-controller ""
 build gitserver gitserver . ""
 
-# The CRDs of the two controllers, from their own module zips (pinned by the wrappers' go.sum).
-for m in source-controller@v1.7.3 kustomize-controller@v1.7.2; do
-  w=${m%@*}
-  d=$(cd "$tools/$w" && go mod download -json "github.com/fluxcd/$m" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
-  [[ -d $d/config/crd/bases ]] || die "no CRDs in github.com/fluxcd/$m"
-  echo "$w-crds=$d/config/crd/bases"
-done
-
 # Flux Operator v0.58.1: its module zip lacks web/dist (gitignored, //go:embed dist/* in web/) and
 # the operator refuses to run without FIPS 140 mode (cmd/operator/main.go; upstream Makefile builds
-# with GOFIPS140=latest). Build from a writable copy with a stub page.
+# with GOFIPS140=latest). It also requires go-containerregistry/pkg/authn/kubernetes at a
+# pseudo-version the Go module proxy refuses (403); tools/flux-operator/go.mod pins the served one
+# used instead. Built from a writable copy with a stub page and that replace.
 op_dir=$(cd "$tools/flux-operator" && go mod download -json github.com/controlplaneio-fluxcd/flux-operator |
   sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
 [[ -d $op_dir ]] || die "flux-operator module not downloaded"
+op_key=$(key flux-operator op)
 op_src="$cache/src/flux-operator-v0.58.1"
-if [[ ! -f $op_src/web/dist/index.html ]]; then
+if [[ ! -f $op_src/.prepared-$op_key ]]; then
+  authn=github.com/google/go-containerregistry/pkg/authn/kubernetes
+  authn_ver=$(sed -n "s|^[[:space:]]*$authn \(v[^ ]*\)$|\1|p" "$tools/flux-operator/go.mod")
+  [[ -n $authn_ver ]] || die "tools/flux-operator/go.mod: no version for $authn"
   rm -rf "$op_src"
   cp -r "$op_dir" "$op_src"
   chmod -R u+w "$op_src"
   mkdir -p "$op_src/web/dist"
   echo '<!doctype html><title>flux-operator</title>' >"$op_src/web/dist/index.html"
+  (cd "$op_src" && go mod edit -replace "$authn=$authn@$authn_ver")
+  grep "^$authn $authn_ver" "$tools/flux-operator/go.sum" >>"$op_src/go.sum"
+  touch "$op_src/.prepared-$op_key"
 fi
-op_key=$(key flux-operator op)
 op_out="$cache/bin/flux-operator-$op_key/flux-operator"
 if [[ ! -x $op_out ]]; then
   echo "e2e build: flux-operator (cold build; log: $cache/logs/build-flux-operator.log)" >&2

@@ -218,7 +218,12 @@ async function setUpAndRun(stack: string, bins: Record<string, string>, port: Po
     const message = (result.stderr + result.stdout).trim();
     if (result.code === 0) throw new Error(`the privileged Pod was admitted: ${message}`);
     if (!/violates PodSecurity "restricted:/.test(message) || !/privileged/.test(message)) throw new Error(`refused, but not by Pod Security admission: ${message}`);
-    return message.replace(/^Error from server \(Forbidden\): error when creating "STDIN": /, "");
+    // Control: the same Pod in a namespace without the labels is admitted, so the labels refused it.
+    await kubectl.must(["create", "namespace", "e2e-psa-control"]);
+    const control = await kubectl.run(["create", "-f", "-"], 30_000, JSON.stringify({ ...pod, metadata: { name: "e2e-privileged", namespace: "e2e-psa-control" } }));
+    if (control.code !== 0) throw new Error(`control Pod in an unlabelled namespace refused too: ${control.stderr.trim()}`);
+    await kubectl.must(["delete", "namespace", "e2e-psa-control", "--wait=false"]);
+    return message.replace(/^Error from server \(Forbidden\): error when creating "STDIN": /, "").slice(0, 120) + "…; admitted in an unlabelled namespace";
   });
 
   push("1 environment sync Ready from the rendered objects", async () => {
@@ -326,7 +331,7 @@ async function setUpAndRun(stack: string, bins: Record<string, string>, port: Po
         const o = await kubectl.get("kustomization", app.name, NS);
         const ready = o?.status?.conditions?.find((c) => c.type === "Ready");
         if (o?.status?.lastAppliedRevision?.endsWith(commit)) return { applied: true, message: ready?.message ?? "" };
-        if (ready?.status === "False" && (ready.message ?? "").includes(commit)) return { applied: false, message: ready.message ?? "" };
+        if (ready?.status === "False" && o?.status?.lastAttemptedRevision?.endsWith(commit)) return { applied: false, message: ready.message ?? "" };
         return seen(`Ready=${ready?.status} ${ready?.message ?? ""}`);
       });
       const crb = await kubectl.get("clusterrolebinding", "e2e-tenant-escalation");
@@ -353,7 +358,8 @@ async function setUpAndRun(stack: string, bins: Record<string, string>, port: Po
       await kubectl.requestReconcile("gitrepository", app.name, NS);
       const ready = await waitFor(`GitRepository ${NS}/${app.name} to report the host key mismatch`, 90_000, async () => {
         const c = await kubectl.condition("gitrepository", app.name, NS);
-        return c?.status === "False" && /key mismatch|knownhosts|host key/i.test(c.message ?? "") ? c : seen(`Ready=${c?.status} ${c?.message ?? ""}`);
+        // fluxcd/pkg ssh/v0.22.0 knownhosts returns x/crypto's KeyError: "knownhosts: key mismatch".
+        return c?.status === "False" && (c.message ?? "").includes("knownhosts: key mismatch") ? c : seen(`Ready=${c?.status} ${c?.message ?? ""}`);
       });
       return `${ready.reason ?? ""}: ${ready.message ?? ""}`;
     } finally {

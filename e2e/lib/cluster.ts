@@ -122,7 +122,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
 export interface KubeObject {
   readonly metadata: { readonly name: string; readonly namespace?: string; readonly annotations?: Record<string, string>; readonly labels?: Record<string, string> };
   readonly spec?: { readonly replicas?: number; readonly [key: string]: unknown };
-  readonly status?: { readonly conditions?: Condition[]; readonly artifact?: { readonly revision?: string }; readonly lastAppliedRevision?: string };
+  readonly status?: { readonly conditions?: Condition[]; readonly artifact?: { readonly revision?: string }; readonly lastAppliedRevision?: string; readonly lastAttemptedRevision?: string };
   readonly data?: Record<string, string>;
 }
 

@@ -86,6 +86,13 @@ export async function render(options: RenderOptions): Promise<Rendered> {
   for (const file of fs.readdirSync(out).filter((f) => f.endsWith(".yaml") && f !== "kustomization.yaml").sort()) {
     for (const doc of yaml.loadAll(fs.readFileSync(path.join(out, file), "utf8"))) if (doc) objects.push(doc as K8sObject);
   }
+  return applyOverrides(objects, options);
+}
+
+export type OverrideOptions = Pick<RenderOptions, "hostKey" | "gitPort" | "registryPort" | "deployKeys">;
+
+/** Applies the overrides listed above to rendered objects (in place); fails on anything left masked. */
+export function applyOverrides(objects: K8sObject[], options: OverrideOptions): Rendered {
   const overrides: string[] = [];
   for (const object of objects) override(object, options, overrides);
   const left = objects.flatMap((object) => masked(object, `${object.kind} ${object.metadata.namespace ?? ""}/${object.metadata.name}`));
@@ -97,7 +104,7 @@ export async function render(options: RenderOptions): Promise<Rendered> {
 
 const GITHUB_SSH = "ssh://git@github.com/";
 
-function override(object: K8sObject, options: RenderOptions, log: string[]): void {
+function override(object: K8sObject, options: OverrideOptions, log: string[]): void {
   const id = `${object.kind} ${object.metadata.namespace ?? ""}/${object.metadata.name}`;
   const endpoint = `ssh://git@127.0.0.1:${options.gitPort}/`;
   const registry = `127.0.0.1:${options.registryPort}`;
