@@ -16,7 +16,7 @@ import { parseArgs } from "node:util";
 import * as yaml from "js-yaml";
 import { startCluster, waitReady, type Kubectl } from "./lib/cluster";
 import { appConfig, appFiles, shippedClusterFiles, standInClusterFiles } from "./lib/fixtures";
-import { ed25519, Repo, startGitServer, stopGitServer, type KeyPair } from "./lib/git";
+import { ed25519, git, Repo, startGitServer, stopGitServer, type KeyPair } from "./lib/git";
 import { killAllSync, start, stopAll } from "./lib/procs";
 import { render, type K8sObject } from "./lib/render";
 import { assertPortFree, run, seen, waitFor } from "./lib/util";
@@ -240,7 +240,9 @@ async function setUpAndRun(stack: string, bins: Record<string, string>, port: Po
     }
     if (standIn) {
       const marker = await waitFor("the stand-in marker ConfigMap", 30_000, async () => (await kubectl.get("configmap", "e2e-platform-marker", NS)) ?? seen("absent"));
-      if (marker.data?.environment !== stack) throw new Error(`postBuild substitution: environment=${marker.data?.environment}, expected ${stack}`);
+      if (marker.data?.environment !== stack || !/^account-\d{12}$/.test(marker.data.account ?? "")) {
+        throw new Error(`postBuild substitution: environment=${marker.data?.environment} account=${marker.data?.account}, expected ${stack} and account-<12 digits>`);
+      }
     }
     return `flux-system at ${repoObj.status?.artifact?.revision ?? "?"}; ${apps.map((a) => a.name).join(", ") || "no apps"} Ready${standIn ? " (config repo: stand-in clusters/, see note)" : ""}`;
   });
@@ -288,7 +290,8 @@ async function setUpAndRun(stack: string, bins: Record<string, string>, port: Po
 
   push("2a commit to the app deploy path applied", async () => {
     if (!app || !appRepo) throw new NotRunnable("the stack has no app");
-    const value = crypto.randomBytes(4).toString("hex");
+    // Not all digits: YAML would read that as a number, and ConfigMap data must be strings.
+    const value = `release-${crypto.randomBytes(4).toString("hex")}`;
     appRepo.write({ [`${appPath}/config.yaml`]: appConfig(app.name, "hello", { release: value }) });
     const commit = await appRepo.commit("release", appBranch);
     const t = Date.now();
@@ -322,6 +325,10 @@ async function setUpAndRun(stack: string, bins: Record<string, string>, port: Po
       "data: {x: y}",
       "",
     ].join("\n");
+    // Precondition: the app is Ready at its current head, so a failure below is this commit's.
+    const head = (await git(appRepo.work, "rev-parse", "HEAD")).trim();
+    await reconcileApp();
+    await waitReady(kubectl, "kustomization", app.name, NS, 120_000, appliedRevision(head));
     const kustomization = fs.readFileSync(path.join(appRepo.work, appPath, "kustomization.yaml"), "utf8");
     appRepo.write({ [`${appPath}/escalation.yaml`]: escalation, [`${appPath}/kustomization.yaml`]: `${kustomization}  - escalation.yaml\n` });
     const commit = await appRepo.commit("try to escape the tenant", appBranch);
@@ -341,6 +348,9 @@ async function setUpAndRun(stack: string, bins: Record<string, string>, port: Po
           `not confined: ${crb ? "ClusterRoleBinding e2e-tenant-escalation was created" : ""}${crb && intrusion ? " and " : ""}${intrusion ? `ConfigMap ${NS}/e2e-tenant-intrusion was written` : ""}` +
             ` (the rendered Kustomization ${app.name} has no serviceAccountName/targetNamespace, so kustomize-controller applies it with its own rights)`,
         );
+      }
+      if (!/ClusterRoleBinding\/e2e-tenant-escalation|ConfigMap\/flux-system\/e2e-tenant-intrusion/.test(status.message)) {
+        throw new Error(`Kustomization ${app.name} failed, but not on the tenant's escalation objects: ${status.message}`);
       }
       return `refused: ${status.message}`;
     } finally {

@@ -36,7 +36,9 @@ export function standInClusterFiles(env: string): Record<string, string> {
       "  namespace: flux-system",
       "data:",
       "  environment: ${ENVIRONMENT}",
-      "  account: \"${AWS_ACCOUNT_ID}\"",
+      // kustomize re-serialises before Flux substitutes, so quotes around a variable are lost: an
+      // all-digit value (the account id) must sit inside a longer string to stay a string.
+      "  account: account-${AWS_ACCOUNT_ID}",
       "",
     ].join("\n"),
   };

@@ -70,9 +70,14 @@ export class Repo {
     }
   }
 
+  private async checkout(branch: string): Promise<void> {
+    // A new orphan branch has no commit to check out yet; it is already current.
+    if ((await git(this.work, "symbolic-ref", "--short", "HEAD")).trim() !== branch) await git(this.work, "checkout", "-q", branch);
+  }
+
   /** Commits everything in the working copy and pushes `branch`; returns the commit id. */
   async commit(message: string, branch: string): Promise<string> {
-    await git(this.work, "checkout", "-q", branch);
+    await this.checkout(branch);
     await git(this.work, "add", "-A");
     await git(this.work, "commit", "-q", "-m", message);
     await git(this.work, "push", "-q", "origin", `HEAD:refs/heads/${branch}`);
@@ -80,7 +85,7 @@ export class Repo {
   }
 
   async revertHead(branch: string): Promise<string> {
-    await git(this.work, "checkout", "-q", branch);
+    await this.checkout(branch);
     await git(this.work, "revert", "--no-edit", "HEAD");
     await git(this.work, "push", "-q", "origin", `HEAD:refs/heads/${branch}`);
     return (await git(this.work, "rev-parse", "HEAD")).trim();
