@@ -633,5 +633,21 @@ export function automationRules(workflow: Workflow): string[] {
     "permission-pull-requests": "write",
   };
   if (!app || !same(app.with, expected)) problems.push(`job automation-pr: expected an App token step with ${JSON.stringify(expected)}`);
+  // What may merge itself comes from the program (the staging stack's offline plan), read by a job
+  // without credentials; the privileged job only gets the result.
+  const scope = workflow.jobs?.scope;
+  if (!scope) return [...problems, "jobs: expected a job scope"];
+  if (scope.if !== job.if) problems.push("job scope: must run only on the default branch, as automation-pr");
+  if (scope.environment !== undefined || !same(grantsOf(scope.permissions), { contents: "read" }) || secretsIn(scope).length > 0) {
+    problems.push("job scope: expected permissions exactly { contents: read }, no environment and no secrets");
+  }
+  const reads = findStep(scope, (s) => typeof s.run === "string" && /npm run --silent plan -- --stack staging --json\b/.test(s.run) && /node tools\/delivery\.cjs automation-scope --plan /.test(s.run));
+  if (!reads?.id || scope.outputs?.scope !== `\${{ steps.${reads.id}.outputs.scope }}`) {
+    problems.push("job scope: expected its output scope from `node tools/delivery.cjs automation-scope` over the staging stack's plan (--json)");
+  }
+  const script = findStep(job, (s) => usesAction(s, GITHUB_SCRIPT));
+  if (!same(job.needs, "scope") || script?.env?.SCOPE !== "${{ needs.scope.outputs.scope }}") {
+    problems.push("job automation-pr: expected needs: scope and the script's SCOPE from needs.scope.outputs.scope");
+  }
   return problems;
 }
