@@ -610,6 +610,30 @@ export function appCiRules(
 }
 
 /**
+ * preview.yml, job tag-changes: on pull requests into prod, `check-tag-changes` of the pull
+ * request's base and head against origin/staging, with the full history and no credentials.
+ */
+export function tagChangesRules(workflow: Workflow): string[] {
+  const problems: string[] = [];
+  const job = workflow.jobs?.["tag-changes"];
+  if (!job || job.name !== "tag-changes") return ["jobs: expected a job tag-changes named tag-changes (the check the prod ruleset requires)"];
+  if (job.if !== "github.event_name == 'pull_request' && github.base_ref == 'prod'") problems.push("job tag-changes: must run for every pull request into prod");
+  if (job.environment !== undefined || !same(grantsOf(job.permissions), { contents: "read" }) || secretsIn(job).length > 0) {
+    problems.push("job tag-changes: expected permissions exactly { contents: read }, no environment and no secrets");
+  }
+  const checkout = findStep(job, (s) => usesAction(s, "actions/checkout"));
+  if (checkout?.with?.["fetch-depth"] !== 0) problems.push("job tag-changes: the checkout needs the full history (fetch-depth: 0)");
+  if (!same(job.env, { BASE_SHA: "${{ github.event.pull_request.base.sha }}", HEAD_SHA: "${{ github.event.pull_request.head.sha }}" })) {
+    problems.push("job tag-changes: BASE_SHA and HEAD_SHA must be the pull request's base and head commits");
+  }
+  const check = findStep(job, (s) => typeof s.run === "string" && /npm run (--silent )?check-tag-changes -- "\$BASE_SHA" "\$HEAD_SHA" origin\/staging\s*$/.test(s.run));
+  if (!check || check.if !== undefined || (check as Record<string, unknown>)["continue-on-error"] !== undefined) {
+    problems.push('job tag-changes: expected the step npm run check-tag-changes -- "$BASE_SHA" "$HEAD_SHA" origin/staging, unconditional');
+  }
+  return problems;
+}
+
+/**
  * automation.yml: on the default branch only (schedule, dispatch), in the staging environment, the
  * deploy App narrowed to this repository's contents and pull requests, no repository code run.
  */

@@ -18,6 +18,7 @@ import {
   driftRules,
   parseWorkflow,
   previewRules,
+  tagChangesRules,
   usesLines,
   type Step,
   type Workflow,
@@ -407,6 +408,37 @@ describe("preview.yml", () => {
       "pulumi preview with the policy pack",
       "Write the report",
       "Fail on a policy violation, a config error or a failed preview",
+    ]);
+  });
+
+  it("checks every pull request into prod for image tags changed outside a promotion, without credentials", () => {
+    expect(tagChangesRules(workflow("preview.yml"))).toEqual([]);
+    const job = workflow("preview.yml").jobs?.["tag-changes"];
+    expect(job?.steps?.map((s) => s.name)).toEqual(["Check out", "Set up Node (.nvmrc)", "Install from the lockfile", "Image tags change on staging only"]);
+  });
+
+  it("catches a tag check that is skipped, privileged, shallow or compares the wrong commits", () => {
+    const check = step("preview.yml", "tag-changes", "Image tags change on staging only");
+    const bad = broken(
+      "preview.yml",
+      [["jobs", "tag-changes", "if"], "github.event_name == 'pull_request' && github.base_ref == 'prod' && github.event.pull_request.head.ref != 'staging'"],
+      [["jobs", "tag-changes", "permissions", "id-token"], "write"],
+      [["jobs", "tag-changes", "steps", 0, "with", "fetch-depth"], REMOVE],
+      [["jobs", "tag-changes", "env", "HEAD_SHA"], "${{ github.sha }}"],
+      [["jobs", "tag-changes", "steps", check, "continue-on-error"], true],
+    );
+    expect(tagChangesRules(bad)).toEqual([
+      "job tag-changes: must run for every pull request into prod",
+      "job tag-changes: expected permissions exactly { contents: read }, no environment and no secrets",
+      "job tag-changes: the checkout needs the full history (fetch-depth: 0)",
+      "job tag-changes: BASE_SHA and HEAD_SHA must be the pull request's base and head commits",
+      'job tag-changes: expected the step npm run check-tag-changes -- "$BASE_SHA" "$HEAD_SHA" origin/staging, unconditional',
+    ]);
+    expect(tagChangesRules(broken("preview.yml", [["jobs", "tag-changes", "steps", check, "run"], replaced("origin/staging", "origin/prod")]))).toEqual([
+      'job tag-changes: expected the step npm run check-tag-changes -- "$BASE_SHA" "$HEAD_SHA" origin/staging, unconditional',
+    ]);
+    expect(tagChangesRules(broken("preview.yml", [["jobs", "tag-changes", "name"], "Tag changes"]))).toEqual([
+      "jobs: expected a job tag-changes named tag-changes (the check the prod ruleset requires)",
     ]);
   });
 
