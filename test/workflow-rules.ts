@@ -606,6 +606,22 @@ export function appCiRules(
     region: `\${{ vars.${names.region} }}`,
   }));
   if (!same(include, expected)) problems.push(`job release: expected the matrix ${JSON.stringify(expected)}`);
+  // One build: every environment gets the bytes of the build job's archive, with its digest.
+  const builds = jobsOf(workflow).flatMap(([jobId, job]) => stepsOf(job).filter((s) => /\bdocker (buildx )?build\b|\bbuildah\b|\bdocker push\b/.test(s.run ?? "")).map(() => jobId));
+  if (!same(builds, ["build"])) problems.push(`jobs: expected exactly one image build, in the job build (found in: ${builds.join(", ") || "none"})`);
+  const build = workflow.jobs?.build;
+  const upload = findStep(build, (s) => usesAction(s, "actions/upload-artifact"));
+  if (!upload || upload.with?.name !== "release-image" || build?.outputs?.digest === undefined) {
+    problems.push("job build: expected the release image kept as the artifact release-image, and its digest as the output digest");
+  }
+  const download = findStep(release, (s) => usesAction(s, "actions/download-artifact"));
+  const pushStep = findStep(release, (s) => /\bskopeo copy --preserve-digests\b/.test(s.run ?? ""));
+  if (!same(release.needs, "build") || download?.with?.name !== "release-image" || release.env?.DIGEST !== "${{ needs.build.outputs.digest }}") {
+    problems.push("job release: expected needs: build, the artifact release-image and DIGEST from needs.build.outputs.digest");
+  }
+  if (!pushStep || !/"\$pushed" != "\$DIGEST"/.test(pushStep.run ?? "") || !/"\$built" != "\$DIGEST"/.test(pushStep.run ?? "")) {
+    problems.push("job release: expected skopeo copy --preserve-digests of the archive, checking the archive's and the pushed digest against DIGEST");
+  }
   return problems;
 }
 
