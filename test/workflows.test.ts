@@ -899,7 +899,7 @@ describe("the automation pull request script", () => {
   const bump = {
     filename: ordersFile,
     status: "modified",
-    patch: `@@ -14,1 +14,1 @@ metadata:\n-${marked("1.4.0")}\n+${marked("1.5.0")}`,
+    patch: `@@ -12,3 +12,3 @@ metadata:\n     gitops-platform/app: orders\n data:\n-${marked("1.4.0")}\n+${marked("1.5.0")}\n\\ No newline at end of file`,
   };
   const comparison = (files: unknown[]) => ({ ahead_by: 1, files, commits: [{ sha: "ccccccc3333333", commit: { message: "orders: 1.5.0" } }] });
 
@@ -932,6 +932,7 @@ describe("the automation pull request script", () => {
       edit("clusters/base/image.yaml", '@@ -1 +1 @@\n-  image: r.example/orders:1.4.0 # {"$imagepolicy": "flux-system:orders"}\n+  image: evil.example/orders:1.5.0 # {"$imagepolicy": "flux-system:orders"}'),
       edit("clusters/base/kustomization.yaml", "@@ -1 +1,2 @@\n resources: [a]\n+- rbac.yaml"),
       edit("clusters/base/mode.yaml", ""),
+      edit("clusters/base/moved.yaml", `@@ -3,1 +3,0 @@\n-${marked("1.4.0")}\n@@ -20,0 +19,1 @@\n+${marked("1.5.0")}`),
       edit("clusters/staging/apps/orders.yaml", `@@ -3 +3 @@\n-${marked("1.4.0")}\n+${marked("1.5.0")}`),
       edit(".github/workflows/deploy.yml", "@@ -1 +1 @@\n-a\n+b"),
       edit("clusters/base/new.yaml", "@@ +1 @@\n+kind: ClusterRoleBinding", "added"),
@@ -953,6 +954,7 @@ describe("the automation pull request script", () => {
       "`clusters/base/image.yaml` changes more than the tags of image policy markers",
       "`clusters/base/kustomization.yaml` changes more than the tags of image policy markers",
       "`clusters/base/mode.yaml` changes more than the tags of image policy markers",
+      "`clusters/base/moved.yaml` changes more than the tags of image policy markers",
       "`clusters/staging/apps/orders.yaml` is outside clusters/base/",
       "`.github/workflows/deploy.yml` is outside clusters/base/",
       "`clusters/base/new.yaml` is added",
