@@ -1,5 +1,6 @@
 // The e2e's overrides of rendered objects (e2e/lib/render.ts), without any server: the e2e itself
 // runs only under `npm run e2e`.
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { applyOverrides, type K8sObject, type OverrideOptions } from "../e2e/lib/render";
 
@@ -9,6 +10,7 @@ const options: OverrideOptions = {
   gitPort: 24110,
   registryPort: 24111,
   deployKeys: new Map([["acme-corp/orders", { file: "/k/orders", privateKey: "ORDERS PRIVATE\n", publicKey: "ssh-ed25519 AAAAOrders orders" }]]),
+  receiverToken: "e2e-token",
 };
 
 const gitRepository = (): K8sObject => ({
@@ -89,5 +91,30 @@ describe("e2e overrides of rendered objects", () => {
     const ns: K8sObject = { apiVersion: "v1", kind: "Namespace", metadata: { name: "flux-system" } };
     const { objects } = applyOverrides([gitRepository(), ns], options);
     expect(objects.map((o) => o.kind)).toEqual(["Namespace", "GitRepository"]);
+  });
+
+  it("fills a Secret rendered with its keys (each value masked) like one masked whole", () => {
+    const secret = { ...deployKeySecret("acme-corp/orders"), stringData: { identity: "[secret]", "identity.pub": "[secret]", known_hosts: "[secret]" } };
+    applyOverrides([secret], options);
+    expect(secret.stringData).toMatchObject({ identity: "ORDERS PRIVATE\n", "identity.pub": "ssh-ed25519 AAAAOrders orders" });
+  });
+
+  it("points an app's IMAGE_REPOSITORY at the loopback registry and the receiver Ingress at the e2e token's path", () => {
+    const kustomization: K8sObject = {
+      apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+      kind: "Kustomization",
+      metadata: { name: "orders", namespace: "flux-system" },
+      spec: { postBuild: { substitute: { IMAGE_REPOSITORY: "[unknown]", APP: "orders" } } },
+    };
+    const ingress: K8sObject = {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "Ingress",
+      metadata: { name: "webhook-receiver", namespace: "flux-system" },
+      spec: { rules: [{ http: { paths: [{ path: "[secret]", pathType: "Exact" }] } }] },
+    };
+    applyOverrides([kustomization, ingress], options);
+    expect(kustomization.spec).toEqual({ postBuild: { substitute: { IMAGE_REPOSITORY: "127.0.0.1:24111/orders", APP: "orders" } } });
+    // sha256("e2e-token" + "github" + "flux-system"), as notification-controller computes it.
+    expect(ingress.spec).toEqual({ rules: [{ http: { paths: [{ path: `/hook/${createHash("sha256").update("e2e-tokengithubflux-system").digest("hex")}`, pathType: "Exact" }] } }] });
   });
 });

@@ -27,6 +27,7 @@ import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { SECRET_KEYS } from "../../components/deploy-key";
 import { knownHostsFile } from "../../components/known-hosts";
+import { DEFAULT_RECEIVER_NAME, receiverWebhookPath } from "../../components/webhook-receiver";
 import { keyBlob, type KeyPair } from "./git";
 import { run } from "./util";
 
@@ -86,10 +87,13 @@ export async function render(options: RenderOptions): Promise<Rendered> {
   for (const file of fs.readdirSync(out).filter((f) => f.endsWith(".yaml") && f !== "kustomization.yaml").sort()) {
     for (const doc of yaml.loadAll(fs.readFileSync(path.join(out, file), "utf8"))) if (doc) objects.push(doc as K8sObject);
   }
-  return applyOverrides(objects, options);
+  return applyOverrides(objects, { ...options, receiverToken: crypto.randomBytes(20).toString("hex") });
 }
 
-export type OverrideOptions = Pick<RenderOptions, "hostKey" | "gitPort" | "registryPort" | "deployKeys">;
+export type OverrideOptions = Pick<RenderOptions, "hostKey" | "gitPort" | "registryPort" | "deployKeys"> & {
+  /** The receiver token the e2e puts in the receiver's Secret; the Ingress path derives from it. */
+  readonly receiverToken: string;
+};
 
 /** Applies the overrides listed above to rendered objects (in place); fails on anything left masked. */
 export function applyOverrides(objects: K8sObject[], options: OverrideOptions): Rendered {
@@ -128,7 +132,9 @@ function override(object: K8sObject, options: OverrideOptions, log: string[]): v
       if (kustomize.patches.length !== before) log.push(`${id}: dropped the image-reflector-controller IRSA patch (role ARN known only to AWS)`);
     }
   }
-  if (object.kind === "Secret" && object.stringData === SECRET) {
+  // `plan --out` keeps a Secret's keys with "[secret]" values (the whole map is "[secret]" where
+  // even the keys are unknown).
+  if (object.kind === "Secret" && allSecret(object.stringData)) {
     const repo = object.metadata.annotations?.["gitops-platform/repository"];
     if (object.metadata.labels?.["app.kubernetes.io/component"] === "deploy-key" && repo) {
       const key = options.deployKeys.get(repo);
@@ -138,8 +144,13 @@ function override(object: K8sObject, options: OverrideOptions, log: string[]): v
       object.stringData = values;
       log.push(`${id}: stringData -> e2e deploy key for ${repo}, known_hosts pinning [127.0.0.1]:${options.gitPort}`);
     } else if (object.metadata.name.endsWith("-receiver-token")) {
-      object.stringData = { token: crypto.randomBytes(20).toString("hex") };
+      object.stringData = { token: options.receiverToken };
       log.push(`${id}: stringData -> random receiver token`);
+    } else if (object.metadata.name === "commit-status-github-app" || object.metadata.name === "alert-destination") {
+      // Read only by notification-controller, which the e2e cannot build (e2e/README.md).
+      const keys = typeof object.stringData === "object" && object.stringData ? Object.keys(object.stringData) : [];
+      object.stringData = Object.fromEntries(keys.map((key) => [key, "e2e-placeholder"]));
+      log.push(`${id}: stringData -> e2e placeholders for ${keys.join(", ")} (no notification-controller runs)`);
     }
   }
   if (object.kind === "ConfigMap" && object.data) {
@@ -148,6 +159,23 @@ function override(object: K8sObject, options: OverrideOptions, log: string[]): v
       const app = /^ECR_REPOSITORY_URL_(.+)$/.exec(key)?.[1];
       object.data[key] = app ? `${registry}/${app.toLowerCase().replace(/_/g, "-")}` : "e2e-unknown";
       log.push(`${id}: data.${key} -> ${object.data[key]}`);
+    }
+  }
+  if (object.kind === "Kustomization") {
+    // The app's image repository (an ECR URL only AWS knows) becomes the loopback registry's.
+    const substitute = (spec.postBuild as { substitute?: Record<string, string> } | undefined)?.substitute;
+    if (substitute?.IMAGE_REPOSITORY === UNKNOWN) {
+      substitute.IMAGE_REPOSITORY = `${registry}/${object.metadata.name}`;
+      log.push(`${id}: spec.postBuild.substitute.IMAGE_REPOSITORY -> ${substitute.IMAGE_REPOSITORY}`);
+    }
+  }
+  if (object.kind === "Ingress") {
+    // The receiver's path derives from its token, as the program computes it for GitHub.
+    const rules = (spec.rules ?? []) as { http?: { paths?: { path?: string }[] } }[];
+    for (const p of rules.flatMap((rule) => rule.http?.paths ?? [])) {
+      if (p.path !== SECRET) continue;
+      p.path = receiverWebhookPath(options.receiverToken, DEFAULT_RECEIVER_NAME, object.metadata.namespace ?? "flux-system");
+      log.push(`${id}: path -> the receiver path of the e2e token`);
     }
   }
   if (object.kind === "Ingress" && object.metadata.annotations) {
@@ -165,6 +193,12 @@ function override(object: K8sObject, options: OverrideOptions, log: string[]): v
     spec.insecure = true;
     log.push(`${id}: spec.image -> ${spec.image as string} (generic provider, plain HTTP on loopback)`);
   }
+}
+
+/** Whether a rendered Secret's values are all masked (the whole map, or every key's value). */
+function allSecret(value: unknown): boolean {
+  if (value === SECRET) return true;
+  return typeof value === "object" && value !== null && !Array.isArray(value) && Object.values(value).length > 0 && Object.values(value).every((v) => v === SECRET);
 }
 
 /** Paths of values still masked. */
