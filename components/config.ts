@@ -203,9 +203,9 @@ const imageAutomationSection = z.strictObject({
   /** How often to scan the registry. @default 5m */
   interval: fluxDuration.default("5m"),
   /**
-   * Branch of the config repo automation pushes to. Staging may push to its environment branch;
-   * production must push to another branch so the change arrives by promotion PR.
-   * @default the environment branch
+   * Branch of the config repo automation pushes to: its own (e.g. `image-updates/staging`), never
+   * the environment branch; a pull request that merges itself once the checks pass carries it there.
+   * Required (config validation names it when missing); optional here so that rule can say why.
    */
   pushBranch: gitBranch.optional(),
 });
@@ -480,12 +480,20 @@ export interface PlatformConfig extends Schema {
   readonly stack: string;
   /** AWS region (`aws:region`). */
   readonly region: string;
-  /** GitHub token (`gitops-platform:githubToken`), always a secret; undefined to use the ambient GITHUB_TOKEN. */
-  readonly githubToken: pulumi.Output<string> | undefined;
 }
 
-/** Keys of the project's namespace whose values must be stored encrypted (`pulumi config set --secret`). */
-export const SECRET_KEYS = ["githubToken"] as const;
+/**
+ * GitHub credentials the stack config may not hold, with why and what to do instead. The GitHub
+ * provider takes its token only from `GITHUB_TOKEN` in the environment of the `pulumi` process: a
+ * GitHub App installation token minted per run (it expires after an hour), never a long-lived
+ * token stored in config (and from there in state).
+ */
+export const RETIRED_GITHUB_TOKEN_KEYS: Readonly<Record<string, string>> = {
+  [`${PROJECT}:githubToken`]:
+    "no longer read: the GitHub provider takes its token from GITHUB_TOKEN in the environment of the pulumi process (a GitHub App installation token minted per run); remove it with `pulumi config rm githubToken`",
+  "github:token":
+    "a GitHub token in stack config outlives every run; the GitHub provider takes its token from GITHUB_TOKEN in the environment of the pulumi process (a GitHub App installation token minted per run); remove it with `pulumi config rm github:token`",
+};
 
 /** Config problems, every one with its key path and expectation. */
 export class ConfigError extends Error {
@@ -557,7 +565,7 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
   for (const [key, value] of Object.entries(raw.values)) {
     if (!key.startsWith(prefix)) continue;
     const name = key.slice(prefix.length);
-    if ((SECRET_KEYS as readonly string[]).includes(name)) continue;
+    if (RETIRED_GITHUB_TOKEN_KEYS[key] !== undefined) continue;
     input[name] = STRING_KEYS.has(name) ? value : decodeValue(value);
   }
 
@@ -578,17 +586,8 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
   if (region === undefined) problems.push("aws:region: required, expected an AWS region such as eu-west-1");
   else if (!/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(region)) problems.push(`aws:region: expected an AWS region such as eu-west-1, got ${JSON.stringify(region)}`);
 
-  for (const name of SECRET_KEYS) {
-    const key = `${prefix}${name}`;
-    const value = raw.values[key];
-    if (value !== undefined && !raw.secretKeys.includes(key)) {
-      problems.push(`${key}: must be a secret; store it with \`pulumi config set --secret ${name}\``);
-    } else if (value !== undefined && value.trim() === "") {
-      problems.push(`${key}: expected a token, got an empty value; remove the key to use the ambient GITHUB_TOKEN`);
-    } else if (value !== undefined && (value !== value.trim() || /[\r\n]/.test(value))) {
-      // Said without the value: it is the secret.
-      problems.push(`${key}: the token has surrounding whitespace or a line break; store the token alone`);
-    }
+  for (const [key, why] of Object.entries(RETIRED_GITHUB_TOKEN_KEYS)) {
+    if (raw.values[key] !== undefined) problems.push(`${key}: ${why}`);
   }
   for (const key of PROVIDER_SECRET_KEYS) {
     if (raw.values[key] !== undefined && !raw.secretKeys.includes(key)) {
@@ -599,17 +598,11 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
   problems.push(...crossFieldProblems(result.success ? result.data : parseSections(input), raw.stack));
   if (problems.length > 0) throw new ConfigError(problems.map((problem) => redact(problem, secretFragments(raw))));
   const data = result.data as Schema;
-  const token = raw.values[`${prefix}githubToken`];
-  return {
-    ...data,
-    stack: raw.stack,
-    region: region as string,
-    githubToken: token === undefined ? undefined : pulumi.secret(token),
-  };
+  return { ...data, stack: raw.stack, region: region as string };
 }
 
 /** Credentials of the providers' own namespaces that must never sit in the stack file in plaintext. */
-export const PROVIDER_SECRET_KEYS = ["aws:secretKey", "aws:token", "github:token"] as const;
+export const PROVIDER_SECRET_KEYS = ["aws:secretKey", "aws:token"] as const;
 
 /**
  * The strings of every secret config value, as a message could quote them (raw, and JSON-escaped).
@@ -702,15 +695,8 @@ function crossFieldProblems(config: Sections, stack: string): string[] {
       } else if (previous) problems.push(`${keyPath(["apps", i, "repo"])}: ${app.repo} is already used by ${previous}; every repository needs its own deploy key`);
       else seen.set(repo, keyPath(["apps", i, "repo"]));
     });
-    const automated = apps.some((app) => app.imageAutomation !== undefined);
-    const readWrite = keyPath(["github", "configRepo", "deployKey", "readWrite"]);
-    if (github.configRepo.deployKey.readWrite && !automated) {
-      problems.push(`${readWrite}: a read-write key needs image automation on at least one app; set it to false`);
-    }
-    if (!github.configRepo.deployKey.readWrite && automated) {
-      problems.push(`${readWrite}: image automation commits to the config repo and needs a read-write key; set it to true`);
-    }
   }
+  problems.push(...gitWriteProblems(config));
 
   if (apps) {
     const names = new Map<string, number>();
@@ -735,11 +721,63 @@ function crossFieldProblems(config: Sections, stack: string): string[] {
       }
     }
     if (storage && !storage.protect) problems.push(`${keyPath(["storage", "protect"])}: production storage must be protected; set it to true`);
+  }
+  return problems;
+}
+
+/** The branch image automation pushes to when the environment is `environment`: its own, never the environment branch. */
+export function automationBranchExample(environment: string): string {
+  return `image-updates/${environment}`;
+}
+
+/**
+ * Who may write to Git, and how changes reach an environment branch. Only a non-production stack
+ * writes, through its config repo's one read-write key, and only by image automation pushing to its
+ * own branch; no ruleset has bypass actors, so that branch reaches the environment branch through a
+ * pull request that merges itself once the required checks pass. Production never writes: every key
+ * is read-only and new images arrive with the promotion pull request.
+ */
+function gitWriteProblems(config: Sections): string[] {
+  const problems: string[] = [];
+  const { environment: env, github, apps, production } = config;
+  const readWrite = keyPath(["github", "configRepo", "deployKey", "readWrite"]);
+  if (production && github) {
+    if (github.configRepo.deployKey.readWrite) {
+      problems.push(`${readWrite}: production keys are read-only: prod never writes to Git (new images arrive with the promotion pull request from staging); set it to false`);
+    }
+    if (!github.branchProtection.enabled) {
+      problems.push(`${keyPath(["github", "branchProtection", "enabled"])}: production's environment branch must be guarded by its ruleset (pull requests, reviews, checks); set it to true`);
+    }
+    if (github.branchProtection.requiredReviews < 1) {
+      problems.push(`${keyPath(["github", "branchProtection", "requiredReviews"])}: production needs at least 1 approving review: the promotion pull request is where prod changes are reviewed`);
+    }
+  }
+  if (production) {
     apps?.forEach((app, i) => {
-      const push = app.imageAutomation?.pushBranch;
-      if (app.imageAutomation && (push === undefined || push === env)) {
-        problems.push(`${keyPath(["apps", i, "imageAutomation", "pushBranch"])}: production image automation must push to a branch other than ${JSON.stringify(env ?? "the environment branch")}, so changes arrive by pull request`);
+      if (app.imageAutomation !== undefined) {
+        problems.push(`${keyPath(["apps", i, "imageAutomation"])}: image automation runs only in staging: prod receives new image tags through the promotion pull request from staging; remove it`);
       }
+    });
+    return problems;
+  }
+  if (github && apps) {
+    const automated = apps.some((app) => app.imageAutomation !== undefined);
+    if (github.configRepo.deployKey.readWrite && !automated) {
+      problems.push(`${readWrite}: a read-write key needs image automation on at least one app; set it to false`);
+    }
+    if (!github.configRepo.deployKey.readWrite && automated) {
+      problems.push(`${readWrite}: image automation commits to the config repo and needs a read-write key; set it to true`);
+    }
+  }
+  if (env !== undefined && github) {
+    const branch = github.configRepo.branch;
+    apps?.forEach((app, i) => {
+      const automation = app.imageAutomation;
+      if (automation === undefined) return;
+      const path = keyPath(["apps", i, "imageAutomation", "pushBranch"]);
+      const why = `no ruleset lets a push bypass review, so automation pushes to its own branch and a pull request that merges itself once the required checks pass carries the change to ${JSON.stringify(branch)}`;
+      if (automation.pushBranch === undefined) problems.push(`${path}: required: name the automation's own branch, such as ${automationBranchExample(env)}; ${why}`);
+      else if (automation.pushBranch === branch) problems.push(`${path}: must not be the environment branch ${JSON.stringify(branch)}; use its own branch, such as ${automationBranchExample(env)}; ${why}`);
     });
   }
   return problems;

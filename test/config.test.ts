@@ -1,7 +1,6 @@
 // Bad input is the point of these tests: fixtures are bent into shapes no type describes.
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call */
 import * as path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig, WORLD_CLOSED_PORTS, type PlatformConfig } from "../components/config";
 import { ADMIN_PORTS, RISKY_PORTS } from "../policies/network-rules";
@@ -25,7 +24,7 @@ function valid(): Values {
       configRepo: { repo: "acme-corp/gitops-platform", branch: "staging", deployKey: { readWrite: true } },
     },
     [`${P}:apps`]: [
-      { name: "orders", repo: "acme-corp/orders", imageAutomation: { policy: { semver: ">=1.0.0" } } },
+      { name: "orders", repo: "acme-corp/orders", imageAutomation: { policy: { semver: ">=1.0.0" }, pushBranch: "image-updates/staging" } },
       { name: "payments", repo: "acme-corp/payments" },
     ],
     [`${P}:firewall`]: {
@@ -43,9 +42,13 @@ function validProd(): Values {
   const v = valid();
   v[`${P}:environment`] = "prod";
   v[`${P}:production`] = true;
-  const github = v[`${P}:github`] as { configRepo: { branch: string } };
-  github.configRepo.branch = "prod";
-  (v[`${P}:apps`] as { imageAutomation?: { pushBranch?: string } }[])[0]!.imageAutomation!.pushBranch = "image-updates/prod";
+  // Prod never writes to Git: read-only keys, no image automation; its promotion PR needs a review.
+  v[`${P}:github`] = {
+    owner: "acme-corp",
+    configRepo: { repo: "acme-corp/gitops-platform", branch: "prod" },
+    branchProtection: { requiredReviews: 1 },
+  };
+  delete (v[`${P}:apps`] as { imageAutomation?: unknown }[])[0]!.imageAutomation;
   v[`${P}:storage`] = { protect: true };
   v[`${P}:reconciler`] = {
     operator: { version: "v0.58.1", image: `ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1@sha256:${"a".repeat(64)}` },
@@ -110,7 +113,6 @@ describe("config: valid input", () => {
     expect(config.github.hookCidrs).toEqual([]);
     expect(config.reconciler.namespace).toBe("flux-system");
     expect(config.reconciler.interval).toBe("1m");
-    expect(config.githubToken).toBeUndefined();
   });
 
   it("parses the example stack configs Pulumi.staging.yaml and Pulumi.prod.yaml cleanly", () => {
@@ -122,11 +124,6 @@ describe("config: valid input", () => {
     }
   });
 
-  it("reads a secret githubToken as a secret", async () => {
-    const config = parse({ ...valid(), [`${P}:githubToken`]: "ghp_example" }, "staging", [`${P}:githubToken`]);
-    expect(config.githubToken).toBeDefined();
-    expect(await pulumi.isSecret(config.githubToken!)).toBe(true);
-  });
 
   it("allows a world-open HTTPS port and SSH from a private range", () => {
     const v = withChange((c) => {
@@ -374,17 +371,35 @@ describe("config: bad input is refused with every problem, its key and the expec
     ]);
   });
 
-  it("refuses production image automation that pushes straight to the environment branch", () => {
+  it("refuses any Git write in production: a read-write key, image automation, an unguarded branch, no review", () => {
+    const v = withChange((c) => {
+      c[`${P}:github`].configRepo.deployKey = { readWrite: true };
+      c[`${P}:github`].branchProtection = { enabled: false, requiredReviews: 0 };
+      c[`${P}:apps`][1].imageAutomation = { policy: { semver: ">=1.0.0" }, pushBranch: "image-updates/prod" };
+    }, validProd);
+    expect(problems(v, "prod")).toEqual([
+      `${P}:github.configRepo.deployKey.readWrite: production keys are read-only: prod never writes to Git (new images arrive with the promotion pull request from staging); set it to false`,
+      `${P}:github.branchProtection.enabled: production's environment branch must be guarded by its ruleset (pull requests, reviews, checks); set it to true`,
+      `${P}:github.branchProtection.requiredReviews: production needs at least 1 approving review: the promotion pull request is where prod changes are reviewed`,
+      `${P}:apps[1].imageAutomation: image automation runs only in staging: prod receives new image tags through the promotion pull request from staging; remove it`,
+    ]);
+  });
+
+  it("refuses image automation that would push to the environment branch, or names no branch of its own", () => {
+    const why =
+      'no ruleset lets a push bypass review, so automation pushes to its own branch and a pull request that merges itself once the required checks pass carries the change to "staging"';
     const missing = withChange((c) => {
       delete c[`${P}:apps`][0].imageAutomation.pushBranch;
-    }, validProd);
+    });
+    expect(problems(missing)).toEqual([`${P}:apps[0].imageAutomation.pushBranch: required: name the automation's own branch, such as image-updates/staging; ${why}`]);
     const same = withChange((c) => {
-      c[`${P}:apps`][0].imageAutomation.pushBranch = "prod";
-    }, validProd);
-    const message = `${P}:apps[0].imageAutomation.pushBranch: production image automation must push to a branch other than "prod", so changes arrive by pull request`;
-    expect(problems(missing, "prod")).toEqual([message]);
-    expect(problems(same, "prod")).toEqual([message]);
+      c[`${P}:apps`][0].imageAutomation.pushBranch = "staging";
+    });
+    expect(problems(same)).toEqual([
+      `${P}:apps[0].imageAutomation.pushBranch: must not be the environment branch "staging"; use its own branch, such as image-updates/staging; ${why}`,
+    ]);
   });
+
 
   it("refuses nonsensical retention and counts", () => {
     const v = withChange((c) => {
@@ -425,11 +440,16 @@ describe("config: bad input is refused with every problem, its key and the expec
     ]);
   });
 
-  it("refuses a plaintext githubToken", () => {
-    expect(problems({ ...valid(), [`${P}:githubToken`]: "ghp_example" })).toEqual([
-      `${P}:githubToken: must be a secret; store it with \`pulumi config set --secret githubToken\``,
+  it("refuses a GitHub token in stack config, secret or plaintext, without echoing it", () => {
+    const token = fakeGithubToken("R3alLook1ngT0kenAAAAAAAAAAAAAAAAAAAAA");
+    const found = problems({ ...valid(), [`${P}:githubToken`]: token, "github:token": token }, "staging", [`${P}:githubToken`]);
+    expect(found).toEqual([
+      `${P}:githubToken: no longer read: the GitHub provider takes its token from GITHUB_TOKEN in the environment of the pulumi process (a GitHub App installation token minted per run); remove it with \`pulumi config rm githubToken\``,
+      "github:token: a GitHub token in stack config outlives every run; the GitHub provider takes its token from GITHUB_TOKEN in the environment of the pulumi process (a GitHub App installation token minted per run); remove it with `pulumi config rm github:token`",
     ]);
+    expect(found.join("\n")).not.toContain("R3alLook");
   });
+
 
   it("refuses weak deploy key algorithms", () => {
     const v = withChange((c) => {
@@ -527,22 +547,13 @@ describe("config: other spellings of bad input are refused too", () => {
   });
 
   it("refuses provider credentials stored in plaintext", () => {
-    expect(problems({ ...valid(), "github:token": "ghp_example", "aws:secretKey": "example" })).toEqual([
+    expect(problems({ ...valid(), "aws:token": "example", "aws:secretKey": "example" })).toEqual([
       "aws:secretKey: must be a secret; store it with `pulumi config set --secret aws:secretKey`",
-      "github:token: must be a secret; store it with `pulumi config set --secret github:token`",
+      "aws:token: must be a secret; store it with `pulumi config set --secret aws:token`",
     ]);
-    expect(() => parse({ ...valid(), "github:token": "ghp_example" }, "staging", ["github:token"])).not.toThrow();
+    expect(() => parse({ ...valid(), "aws:token": "example" }, "staging", ["aws:token"])).not.toThrow();
   });
 
-  it("refuses an empty githubToken or one pasted with a line break, without echoing it", () => {
-    const key = `${P}:githubToken`;
-    expect(problems({ ...valid(), [key]: "" }, "staging", [key])).toEqual([
-      `${key}: expected a token, got an empty value; remove the key to use the ambient GITHUB_TOKEN`,
-    ]);
-    const pasted = problems({ ...valid(), [key]: `${fakeGithubToken("pastedWithNewline0000000000000000")}\n` }, "staging", [key]);
-    expect(pasted).toEqual([`${key}: the token has surrounding whitespace or a line break; store the token alone`]);
-    expect(() => parse({ ...valid(), [key]: fakeGithubToken("pastedWithNewline0000000000000000") }, "staging", [key])).not.toThrow();
-  });
 
   it("never quotes a value stored as a secret in a problem, not even cut short", () => {
     const secretCidr = "10.1.2.3/8";
@@ -559,16 +570,16 @@ describe("config: other spellings of bad input are refused too", () => {
     expect(problems(values)[1]).toBe(`${P}:firewall.ingress[0].cidrs[0]: host bits set in ${secretCidr}; use the network address`);
   });
 
-  it("keeps a secret githubToken out of every problem of an otherwise bad config", () => {
+  it("keeps a secret value out of every problem of an otherwise bad config", () => {
     const token = fakeGithubToken("R3alLook1ngT0kenAAAAAAAAAAAAAAAAAAAAA");
     const values = withChange((c) => {
-      c[`${P}:githubToken`] = token;
+      c["aws:token"] = token;
       c[`${P}:environment`] = "prod";
       // A token pasted into a plaintext key by mistake, next to the real one.
       c[`${P}:github`].hookCidrs = [token];
     });
     try {
-      parse(values, "staging", [`${P}:githubToken`]);
+      parse(values, "staging", ["aws:token"]);
       throw new Error("expected the config to be refused");
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigError);

@@ -29,12 +29,15 @@ describe("Pulumi CLI compatibility", () => {
     expect(validate({ name: "p", runtime: "nodejs", config: { x: { type: "object" } } })).toBe(false);
   });
 
-  it("sets, in every stack file, each typed key the project declares without a default (the CLI requires them)", () => {
-    const project = load(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as { config: Record<string, { type?: string; default?: unknown }> };
+  // pulumi/pulumi pkg/workspace/config.go, mergeConfig: a key of the project's namespace declared
+  // with neither `default` nor `value` and absent from the stack file is "missing", typed or not,
+  // and the CLI refuses to run the stack ("Stack '<stack>' is missing configuration ...").
+  it("sets, in every stack file, each key the project declares without a default or value (the CLI requires them, typed or not)", () => {
+    const project = load(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as { config: Record<string, { default?: unknown; value?: unknown }> };
     const required = Object.entries(project.config)
-      .filter(([, declaration]) => declaration.type !== undefined && declaration.default === undefined)
+      .filter(([, declaration]) => declaration.default === undefined && declaration.value === undefined)
       .map(([key]) => `gitops-platform:${key}`);
-    expect(required).toEqual(["gitops-platform:environment"]);
+    expect(required).toEqual(["environment", "aws", "github", "firewall", "storage", "registry", "ci", "reconciler"].map((key) => `gitops-platform:${key}`));
     for (const stack of ["staging", "prod"]) {
       const file = load(fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
       for (const key of required) expect(file.config, `${stack}: ${key}`).toHaveProperty([key]);
