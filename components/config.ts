@@ -7,7 +7,9 @@
  * (`gitops-platform:firewall.ingress[1].cidrs[0]`) and what was expected.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { z } from "zod";
+import { findPlaceholders } from "./placeholders";
 import { knownHostsLineProblem } from "./known-hosts";
 import { ADMIN_PORTS, isIpv4Mapped, isWorldOpen, RISKY_PORTS } from "../policies/network-rules";
 
@@ -511,6 +513,12 @@ export interface RawConfig {
   readonly values: Readonly<Record<string, string>>;
   /** Keys whose values were stored as secrets. */
   readonly secretKeys: readonly string[];
+  /**
+   * Refuse the example values of the shipped stack files (components/placeholders.ts): set for a
+   * real preview or up, never under the offline engine, where the examples must keep running.
+   * @default false
+   */
+  readonly refuseExamples?: boolean;
 }
 
 const STRING_KEYS = new Set(["environment"]);
@@ -596,6 +604,9 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
   }
 
   problems.push(...crossFieldProblems(result.success ? result.data : parseSections(input), raw.stack));
+  if (raw.refuseExamples === true) {
+    problems.push(...findPlaceholders(input).map((found) => `${keyPath(found.path)}: ${found.message}`));
+  }
   if (problems.length > 0) throw new ConfigError(problems.map((problem) => redact(problem, secretFragments(raw))));
   const data = result.data as Schema;
   return { ...data, stack: raw.stack, region: region as string };
@@ -941,7 +952,17 @@ function expandIpv6(address: string): number[] | undefined {
 export function readConfig(): PlatformConfig {
   const values = pulumi.runtime.allConfig();
   const secretKeys = Object.keys(values).filter((key) => isConfigSecret(key));
-  return parseConfig({ stack: pulumi.getStack(), values, secretKeys });
+  return parseConfig({ stack: pulumi.getStack(), values, secretKeys, refuseExamples: !runsUnderMocks() });
+}
+
+/**
+ * Whether the program runs under Pulumi's mock runtime (`pulumi.runtime.setMocks`: the offline
+ * engine, unit tests) rather than against a real engine. Not a setting anyone can put in config:
+ * the CLI's language host always connects the program to its resource monitor over gRPC
+ * (`PULUMI_NODEJS_MONITOR`), and only `setMocks` installs a MockMonitor.
+ */
+export function runsUnderMocks(): boolean {
+  return pulumi.runtime.getMonitor() instanceof MockMonitor;
 }
 
 // The SDK knows which keys were stored as secrets (PULUMI_CONFIG_SECRET_KEYS) but exports the
