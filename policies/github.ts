@@ -32,7 +32,7 @@ function sameRepository(repository: string, full: string): boolean {
 /** Deploy key read-only: write access only where image automation pushes. */
 export const githubDeployKeyReadOnly: StackValidationPolicy = {
   name: "github-deploy-key-read-only",
-  description: "GitHub deploy keys are read-only, except on a repository that image automation in the same stack writes to.",
+  description: "GitHub deploy keys are read-only, except on a repository that image automation in the same stack writes to, and without exception in a stack that never writes to Git (prod).",
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {

@@ -18,7 +18,7 @@ function problems(stack: "staging" | "prod", patch: Json = {}): string[] {
 }
 
 const automatedApp = (imageAutomation: Json) => ({
-  apps: [{ name: "orders", repo: "acme-corp/orders", path: "deploy/staging", imageAutomation }],
+  apps: [{ name: "orders", repo: "acme-corp/orders", path: "deploy/staging", imageAutomation: { pushBranch: "image-updates/staging", ...imageAutomation } }],
 });
 
 describe("reconciler config", () => {
@@ -63,9 +63,9 @@ describe("reconciler config", () => {
       expect(problems("staging", { reconciler: { operator: { version: "v0.58.1", image } } })).toEqual([]);
     });
 
-    it("refuses prod image automation pushing to the environment branch", () => {
-      expect(problems("prod", { apps: [{ name: "orders", repo: "acme-corp/orders", imageAutomation: { policy: { semver: ">=1.0.0" }, pushBranch: "prod" } }] })).toEqual([
-        'gitops-platform:apps[0].imageAutomation.pushBranch: production image automation must push to a branch other than "prod", so changes arrive by pull request',
+    it("refuses image automation in prod, whatever branch it would push to", () => {
+      expect(problems("prod", { apps: [{ name: "orders", repo: "acme-corp/orders", imageAutomation: { policy: { semver: ">=1.0.0" }, pushBranch: "image-updates/prod" } }] })).toEqual([
+        "gitops-platform:apps[0].imageAutomation: image automation runs only in staging: prod receives new image tags through the promotion pull request from staging; remove it",
       ]);
     });
 

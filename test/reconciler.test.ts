@@ -213,7 +213,7 @@ describe("Reconciler (staging example config, webhook on)", async () => {
   it("exposes the sync name, controllers, push branches and the webhook URL (secret, unknown in preview)", () => {
     expect(staging.outputs.syncName).toBe("flux-system");
     expect(staging.outputs.components).toHaveLength(6);
-    expect(staging.outputs.pushBranches).toEqual({ orders: "staging" });
+    expect(staging.outputs.pushBranches).toEqual({ orders: "image-updates/staging" });
     expect(isUnknown(staging.outputs.webhookUrl)).toBe(true);
     expect(staging.outputSecretPaths).toContain("webhookUrl");
   });
@@ -222,10 +222,10 @@ describe("Reconciler (staging example config, webhook on)", async () => {
 describe("Reconciler: staging and prod differ only by their config", async () => {
   const [staging, prod] = [await runReconciler("staging"), await runReconciler("prod")];
 
-  it("pushes image updates to the environment branch in staging, to a separate branch in prod", () => {
-    expect((spec(staging, "ImageUpdateAutomation", "orders").git as Json).push).toEqual({ branch: "staging" });
-    expect((spec(prod, "ImageUpdateAutomation", "orders").git as Json).push).toEqual({ branch: "image-updates/prod" });
-    expect((spec(prod, "ImageUpdateAutomation", "orders").git as Json).checkout).toEqual({ ref: { branch: "prod" } });
+  it("pushes image updates to their own branch in staging, and runs no image automation in prod", () => {
+    expect((spec(staging, "ImageUpdateAutomation", "orders").git as Json).push).toEqual({ branch: "image-updates/staging" });
+    expect((spec(staging, "ImageUpdateAutomation", "orders").git as Json).checkout).toEqual({ ref: { branch: "staging" } });
+    expect(kubernetesObjects(prod).filter((r) => String(r.inputs.kind).startsWith("Image"))).toEqual([]);
   });
 
   it("runs a Flux range in staging and the exact pinned version in prod", () => {
@@ -245,7 +245,6 @@ describe("Reconciler: staging and prod differ only by their config", async () =>
   it("uses each app's interval and the semver range from config", () => {
     expect(spec(prod, "Kustomization", "orders").interval).toBe("10m");
     expect(spec(staging, "ImagePolicy", "orders").policy).toEqual({ semver: { range: ">=1.0.0-0" } });
-    expect(spec(prod, "ImagePolicy", "orders").policy).toEqual({ semver: { range: ">=1.0.0" } });
   });
 
   it("declares no webhook objects when the webhook is not configured", async () => {

@@ -13,7 +13,7 @@ async function stack(name: string): Promise<PlanResult> {
 const DEPLOY_KEY = "github:index/repositoryDeployKey:RepositoryDeployKey";
 
 describe("repository access of the project's stacks", () => {
-  it("staging: a key per repository, only the config repo's writable, automation may push to the guarded branch", async () => {
+  it("staging: a key per repository, only the config repo's writable, and no bypass: automation pushes to its own branch", async () => {
     const result = await stack("staging");
     expect(resourcesOfType(result, DEPLOY_KEY).map((r) => [r.inputs.repository, r.inputs.readOnly, r.inputs.title])).toEqual([
       ["gitops-platform", false, "flux staging (config, read-write) gen 0"],
@@ -22,12 +22,17 @@ describe("repository access of the project's stacks", () => {
     ]);
     const ruleset = findResource(result, "github:index/repositoryRuleset:RepositoryRuleset", "staging-github-branch-ruleset");
     expect(ruleset.inputs.conditions).toEqual({ refName: { includes: ["refs/heads/staging"], excludes: [] } });
-    expect(ruleset.inputs.bypassActors).toEqual([{ actorType: "DeployKey", bypassMode: "always" }]);
+    expect(ruleset.inputs.bypassActors).toBeUndefined();
     expect((ruleset.inputs.rules as { pullRequest: unknown }).pullRequest).toMatchObject({ requiredApprovingReviewCount: 0 });
   });
 
-  it("prod: one review, and no bypass because automation pushes to its own branch", async () => {
+  it("prod: every key read-only, one review, no bypass", async () => {
     const result = await stack("prod");
+    expect(resourcesOfType(result, DEPLOY_KEY).map((r) => [r.inputs.repository, r.inputs.readOnly])).toEqual([
+      ["gitops-platform", true],
+      ["orders", true],
+      ["payments", true],
+    ]);
     const ruleset = findResource(result, "github:index/repositoryRuleset:RepositoryRuleset", "prod-github-branch-ruleset");
     expect(ruleset.inputs.bypassActors).toBeUndefined();
     expect((ruleset.inputs.rules as { pullRequest: unknown }).pullRequest).toMatchObject({ requiredApprovingReviewCount: 1 });
@@ -37,7 +42,7 @@ describe("repository access of the project's stacks", () => {
   it("exports each deploy key's title, access and Secret name, and no key material", async () => {
     const result = await stack("prod");
     expect(result.outputs.deployKeys).toMatchObject({
-      "acme-corp/gitops-platform": { title: "flux prod (config, read-write) gen 0", readOnly: false, secretName: "flux-system" },
+      "acme-corp/gitops-platform": { title: "flux prod (config, read-only) gen 0", readOnly: true, secretName: "flux-system" },
       "acme-corp/orders": { title: "flux prod (app orders, read-only) gen 0", readOnly: true, secretName: "orders-deploy-key" },
     });
     for (const secret of resourcesOfType(result, "kubernetes:core/v1:Secret").filter((r) => r.name.endsWith("-secret"))) {
