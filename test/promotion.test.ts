@@ -186,17 +186,23 @@ class Clone {
     git(parent, "clone", "--quiet", forge.origin, this.dir);
   }
 
-  /** Cuts `branch` from `from` (a remote branch), writes `files`, commits and pushes it. */
-  change(branch: string, from: string, files: Record<string, string>, force = false): void {
+  /** Cuts `branch` from `from` (a remote branch), edits `files`, commits and pushes it. */
+  change(branch: string, from: string, files: Record<string, (old: string) => string>, force = false): void {
     git(this.dir, "fetch", "--quiet", "--prune", "origin");
     git(this.dir, "checkout", "--quiet", "-B", branch, `origin/${from}`);
-    for (const [file, text] of Object.entries(files)) {
-      fs.mkdirSync(path.dirname(path.join(this.dir, file)), { recursive: true });
-      fs.writeFileSync(path.join(this.dir, file), text);
+    for (const [file, edit] of Object.entries(files)) {
+      const target = path.join(this.dir, file);
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.writeFileSync(target, edit(fs.existsSync(target) ? fs.readFileSync(target, "utf8") : ""));
     }
     git(this.dir, "add", "--all");
     git(this.dir, "commit", "--quiet", "-m", `${branch}: ${Object.keys(files).join(", ")}`);
     this.forge.push(this.dir, branch, force);
+  }
+
+  /** Whether the remote has `branch`. */
+  has(branch: string): boolean {
+    return gitOk(this.forge.origin, "rev-parse", "--quiet", "--verify", `refs/heads/${branch}`);
   }
 
   /** A file of a branch on the remote, as stored. */
@@ -205,12 +211,13 @@ class Clone {
   }
 }
 
-/** The settings file every environment reads; lines change one at a time. */
-function settings(lines: Record<string, string>): string {
-  return `${Object.entries(lines)
-    .map(([key, value]) => `${key}: ${value}`)
-    .join("\n")}\n`;
+/** An edit that sets the line `key: value`, leaving every other line as it is. */
+function setLine(key: string, value: string): (old: string) => string {
+  return (old) => old.replace(new RegExp(`^${key}: .*$`, "m"), `${key}: ${value}`);
 }
+
+const PLATFORM = "feature: 0\n\n# hotfixes land here\nhotfix: 0\n";
+const IMAGES = 'orders: 1.0.0 # {"$imagepolicy": "flux-system:orders:tag"}\n';
 
 /**
  * Ten rounds of: a feature PR into staging, an image automation PR from its own branch into
@@ -221,35 +228,35 @@ function promoteTenTimes(dir: string, rules: ReadonlyMap<string, BranchRules>): 
   const forge = new Forge(dir, rules);
   const dev = new Clone(dir, forge, "dev");
   // The repository starts with staging and prod at the same commit (before any ruleset exists).
-  const state: Record<string, string> = { feature: "0", hotfix: "0", "orders-image": "1.0.0" };
   git(dev.dir, "checkout", "--quiet", "-b", "staging");
-  fs.writeFileSync(path.join(dev.dir, "settings.yaml"), settings(state));
+  fs.writeFileSync(path.join(dev.dir, "platform.yaml"), PLATFORM);
+  fs.mkdirSync(path.join(dev.dir, "clusters", "staging"), { recursive: true });
+  fs.writeFileSync(path.join(dev.dir, "clusters", "staging", "images.yaml"), IMAGES);
   git(dev.dir, "add", "--all");
   git(dev.dir, "commit", "--quiet", "-m", "initial");
   git(dev.dir, "push", "--quiet", "origin", "HEAD:refs/heads/staging", "HEAD:refs/heads/prod");
 
   const log: string[] = [];
   const merge = (head: string, base: string) => log.push(`${head} -> ${base} (${forge.merge(head, base)})`);
-  const edit = (key: string, value: string) => settings({ ...state, [key]: value });
   for (let round = 1; round <= 10; round++) {
     // A feature through staging.
-    dev.change(`feature-${round}`, "staging", { "settings.yaml": edit("feature", String(round)), [`clusters/staging/feature-${round}.yaml`]: `round: ${round}\n` });
+    dev.change(`feature-${round}`, "staging", { "platform.yaml": setLine("feature", String(round)), [`clusters/staging/feature-${round}.yaml`]: () => `round: ${round}\n` });
     merge(`feature-${round}`, "staging");
-    Object.assign(state, { feature: String(round) });
 
-    // Image automation: cut from staging, force-pushed to its own branch, merged by its PR.
-    dev.change("image-updates/staging", "staging", { "settings.yaml": edit("orders-image", `1.${round}.0`) }, true);
+    // Image automation as Flux does it with a push branch (image-automation-controller v1.2.1,
+    // internal/source): continue from the push branch when it exists, else from the checkout
+    // branch; commit only the tag; force-push. The branch lags behind staging after the first round.
+    const from = dev.has("image-updates/staging") ? "image-updates/staging" : "staging";
+    dev.change("image-updates/staging", from, { "clusters/staging/images.yaml": setLine("orders", `1.${round}.0 # {"$imagepolicy": "flux-system:orders:tag"}`) }, true);
     merge("image-updates/staging", "staging");
-    Object.assign(state, { "orders-image": `1.${round}.0` });
 
     // Promotion.
     merge("staging", "prod");
 
     // A hotfix straight to prod, then back into staging.
     if (round % 2 === 0) {
-      dev.change(`hotfix-${round}`, "prod", { "settings.yaml": edit("hotfix", String(round)) });
+      dev.change(`hotfix-${round}`, "prod", { "platform.yaml": setLine("hotfix", String(round)) });
       merge(`hotfix-${round}`, "prod");
-      Object.assign(state, { hotfix: String(round) });
       merge("prod", "staging");
     }
   }
@@ -269,8 +276,9 @@ describe("promotion staging -> prod under the declared rulesets", () => {
       expect(log.filter((entry) => entry.startsWith("prod -> staging"))).toHaveLength(5);
       expect(log.every((entry) => entry.endsWith("(merge)"))).toBe(true);
       // Prod runs everything staging tested, and staging carries every hotfix.
-      expect(dev.read("prod", "settings.yaml")).toBe(settings({ feature: "10", hotfix: "10", "orders-image": "1.10.0" }));
-      expect(dev.read("staging", "settings.yaml")).toBe(dev.read("prod", "settings.yaml"));
+      expect(dev.read("prod", "platform.yaml")).toBe("feature: 10\n\n# hotfixes land here\nhotfix: 10\n");
+      expect(dev.read("prod", "clusters/staging/images.yaml")).toBe('orders: 1.10.0 # {"$imagepolicy": "flux-system:orders:tag"}\n');
+      for (const file of ["platform.yaml", "clusters/staging/images.yaml"]) expect(dev.read("staging", file)).toBe(dev.read("prod", file));
       expect(dev.read("prod", "clusters/staging/feature-7.yaml")).toBe("round: 7\n");
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -290,6 +298,16 @@ describe("promotion staging -> prod under the declared rulesets", () => {
     }
   });
 
+  it("conflicts in the second round when pull requests are squashed: the squashed branches share no history (why merge commits only)", async () => {
+    const squash = new Map([...branchRules(await declaredRulesets())].map(([branch, rules]) => [branch, { ...rules, mergeMethods: ["squash"] }]));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "promotion-squash-"));
+    try {
+      expect(() => promoteTenTimes(dir, squash)).toThrow(new Refused("pull request image-updates/staging -> staging: merge conflict"));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("refuses a direct push to a guarded branch", async () => {
     const rules = branchRules(await declaredRulesets());
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "promotion-push-"));
@@ -298,7 +316,7 @@ describe("promotion staging -> prod under the declared rulesets", () => {
       const dev = new Clone(dir, forge, "dev");
       git(dev.dir, "commit", "--quiet", "--allow-empty", "-m", "initial");
       git(dev.dir, "push", "--quiet", "origin", "HEAD:refs/heads/staging", "HEAD:refs/heads/prod");
-      expect(() => dev.change("staging", "staging", { "x.yaml": "x: 1\n" })).toThrow(
+      expect(() => dev.change("staging", "staging", { "x.yaml": () => "x: 1\n" })).toThrow(
         new Refused('push to "staging" refused by ruleset "staging-github-branch-ruleset": changes must be made through a pull request'),
       );
     } finally {
