@@ -22,5 +22,6 @@ export = () => {
     // Secret: the receiver's path derives from its token.
     ...(platform.webhookUrl ? { webhookUrl: pulumi.secret(platform.webhookUrl) } : {}),
     ...(platform.webhookLoadBalancer ? { webhookLoadBalancer: platform.webhookLoadBalancer } : {}),
+    ...(platform.appSecrets ? { appSecretsKeyArn: platform.appSecrets.keyArn, appSecretsAlias: platform.appSecrets.aliasName } : {}),
   };
 };

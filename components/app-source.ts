@@ -30,6 +30,8 @@ export interface AppSourceArgs {
   readonly substituteFrom: pulumi.Input<string>;
   /** Delete what disappears from the path. @default true */
   readonly prune?: boolean;
+  /** Decrypt SOPS-encrypted files of the path (kustomize-controller's own KMS identity). @default false */
+  readonly decryption?: boolean;
 }
 
 export class AppSource extends pulumi.ComponentResource {
@@ -41,6 +43,7 @@ export class AppSource extends pulumi.ComponentResource {
   constructor(name: string, args: AppSourceArgs, opts?: pulumi.ComponentResourceOptions) {
     super(APP_SOURCE_TYPE, name, {}, opts);
     const prune = args.prune ?? true;
+    const decryption = args.decryption ?? false;
     const labels = { "app.kubernetes.io/part-of": "gitops-platform", "gitops-platform/app": args.app };
 
     this.gitRepository = new k8s.apiextensions.CustomResource(
@@ -71,6 +74,8 @@ export class AppSource extends pulumi.ComponentResource {
           prune,
           sourceRef: { kind: "GitRepository", name: this.gitRepository.metadata.name },
           postBuild: { substituteFrom: [{ kind: "ConfigMap", name: args.substituteFrom }] },
+          // No secretRef: the KMS credentials come from the controller's IRSA role.
+          ...(decryption ? { decryption: { provider: "sops" } } : {}),
         },
       },
       { parent: this },

@@ -6,10 +6,12 @@
  * A bad config raises a {@link ConfigError} listing every problem, each with its full key path
  * (`gitops-platform:firewall.ingress[1].cidrs[0]`) and what was expected.
  */
+import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { z } from "zod";
 import { findPlaceholders } from "./placeholders";
+import { OFFLINE_SECRET } from "../tools/engine/stack-config";
 import { knownHostsLineProblem } from "./known-hosts";
 import { ADMIN_PORTS, isIpv4Mapped, isWorldOpen, RISKY_PORTS } from "../policies/network-rules";
 
@@ -347,6 +349,25 @@ const ciSection = z.strictObject({
   defaultBranch: gitBranch.optional(),
 });
 
+/** An IAM role or user ARN, exact (no wildcards, not an account root, which would mean every principal of the account). */
+const iamPrincipalArn = z
+  .string()
+  .regex(
+    /^arn:aws(-cn|-us-gov)?:iam::\d{12}:(role|user)\/[\w+=,.@/-]{1,512}$/,
+    "expected an IAM role or user ARN such as arn:aws:iam::111111111111:role/app-team (no wildcards, not an account root)",
+  );
+
+const appSecretsSection = z.strictObject({
+  /** Waiting period before the SOPS key is deleted. @default 30 */
+  deletionWindowDays: z.number().int().min(7, "expected 7 to 30 days").max(30, "expected 7 to 30 days").default(30),
+  /** Let each app's CI role encrypt secrets with the key. @default true */
+  ciRolesEncrypt: z.boolean().default(true),
+  /** More IAM roles or users (people, e.g. an SSO role) that may encrypt; none may decrypt. @default [] */
+  encrypters: z.array(iamPrincipalArn).default([]),
+  /** IAM roles or users that administer the key besides the deploy role (no decryption). @default [] */
+  administrators: z.array(iamPrincipalArn).default([]),
+});
+
 const imageRef = z
   .string()
   .regex(
@@ -446,6 +467,114 @@ const reconcilerSection = z.strictObject({
   webhook: webhookSection.optional(),
 });
 
+// ---------------------------------------------------------------------------------------------
+// Notifications: commit statuses and alerts (components/notifications.ts)
+// ---------------------------------------------------------------------------------------------
+
+/** Alert destinations: chat (Slack, Microsoft Teams) or a generic webhook whose requests are signed (HMAC). */
+export const ALERT_TYPES = ["slack", "msteams", "generic-hmac"] as const;
+
+/** Top-level keys holding notification secrets; each must be stored with `pulumi config set --secret`. */
+export const NOTIFICATION_SECRET_KEYS = ["notificationsAppPrivateKey", "notificationsAlertAddress", "notificationsAlertHmacKey"] as const;
+
+const githubAppNumber = (what: string) =>
+  z.number({ error: `expected the GitHub App's ${what} (a positive integer)` }).refine((value) => Number.isSafeInteger(value) && value > 0, `expected the GitHub App's ${what} (a positive integer)`);
+
+const notificationsSection = z.strictObject({
+  /** Commit statuses on GitHub, written by a GitHub App (its private key: `notificationsAppPrivateKey`). */
+  commitStatus: z.strictObject({
+    githubApp: z.strictObject({
+      /** The App's id (its settings page, "App ID"). */
+      appId: githubAppNumber("id"),
+      /** The id of the App's installation on the owner that holds the repositories. */
+      installationId: githubAppNumber("installation id"),
+    }),
+  }),
+  /** Where failures and corrected drift are sent (its address: `notificationsAlertAddress`). @default none: commit statuses only */
+  alerts: z
+    .strictObject({
+      type: z.enum(ALERT_TYPES, { error: "expected slack, msteams or generic-hmac" }),
+      /** Also send the changes the reconciler applied (info events), which include every corrected drift. @default true */
+      drift: z.boolean().default(true),
+    })
+    .optional(),
+});
+
+/** The value the offline engine hands the program for a secure value it cannot decrypt: its content cannot be checked there. */
+function unreadable(value: string): boolean {
+  return value === OFFLINE_SECRET;
+}
+
+/** A problem with a notification secret's content, said without the value. */
+export function notificationSecretProblem(name: (typeof NOTIFICATION_SECRET_KEYS)[number], value: string): string | undefined {
+  if (unreadable(value)) return undefined;
+  if (name === "notificationsAppPrivateKey") {
+    try {
+      const key = crypto.createPrivateKey(value);
+      if (key.asymmetricKeyType !== "rsa") return `expected the GitHub App's RSA private key, got a key of type ${key.asymmetricKeyType ?? "unknown"}`;
+    } catch {
+      return "expected the GitHub App's private key in PEM form (-----BEGIN RSA PRIVATE KEY-----), as GitHub downloads it";
+    }
+    return undefined;
+  }
+  if (name === "notificationsAlertAddress") {
+    let url: URL | undefined;
+    try {
+      url = new URL(value);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || value !== value.trim() || url.hostname === "") return "expected an https:// URL (the value is not shown)";
+    if (url.protocol !== "https:") return `expected an https:// URL, got a ${url.protocol.slice(0, -1)}:// one; plain HTTP and other schemes are refused`;
+    if (url.username !== "" || url.password !== "") return "expected an https:// URL without user:password@; put credentials in the path or use the HMAC key";
+    return undefined;
+  }
+  // HMAC-SHA256 (what Flux signs with) takes its full strength from a key of at least 32 bytes.
+  if (Buffer.byteLength(value) < 32) return "expected an HMAC key of at least 32 characters";
+  return undefined;
+}
+
+/** Notification rules: secrets stored as secrets, valid, and present exactly when the section needs them. */
+function notificationProblems(raw: RawConfig, section: unknown): string[] {
+  const problems: string[] = [];
+  const given = (name: string) => raw.values[`${PROJECT}:${name}`];
+  for (const name of NOTIFICATION_SECRET_KEYS) {
+    const key = `${PROJECT}:${name}`;
+    const value = given(name);
+    if (value === undefined) continue;
+    if (!raw.secretKeys.includes(key)) {
+      problems.push(`${key}: must be a secret; store it with \`pulumi config set --secret ${name}\``);
+      continue;
+    }
+    const problem = notificationSecretProblem(name, value);
+    if (problem) problems.push(`${key}: ${problem}`);
+  }
+  // A bad section is reported by the schema; which secrets it needs is then unknown.
+  const parsed = notificationsSection.optional().safeParse(section);
+  if (!parsed.success) return problems;
+  const notifications = parsed.data;
+  const needs = (name: string, why: string) => {
+    if (given(name) === undefined) problems.push(`${keyPath([name])}: required ${why}; store it with \`pulumi config set --secret ${name}\``);
+  };
+  const unused = (name: string, why: string) => {
+    if (given(name) !== undefined) problems.push(`${keyPath([name])}: not used ${why}; remove it`);
+  };
+  if (notifications === undefined) {
+    for (const name of NOTIFICATION_SECRET_KEYS) unused(name, "without notifications");
+    return problems;
+  }
+  needs("notificationsAppPrivateKey", "with notifications.commitStatus.githubApp (the App's private key)");
+  if (notifications.alerts === undefined) {
+    unused("notificationsAlertAddress", "without notifications.alerts");
+    unused("notificationsAlertHmacKey", "without notifications.alerts");
+  } else {
+    needs("notificationsAlertAddress", "with notifications.alerts (the destination's https:// URL)");
+    if (notifications.alerts.type === "generic-hmac") needs("notificationsAlertHmacKey", "with notifications.alerts.type generic-hmac (the key requests are signed with)");
+    else unused("notificationsAlertHmacKey", `with notifications.alerts.type ${notifications.alerts.type} (only generic-hmac signs requests)`);
+  }
+  return problems;
+}
+
 /** Every key of the project's namespace. Strict: an unknown key is an error. */
 export const configSchema = z.strictObject({
   /** Environment name; must equal the stack name. */
@@ -460,6 +589,8 @@ export const configSchema = z.strictObject({
   registry: registrySection.default({ keepLastImages: 30, untaggedExpiryDays: 7 }),
   /** Identities of the delivery workflows and the state backend they use. */
   ci: ciSection,
+  /** The SOPS key of the app secrets: who may encrypt, who administers it. */
+  appSecrets: appSecretsSection.default({ deletionWindowDays: 30, ciRolesEncrypt: true, encrypters: [], administrators: [] }),
   reconciler: reconcilerSection.default({
     namespace: "flux-system",
     operator: OPERATOR_DEFAULTS,
@@ -468,6 +599,14 @@ export const configSchema = z.strictObject({
     metricsNamespace: "monitoring",
     commitAuthor: { name: "fluxcdbot", email: "fluxcdbot@users.noreply.github.com" },
   }),
+  /** Commit statuses and alerts from the reconciler. @default none */
+  notifications: notificationsSection.optional(),
+  /** The GitHub App's private key (PEM), secret. Read as a secret, never as plain text. */
+  notificationsAppPrivateKey: z.string().transform((value) => pulumi.secret(value)).optional(),
+  /** The alert destination's https:// URL, secret (chat webhook URLs carry their credential). */
+  notificationsAlertAddress: z.string().transform((value) => pulumi.secret(value)).optional(),
+  /** The key generic-hmac alerts are signed with, secret. */
+  notificationsAlertHmacKey: z.string().transform((value) => pulumi.secret(value)).optional(),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -521,7 +660,7 @@ export interface RawConfig {
   readonly refuseExamples?: boolean;
 }
 
-const STRING_KEYS = new Set(["environment"]);
+const STRING_KEYS = new Set<string>(["environment", ...NOTIFICATION_SECRET_KEYS]);
 
 /** Renders a zod path as a config key path: `gitops-platform:firewall.ingress[1].cidrs[0]`. */
 export function keyPath(path: readonly PropertyKey[]): string {
@@ -604,6 +743,7 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
   }
 
   problems.push(...crossFieldProblems(result.success ? result.data : parseSections(input), raw.stack));
+  problems.push(...notificationProblems(raw, input.notifications));
   if (raw.refuseExamples === true) {
     problems.push(...findPlaceholders(input).map((found) => `${keyPath(found.path)}: ${found.message}`));
   }
@@ -722,6 +862,7 @@ function crossFieldProblems(config: Sections, stack: string): string[] {
   }
 
   problems.push(...reconcilerProblems(config));
+  problems.push(...appSecretsProblems(config));
 
   if (production) {
     if (reconciler) {
@@ -790,6 +931,32 @@ function gitWriteProblems(config: Sections): string[] {
       if (automation.pushBranch === undefined) problems.push(`${path}: required: name the automation's own branch, such as ${automationBranchExample(env)}; ${why}`);
       else if (automation.pushBranch === branch) problems.push(`${path}: must not be the environment branch ${JSON.stringify(branch)}; use its own branch, such as ${automationBranchExample(env)}; ${why}`);
     });
+  }
+  return problems;
+}
+
+/** The SOPS key's principals: in the stack's account, each once; production keeps a deleted key 30 days. */
+function appSecretsProblems(config: Sections): string[] {
+  const problems: string[] = [];
+  const { appSecrets, aws, production, apps } = config;
+  if (!appSecrets) return problems;
+  if (apps !== undefined && apps.length > 0 && !appSecrets.ciRolesEncrypt && appSecrets.encrypters.length === 0) {
+    problems.push(`${keyPath(["appSecrets", "encrypters"])}: nobody could encrypt app secrets; list at least one principal or set appSecrets.ciRolesEncrypt to true`);
+  }
+  for (const list of ["encrypters", "administrators"] as const) {
+    const seen = new Map<string, number>();
+    appSecrets[list].forEach((arn, i) => {
+      const account = arn.split(":")[4];
+      if (aws && account !== aws.accountId) {
+        problems.push(`${keyPath(["appSecrets", list, i])}: ${arn} is in account ${account}, not aws.accountId ${aws.accountId}; the key policy names principals of the stack's account only`);
+      }
+      const j = seen.get(arn);
+      if (j !== undefined) problems.push(`${keyPath(["appSecrets", list, i])}: ${arn} is already appSecrets.${list}[${j}]`);
+      else seen.set(arn, i);
+    });
+  }
+  if (production && appSecrets.deletionWindowDays < 30) {
+    problems.push(`${keyPath(["appSecrets", "deletionWindowDays"])}: production keeps a deleted SOPS key for 30 days (every committed secret depends on it), got ${appSecrets.deletionWindowDays}`);
   }
   return problems;
 }

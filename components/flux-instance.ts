@@ -58,6 +58,8 @@ export interface FluxInstanceArgs {
   readonly substituteFrom?: pulumi.Input<string>;
   /** IAM role for image-reflector-controller's ServiceAccount (IRSA). @default none */
   readonly imageReflectorRoleArn?: pulumi.Input<string>;
+  /** IAM role for kustomize-controller's ServiceAccount (IRSA), to decrypt SOPS files with AWS KMS. @default none */
+  readonly kustomizeControllerRoleArn?: pulumi.Input<string>;
   /** NetworkPolicies of Flux's own set that are dropped because others replace them. @default none */
   readonly dropNetworkPolicies?: readonly string[];
   /** Seconds `pulumi up` waits for the instance to become Ready. @default 900 */
@@ -109,6 +111,21 @@ export class FluxInstance extends pulumi.ComponentResource {
           }),
         ),
         target: { kind: "ServiceAccount", name: "image-reflector-controller" },
+      });
+    }
+    if (args.kustomizeControllerRoleArn !== undefined) {
+      // Without spec.decryption.serviceAccountName (and the ObjectLevelWorkloadIdentity feature
+      // gate) kustomize-controller authenticates to KMS as itself (kustomize-controller v1.7.2
+      // internal/decryptor/decryptor.go SetAuthOptions).
+      patches.push({
+        patch: pulumi.output(args.kustomizeControllerRoleArn).apply((arn) =>
+          dump({
+            apiVersion: "v1",
+            kind: "ServiceAccount",
+            metadata: { name: "kustomize-controller", annotations: { "eks.amazonaws.com/role-arn": arn } },
+          }),
+        ),
+        target: { kind: "ServiceAccount", name: "kustomize-controller" },
       });
     }
     for (const policy of dropNetworkPolicies) {

@@ -35,6 +35,7 @@ const HOW_TO_FIND: Readonly<Record<string, string>> = {
   "reconciler.webhook.host": "the public DNS name GitHub sends webhooks to: a name in a domain you control, covered by the ACM certificate",
   "reconciler.operator.image": "the digest of that image (`crane digest <image>:<tag>`, or `docker buildx imagetools inspect <image>:<tag>`)",
   "github.owner": "your GitHub organisation or user: the owner of the config repo and the app repositories",
+  "appSecrets.encrypters": "the ARN of a role in your account allowed to encrypt app secrets (`aws iam get-role --role-name <name> --query Role.Arn --output text`)",
 };
 
 type Segment = string | number;

@@ -6,6 +6,7 @@ import * as aws from "@pulumi/aws";
 import type * as github from "@pulumi/github";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { AppSecrets } from "./app-secrets";
 import { CiIdentity } from "./ci-identity";
 import type { PlatformConfig } from "./config";
 import { DeployKey } from "./deploy-key";
@@ -14,6 +15,7 @@ import { GithubWiring } from "./github-wiring";
 import { Firewall } from "./firewall";
 import { FluxNamespace } from "./flux-namespace";
 import { ImageReflectorRole } from "./image-reflector-role";
+import { Notifications, notificationsArgsFromConfig } from "./notifications";
 import { Reconciler, reconcilerArgsFromConfig } from "./reconciler";
 import { Registry } from "./registry";
 import { Storage } from "./storage";
@@ -116,6 +118,8 @@ export class Platform extends pulumi.ComponentResource {
   public readonly fluxNamespace: FluxNamespace;
   /** The image reflector's IRSA role, when an app uses image automation. */
   public readonly imageReflectorRole: ImageReflectorRole | undefined;
+  /** The app secrets' SOPS key and kustomize-controller's decryption role, when there are apps. */
+  public readonly appSecrets: AppSecrets | undefined;
 
   /** The GitHub provider (owner and token from config) every GitHub resource uses. */
   public readonly githubProvider: github.Provider;
@@ -127,6 +131,8 @@ export class Platform extends pulumi.ComponentResource {
   public readonly githubWiring: GithubWiring;
   /** The in-cluster reconciler (Flux Operator, FluxInstance, sources, automation, webhook). */
   public readonly reconciler: Reconciler;
+  /** Commit statuses and alerts from the reconciler, when `notifications` is configured. */
+  public readonly notifications: Notifications | undefined;
   /** The GitHub webhook URL of the receiver (secret: its path derives from the token), when configured. */
   public readonly webhookUrl: pulumi.Output<string> | undefined;
   /** The receiver's load balancer host name, for the webhook host's DNS record, when configured. */
@@ -213,6 +219,29 @@ export class Platform extends pulumi.ComponentResource {
       );
     }
 
+    // App secrets: one SOPS key per environment, decrypted only by kustomize-controller.
+    const secrets = config.appSecrets;
+    this.appSecrets =
+      config.apps.length > 0
+        ? new AppSecrets(
+            `${name}-app-secrets`,
+            {
+              environment: config.environment,
+              oidcIssuerUrl: this.clusterOidcIssuer,
+              accountId: config.aws.accountId,
+              partition,
+              namespace: config.reconciler.namespace,
+              roleName: `${config.environment}-flux-sops-decrypt`.slice(0, 64),
+              encrypters: [...(secrets.ciRolesEncrypt ? Object.values(this.ciIdentity.appRoleArns) : []), ...secrets.encrypters],
+              administrators: [this.ciIdentity.deployRoleArn, ...secrets.administrators],
+              readers: [this.ciIdentity.previewRoleArn],
+              deletionWindowInDays: secrets.deletionWindowDays,
+              protect: config.production,
+            },
+            onAws,
+          )
+        : undefined;
+
     this.fluxNamespace = new FluxNamespace(`${name}-flux-namespace`, { name: config.reconciler.namespace }, { parent: this, providers: [this.k8sProvider] });
 
     // GitHub: one deploy key per repository (the Secrets go to the reconciler's namespace), the
@@ -283,6 +312,7 @@ export class Platform extends pulumi.ComponentResource {
           ]),
         ),
         bucketName: this.storage.bucketName,
+        ...(this.appSecrets ? { appSecretsRoleArn: this.appSecrets.roleArn } : {}),
         ...(this.imageReflectorRole ? { imageReflectorRole: { arn: this.imageReflectorRole.arn, name: this.imageReflectorRole.roleName } } : {}),
         ...(config.reconciler.webhook
           ? {
@@ -295,6 +325,11 @@ export class Platform extends pulumi.ComponentResource {
       }),
       { parent: this, providers: [this.k8sProvider, this.awsProvider, this.githubProvider] },
     );
+    // What the reconciler tells people: a commit status per Kustomization, and optional alerts.
+    const notificationsArgs = notificationsArgsFromConfig(config, this.reconciler);
+    this.notifications = notificationsArgs
+      ? new Notifications(`${name}-notifications`, notificationsArgs, { parent: this, providers: [this.k8sProvider] })
+      : undefined;
     this.webhookUrl = this.reconciler.webhookUrl;
     this.webhookLoadBalancer = this.reconciler.webhookLoadBalancer;
 
@@ -322,6 +357,7 @@ export class Platform extends pulumi.ComponentResource {
       deployKeys: this.deployKeys,
       webhookUrl: this.webhookUrl,
       webhookLoadBalancer: this.webhookLoadBalancer,
+      appSecretsKeyArn: this.appSecrets?.keyArn,
     });
   }
 }

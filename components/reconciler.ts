@@ -79,6 +79,8 @@ export interface ReconcilerArgs {
   readonly imageReflectorRole?: { readonly arn: pulumi.Input<string>; readonly name: pulumi.Input<string> };
   /** The receiver's load balancer protection (the Firewall's); required when `settings.webhook` is set. @default none */
   readonly webhookExposure?: { readonly securityGroupIds: pulumi.Input<pulumi.Input<string>[]>; readonly wafAclArn?: pulumi.Input<string> };
+  /** IRSA role kustomize-controller decrypts app secrets with (SOPS); app Kustomizations decrypt when set. @default none */
+  readonly appSecretsRoleArn?: pulumi.Input<string>;
   /** More `KEY: value` entries for the metadata ConfigMap (keys are Flux variable names). @default none */
   readonly extraMetadata?: Readonly<Record<string, pulumi.Input<string>>>;
 }
@@ -103,6 +105,8 @@ export function ecrReadPolicy(repositoryArns: readonly string[]): string {
 export class Reconciler extends pulumi.ComponentResource {
   /** Name of the sync GitRepository (the config repository), which image automation commits through. */
   public readonly syncName: string;
+  /** The Flux namespace, resolved once the FluxInstance is Ready: Flux objects placed with it wait for Flux's CRDs. */
+  public readonly fluxNamespace: pulumi.Output<string>;
   /** Flux controllers installed. */
   public readonly components: readonly string[];
   /** Push branch of each automated app. */
@@ -187,12 +191,14 @@ export class Reconciler extends pulumi.ComponentResource {
         interval: settings.interval,
         substituteFrom: metadata.metadata.name,
         ...(ecrRead && args.imageReflectorRole ? { imageReflectorRoleArn: args.imageReflectorRole.arn } : {}),
+        ...(args.appSecretsRoleArn !== undefined ? { kustomizeControllerRoleArn: args.appSecretsRoleArn } : {}),
         dropNetworkPolicies: REPLACED_FLUX_POLICIES,
       },
       // The role annotation waits for the permissions it stands for.
       { parent: this, ...(ecrRead ? { dependsOn: [ecrRead] } : {}) },
     );
     this.syncName = instance.syncName;
+    this.fluxNamespace = instance.namespace;
     this.components = instance.components;
 
     new FluxNetworkPolicies(
@@ -221,6 +227,7 @@ export class Reconciler extends pulumi.ComponentResource {
             interval: app.interval,
             secretName: app.secretName,
             substituteFrom: metadata.metadata.name,
+            decryption: args.appSecretsRoleArn !== undefined,
           },
           { parent: this },
         ),
@@ -296,6 +303,8 @@ export interface ReconcilerInputs {
   readonly imageReflectorRole?: { readonly arn: pulumi.Input<string>; readonly name: pulumi.Input<string> };
   /** The Firewall's protection of the receiver's load balancer, when the webhook is on. */
   readonly webhookExposure?: { readonly securityGroupIds: pulumi.Input<pulumi.Input<string>[]>; readonly wafAclArn?: pulumi.Input<string> };
+  /** The SOPS decryption role of kustomize-controller, when app secrets are set up. */
+  readonly appSecretsRoleArn?: pulumi.Input<string>;
 }
 
 /** Reconciler args from the validated stack config and the other components' outputs. */
@@ -340,5 +349,6 @@ export function reconcilerArgsFromConfig(config: PlatformConfig, inputs: Reconci
     aws: { region: config.region, accountId: config.aws.accountId, bucketName: inputs.bucketName },
     ...(inputs.imageReflectorRole ? { imageReflectorRole: inputs.imageReflectorRole } : {}),
     ...(inputs.webhookExposure ? { webhookExposure: inputs.webhookExposure } : {}),
+    ...(inputs.appSecretsRoleArn !== undefined ? { appSecretsRoleArn: inputs.appSecretsRoleArn } : {}),
   };
 }

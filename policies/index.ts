@@ -7,7 +7,7 @@ import { PolicyPack } from "@pulumi/policy";
 import { POLICY_PACK_NAME, policies } from "./rules";
 
 new PolicyPack(POLICY_PACK_NAME, {
-  description: "Security and reliability rules of gitops-platform: S3, KMS, ECR, security groups, IAM, GitHub deploy keys, secrets, Kubernetes and the Flux reconciler.",
+  description: "Security and reliability rules of gitops-platform: S3, KMS, ECR, security groups, IAM, GitHub deploy keys, secrets, SOPS app secrets, Kubernetes, the Flux reconciler and its notifications.",
   // Every rule names its own level; per-stack levels come from policies/config/<stack>.json.
   enforcementLevel: "mandatory",
   policies,

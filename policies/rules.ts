@@ -13,6 +13,8 @@ import { githubPolicies } from "./github";
 import { secretPolicies } from "./secrets";
 import { kubernetesPolicies } from "./kubernetes";
 import { promotionPolicies } from "./promotion";
+import { notificationPolicies } from "./notifications";
+import { sopsPolicies } from "./sops";
 
 /** The pack's name, as `pulumi preview --policy-pack` reports it. */
 export const POLICY_PACK_NAME = "gitops-platform";
@@ -28,4 +30,6 @@ export const policies: Policies = [
   ...secretPolicies,
   ...kubernetesPolicies,
   ...promotionPolicies,
+  ...notificationPolicies,
+  ...sopsPolicies,
 ];

@@ -36,6 +36,8 @@ const accountHint = "put the 12-digit id of the account this stack deploys to (`
 const ownerProblem = `${P}:github.owner: acme-corp is the example organisation of the shipped stack files; put your GitHub organisation or user: the owner of the config repo and the app repositories`;
 const keyArn = (account: string) =>
   `${P}:ci.secretsKeyArn: names the example account ${account}; put the ARN of the stack's secrets key (\`aws kms describe-key --key-id alias/gitops-platform-<stack> --query KeyMetadata.Arn --output text\`)`;
+const encrypter = (account: string) =>
+  `${P}:appSecrets.encrypters[0]: names the example account ${account}; put the ARN of a role in your account allowed to encrypt app secrets (\`aws iam get-role --role-name <name> --query Role.Arn --output text\`)`;
 const host = (env: string) =>
   `${P}:reconciler.webhook.host: flux-webhook.${env}.example.com is a domain reserved for documentation (RFC 2606); put the public DNS name GitHub sends webhooks to: a name in a domain you control, covered by the ACM certificate`;
 const certificate = (account: string) =>
@@ -51,6 +53,7 @@ describe("example values in a real run", () => {
         ownerProblem,
         `${P}:firewall.ingress[0].cidrs[0]: 203.0.113.0/24 is reserved for documentation (RFC 5737); put the address ranges that really need this access (for example your VPN's egress ranges)`,
         keyArn("111111111111"),
+        encrypter("111111111111"),
         host("staging"),
         certificate("111111111111"),
       ],
@@ -65,6 +68,7 @@ describe("example values in a real run", () => {
         `${P}:aws.accountId: 222222222222 is an example account id; ${accountHint}`,
         ownerProblem,
         keyArn("222222222222"),
+        encrypter("222222222222"),
         `${P}:reconciler.operator.image: the all-zero digest is a placeholder; put the digest of that image (\`crane digest ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1\`, or \`docker buildx imagetools inspect ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1\`)`,
         host("prod"),
         certificate("222222222222"),
@@ -131,6 +135,6 @@ describe("findPlaceholders", () => {
     const raw = { stack: "staging", values: encodeConfig(loaded.config), secretKeys: loaded.secretKeys };
     expect(configProblems(raw)).toEqual([]);
     expect(() => parseConfig({ ...raw, refuseExamples: false })).not.toThrow();
-    expect(configProblems({ ...raw, refuseExamples: true })).toHaveLength(6);
+    expect(configProblems({ ...raw, refuseExamples: true })).toHaveLength(7);
   });
 });

@@ -40,6 +40,7 @@ describe("Platform", () => {
     const children = result.resources.filter((r) => r.parent === platform.urn).map((r) => `${r.type}::${r.name}`);
     // The Kubernetes provider registers once the cluster lookup resolves: compare as sets.
     expect(children.filter((c) => c.startsWith("gitops-platform:aws:") || c.startsWith("pulumi:providers:")).sort()).toEqual([
+      "gitops-platform:aws:AppSecrets::staging-app-secrets",
       "gitops-platform:aws:CiIdentity::staging-ci",
       "gitops-platform:aws:Firewall::staging-firewall",
       "gitops-platform:aws:ImageReflectorRole::staging-image-reflector",
@@ -131,6 +132,8 @@ describe("Platform", () => {
   it("exports names, URLs and ARNs, unknown in preview, secret only where a token is in it", async () => {
     const result = await plan("prod");
     expect(Object.keys(result.outputs).sort()).toEqual([
+      "appSecretsAlias",
+      "appSecretsKeyArn",
       "bucketName",
       "ciRoleArns",
       "deployKeys",

@@ -37,7 +37,11 @@ describe("Pulumi CLI compatibility", () => {
     const required = Object.entries(project.config)
       .filter(([, declaration]) => declaration.default === undefined && declaration.value === undefined)
       .map(([key]) => `gitops-platform:${key}`);
-    expect(required).toEqual(["environment", "aws", "github", "firewall", "storage", "registry", "ci", "reconciler"].map((key) => `gitops-platform:${key}`));
+    expect(required).toEqual(
+      ["environment", "aws", "github", "firewall", "storage", "registry", "ci", "appSecrets", "reconciler", "notifications", "notificationsAppPrivateKey"].map(
+        (key) => `gitops-platform:${key}`,
+      ),
+    );
     for (const stack of ["staging", "prod"]) {
       const file = load(fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
       for (const key of required) expect(file.config, `${stack}: ${key}`).toHaveProperty([key]);

@@ -44,6 +44,10 @@ const TABLE: Record<string, [staging: string, prod: string]> = {
   "image-automation-no-prod-push": ["mandatory", "mandatory"],
   "image-automation-staging-only": ["disabled", "mandatory"],
   "github-ruleset-promotion": ["mandatory", "mandatory"],
+  "flux-commit-status-alerts": ["mandatory", "mandatory"],
+  "notification-https-only": ["mandatory", "mandatory"],
+  "flux-secrets-sops-only": ["mandatory", "mandatory"],
+  "sops-key-decrypt-only-controller": ["mandatory", "mandatory"],
 };
 
 describe("the rules", () => {

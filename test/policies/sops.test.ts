@@ -1,0 +1,314 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { appSecretsKeyPolicy } from "../../components/app-secrets";
+import { irsaTrustPolicy } from "../../components/image-reflector-role";
+import { FLUX_MANIFEST_PATHS, fluxSecretsSopsOnly, manifestSecretProblems, manifestTextProblems, repositoryRoot, sopsKeyDecryptOnlyController } from "../../policies/sops";
+import { messages, res, UNKNOWN, unknownNote, violations, withInputs } from "./harness";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+
+// ---------------------------------------------------------------------------------------------
+// Manifests
+// ---------------------------------------------------------------------------------------------
+
+/** A SOPS-encrypted Secret as `sops --encrypt --encrypted-regex '^(data|stringData)$'` writes it (values shortened). */
+const ENCRYPTED_SECRET = `apiVersion: v1
+kind: Secret
+metadata:
+  name: db
+  namespace: orders
+type: Opaque
+stringData:
+  password: ENC[AES256_GCM,data:3q2+7w==,iv:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=,tag:BBBBBBBBBBBBBBBBBBBBBB==,type:str]
+sops:
+  kms:
+    - arn: arn:aws:kms:eu-west-1:111111111111:alias/gitops-platform/staging/app-secrets
+      created_at: "2026-12-01T00:00:00Z"
+      enc: AQICAHh...
+      aws_profile: ""
+  lastmodified: "2026-12-01T00:00:00Z"
+  mac: ENC[AES256_GCM,data:Zm9v,iv:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=,tag:BBBBBBBBBBBBBBBBBBBBBB==,type:str]
+  encrypted_regex: ^(data|stringData)$
+  version: 3.11.0
+`;
+const PLAIN_SECRET = `apiVersion: v1
+kind: Secret
+metadata:
+  name: db
+stringData:
+  password: hunter2
+`;
+
+/** A directory tree of files, for the scan. */
+function tree(files: Record<string, string>): string {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "sops-policy-"));
+  for (const [file, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+    fs.writeFileSync(path.join(root, file), text);
+  }
+  return root;
+}
+
+describe("manifest scan (the config repo's Flux paths, plan renders)", () => {
+  it("passes a SOPS-encrypted Secret, a Secret without data and other kinds", () => {
+    const text = `${ENCRYPTED_SECRET}---\napiVersion: v1\nkind: Secret\nmetadata: { name: empty }\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: { name: c }\ndata: { a: b }\n`;
+    expect(manifestTextProblems(text, "deploy/staging/secret.yaml")).toEqual([]);
+  });
+
+  it("passes real sops 3.11.0 output: an encrypted Secret and a secretGenerator's encrypted .env", () => {
+    const fixture = path.join(ROOT, "test", "fixtures", "sops", "encrypted");
+    expect(fs.readFileSync(path.join(fixture, "db.yaml"), "utf8")).toMatch(/password: ENC\[AES256_GCM,/);
+    expect(manifestSecretProblems(fixture, ["."])).toEqual([]);
+    // The same Secret with its sops block cut off is plaintext as far as anyone can tell.
+    const stripped = fs.readFileSync(path.join(fixture, "db.yaml"), "utf8").split("\nsops:")[0] ?? "";
+    expect(manifestTextProblems(stripped.replace(/ENC\[[^\]]*\]/, "hunter2"), "db.yaml")).toEqual([
+      'db.yaml: Secret "db" has plaintext stringData and no SOPS metadata; only SOPS-encrypted Secrets belong in Git (sops --encrypt --in-place db.yaml)',
+    ]);
+  });
+
+  it("refuses a Secret with plaintext stringData or data", () => {
+    expect(manifestTextProblems(PLAIN_SECRET, "clusters/staging/db.yaml")).toEqual([
+      'clusters/staging/db.yaml: Secret "db" has plaintext stringData and no SOPS metadata; only SOPS-encrypted Secrets belong in Git (sops --encrypt --in-place clusters/staging/db.yaml)',
+    ]);
+    const both = "kind: Secret\napiVersion: v1\nmetadata: { name: x }\ndata: { a: aGk= }\nstringData: { b: hi }\n";
+    expect(manifestTextProblems(both, "x.yaml")).toEqual([
+      'x.yaml: Secret "x" has plaintext data and stringData and no SOPS metadata; only SOPS-encrypted Secrets belong in Git (sops --encrypt --in-place x.yaml)',
+    ]);
+  });
+
+  it("refuses a Secret whose SOPS metadata is there but a value is not encrypted", () => {
+    const tampered = ENCRYPTED_SECRET.replace("  password: ENC[", "  user: admin\n  password: ENC[");
+    expect(manifestTextProblems(tampered, "s.yaml")).toEqual(['s.yaml: Secret "db" has SOPS metadata but stringData.user is not encrypted; encrypt the whole file again with sops']);
+  });
+
+  it("passes a plan render, whose secret values are all masked, and refuses one with a value in the clear", () => {
+    const render = "apiVersion: v1\nkind: Secret\nmetadata: { name: flux-system, namespace: flux-system }\nstringData: { identity: '[secret]', known_hosts: '[secret]' }\n";
+    expect(manifestTextProblems(render, "out/secret.yaml")).toEqual([]);
+    expect(manifestTextProblems(render.replace("known_hosts: '[secret]'", "known_hosts: github.com"), "out/secret.yaml")).toEqual([
+      'out/secret.yaml: Secret "flux-system" has plaintext stringData and no SOPS metadata; only SOPS-encrypted Secrets belong in Git (sops --encrypt --in-place out/secret.yaml)',
+    ]);
+  });
+
+  it("refuses secretGenerator literals and plaintext sources, and passes SOPS-encrypted ones", () => {
+    const root = tree({
+      "app/kustomization.yaml":
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nsecretGenerator:\n  - name: lit\n    literals: [password=hunter2]\n  - name: env\n    envs: [plain.env]\n  - name: file\n    files: [key=enc.json, ok.env]\n",
+      "app/plain.env": "PASSWORD=hunter2\n",
+      "app/enc.json": '{"data": "ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]", "sops": {"mac": "ENC[...]"}}\n',
+      "app/ok.env": "PASSWORD=ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]\nsops_mac=ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]\n",
+    });
+    expect(manifestSecretProblems(root, ["app"])).toEqual([
+      'app/kustomization.yaml: secretGenerator "lit" has literals, which are plaintext in Git; generate it from a SOPS-encrypted envs or files source',
+      'app/kustomization.yaml: secretGenerator "env" reads plain.env, which is not SOPS-encrypted; encrypt it with sops',
+    ]);
+  });
+
+  it("refuses an unparsable file that declares a plaintext Secret", () => {
+    expect(manifestTextProblems("kind: Secret\nstringData:\n  password: [unclosed\n", "bad.yaml")).toEqual([
+      "bad.yaml: is not valid YAML and declares a Secret without SOPS metadata; fix the file so it can be checked",
+    ]);
+    expect(manifestTextProblems("kind: ConfigMap\ndata: [unclosed\n", "bad.yaml")).toEqual([]);
+  });
+
+  it("walks every YAML and JSON file under the given paths, skips missing ones and names files from the root", () => {
+    const json = JSON.stringify({ apiVersion: "v1", kind: "Secret", metadata: { name: "db" }, data: { password: "aHVudGVyMg==" } });
+    const root = tree({
+      "clusters/staging/apps/db.yaml": PLAIN_SECRET,
+      "examples/app/deploy/staging/secret.yml": PLAIN_SECRET,
+      "examples/app/deploy/staging/secret.json": json,
+      "examples/README.md": PLAIN_SECRET,
+      "examples/.hidden/s.yaml": PLAIN_SECRET,
+    });
+    expect(manifestSecretProblems(root, ["clusters", "examples", "missing"]).map((p) => p.split(":")[0])).toEqual([
+      "clusters/staging/apps/db.yaml",
+      "examples/app/deploy/staging/secret.json",
+      "examples/app/deploy/staging/secret.yml",
+    ]);
+  });
+
+  it("looks inside a kind: List", () => {
+    const listed = `apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Secret\n    metadata: { name: db }\n    stringData: { password: hunter2 }\n`;
+    expect(manifestTextProblems(listed, "list.yaml")).toEqual([
+      'list.yaml: Secret "db" has plaintext stringData and no SOPS metadata; only SOPS-encrypted Secrets belong in Git (sops --encrypt --in-place list.yaml)',
+    ]);
+  });
+
+  it("finds no plaintext Secret in what this repository ships to Flux", () => {
+    expect(FLUX_MANIFEST_PATHS).toEqual(["clusters", "examples"]);
+    expect(manifestSecretProblems(ROOT, FLUX_MANIFEST_PATHS)).toEqual([]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// flux-secrets-sops-only
+// ---------------------------------------------------------------------------------------------
+
+const platformSecret = res("kubernetes:core/v1:Secret", "deploy-key", {
+  apiVersion: "v1",
+  kind: "Secret",
+  metadata: { name: "flux-system", namespace: "flux-system", labels: { "app.kubernetes.io/part-of": "gitops-platform" } },
+  stringData: { identity: "key" },
+});
+const appSecret = res("kubernetes:core/v1:Secret", "db", { apiVersion: "v1", kind: "Secret", metadata: { name: "db", namespace: "orders" }, stringData: { password: "hunter2" } });
+const emptyRoot = { manifestRoot: tree({}) };
+const instance = (patches: unknown[]) =>
+  res("kubernetes:fluxcd.controlplane.io/v1:FluxInstance", "flux", { apiVersion: "fluxcd.controlplane.io/v1", kind: "FluxInstance", metadata: { name: "flux", namespace: "flux-system" }, spec: { kustomize: { patches } } });
+
+describe("flux-secrets-sops-only", () => {
+  it("passes the platform's own credential Secrets and clean manifests", async () => {
+    expect(await messages(fluxSecretsSopsOnly, [platformSecret], { config: emptyRoot })).toEqual([]);
+  });
+
+  it("refuses a Secret the program declares that is not a platform credential", async () => {
+    const found = await violations(fluxSecretsSopsOnly, [appSecret], { config: emptyRoot });
+    expect(found.map((v) => [v.resource, v.message])).toEqual([
+      [
+        appSecret.urn,
+        "Secret \"orders/db\" is declared by the program but is not one of the platform's own credentials (label app.kubernetes.io/part-of: gitops-platform); an app's secrets go SOPS-encrypted into its deploy path, where Flux decrypts them",
+      ],
+    ]);
+  });
+
+  it("refuses a plaintext Secret under the configured manifest paths", async () => {
+    const root = tree({ "clusters/staging/db.yaml": PLAIN_SECRET, "examples/orders/secret.yaml": ENCRYPTED_SECRET });
+    expect(await messages(fluxSecretsSopsOnly, [], { config: { manifestRoot: root } })).toEqual([
+      'clusters/staging/db.yaml: Secret "db" has plaintext stringData and no SOPS metadata; only SOPS-encrypted Secrets belong in Git (sops --encrypt --in-place clusters/staging/db.yaml)',
+    ]);
+  });
+
+  it("reads the manifest paths from the repository root by default", async () => {
+    expect(await messages(fluxSecretsSopsOnly, [], { config: { manifestPaths: ["test/fixtures/sops/plaintext"] } })).toEqual([
+      'test/fixtures/sops/plaintext/secret.yaml: Secret "db" has plaintext stringData and no SOPS metadata; only SOPS-encrypted Secrets belong in Git (sops --encrypt --in-place test/fixtures/sops/plaintext/secret.yaml)',
+    ]);
+  });
+
+  it("refuses inline Flux patches that write Secret data, strategic-merge or JSON 6902", async () => {
+    const serviceAccount = { patch: "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: kustomize-controller\n", target: { kind: "ServiceAccount" } };
+    const merge = { patch: "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: hunter2\n", target: { kind: "Secret", name: "db" } };
+    const json6902 = { patch: "- op: add\n  path: /data/password\n  value: aHVudGVyMg==\n", target: { kind: "Secret", name: "db" } };
+    const removal = { patch: "- op: remove\n  path: /data/password\n", target: { kind: "Secret", name: "db" } };
+    expect(await messages(fluxSecretsSopsOnly, [instance([serviceAccount, removal])], { config: emptyRoot })).toEqual([]);
+    expect(await messages(fluxSecretsSopsOnly, [instance([serviceAccount, merge, json6902])], { config: emptyRoot })).toEqual([
+      'patches[1] of FluxInstance "flux" writes Secret data in plaintext; put the Secret SOPS-encrypted in the applied path instead',
+      'patches[2] of FluxInstance "flux" writes Secret data in plaintext; put the Secret SOPS-encrypted in the applied path instead',
+    ]);
+    const kustomization = res("kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization", "orders", { metadata: { name: "orders", namespace: "flux-system" }, spec: { patches: [merge] } });
+    expect(await messages(fluxSecretsSopsOnly, [kustomization], { config: emptyRoot })).toEqual([
+      'patches[0] of Kustomization "orders" writes Secret data in plaintext; put the Secret SOPS-encrypted in the applied path instead',
+    ]);
+  });
+
+  it("notes an unknown patch that may target a Secret, and skips unknown patches aimed at other kinds", async () => {
+    const unknownOther = { patch: UNKNOWN, target: { kind: "ServiceAccount" } };
+    expect(await violations(fluxSecretsSopsOnly, [instance([unknownOther])], { config: emptyRoot })).toEqual([]);
+    const found = await violations(fluxSecretsSopsOnly, [instance([unknownOther, { patch: UNKNOWN, target: { kind: "Secret" } }])], { config: emptyRoot });
+    expect(found.map((v) => [v.enforcementLevel, v.message])).toEqual([["advisory", unknownNote("flux-secrets-sops-only", "spec.kustomize.patches.1.patch")]]);
+  });
+
+  it("finds the repository root above a bundled copy of the rules, not just one level up", () => {
+    expect(repositoryRoot(path.join(ROOT, "tools", "plan"))).toBe(ROOT);
+    expect(repositoryRoot(path.join(ROOT, "policies"))).toBe(ROOT);
+    expect(repositoryRoot(os.tmpdir())).toBe(path.resolve(os.tmpdir(), ".."));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// sops-key-decrypt-only-controller
+// ---------------------------------------------------------------------------------------------
+
+const ISSUER = "https://oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF0123456789";
+const CONTROLLER = "arn:aws:iam::111111111111:role/staging-flux-sops-decrypt";
+const CI = "arn:aws:iam::111111111111:role/ci-orders";
+const DEPLOY = "arn:aws:iam::111111111111:role/deploy";
+const controllerRole = res("aws:iam/role:Role", "kc", {
+  name: "staging-flux-sops-decrypt",
+  assumeRolePolicy: irsaTrustPolicy(ISSUER, "111111111111", "aws", "flux-system", "kustomize-controller"),
+});
+const reflectorRole = res("aws:iam/role:Role", "reflector", {
+  name: "image-reflector",
+  assumeRolePolicy: irsaTrustPolicy(ISSUER, "111111111111", "aws", "flux-system", "image-reflector-controller"),
+});
+const goodPolicy = JSON.parse(appSecretsKeyPolicy({ decrypter: CONTROLLER, encrypters: [CI], administrators: [DEPLOY], readers: [] })) as { Version: string; Statement: unknown[] };
+const withStatements = (...extra: unknown[]) => JSON.stringify({ ...goodPolicy, Statement: [...goodPolicy.Statement, ...extra] });
+const sopsKey = res("aws:kms/key:Key", "sops", { enableKeyRotation: true, policy: JSON.stringify(goodPolicy), tags: { "gitops-platform/purpose": "sops" } });
+const allow = (principal: unknown, action: unknown, sid = "Extra") => ({ Sid: sid, Effect: "Allow", Principal: principal, Action: action, Resource: "*" });
+const check = (key: typeof sopsKey, extra: (typeof sopsKey)[] = []) => messages(sopsKeyDecryptOnlyController, [controllerRole, reflectorRole, key, ...extra]);
+const WHO = 'only kustomize-controller\'s IRSA role ("staging-flux-sops-decrypt") may decrypt the SOPS key, with kms:Decrypt alone';
+
+describe("sops-key-decrypt-only-controller", () => {
+  it("passes the AppSecrets key policy: the controller decrypts, CI encrypts, the deploy role administers", async () => {
+    expect(await check(sopsKey)).toEqual([]);
+  });
+
+  it("refuses decryption by anyone else: another role, the account root, everyone", async () => {
+    const key = withInputs(sopsKey, {
+      policy: withStatements(allow({ AWS: CI }, "kms:Decrypt", "CiDecrypts"), allow({ AWS: "arn:aws:iam::111111111111:root" }, "kms:*", "Root"), allow("*", "kms:Decrypt", "Everyone")),
+    });
+    expect(await check(key)).toEqual([
+      `key policy statement "CiDecrypts" lets "${CI}" use kms:Decrypt; ${WHO}`,
+      `key policy statement "Everyone" lets every AWS principal use kms:Decrypt; ${WHO}`,
+      `key policy statement "Root" lets every principal of account "arn:aws:iam::111111111111:root" use kms:Decrypt, kms:ReEncryptFrom, kms:CreateGrant; ${WHO}`,
+    ]);
+  });
+
+  it("refuses grants and re-encryption even to the controller, and wildcards that include them", async () => {
+    const key = withInputs(sopsKey, {
+      policy: withStatements(allow({ AWS: CONTROLLER }, ["kms:Decrypt", "kms:ReEncrypt*"], "Reencrypt"), allow({ AWS: DEPLOY }, "kms:Create*", "AdminWildcard")),
+    });
+    expect(await check(key)).toEqual([
+      `key policy statement "AdminWildcard" lets "${DEPLOY}" use kms:CreateGrant; ${WHO}`,
+      `key policy statement "Reencrypt" lets "${CONTROLLER}" use kms:ReEncryptFrom; ${WHO}`,
+    ]);
+  });
+
+  it("refuses NotAction and NotPrincipal in allowing statements", async () => {
+    const key = withInputs(sopsKey, {
+      policy: withStatements(
+        { Sid: "NotAction", Effect: "Allow", Principal: { AWS: CI }, NotAction: "kms:ScheduleKeyDeletion", Resource: "*" },
+        { Sid: "NotPrincipal", Effect: "Allow", NotPrincipal: { AWS: CI }, Action: "kms:Decrypt", Resource: "*" },
+      ),
+    });
+    expect(await check(key)).toEqual([
+      'key policy statement "NotAction" uses NotAction with Allow, which lets its principals decrypt; list the actions',
+      'key policy statement "NotPrincipal" uses NotPrincipal with Allow; name the principals',
+    ]);
+  });
+
+  it("refuses a SOPS key without a policy, or one the controller cannot decrypt with", async () => {
+    expect(await check(withInputs(sopsKey, { policy: undefined }))).toEqual([
+      "the SOPS key has no key policy, and AWS's default one lets every principal of the account that IAM allows decrypt; give it a policy that lets only kustomize-controller's IRSA role decrypt",
+    ]);
+    const noController = JSON.parse(appSecretsKeyPolicy({ decrypter: "arn:aws:iam::111111111111:role/image-reflector", encrypters: [], administrators: [DEPLOY], readers: [] })) as unknown;
+    expect(await check(withInputs(sopsKey, { policy: JSON.stringify(noController) }))).toEqual([
+      'key policy statement "DecryptByKustomizeController" lets "arn:aws:iam::111111111111:role/image-reflector" use kms:Decrypt; only kustomize-controller\'s IRSA role ("staging-flux-sops-decrypt") may decrypt the SOPS key, with kms:Decrypt alone',
+      'the SOPS key\'s policy lets no kustomize-controller IRSA role ("staging-flux-sops-decrypt") decrypt; Flux could not read the secrets',
+    ]);
+  });
+
+  it("recognises an untagged key by the controller decrypting with it, and leaves other keys to the KMS rules", async () => {
+    const untagged = withInputs(sopsKey, { tags: undefined, policy: withStatements(allow({ AWS: CI }, "kms:Decrypt", "CiDecrypts")) });
+    expect(await check(untagged)).toEqual([`key policy statement "CiDecrypts" lets "${CI}" use kms:Decrypt; ${WHO}`]);
+    const storageKey = res("aws:kms/key:Key", "storage", { enableKeyRotation: true, policy: JSON.stringify({ Statement: [allow({ AWS: "arn:aws:iam::111111111111:root" }, "kms:*")] }) });
+    expect(await check(storageKey)).toEqual([]);
+  });
+
+  it("checks a separate KeyPolicy resource too", async () => {
+    const keyPolicy = res("aws:kms/keyPolicy:KeyPolicy", "sops-policy", { keyId: "k", policy: withStatements(allow({ AWS: CI }, "kms:Decrypt", "CiDecrypts")) });
+    expect(await messages(sopsKeyDecryptOnlyController, [controllerRole, keyPolicy])).toEqual([`key policy statement "CiDecrypts" lets "${CI}" use kms:Decrypt; ${WHO}`]);
+  });
+
+  it("refuses a grant of decryption on the SOPS key to anyone but the controller", async () => {
+    const grant = (grantee: string, operations: string[]) => res("aws:kms/grant:Grant", "grant", { keyId: "k", granteePrincipal: grantee, operations }, { deps: { keyId: [sopsKey] } });
+    expect(await check(sopsKey, [grant(CONTROLLER, ["Decrypt"]), grant(CI, ["Encrypt"])])).toEqual([]);
+    expect(await check(sopsKey, [grant(CI, ["Decrypt", "Encrypt"])])).toEqual([
+      `grant to "${CI}" on the SOPS key allows Decrypt; only kustomize-controller's IRSA role may decrypt, through the key policy`,
+    ]);
+  });
+
+  it("notes a SOPS key policy unknown during preview", async () => {
+    const found = await violations(sopsKeyDecryptOnlyController, [controllerRole, withInputs(sopsKey, { policy: UNKNOWN })]);
+    expect(found.map((v) => [v.enforcementLevel, v.message])).toEqual([["advisory", unknownNote("sops-key-decrypt-only-controller", "policy")]]);
+  });
+});
