@@ -56,7 +56,8 @@ export interface GithubWiringArgs {
    */
   readonly requiredReviews?: number;
   /**
-   * Status checks that must pass before a pull request merges (the branch need not be up to date).
+   * Status checks (GitHub Actions job names) that must pass before a pull request merges; only
+   * GitHub Actions can satisfy them. The branch need not be up to date.
    * @default ["preview"]
    */
   readonly requiredChecks?: readonly string[];
@@ -70,6 +71,13 @@ export interface GithubWiringArgs {
   /** The GitHub provider (owner and token). */
   readonly githubProvider: github.Provider;
 }
+
+/**
+ * The GitHub App id of GitHub Actions: required checks must come from it. Unpinned, a required
+ * check is satisfied by a commit status of that name from anyone with statuses: write, such as the
+ * notifications App, whose key a stack secret holds.
+ */
+export const GITHUB_ACTIONS_APP_ID = 15368;
 
 /** How pull requests into an environment branch merge: merge commits only (see the file comment). */
 export const MERGE_METHODS = ["merge"] as const;
@@ -119,7 +127,7 @@ export class GithubWiring extends pulumi.ComponentResource {
               allowedMergeMethods: [...MERGE_METHODS],
             },
             requiredStatusChecks: {
-              requiredChecks: requiredChecks.map((context) => ({ context })),
+              requiredChecks: requiredChecks.map((context) => ({ context, integrationId: GITHUB_ACTIONS_APP_ID })),
               // Not "require up to date": it deadlocks promotion (see the file comment).
               strictRequiredStatusChecksPolicy: false,
             },

@@ -158,7 +158,7 @@ function enforceAdminsViolation(enforceAdmins: boolean | undefined, reportViolat
 /** Environment-branch rulesets: active, a pull request with the required reviews and checks, no force push, no deletion. */
 export const githubRulesetReview: ResourceValidationPolicy = {
   name: "github-ruleset-review",
-  description: "Every branch ruleset is active and requires a pull request with at least the configured approving reviews and one required status check, and blocks force pushes and deletion.",
+  description: "Every branch ruleset is active and requires a pull request with at least the configured approving reviews and one required status check pinned to the App that runs it, and blocks force pushes and deletion.",
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
@@ -178,8 +178,13 @@ export const githubRulesetReview: ResourceValidationPolicy = {
         reportViolation(`pull requests need at least ${minimumApprovingReviews} approving review${minimumApprovingReviews === 1 ? "" : "s"}, got ${reviews}`);
       }
     }
-    const checks = list(record(rules.requiredStatusChecks)?.requiredChecks);
+    const checks = list(record(rules.requiredStatusChecks)?.requiredChecks).map((check) => record(check) ?? {});
     if (checks.length === 0) reportViolation("at least one required status check (the preview) must pass; add rules.requiredStatusChecks");
+    for (const check of checks.filter((c) => !num(c.integrationId))) {
+      reportViolation(
+        `required check ${q(str(check.context) ?? "(unnamed)")} accepts a status of that name from anyone with statuses: write; pin integrationId to the App that runs it (GitHub Actions: 15368)`,
+      );
+    }
     if (rules.nonFastForward !== true) reportViolation("force pushes must be blocked; set rules.nonFastForward: true");
     if (rules.deletion !== true) reportViolation("deleting the branch must be blocked; set rules.deletion: true");
   }),

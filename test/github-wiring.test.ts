@@ -48,7 +48,7 @@ describe("GithubWiring", () => {
         deletion: true,
         nonFastForward: true,
         pullRequest: { requiredApprovingReviewCount: 0, dismissStaleReviewsOnPush: false, requireLastPushApproval: false, allowedMergeMethods: ["merge"] },
-        requiredStatusChecks: { requiredChecks: [{ context: "preview" }], strictRequiredStatusChecksPolicy: false },
+        requiredStatusChecks: { requiredChecks: [{ context: "preview", integrationId: 15368 }], strictRequiredStatusChecksPolicy: false },
       },
     });
     expect(ruleset.inputs.bypassActors).toBeUndefined();
@@ -63,7 +63,13 @@ describe("GithubWiring", () => {
     expect(ruleset.inputs.conditions).toEqual({ refName: { includes: ["refs/heads/prod"], excludes: [] } });
     expect(ruleset.inputs.rules).toMatchObject({
       pullRequest: { requiredApprovingReviewCount: 1, dismissStaleReviewsOnPush: true, requireLastPushApproval: true, allowedMergeMethods: ["merge"] },
-      requiredStatusChecks: { requiredChecks: [{ context: "preview" }, { context: "policy" }], strictRequiredStatusChecksPolicy: false },
+      requiredStatusChecks: {
+        requiredChecks: [
+          { context: "preview", integrationId: 15368 },
+          { context: "policy", integrationId: 15368 },
+        ],
+        strictRequiredStatusChecksPolicy: false,
+      },
     });
     expect(ruleset.inputs.bypassActors).toBeUndefined();
   });

@@ -121,7 +121,7 @@ const ruleset = res(RULESET, "staging-branch-ruleset", {
     deletion: true,
     nonFastForward: true,
     pullRequest: { requiredApprovingReviewCount: 0, dismissStaleReviewsOnPush: false, requireLastPushApproval: false, allowedMergeMethods: ["merge"] },
-    requiredStatusChecks: { requiredChecks: [{ context: "preview" }], strictRequiredStatusChecksPolicy: false },
+    requiredStatusChecks: { requiredChecks: [{ context: "preview", integrationId: 15368 }], strictRequiredStatusChecksPolicy: false },
   },
 });
 const rules = (patch: Record<string, unknown>) => withInputs(ruleset, { rules: { ...(ruleset.inputs.rules as object), ...patch } });
@@ -185,6 +185,13 @@ describe("github-ruleset-review", () => {
     expect(await messages(githubRulesetReview, [ruleset], { config: { minimumApprovingReviews: 1 } })).toEqual(["pull requests need at least 1 approving review, got 0"]);
     const reviewed = rules({ pullRequest: { requiredApprovingReviewCount: 1, allowedMergeMethods: ["merge"] } });
     expect(await messages(githubRulesetReview, [reviewed], { config: { minimumApprovingReviews: 1 } })).toEqual([]);
+  });
+
+  it("fails a required check any App or token with statuses: write could satisfy", async () => {
+    const unpinned = rules({ requiredStatusChecks: { requiredChecks: [{ context: "preview", integrationId: 15368 }, { context: "policy" }] } });
+    expect(await messages(githubRulesetReview, [unpinned])).toEqual([
+      'required check "policy" accepts a status of that name from anyone with statuses: write; pin integrationId to the App that runs it (GitHub Actions: 15368)',
+    ]);
   });
 
   it("leaves tag rulesets alone", async () => {
