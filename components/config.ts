@@ -10,6 +10,7 @@ import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { z } from "zod";
+import { OPERATOR_RESOURCES, VENDORED_OPERATOR_VERSION } from "./flux-operator";
 import { findPlaceholders } from "./placeholders";
 import { OFFLINE_SECRET } from "../tools/engine/stack-config";
 import { knownHostsLineProblem } from "./known-hosts";
@@ -207,9 +208,9 @@ const imageAutomationSection = z.strictObject({
   /** How often to scan the registry. @default 5m */
   interval: fluxDuration.default("5m"),
   /**
-   * Branch of the config repo automation pushes to: its own (e.g. `image-updates/staging`), never
-   * the environment branch; a pull request that merges itself once the checks pass carries it there.
-   * Required (config validation names it when missing); optional here so that rule can say why.
+   * Branch of the config repo automation pushes to: its own branch, never the environment branch,
+   * so every bump reaches the environment through a pull request.
+   * @default image-updates/<environment>
    */
   pushBranch: gitBranch.optional(),
 });
@@ -382,14 +383,25 @@ export const quantity = z
 
 const computeResources = z.strictObject({ cpu: quantity, memory: quantity });
 
-/** Upstream's own requests and limits for the operator (config/manager/deployment.yaml). */
-const OPERATOR_RESOURCES = { requests: { cpu: "10m", memory: "64Mi" }, limits: { cpu: "1000m", memory: "1Gi" } };
+// The operator release is the vendored one (vendor/flux-operator); its requests and limits upstream's.
 const OPERATOR_DEFAULTS = {
-  version: "v0.58.1",
-  image: "ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1",
+  version: VENDORED_OPERATOR_VERSION,
+  image: `ghcr.io/controlplaneio-fluxcd/flux-operator:${VENDORED_OPERATOR_VERSION}`,
   replicas: 1,
-  resources: OPERATOR_RESOURCES,
+  resources: { requests: { ...OPERATOR_RESOURCES.requests }, limits: { ...OPERATOR_RESOURCES.limits } },
 };
+
+/**
+ * The Flux release both environments run unless their stack files say otherwise. Exact: a range
+ * such as `2.x` resolves when the operator reconciles, so staging could test one Flux and prod run
+ * another.
+ */
+export const FLUX_VERSION = "2.7.3";
+
+/** The branch image automation pushes to when the app's config names none. */
+export function defaultPushBranch(environment: string): string {
+  return `image-updates/${environment}`;
+}
 
 /** A DNS host name (lowercase, at least two labels), e.g. `flux-webhook.staging.example.com`. */
 export const hostName = z
@@ -426,13 +438,24 @@ const reconcilerSection = z.strictObject({
   namespace: dnsLabel.default("flux-system"),
   operator: z
     .strictObject({
-      /** Flux Operator release; its CRDs come from this release. @default v0.58.1 */
-      version: z.string().regex(exactVersion, "expected an exact release such as v0.58.1"),
+      /** Flux Operator release; must be the vendored one, whose CRDs are installed. @default the vendored release (v0.58.1) */
+      version: z
+        .string()
+        .regex(exactVersion, "expected an exact release such as v0.58.1")
+        .superRefine((value, ctx) => {
+          // Its CRDs are installed from the repo, never downloaded: only the vendored release can run.
+          if (value !== VENDORED_OPERATOR_VERSION && exactVersion.test(value)) {
+            ctx.addIssue({
+              code: "custom",
+              message: `${value} is not the vendored release ${VENDORED_OPERATOR_VERSION} (vendor/flux-operator); vendor its CRDs with \`npm run vendor:flux-operator -- ${value}\` or set ${VENDORED_OPERATOR_VERSION}`,
+            });
+          }
+        }),
       /** Operator image; production needs it pinned by digest. @default ghcr.io/controlplaneio-fluxcd/flux-operator:<version> */
       image: imageRef,
       /** Operator replicas (leader election keeps one active). @default 1 */
       replicas: z.number().int("expected 1 to 3 replicas").min(1, "expected 1 to 3 replicas").max(3, "expected 1 to 3 replicas").default(1),
-      /** Requests and limits of the operator container. @default upstream's: requests 10m/64Mi, limits 1000m/1Gi */
+      /** Requests and limits of the operator container. @default upstream's: requests 10m/64Mi, limits 2000m/1Gi */
       resources: z
         .strictObject({ requests: computeResources.default(OPERATOR_RESOURCES.requests), limits: computeResources.default(OPERATOR_RESOURCES.limits) })
         .default(OPERATOR_RESOURCES),
@@ -440,18 +463,18 @@ const reconcilerSection = z.strictObject({
     .default(OPERATOR_DEFAULTS),
   flux: z
     .strictObject({
-      /** Flux distribution version: exact (`2.7.3`) or a range (`2.x`); production needs exact. */
+      /** Flux distribution version, exact, the same in every stack. @default 2.7.3 */
       version: z
         .string()
-        .regex(/^v?\d+(\.(\d+|x|\*)){0,2}$/, "expected a Flux version such as 2.7.3 or a range such as 2.x")
-        .default("2.x"),
+        .regex(exactVersion, "expected an exact Flux version such as 2.7.3; a range such as 2.x could resolve to another Flux than the other environment runs")
+        .default(FLUX_VERSION),
       /** Registry the Flux controller images come from. @default ghcr.io/fluxcd */
       registry: z
         .string()
         .regex(/^[a-z0-9]+([.-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/, "expected a registry such as ghcr.io/fluxcd")
         .default("ghcr.io/fluxcd"),
     })
-    .default({ version: "2.x", registry: "ghcr.io/fluxcd" }),
+    .default({ version: FLUX_VERSION, registry: "ghcr.io/fluxcd" }),
   /** How often the environment branch is fetched (the webhook makes it immediate). @default 1m */
   interval: fluxDuration.default("1m"),
   /** Namespace allowed to scrape the controllers' metrics (port 8080). @default monitoring */
@@ -594,7 +617,7 @@ export const configSchema = z.strictObject({
   reconciler: reconcilerSection.default({
     namespace: "flux-system",
     operator: OPERATOR_DEFAULTS,
-    flux: { version: "2.x", registry: "ghcr.io/fluxcd" },
+    flux: { version: FLUX_VERSION, registry: "ghcr.io/fluxcd" },
     interval: "1m",
     metricsNamespace: "monitoring",
     commitAuthor: { name: "fluxcdbot", email: "fluxcdbot@users.noreply.github.com" },
@@ -866,8 +889,6 @@ function crossFieldProblems(config: Sections, stack: string): string[] {
 
   if (production) {
     if (reconciler) {
-      const flux = reconciler.flux.version;
-      if (!exactVersion.test(flux)) problems.push(`${keyPath(["reconciler", "flux", "version"])}: production needs an exact version such as 2.7.3, got ${JSON.stringify(flux)}`);
       if (!reconciler.operator.image.includes("@sha256:")) {
         problems.push(`${keyPath(["reconciler", "operator", "image"])}: production needs an image pinned by digest (@sha256:...)`);
       }
@@ -875,11 +896,6 @@ function crossFieldProblems(config: Sections, stack: string): string[] {
     if (storage && !storage.protect) problems.push(`${keyPath(["storage", "protect"])}: production storage must be protected; set it to true`);
   }
   return problems;
-}
-
-/** The branch image automation pushes to when the environment is `environment`: its own, never the environment branch. */
-export function automationBranchExample(environment: string): string {
-  return `image-updates/${environment}`;
 }
 
 /**
@@ -891,7 +907,7 @@ export function automationBranchExample(environment: string): string {
  */
 function gitWriteProblems(config: Sections): string[] {
   const problems: string[] = [];
-  const { environment: env, github, apps, production } = config;
+  const { github, apps, production } = config;
   const readWrite = keyPath(["github", "configRepo", "deployKey", "readWrite"]);
   if (production && github) {
     if (github.configRepo.deployKey.readWrite) {
@@ -906,8 +922,10 @@ function gitWriteProblems(config: Sections): string[] {
   }
   if (production) {
     apps?.forEach((app, i) => {
-      if (app.imageAutomation !== undefined) {
-        problems.push(`${keyPath(["apps", i, "imageAutomation"])}: image automation runs only in staging: prod receives new image tags through the promotion pull request from staging; remove it`);
+      if (app.imageAutomation) {
+        problems.push(
+          `${keyPath(["apps", i, "imageAutomation"])}: production never writes to Git; new tags reach it through the staging → prod promotion pull request, so remove imageAutomation here and set it on the staging stack`,
+        );
       }
     });
     return problems;
@@ -920,17 +938,6 @@ function gitWriteProblems(config: Sections): string[] {
     if (!github.configRepo.deployKey.readWrite && automated) {
       problems.push(`${readWrite}: image automation commits to the config repo and needs a read-write key; set it to true`);
     }
-  }
-  if (env !== undefined && github) {
-    const branch = github.configRepo.branch;
-    apps?.forEach((app, i) => {
-      const automation = app.imageAutomation;
-      if (automation === undefined) return;
-      const path = keyPath(["apps", i, "imageAutomation", "pushBranch"]);
-      const why = `no ruleset lets a push bypass review, so automation pushes to its own branch and a pull request that merges itself once the required checks pass carries the change to ${JSON.stringify(branch)}`;
-      if (automation.pushBranch === undefined) problems.push(`${path}: required: name the automation's own branch, such as ${automationBranchExample(env)}; ${why}`);
-      else if (automation.pushBranch === branch) problems.push(`${path}: must not be the environment branch ${JSON.stringify(branch)}; use its own branch, such as ${automationBranchExample(env)}; ${why}`);
-    });
   }
   return problems;
 }
@@ -961,12 +968,40 @@ function appSecretsProblems(config: Sections): string[] {
   return problems;
 }
 
-/** Rules of the reconciler section and of the app keys it reads (image automation). */
+/** Namespaces no app may reconcile into. */
+export const RESERVED_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"] as const;
+
+/** Rules of the reconciler section and of the app keys it reads (image automation, tenancy). */
 function reconcilerProblems(config: Sections): string[] {
   const problems: string[] = [];
-  const { reconciler, apps, github, firewall } = config;
+  const { reconciler, apps, github, firewall, environment } = config;
   if (reconciler) problems.push(...operatorProblems(reconciler.operator));
   apps?.forEach((app, i) => problems.push(...extractProblems(app.imageAutomation?.policy, ["apps", i, "imageAutomation", "policy"])));
+  apps?.forEach((app, i) => {
+    // Automation pushes only to its own branch: the environment branch changes by pull request.
+    const push = app.imageAutomation?.pushBranch;
+    const branch = github?.configRepo.branch ?? environment;
+    if (push !== undefined && push === branch) {
+      problems.push(
+        `${keyPath(["apps", i, "imageAutomation", "pushBranch"])}: image automation may not push to the environment branch ${JSON.stringify(branch)}; name its own branch (default ${defaultPushBranch(branch)}), whose pull request merges once the checks pass`,
+      );
+    }
+    // Each app reconciles into the namespace of its name; these belong to the platform or Kubernetes.
+    const fluxNamespace = reconciler?.namespace ?? "flux-system";
+    // The metrics namespace may scrape Flux's controllers (allow-metrics): no app may own it.
+    const metricsNamespace = reconciler?.metricsNamespace ?? "monitoring";
+    const why =
+      app.name === fluxNamespace
+        ? "the Flux namespace"
+        : app.name === metricsNamespace
+          ? "reconciler.metricsNamespace, allowed to scrape Flux"
+          : (RESERVED_NAMESPACES as readonly string[]).includes(app.name)
+            ? "a Kubernetes system namespace"
+            : undefined;
+    if (why !== undefined) {
+      problems.push(`${keyPath(["apps", i, "name"])}: ${app.name} is reserved (${why}); each app reconciles into the namespace of its name, so pick another`);
+    }
+  });
 
   if (reconciler?.webhook !== undefined && github && firewall) {
     if (github.hookCidrs.length === 0) {

@@ -5,13 +5,19 @@
  *
  * `dependsOn` given to this component applies to the FluxInstance object itself.
  *
- * Controller hardening is applied through the instance's kustomize patches, as Flux documents for
- * multi-tenancy lockdown (fluxcd.io/flux/installation/configuration/multitenancy): no cross-namespace
- * references for every controller that resolves them, no remote bases for kustomize-controller.
+ * Multi-tenancy lockdown through `cluster.multitenant: true`. At flux-operator v0.58.1
+ * (`internal/builder/profiles.go`, `profileClusterMultitenant`) that patches the Flux controllers
+ * with `--no-cross-namespace-refs=true` (kustomize, helm, notification, image reflector and
+ * automation, source-watcher), `--no-remote-bases=true` (kustomize-controller) and
+ * `--default-service-account=default` (kustomize and helm controllers: a Kustomization that names
+ * no ServiceAccount runs as its namespace's `default`, which holds nothing), and gives the sync
+ * Kustomization `serviceAccountName: kustomize-controller`, so only the environment sync keeps
+ * Flux's own rights. App Kustomizations run as their own ServiceAccounts (see AppSource).
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { dump } from "js-yaml";
+import { exactVersion } from "./config";
 
 /** Type token of {@link FluxInstance}. */
 export const FLUX_INSTANCE_TYPE = "gitops-platform:k8s:FluxInstance";
@@ -24,9 +30,6 @@ export const CORE_COMPONENTS = ["source-controller", "kustomize-controller", "he
 /** The controllers image automation needs on top. */
 export const IMAGE_COMPONENTS = ["image-reflector-controller", "image-automation-controller"] as const;
 
-/** Controllers that accept `--no-cross-namespace-refs` (Flux's multi-tenancy lockdown list). */
-const CROSS_NAMESPACE_CONTROLLERS = "(kustomize-controller|helm-controller|notification-controller|image-reflector-controller|image-automation-controller)";
-
 /** One kustomize patch of a FluxInstance. */
 export interface InstancePatch {
   readonly patch: pulumi.Input<string>;
@@ -36,7 +39,7 @@ export interface InstancePatch {
 export interface FluxInstanceArgs {
   /** Namespace of the operator (the FluxOperator's namespace output, so the instance waits for it). */
   readonly namespace: pulumi.Input<string>;
-  /** Flux version: exact (`2.7.3`) or a range (`2.x`). */
+  /** Flux version, exact (`2.7.3`): staging runs what prod runs. */
   readonly version: string;
   /** Registry of the Flux images, e.g. `ghcr.io/fluxcd`. */
   readonly registry: string;
@@ -87,11 +90,10 @@ export class FluxInstance extends pulumi.ComponentResource {
     this.syncName = syncName;
     this.components = [...CORE_COMPONENTS, ...(args.imageAutomation ? IMAGE_COMPONENTS : [])];
 
-    const addArg = (value: string) => dump([{ op: "add", path: "/spec/template/spec/containers/0/args/-", value }]);
-    const patches: InstancePatch[] = [
-      { patch: addArg("--no-cross-namespace-refs=true"), target: { kind: "Deployment", name: CROSS_NAMESPACE_CONTROLLERS } },
-      { patch: addArg("--no-remote-bases=true"), target: { kind: "Deployment", name: "kustomize-controller" } },
-    ];
+    if (!exactVersion.test(args.version)) {
+      throw new Error(`${FLUX_INSTANCE_TYPE} ${name}: version ${JSON.stringify(args.version)} is not exact; pin a release such as 2.7.3`);
+    }
+    const patches: InstancePatch[] = [];
     if (args.substituteFrom !== undefined) {
       // The sync Kustomization is the only Kustomization the operator generates.
       patches.push({
@@ -152,7 +154,7 @@ export class FluxInstance extends pulumi.ComponentResource {
         spec: {
           distribution: { version: args.version, registry: args.registry },
           components: [...this.components],
-          cluster: { type: "aws", networkPolicy: true },
+          cluster: { type: "aws", networkPolicy: true, multitenant: true },
           sync: {
             kind: "GitRepository",
             name: syncName,

@@ -1,15 +1,28 @@
 /**
  * FluxOperator: the Flux Operator at a pinned release, declared object by object as the release's
  * install bundle has it (controlplaneio-fluxcd/flux-operator `config/default`: `rbac.yaml`,
- * `config/manager/{account,deployment,service}.yaml`), with its CRDs from the release's published
- * `crds.yaml`. The Deployment is written here, not applied from the bundle, so that its image is
- * pinned by digest and its hardening is reviewed in code.
+ * `config/manager/{account,deployment,service}.yaml`), with its CRDs vendored from the release's
+ * `config/crd/bases` into `vendor/flux-operator/<version>/` (`npm run vendor:flux-operator`): nothing
+ * is downloaded at deploy time. The Deployment is written here, not applied from the bundle, so that
+ * its image is pinned by digest and its hardening is reviewed in code.
  *
- * Deviation from upstream, on purpose: the operator's web UI (port 9080) is switched off
- * (`--web-server-port=0`); nothing in this platform uses it and it would be one more listener.
+ * Deviations from upstream's `config/manager`, on purpose:
+ * - the operator's web UI (port 9080) is switched off (`--web-server-port=0`); nothing in this
+ *   platform uses it and it would be one more listener;
+ * - `DEFAULT_SERVICE_ACCOUNT=flux-operator`, as upstream's own installer sets it for a multi-tenant
+ *   FluxInstance (v0.58.1 `internal/install/deploy.go`): a ResourceSet or ResourceSetInputProvider
+ *   that names no ServiceAccount is applied as the `flux-operator` account of its own namespace
+ *   (`internal/controller/resourceset_controller.go`), not as the operator's cluster-admin. Apps
+ *   hold `edit`, which upstream's `flux-operator-edit` role extends to ResourceSets: without this
+ *   an app's manifests could have the operator apply anything, cluster-wide.
  */
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { loadAll } from "js-yaml";
+import vendored from "../vendor/flux-operator/manifest.json";
 
 /** Type token of {@link FluxOperator}. */
 export const FLUX_OPERATOR_TYPE = "gitops-platform:k8s:FluxOperator";
@@ -18,12 +31,56 @@ export const FLUX_OPERATOR_TYPE = "gitops-platform:k8s:FluxOperator";
 export const OPERATOR_NAME = "flux-operator";
 /** Port of the operator's Prometheus metrics (`--metrics-addr :8080`). */
 export const OPERATOR_METRICS_PORT = 8080;
+/** The ServiceAccount a ResourceSet without one is applied as, in its own namespace. */
+export const DEFAULT_SERVICE_ACCOUNT = OPERATOR_NAME;
 /** Port of the operator's health endpoints (`--health-addr :8081`). */
 export const OPERATOR_HEALTH_PORT = 8081;
 
-/** The release asset holding the operator's CRDs. */
-export function operatorCrdsUrl(version: string): string {
-  return `https://github.com/controlplaneio-fluxcd/flux-operator/releases/download/${version}/crds.yaml`;
+/** The operator release whose CRDs are vendored (`vendor/flux-operator/manifest.json`). */
+export const VENDORED_OPERATOR_VERSION: string = vendored.version;
+
+/**
+ * The user and group of the operator image (`USER 65532:65532`, distroless `nonroot`, in the
+ * Dockerfile of controlplaneio-fluxcd/flux-operator v0.58.1); pinned so the pod runs as that user
+ * whatever the image metadata says.
+ */
+export const OPERATOR_USER = 65532;
+
+/** Upstream's requests and limits of the manager (`config/manager/deployment.yaml` at v0.58.1). */
+export const OPERATOR_RESOURCES = { requests: { cpu: "10m", memory: "64Mi" }, limits: { cpu: "2000m", memory: "1Gi" } } as const;
+
+/** `vendor/flux-operator`, found from this file upward (the program may run bundled from elsewhere in the project). */
+function findVendorRoot(): string {
+  const relative = path.join("vendor", "flux-operator");
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, relative, "manifest.json"))) return path.join(dir, relative);
+    if (path.dirname(dir) === dir) throw new Error(`vendor/flux-operator not found above ${__dirname}`);
+  }
+}
+
+/**
+ * The CustomResourceDefinitions of the vendored operator release, each file checked against the
+ * sha256 the manifest records, so an edited or truncated copy fails here instead of in the cluster.
+ */
+export function vendoredOperatorCrds(version: string, vendorRoot: string = findVendorRoot()): Record<string, unknown>[] {
+  if (version !== vendored.version) {
+    throw new Error(`Flux Operator ${version} is not vendored (vendor/flux-operator holds ${vendored.version}); run npm run vendor:flux-operator -- ${version}`);
+  }
+  const dir = path.join(vendorRoot, version);
+  return vendored.files.flatMap((entry) => {
+    const content = fs.readFileSync(path.join(dir, entry.file));
+    const digest = createHash("sha256").update(content).digest("hex");
+    if (digest !== entry.sha256) {
+      throw new Error(`vendor/flux-operator/${version}/${entry.file}: sha256 ${digest} differs from the manifest's ${entry.sha256} (${entry.url})`);
+    }
+    return loadAll(content.toString("utf8")).map((doc) => {
+      const crd = doc as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown } };
+      if (crd.apiVersion !== "apiextensions.k8s.io/v1" || crd.kind !== "CustomResourceDefinition" || typeof crd.metadata?.name !== "string") {
+        throw new Error(`vendor/flux-operator/${version}/${entry.file}: expected apiextensions.k8s.io/v1 CustomResourceDefinitions only`);
+      }
+      return doc as Record<string, unknown>;
+    });
+  });
 }
 
 /** CPU and memory of one side (requests or limits). */
@@ -35,19 +92,19 @@ export interface ComputeResources {
 export interface FluxOperatorArgs {
   /** Namespace to run in (the FluxNamespace's name output). */
   readonly namespace: pulumi.Input<string>;
-  /** Release whose CRDs are installed, e.g. `v0.58.1`. */
+  /** Release whose CRDs are installed, e.g. `v0.58.1`; must be the vendored one. */
   readonly version: string;
   /** Container image; pinned by digest in production. */
   readonly image: string;
   /** Replicas; leader election keeps one active. @default 1 */
   readonly replicas?: number;
-  /** Requests and limits of the container. @default upstream's: requests 10m/64Mi, limits 1000m/1Gi */
+  /** Requests and limits of the container. @default upstream's: requests 10m/64Mi, limits 2000m/1Gi */
   readonly resources?: { readonly requests: ComputeResources; readonly limits: ComputeResources };
 }
 
 export class FluxOperator extends pulumi.ComponentResource {
-  /** The CRDs of the release (FluxInstance and the operator's other kinds). */
-  public readonly crds: k8s.yaml.v2.ConfigFile;
+  /** The CRDs of the release (FluxInstance and the operator's other kinds), by CRD name. */
+  public readonly crds: Record<string, k8s.apiextensions.v1.CustomResourceDefinition>;
   /** The operator Deployment. */
   public readonly deployment: k8s.apps.v1.Deployment;
   /** Name of the operator's ServiceAccount. */
@@ -58,10 +115,19 @@ export class FluxOperator extends pulumi.ComponentResource {
   constructor(name: string, args: FluxOperatorArgs, opts?: pulumi.ComponentResourceOptions) {
     super(FLUX_OPERATOR_TYPE, name, {}, opts);
     const replicas = args.replicas ?? 1;
-    const resources = args.resources ?? { requests: { cpu: "10m", memory: "64Mi" }, limits: { cpu: "1000m", memory: "1Gi" } };
+    const resources = args.resources ?? OPERATOR_RESOURCES;
     const labels = { "app.kubernetes.io/name": OPERATOR_NAME };
 
-    this.crds = new k8s.yaml.v2.ConfigFile(`${name}-crds`, { file: operatorCrdsUrl(args.version) }, { parent: this });
+    // One resource per CRD, so a preview shows each schema change and `plan --out` renders them.
+    this.crds = {};
+    for (const crd of vendoredOperatorCrds(args.version)) {
+      const crdName = (crd.metadata as { name: string }).name;
+      this.crds[crdName] = new k8s.apiextensions.v1.CustomResourceDefinition(
+        `${name}-crd-${crdName}`,
+        crd as unknown as k8s.apiextensions.v1.CustomResourceDefinitionArgs,
+        { parent: this },
+      );
+    }
 
     const account = new k8s.core.v1.ServiceAccount(
       `${name}-service-account`,
@@ -152,7 +218,7 @@ export class FluxOperator extends pulumi.ComponentResource {
             spec: {
               serviceAccountName: account.metadata.name,
               terminationGracePeriodSeconds: 10,
-              securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+              securityContext: { runAsNonRoot: true, runAsUser: OPERATOR_USER, runAsGroup: OPERATOR_USER, seccompProfile: { type: "RuntimeDefault" } },
               affinity: {
                 nodeAffinity: {
                   requiredDuringSchedulingIgnoredDuringExecution: {
@@ -183,7 +249,10 @@ export class FluxOperator extends pulumi.ComponentResource {
                     requests: { cpu: resources.requests.cpu, memory: resources.requests.memory },
                     limits: { cpu: resources.limits.cpu, memory: resources.limits.memory },
                   },
-                  env: [{ name: "RUNTIME_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } }],
+                  env: [
+                    { name: "RUNTIME_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+                    { name: "DEFAULT_SERVICE_ACCOUNT", value: DEFAULT_SERVICE_ACCOUNT },
+                  ],
                   volumeMounts: [{ name: "temp", mountPath: "/tmp" }],
                 },
               ],
@@ -193,7 +262,7 @@ export class FluxOperator extends pulumi.ComponentResource {
         },
       },
       // The operator watches its CRDs from the start.
-      { parent: this, dependsOn: [this.crds] },
+      { parent: this, dependsOn: Object.values(this.crds) },
     );
 
     this.namespace = this.deployment.metadata.namespace;

@@ -4,8 +4,13 @@
  * choosing the newest tag, and an ImageUpdateAutomation committing the new tag to the config
  * repository through the cluster sync's GitRepository.
  *
- * In production the automation pushes to a branch other than the environment branch (enforced by
- * the config rules), so a bump reaches the cluster only through a reviewed pull request.
+ * The commit changes only the setter-marked tag (`# {"$imagepolicy": "<ns>:<app>:tag"}`) in the
+ * app's image-tag ConfigMap under `updatePath`, and is pushed to its own branch, never the
+ * environment branch: the bump reaches the environment through a pull request (staging only;
+ * production never runs image automation and gets the tag with the promotion pull request).
+ * With a push branch other than the checkout branch, image-automation-controller (v1.0.3, Flux 2.7.3,
+ * `internal/source/git.go`) starts from the push branch when it exists and force-pushes it, so
+ * several apps' bumps accumulate on one branch until its pull request merges.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -36,9 +41,9 @@ export interface ImageAutomationArgs {
   readonly sourceName: pulumi.Input<string>;
   /** The environment branch the automation checks out. */
   readonly checkoutBranch: string;
-  /** Branch the commits are pushed to. @default checkoutBranch */
-  readonly pushBranch?: string;
-  /** Directory of the config repository whose image markers are updated. */
+  /** Branch the commits are pushed to; never the checkout (environment) branch. */
+  readonly pushBranch: string;
+  /** Directory of the config repository whose image markers are updated (the image-tag ConfigMaps). */
   readonly updatePath: string;
   /** Commit author. */
   readonly author: { readonly name: string; readonly email: string };
@@ -62,7 +67,10 @@ export class ImageAutomation extends pulumi.ComponentResource {
 
   constructor(name: string, args: ImageAutomationArgs, opts?: pulumi.ComponentResourceOptions) {
     super(IMAGE_AUTOMATION_TYPE, name, {}, opts);
-    const pushBranch = args.pushBranch ?? args.checkoutBranch;
+    const pushBranch = args.pushBranch;
+    if (pushBranch === args.checkoutBranch) {
+      throw new Error(`${IMAGE_AUTOMATION_TYPE} ${name}: pushBranch must differ from the environment branch ${JSON.stringify(args.checkoutBranch)}; bumps reach it by pull request`);
+    }
     this.pushBranch = pushBranch;
     const labels = { "app.kubernetes.io/part-of": "gitops-platform", [APP_LABEL]: args.app };
 

@@ -11,7 +11,7 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AppSource } from "./app-source";
-import type { PlatformConfig } from "./config";
+import { defaultPushBranch, type PlatformConfig } from "./config";
 import { FluxInstance } from "./flux-instance";
 import { FluxNetworkPolicies, REPLACED_FLUX_POLICIES } from "./flux-network-policies";
 import { FluxOperator } from "./flux-operator";
@@ -23,6 +23,13 @@ export const RECONCILER_TYPE = "gitops-platform:k8s:Reconciler";
 
 /** Name of the ConfigMap of platform names and ARNs that Kustomizations substitute from. */
 export const METADATA_CONFIG_MAP = "platform-metadata";
+
+/**
+ * Where the config repository keeps each app's image tag (`<app>-image.yaml`, the ConfigMaps that
+ * app Kustomizations substitute `${IMAGE_TAG}` from). Outside `clusters/<env>` on purpose: every
+ * environment's sync path includes it, so the one tag file travels staging → prod by promotion.
+ */
+export const IMAGE_TAGS_PATH = "clusters/base";
 
 /** The reconciler's settings: the `reconciler` section of the stack config. */
 export type ReconcilerSettings = PlatformConfig["reconciler"];
@@ -53,8 +60,8 @@ export interface ReconcilerApp {
   readonly secretName: pulumi.Input<string>;
   /** The app's ECR repository. */
   readonly repository: { readonly url: pulumi.Input<string>; readonly arn: pulumi.Input<string> };
-  /** Image automation: how to choose tags, how often, and where to push. @default none */
-  readonly imageAutomation?: { readonly policy: TagPolicy; readonly interval: string; readonly pushBranch?: string };
+  /** Image automation: how to choose tags, how often, and the branch to push to. @default none */
+  readonly imageAutomation?: { readonly policy: TagPolicy; readonly interval: string; readonly pushBranch: string };
 }
 
 export interface ReconcilerArgs {
@@ -227,6 +234,8 @@ export class Reconciler extends pulumi.ComponentResource {
             interval: app.interval,
             secretName: app.secretName,
             substituteFrom: metadata.metadata.name,
+            imageRepository: app.repository.url,
+            syncKustomization: instance.syncName,
             decryption: args.appSecretsRoleArn !== undefined,
           },
           { parent: this },
@@ -247,8 +256,8 @@ export class Reconciler extends pulumi.ComponentResource {
           interval: automation.interval,
           sourceName: instance.syncName,
           checkoutBranch: args.configRepo.branch,
-          ...(automation.pushBranch !== undefined ? { pushBranch: automation.pushBranch } : {}),
-          updatePath: args.configRepo.path,
+          pushBranch: automation.pushBranch,
+          updatePath: IMAGE_TAGS_PATH,
           author: settings.commitAuthor,
         },
         { parent: this },
@@ -340,7 +349,7 @@ export function reconcilerArgsFromConfig(config: PlatformConfig, inputs: Reconci
               imageAutomation: {
                 policy: automation.policy,
                 interval: automation.interval,
-                ...(automation.pushBranch !== undefined ? { pushBranch: automation.pushBranch } : {}),
+                pushBranch: automation.pushBranch ?? defaultPushBranch(config.github.configRepo.branch),
               },
             }
           : {}),

@@ -186,6 +186,7 @@ describe("AppSecrets in the Platform", async () => {
     const instance = resourcesOfType(run, "kubernetes:fluxcd.controlplane.io/v1:FluxInstance")[0];
     const targets = (instance?.inputs.spec as { kustomize: { patches: { target: { kind: string; name?: string } }[] } }).kustomize.patches.map((p) => `${p.target.kind}/${p.target.name ?? ""}`);
     expect(targets).not.toContain("ServiceAccount/kustomize-controller");
-    expect(targets).toContain("Deployment/kustomize-controller");
+    // The multi-tenancy lockdown stays: it comes from the instance's cluster settings, not a patch.
+    expect((instance?.inputs.spec as { cluster: { multitenant: boolean } }).cluster.multitenant).toBe(true);
   });
 });

@@ -42,12 +42,12 @@ function validProd(): Values {
   const v = valid();
   v[`${P}:environment`] = "prod";
   v[`${P}:production`] = true;
-  // Prod never writes to Git: read-only keys, no image automation; its promotion PR needs a review.
-  v[`${P}:github`] = {
-    owner: "acme-corp",
-    configRepo: { repo: "acme-corp/gitops-platform", branch: "prod" },
-    branchProtection: { requiredReviews: 1 },
-  };
+  const github = v[`${P}:github`] as { configRepo: { branch: string; deployKey: { readWrite: boolean } }; branchProtection?: unknown };
+  github.configRepo.branch = "prod";
+  // Production never runs image automation, so it has no use for a read-write key; its promotion
+  // pull request needs a review.
+  github.configRepo.deployKey.readWrite = false;
+  github.branchProtection = { requiredReviews: 1 };
   delete (v[`${P}:apps`] as { imageAutomation?: unknown }[])[0]!.imageAutomation;
   v[`${P}:storage`] = { protect: true };
   v[`${P}:reconciler`] = {
@@ -359,13 +359,12 @@ describe("config: bad input is refused with every problem, its key and the expec
     expect(problems(withChange((c) => (c[`${P}:ci`].defaultBranch = "refs/heads/staging")))).toEqual([`${P}:ci.defaultBranch: ${message}`]);
   });
 
-  it("refuses a production config without digest-pinned image, exact Flux version or protected storage", () => {
+  it("refuses a production config without digest-pinned image or protected storage", () => {
     const v = withChange((c) => {
-      c[`${P}:reconciler`] = { operator: { version: "v0.58.1", image: "ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1" }, flux: { version: "2.x" } };
+      c[`${P}:reconciler`] = { operator: { version: "v0.58.1", image: "ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1" }, flux: { version: "2.7.3" } };
       c[`${P}:storage`] = { protect: false };
     }, validProd);
     expect(problems(v, "prod")).toEqual([
-      `${P}:reconciler.flux.version: production needs an exact version such as 2.7.3, got "2.x"`,
       `${P}:reconciler.operator.image: production needs an image pinned by digest (@sha256:...)`,
       `${P}:storage.protect: production storage must be protected; set it to true`,
     ]);
@@ -381,22 +380,66 @@ describe("config: bad input is refused with every problem, its key and the expec
       `${P}:github.configRepo.deployKey.readWrite: production keys are read-only: prod never writes to Git (new images arrive with the promotion pull request from staging); set it to false`,
       `${P}:github.branchProtection.enabled: production's environment branch must be guarded by its ruleset (pull requests, reviews, checks); set it to true`,
       `${P}:github.branchProtection.requiredReviews: production needs at least 1 approving review: the promotion pull request is where prod changes are reviewed`,
-      `${P}:apps[1].imageAutomation: image automation runs only in staging: prod receives new image tags through the promotion pull request from staging; remove it`,
+      `${P}:apps[1].imageAutomation: production never writes to Git; new tags reach it through the staging → prod promotion pull request, so remove imageAutomation here and set it on the staging stack`,
     ]);
   });
 
-  it("refuses image automation that would push to the environment branch, or names no branch of its own", () => {
-    const why =
-      'no ruleset lets a push bypass review, so automation pushes to its own branch and a pull request that merges itself once the required checks pass carries the change to "staging"';
-    const missing = withChange((c) => {
-      delete c[`${P}:apps`][0].imageAutomation.pushBranch;
+  it("refuses a Flux version range in every environment", () => {
+    const message = `${P}:reconciler.flux.version: expected an exact Flux version such as 2.7.3; a range such as 2.x could resolve to another Flux than the other environment runs`;
+    for (const [base, stack] of [[valid, "staging"], [validProd, "prod"]] as const) {
+      for (const version of ["2.x", "2", "2.7", "~2.7.0", ">=2.7.3"]) {
+        expect(problems(withChange((c) => (c[`${P}:reconciler`] = { flux: { version } }), base), stack)).toEqual([message]);
+      }
+    }
+  });
+
+  it("refuses image automation in production, whatever branch it would push to", () => {
+    const message = `${P}:apps[0].imageAutomation: production never writes to Git; new tags reach it through the staging → prod promotion pull request, so remove imageAutomation here and set it on the staging stack`;
+    for (const pushBranch of [undefined, "prod", "image-updates/prod"]) {
+      const v = withChange((c) => {
+        c[`${P}:apps`][0].imageAutomation = { policy: { semver: ">=1.0.0" }, ...(pushBranch ? { pushBranch } : {}) };
+        c[`${P}:github`].configRepo.deployKey.readWrite = true;
+      }, validProd);
+      // The read-write key the automation would need is refused too: every production key is read-only.
+      const readWrite = `${P}:github.configRepo.deployKey.readWrite: production keys are read-only: prod never writes to Git (new images arrive with the promotion pull request from staging); set it to false`;
+      expect(problems(v, "prod")).toEqual(pushBranch === "prod" ? [readWrite, message, expect.stringContaining("apps[0].imageAutomation.pushBranch: ")] : [readWrite, message]);
+    }
+  });
+
+  it("refuses image automation pushing to the environment branch, in staging too", () => {
+    const v = withChange((c) => (c[`${P}:apps`][0].imageAutomation.pushBranch = "staging"));
+    expect(problems(v)).toEqual([
+      `${P}:apps[0].imageAutomation.pushBranch: image automation may not push to the environment branch "staging"; name its own branch (default image-updates/staging), whose pull request merges once the checks pass`,
+    ]);
+  });
+
+  it("refuses app names that would reconcile into the Flux or a Kubernetes system namespace", () => {
+    const names = ["flux-system", "kube-system", "default", "kube-public", "kube-node-lease"];
+    const v = withChange((c) => {
+      c[`${P}:apps`] = names.map((name, i) => ({ name, repo: `acme-corp/app${i}` }));
+      c[`${P}:github`].configRepo.deployKey.readWrite = false;
     });
-    expect(problems(missing)).toEqual([`${P}:apps[0].imageAutomation.pushBranch: required: name the automation's own branch, such as image-updates/staging; ${why}`]);
-    const same = withChange((c) => {
-      c[`${P}:apps`][0].imageAutomation.pushBranch = "staging";
+    expect(problems(v)).toEqual([
+      `${P}:apps[0].name: flux-system is reserved (the Flux namespace); each app reconciles into the namespace of its name, so pick another`,
+      ...names.slice(1).map((name, i) => `${P}:apps[${i + 1}].name: ${name} is reserved (a Kubernetes system namespace); each app reconciles into the namespace of its name, so pick another`),
+    ]);
+    const platform = withChange((c) => {
+      c[`${P}:reconciler`] = { namespace: "gitops" };
+      c[`${P}:apps`][1].name = "gitops";
     });
-    expect(problems(same)).toEqual([
-      `${P}:apps[0].imageAutomation.pushBranch: must not be the environment branch "staging"; use its own branch, such as image-updates/staging; ${why}`,
+    expect(problems(platform)).toEqual([
+      `${P}:apps[1].name: gitops is reserved (the Flux namespace); each app reconciles into the namespace of its name, so pick another`,
+    ]);
+    const metrics = withChange((c) => (c[`${P}:apps`][1].name = "monitoring"));
+    expect(problems(metrics)).toEqual([
+      `${P}:apps[1].name: monitoring is reserved (reconciler.metricsNamespace, allowed to scrape Flux); each app reconciles into the namespace of its name, so pick another`,
+    ]);
+  });
+
+  it("refuses an operator release that is not the vendored one, saying how to vendor it", () => {
+    const v = withChange((c) => (c[`${P}:reconciler`] = { operator: { version: "v0.59.0", image: "ghcr.io/controlplaneio-fluxcd/flux-operator:v0.59.0" } }));
+    expect(problems(v)).toEqual([
+      `${P}:reconciler.operator.version: v0.59.0 is not the vendored release v0.58.1 (vendor/flux-operator); vendor its CRDs with \`npm run vendor:flux-operator -- v0.59.0\` or set v0.58.1`,
     ]);
   });
 

@@ -31,7 +31,7 @@ const patches = (result: PlanResult) => ((instance(result).inputs.spec as Json).
 describe("FluxInstance", async () => {
   const result = await run();
 
-  it("uses the correct default values: sync named flux-system, 900 s to become Ready, hardening patches only", () => {
+  it("uses the correct default values: sync named flux-system, 900 s to become Ready, no patches", () => {
     const inputs = instance(result).inputs;
     expect(inputs.metadata).toEqual({
       name: "flux",
@@ -39,18 +39,16 @@ describe("FluxInstance", async () => {
       annotations: { "pulumi.com/waitFor": "condition=Ready", "pulumi.com/timeoutSeconds": "900" },
     });
     expect(((inputs.spec as Json).sync as Json).name).toBe("flux-system");
-    expect(patches(result).map((p) => p.target)).toEqual([
-      { kind: "Deployment", name: "(kustomize-controller|helm-controller|notification-controller|image-reflector-controller|image-automation-controller)" },
-      { kind: "Deployment", name: "kustomize-controller" },
-    ]);
+    expect(patches(result)).toEqual([]);
     expect(fluxSchemaErrors(inputs)).toEqual([]);
   });
 
-  it("hardens the controllers with Flux's lockdown flags", () => {
-    expect(patches(result).map((p) => p.patch)).toEqual([
-      "- op: add\n  path: /spec/template/spec/containers/0/args/-\n  value: --no-cross-namespace-refs=true\n",
-      "- op: add\n  path: /spec/template/spec/containers/0/args/-\n  value: --no-remote-bases=true\n",
-    ]);
+  it("turns on the operator's multi-tenancy lockdown (no cross-namespace refs, no remote bases, tenants' default ServiceAccount)", () => {
+    expect((instance(result).inputs.spec as Json).cluster).toEqual({ type: "aws", networkPolicy: true, multitenant: true });
+  });
+
+  it("refuses a version range: staging must run the Flux prod runs", async () => {
+    await expect(run({ version: "2.x" })).rejects.toThrow('gitops-platform:k8s:FluxInstance flux: version "2.x" is not exact; pin a release such as 2.7.3');
   });
 
   it("syncs over SSH with the deploy key and the environment branch ref", () => {
@@ -88,7 +86,7 @@ describe("FluxInstance", async () => {
       "image-reflector-controller",
       "image-automation-controller",
     ]);
-    expect(patches(full).slice(2)).toEqual([
+    expect(patches(full)).toEqual([
       {
         patch: "- op: add\n  path: /spec/postBuild\n  value:\n    substituteFrom:\n      - kind: ConfigMap\n        name: platform-metadata\n",
         target: { kind: "Kustomization", name: "platform" },

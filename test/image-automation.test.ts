@@ -7,17 +7,18 @@ type Json = Record<string, unknown>;
 const BASE: ImageAutomationArgs = {
   namespace: "flux-system",
   app: "orders",
-  repositoryUrl: "222222222222.dkr.ecr.eu-west-1.amazonaws.com/prod/orders",
+  repositoryUrl: "111111111111.dkr.ecr.eu-west-1.amazonaws.com/staging/orders",
   policy: { semver: ">=1.0.0" },
   interval: "5m",
   sourceName: "flux-system",
-  checkoutBranch: "prod",
-  updatePath: "clusters/prod",
+  checkoutBranch: "staging",
+  pushBranch: "image-updates/staging",
+  updatePath: "clusters/base",
   author: { name: "fluxcdbot", email: "fluxcdbot@users.noreply.github.com" },
 };
 const run = (args: Partial<ImageAutomationArgs> = {}) =>
   runProgram({
-    stack: "prod",
+    stack: "staging",
     config: {},
     program: () => {
       new ImageAutomation("orders", { ...BASE, ...args });
@@ -28,18 +29,20 @@ const object = (r: PlanResult, type: string, role: string) => findResource(r, `k
 describe("ImageAutomation", async () => {
   const result = await run();
 
-  it("uses the correct default values (pushes to the checkout branch)", () => {
-    expect(((object(result, "ImageUpdateAutomation", "image-update-automation").spec as Json).git as Json).push).toEqual({ branch: "prod" });
+  it("pushes to the configured branch", async () => {
+    const other = await run({ pushBranch: "bumps/orders" });
+    expect(((object(other, "ImageUpdateAutomation", "image-update-automation").spec as Json).git as Json).push).toEqual({ branch: "bumps/orders" });
   });
 
-  it("pushes to the configured branch", async () => {
-    const separate = await run({ pushBranch: "image-updates/prod" });
-    expect(((object(separate, "ImageUpdateAutomation", "image-update-automation").spec as Json).git as Json).push).toEqual({ branch: "image-updates/prod" });
+  it("refuses to push to the environment branch it checks out", async () => {
+    await expect(run({ pushBranch: "staging" })).rejects.toThrow(
+      'gitops-platform:k8s:ImageAutomation orders: pushBranch must differ from the environment branch "staging"; bumps reach it by pull request',
+    );
   });
 
   it("scans the ECR repository with the aws provider", () => {
     expect(object(result, "ImageRepository", "image-repository").spec).toEqual({
-      image: "222222222222.dkr.ecr.eu-west-1.amazonaws.com/prod/orders",
+      image: "111111111111.dkr.ecr.eu-west-1.amazonaws.com/staging/orders",
       interval: "5m",
       provider: "aws",
     });
@@ -51,11 +54,11 @@ describe("ImageAutomation", async () => {
       sourceRef: { kind: "GitRepository", name: "flux-system" },
       policySelector: { matchLabels: { "gitops-platform/app": "orders" } },
       git: {
-        checkout: { ref: { branch: "prod" } },
+        checkout: { ref: { branch: "staging" } },
         commit: { author: { name: "fluxcdbot", email: "fluxcdbot@users.noreply.github.com" } },
-        push: { branch: "prod" },
+        push: { branch: "image-updates/staging" },
       },
-      update: { path: "./clusters/prod", strategy: "Setters" },
+      update: { path: "./clusters/base", strategy: "Setters" },
     });
     expect(((object(result, "ImagePolicy", "image-policy").metadata as Json).labels as Json)["gitops-platform/app"]).toBe("orders");
   });

@@ -99,6 +99,7 @@ describe("Notifications (prod example config: Slack alerts)", async () => {
     const errors = fluxObject(prod, "Alert", "alerts-errors");
     expect(spec(errors).eventSeverity).toBe("error");
     expect((spec(errors).eventSources as { kind: string; name: string }[]).map((s) => `${s.kind}/${s.name}`).sort()).toEqual(expected);
+    // Prod runs no image automation; its apps' Kustomizations are covered.
     expect(expected).toContain("Kustomization/orders");
   });
 

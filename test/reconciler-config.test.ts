@@ -32,7 +32,7 @@ describe("reconciler config", () => {
     const config = parse("staging", {
       reconciler: { operator: { version: "v0.58.1", image: "ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1" }, webhook: WEBHOOK },
     });
-    expect(config.reconciler.operator.resources.limits).toEqual({ cpu: "1000m", memory: "1Gi" });
+    expect(config.reconciler.operator.resources.limits).toEqual({ cpu: "2000m", memory: "1Gi" });
     expect(config.reconciler.webhook).toEqual({ ...WEBHOOK, ingressClassName: "alb", sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06" });
     expect(parse("staging", automatedApp({ policy: { pattern: "^main-(?P<ts>[0-9]+)$", extract: "$ts" } })).apps[0]?.imageAutomation?.policy).toEqual({
       pattern: "^main-(?P<ts>[0-9]+)$",
@@ -48,11 +48,10 @@ describe("reconciler config", () => {
   });
 
   describe("production pins", () => {
-    it("refuses a floating Flux version in prod, accepts it in staging", () => {
-      expect(problems("prod", { reconciler: { flux: { version: "2.x" } } })).toEqual([
-        'gitops-platform:reconciler.flux.version: production needs an exact version such as 2.7.3, got "2.x"',
-      ]);
-      expect(problems("staging", { reconciler: { flux: { version: "2.x" } } })).toEqual([]);
+    it("refuses a floating Flux version in prod and in staging", () => {
+      const message = "gitops-platform:reconciler.flux.version: expected an exact Flux version such as 2.7.3; a range such as 2.x could resolve to another Flux than the other environment runs";
+      expect(problems("prod", { reconciler: { flux: { version: "2.x" } } })).toEqual([message]);
+      expect(problems("staging", { reconciler: { flux: { version: "2.x" } } })).toEqual([message]);
     });
 
     it("refuses an operator image without digest in prod, accepts it in staging", () => {
@@ -63,9 +62,15 @@ describe("reconciler config", () => {
       expect(problems("staging", { reconciler: { operator: { version: "v0.58.1", image } } })).toEqual([]);
     });
 
-    it("refuses image automation in prod, whatever branch it would push to", () => {
-      expect(problems("prod", { apps: [{ name: "orders", repo: "acme-corp/orders", imageAutomation: { policy: { semver: ">=1.0.0" }, pushBranch: "image-updates/prod" } }] })).toEqual([
-        "gitops-platform:apps[0].imageAutomation: image automation runs only in staging: prod receives new image tags through the promotion pull request from staging; remove it",
+    it("refuses prod image automation, with the key that would need it", () => {
+      expect(
+        problems("prod", {
+          github: { configRepo: { deployKey: { readWrite: true } } },
+          apps: [{ name: "orders", repo: "acme-corp/orders", imageAutomation: { policy: { semver: ">=1.0.0" }, pushBranch: "image-updates/prod" } }],
+        }),
+      ).toEqual([
+        "gitops-platform:github.configRepo.deployKey.readWrite: production keys are read-only: prod never writes to Git (new images arrive with the promotion pull request from staging); set it to false",
+        "gitops-platform:apps[0].imageAutomation: production never writes to Git; new tags reach it through the staging → prod promotion pull request, so remove imageAutomation here and set it on the staging stack",
       ]);
     });
 
@@ -123,7 +128,7 @@ describe("reconciler config", () => {
       ).toEqual([
         "gitops-platform:reconciler.operator.replicas: expected 1 to 3 replicas",
         "gitops-platform:reconciler.operator.resources.requests.cpu: expected a Kubernetes quantity such as 100m, 1, 64Mi or 1Gi",
-        "gitops-platform:reconciler.flux.version: expected a Flux version such as 2.7.3 or a range such as 2.x",
+        "gitops-platform:reconciler.flux.version: expected an exact Flux version such as 2.7.3; a range such as 2.x could resolve to another Flux than the other environment runs",
         "gitops-platform:reconciler.flux.registry: expected a registry such as ghcr.io/fluxcd",
         "gitops-platform:reconciler.commitAuthor.email: expected an e-mail address",
       ]);

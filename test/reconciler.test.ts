@@ -20,16 +20,26 @@ import {
 
 type Json = Record<string, unknown>;
 const spec = (result: PlanResult, kind: string, name: string) => fluxObject(result, kind, name).inputs.spec as Json;
-const CLUSTER_SCOPED = new Set(["Namespace", "ClusterRole", "ClusterRoleBinding"]);
+const CLUSTER_SCOPED = new Set(["Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"]);
 const FLUX_KINDS = new Set(["FluxInstance", "GitRepository", "Kustomization", "ImageRepository", "ImagePolicy", "ImageUpdateAutomation", "Receiver"]);
 
 describe("Reconciler (staging example config, webhook on)", async () => {
   const staging = await runReconciler("staging", { reconciler: { webhook: WEBHOOK } });
 
-  it("declares every object with apiVersion, kind, name and (when namespaced) the Flux namespace", () => {
-    const objects = kubernetesObjects(staging).filter((r) => r.type !== "kubernetes:yaml/v2:ConfigFile");
+  it("declares every object with apiVersion, kind, name and (when namespaced) the Flux namespace, or the app's own for its RoleBinding", () => {
+    const objects = kubernetesObjects(staging);
     expect(objects.map((r) => `${String(r.inputs.kind)}/${String((r.inputs.metadata as Json).name)}`).sort()).toEqual(
       [
+        "CustomResourceDefinition/fluxinstances.fluxcd.controlplane.io",
+        "CustomResourceDefinition/fluxreports.fluxcd.controlplane.io",
+        "CustomResourceDefinition/resourcesetinputproviders.fluxcd.controlplane.io",
+        "CustomResourceDefinition/resourcesets.fluxcd.controlplane.io",
+        "Namespace/orders",
+        "Namespace/payments",
+        "RoleBinding/orders-reconciler",
+        "RoleBinding/payments-reconciler",
+        "ServiceAccount/orders-reconciler",
+        "ServiceAccount/payments-reconciler",
         "ClusterRole/flux-operator-edit",
         "ClusterRole/flux-operator-view",
         "ClusterRoleBinding/flux-operator-cluster-admin",
@@ -59,7 +69,8 @@ describe("Reconciler (staging example config, webhook on)", async () => {
       const metadata = object.inputs.metadata as Json;
       expect(typeof object.inputs.apiVersion, object.name).toBe("string");
       expect(typeof metadata.name, object.name).toBe("string");
-      expect(metadata.namespace, object.name).toBe(CLUSTER_SCOPED.has(String(object.inputs.kind)) ? undefined : "flux-system");
+      const appNamespace = object.inputs.kind === "RoleBinding" ? String(metadata.name).replace(/-reconciler$/, "") : "flux-system";
+      expect(metadata.namespace, object.name).toBe(CLUSTER_SCOPED.has(String(object.inputs.kind)) ? undefined : appNamespace);
     }
   });
 
@@ -70,8 +81,8 @@ describe("Reconciler (staging example config, webhook on)", async () => {
   });
 
   it("validates every core object with kubernetes-models", async () => {
-    const core = kubernetesObjects(staging).filter((r) => !FLUX_KINDS.has(String(r.inputs.kind)) && r.type !== "kubernetes:yaml/v2:ConfigFile");
-    expect(core).toHaveLength(14);
+    const core = kubernetesObjects(staging).filter((r) => !FLUX_KINDS.has(String(r.inputs.kind)));
+    expect(core).toHaveLength(24);
     for (const object of core) {
       // The token is unknown until the password exists; the model checks the rest of the Secret.
       const inputs = isUnknown(object.inputs.stringData) ? { ...object.inputs, stringData: {} } : object.inputs;
@@ -92,7 +103,7 @@ describe("Reconciler (staging example config, webhook on)", async () => {
 
   it("installs Flux with image automation and syncs the environment branch with the config repo's key", () => {
     expect(spec(staging, "FluxInstance", "flux")).toMatchObject({
-      distribution: { version: "2.x", registry: "ghcr.io/fluxcd" },
+      distribution: { version: "2.7.3", registry: "ghcr.io/fluxcd" },
       components: [
         "source-controller",
         "kustomize-controller",
@@ -101,7 +112,7 @@ describe("Reconciler (staging example config, webhook on)", async () => {
         "image-reflector-controller",
         "image-automation-controller",
       ],
-      cluster: { type: "aws", networkPolicy: true },
+      cluster: { type: "aws", networkPolicy: true, multitenant: true },
       sync: {
         kind: "GitRepository",
         name: "flux-system",
@@ -114,7 +125,7 @@ describe("Reconciler (staging example config, webhook on)", async () => {
     });
   });
 
-  it("pulls every app with its own key and applies its path with pruning and substitution", () => {
+  it("pulls every app with its own key and applies its path as the app, into its namespace, with pruning and substitution", () => {
     expect(spec(staging, "GitRepository", "orders")).toEqual({
       interval: "5m",
       url: "ssh://git@github.com/acme-corp/orders.git",
@@ -126,7 +137,16 @@ describe("Reconciler (staging example config, webhook on)", async () => {
       path: "./deploy/staging",
       prune: true,
       sourceRef: { kind: "GitRepository", name: "payments" },
-      postBuild: { substituteFrom: [{ kind: "ConfigMap", name: "platform-metadata" }] },
+      serviceAccountName: "payments-reconciler",
+      targetNamespace: "payments",
+      dependsOn: [{ name: "flux-system" }],
+      postBuild: {
+        substitute: { IMAGE_REPOSITORY: "111111111111.dkr.ecr.eu-west-1.amazonaws.com/staging/payments" },
+        substituteFrom: [
+          { kind: "ConfigMap", name: "platform-metadata" },
+          { kind: "ConfigMap", name: "payments-image" },
+        ],
+      },
     });
   });
 
@@ -184,7 +204,7 @@ describe("Reconciler (staging example config, webhook on)", async () => {
       }
     }
     expect(findResource(staging, "kubernetes:apps/v1:Deployment", "reconciler-operator-deployment").dependencies).toContain(
-      urn("kubernetes:yaml/v2:ConfigFile", "reconciler-operator-crds"),
+      urn("kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition", "reconciler-operator-crd-fluxinstances.fluxcd.controlplane.io"),
     );
   });
 
@@ -222,14 +242,20 @@ describe("Reconciler (staging example config, webhook on)", async () => {
 describe("Reconciler: staging and prod differ only by their config", async () => {
   const [staging, prod] = [await runReconciler("staging"), await runReconciler("prod")];
 
-  it("pushes image updates to their own branch in staging, and runs no image automation in prod", () => {
-    expect((spec(staging, "ImageUpdateAutomation", "orders").git as Json).push).toEqual({ branch: "image-updates/staging" });
-    expect((spec(staging, "ImageUpdateAutomation", "orders").git as Json).checkout).toEqual({ ref: { branch: "staging" } });
+  it("automates images in staging only: bumps the shared tag files on staging's own branch; prod has no image objects", () => {
+    expect(spec(staging, "ImageUpdateAutomation", "orders").git).toEqual({
+      checkout: { ref: { branch: "staging" } },
+      commit: { author: { name: "fluxcdbot", email: "fluxcdbot@users.noreply.github.com" } },
+      push: { branch: "image-updates/staging" },
+    });
+    expect(spec(staging, "ImageUpdateAutomation", "orders").update).toEqual({ path: "./clusters/base", strategy: "Setters" });
     expect(kubernetesObjects(prod).filter((r) => String(r.inputs.kind).startsWith("Image"))).toEqual([]);
+    expect(spec(prod, "FluxInstance", "flux").components).toEqual(["source-controller", "kustomize-controller", "helm-controller", "notification-controller"]);
+    expect(prod.outputs.pushBranches).toEqual({});
   });
 
-  it("runs a Flux range in staging and the exact pinned version in prod", () => {
-    expect((spec(staging, "FluxInstance", "flux").distribution as Json).version).toBe("2.x");
+  it("runs the same exact Flux version in staging and prod", () => {
+    expect((spec(staging, "FluxInstance", "flux").distribution as Json).version).toBe("2.7.3");
     expect((spec(prod, "FluxInstance", "flux").distribution as Json).version).toBe("2.7.3");
   });
 
@@ -270,7 +296,7 @@ describe("Reconciler without image automation", async () => {
     const instance = spec(result, "FluxInstance", "flux");
     expect(instance.components).toEqual(["source-controller", "kustomize-controller", "helm-controller", "notification-controller"]);
     const patches = (instance.kustomize as { patches: { target: { kind: string } }[] }).patches;
-    expect(patches.map((p) => p.target.kind)).toEqual(["Deployment", "Deployment", "Kustomization", "NetworkPolicy", "NetworkPolicy"]);
+    expect(patches.map((p) => p.target.kind)).toEqual(["Kustomization", "NetworkPolicy", "NetworkPolicy"]);
     expect(kubernetesObjects(result).filter((r) => String(r.inputs.kind).startsWith("Image"))).toEqual([]);
     expect(resourcesOfType(result, "aws:iam/rolePolicy:RolePolicy")).toEqual([]);
     expect(findResource(result, "kubernetes:core/v1:ConfigMap", "reconciler-metadata").inputs.data).not.toHaveProperty("IMAGE_REFLECTOR_ROLE_ARN");
@@ -292,7 +318,7 @@ describe("Reconciler: bad wiring fails with every problem named", () => {
         interval: "5m",
         secretName: "flux-orders",
         repository: { url: "example.invalid/orders", arn: "arn:aws:ecr:eu-west-1:111111111111:repository/orders" },
-        imageAutomation: { policy: { semver: ">=1.0.0" }, interval: "5m" },
+        imageAutomation: { policy: { semver: ">=1.0.0" }, interval: "5m", pushBranch: "image-updates/staging" },
       },
     ],
     aws: { region: "eu-west-1", accountId: "111111111111", bucketName: BUCKET },

@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { dump, load } from "js-yaml";
+import { VENDORED_OPERATOR_VERSION } from "../components/flux-operator";
 import { findResource, loadStackConfig, runProgram, valueAt } from "../tools/engine";
 import { main } from "../tools/plan/main";
 import { renderJson, renderTree, writeKubernetesObjects } from "../tools/plan/render";
@@ -69,18 +70,32 @@ describe.each(["staging", "prod"])("the %s stack", (stack) => {
 });
 
 describe("staging and prod differ only as their configs say", () => {
-  it("prod protects storage, pins Flux exactly and runs no image automation; staging's pushes to its own branch", async () => {
+  it("prod protects storage; both pin the same exact Flux; only staging automates images, on its own branch", async () => {
     const staging = (await planJson("staging")).doc;
     const prod = (await planJson("prod")).doc;
     const bucket = (doc: PlanDoc) => ofType(doc, "aws:s3/bucket:Bucket")[0];
     expect([bucket(staging)?.protect, bucket(staging)?.retainOnDelete]).toEqual([false, false]);
     expect([bucket(prod)?.protect, bucket(prod)?.retainOnDelete]).toEqual([true, true]);
     const fluxVersion = (doc: PlanDoc) => valueAt(ofType(doc, "kubernetes:fluxcd.controlplane.io/v1:FluxInstance")[0]?.inputs, "spec.distribution.version");
-    expect(fluxVersion(staging)).toBe("2.x");
+    expect(fluxVersion(staging)).toBe("2.7.3");
     expect(fluxVersion(prod)).toBe("2.7.3");
     const push = (doc: PlanDoc) => ofType(doc, "kubernetes:image.toolkit.fluxcd.io/v1:ImageUpdateAutomation").map((a) => valueAt(a.inputs, "spec.git.push.branch"));
     expect(push(staging)).toEqual(["image-updates/staging"]);
     expect(push(prod)).toEqual([]);
+  });
+});
+
+describe("staging tests what prod runs", () => {
+  it("both stack files name the same exact Flux version and the same operator release", () => {
+    const reconciler = (stack: string) =>
+      (load(fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, { flux?: { version?: unknown }; operator?: { version?: unknown } }> })
+        .config["gitops-platform:reconciler"];
+    const [staging, prod] = [reconciler("staging"), reconciler("prod")];
+    expect(staging?.flux?.version).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(prod?.flux?.version).toBe(staging?.flux?.version);
+    // The operator release is the vendored one in both (the default where a file leaves it out).
+    expect(staging?.operator?.version ?? VENDORED_OPERATOR_VERSION).toBe(VENDORED_OPERATOR_VERSION);
+    expect(prod?.operator?.version ?? VENDORED_OPERATOR_VERSION).toBe(VENDORED_OPERATOR_VERSION);
   });
 });
 
