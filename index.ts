@@ -15,6 +15,7 @@ export = () => {
     ciRoleArns: platform.ciRoleArns,
     previewRoleArn: platform.previewRoleArn,
     deployRoleArn: platform.deployRoleArn,
+    ...(platform.driftRoleArn ? { driftRoleArn: platform.driftRoleArn } : {}),
     securityGroupId: platform.securityGroupId,
     ...(platform.webAclArn ? { webAclArn: platform.webAclArn } : {}),
     vpcId: platform.vpcId,

@@ -1,10 +1,19 @@
 /**
  * CI identity: the account's GitHub OIDC provider and the short-lived roles GitHub Actions assume
  * through it — one per application (push to its own ECR repository), one for previews of the config
- * repository's pull requests (read-only), one for `pulumi up` of this environment. No static keys.
+ * repository's pull requests, one for the scheduled drift check, one for `pulumi up` of this
+ * environment. No static keys.
+ *
+ * What pull-request code can reach is the preview role, and it reads only the control plane of what
+ * this stack manages plus the stack's state: no S3 object outside the state bucket, no secret value
+ * (Secrets Manager, SSM parameters), no KMS decryption but the state's key, no Kubernetes Secret.
+ * Those data reads are denied explicitly as well, so a managed policy attached later cannot
+ * quietly widen the role. The drift role reads the same, and is trusted only by workflow runs of
+ * the default branch, never by a pull request.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { RESOURCE_WILDCARD_ACTIONS } from "../policies/aws-iam";
 import { PUSH_ACTIONS } from "./registry";
 import { STS_AUDIENCE, webIdentityTrustPolicy } from "./web-identity";
 
@@ -53,6 +62,16 @@ export const IAM_MANAGEMENT_ACTIONS = [
   "iam:RemoveClientIDFromOpenIDConnectProvider",
 ];
 
+/**
+ * The GitHub environment of an app repository whose jobs may push release images: the app CI
+ * template's release job runs in it on version tags (the environment's deployment rules admit only
+ * those tags), which gives its OIDC token the exact subject `repo:<app repo>:environment:release`.
+ */
+export const APP_RELEASE_ENVIRONMENT = "release";
+
+/** Kubernetes group of the drift role's access entry; the DriftReader's RBAC binds it to what the stack manages. */
+export const DRIFT_READER_GROUP = "gitops-platform:drift-reader";
+
 /** One application whose CI pushes images. */
 export interface CiApp {
   /** Application name; keys {@link CiIdentity.appRoleArns}. */
@@ -68,6 +87,8 @@ export interface CiApp {
 export interface CiIdentityArgs {
   /** The AWS account the roles live in. */
   readonly accountId: string;
+  /** The AWS region of the stack's resources, for ARNs the read policy is scoped to. */
+  readonly region: string;
   /**
    * The AWS partition, for ARNs built here.
    * @default "aws"
@@ -97,10 +118,145 @@ export interface CiIdentityArgs {
   readonly clusterName?: string;
   /**
    * The config repository's default branch, whose workflow runs (scheduled drift checks,
-   * dispatched previews) may assume the preview role as well.
-   * @default none: only pull requests
+   * dispatched previews) may assume the preview role as well, and the only ones that may assume
+   * the drift role.
+   * @default none: only pull requests assume the preview role, and there is no drift role
    */
   readonly defaultBranch?: string;
+  /**
+   * S3 buckets the stack manages, whose configuration (never objects) the preview and drift roles read.
+   * @default none
+   */
+  readonly managedBucketArns?: readonly pulumi.Input<string>[];
+}
+
+/** The scope of what a stack manages in its account, for the read policy. */
+export interface ReadScope {
+  readonly partition: string;
+  readonly region: string;
+  readonly accountId: string;
+  /** The environment: its ECR repositories are `<environment>/<app>`. */
+  readonly environment: string;
+  /** The EKS cluster the stack looks up and grants access entries on. */
+  readonly clusterName?: string;
+}
+
+/** Configuration reads of an S3 bucket, as a refresh of its resources needs them; none reads an object. */
+export const BUCKET_CONFIG_READ_ACTIONS = [
+  "s3:ListBucket",
+  "s3:GetBucketLocation",
+  "s3:GetBucketPolicy",
+  "s3:GetBucketAcl",
+  "s3:GetBucketCORS",
+  "s3:GetBucketWebsite",
+  "s3:GetBucketVersioning",
+  "s3:GetAccelerateConfiguration",
+  "s3:GetBucketRequestPayment",
+  "s3:GetBucketLogging",
+  "s3:GetLifecycleConfiguration",
+  "s3:GetReplicationConfiguration",
+  "s3:GetEncryptionConfiguration",
+  "s3:GetBucketObjectLockConfiguration",
+  "s3:GetBucketTagging",
+  "s3:GetBucketPublicAccessBlock",
+  "s3:GetBucketOwnershipControls",
+];
+
+/** Reads of data rather than configuration: denied to the preview and drift roles whatever else they get. */
+export const DATA_READ_ACTIONS = {
+  objects: ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectAttributes", "s3:GetObjectVersionAttributes"],
+  secrets: [
+    "secretsmanager:GetSecretValue",
+    "secretsmanager:BatchGetSecretValue",
+    "ssm:GetParameter",
+    "ssm:GetParameters",
+    "ssm:GetParametersByPath",
+    "ssm:GetParameterHistory",
+  ],
+  decrypt: ["kms:Decrypt", "kms:ReEncryptFrom"],
+} as const;
+
+/**
+ * Read access to the control plane of what a stack manages, as `pulumi preview --refresh` reads it:
+ * its security group and rules, web ACL, bucket configuration, KMS keys' metadata and aliases, ECR
+ * repositories of the environment and their policies, the account's IAM roles, policies and OIDC
+ * providers, and the cluster with its access entries. Scoped to the account, region and names where
+ * the action allows it; the few actions without resource-level permissions use Resource "*".
+ * Action names as the AWS Service Authorization Reference spells them.
+ */
+export function controlPlaneReadPolicy(scope: ReadScope): string {
+  const { partition, region, accountId } = scope;
+  const iam = `arn:${partition}:iam::${accountId}`;
+  const statements: Record<string, unknown>[] = [
+    // No resource-level permissions: describe calls of EC2 and the alias listing of KMS.
+    { Sid: "DescribeNetworkAndAliases", Effect: "Allow", Action: RESOURCE_WILDCARD_ACTIONS.filter((a) => a !== "ecr:GetAuthorizationToken"), Resource: "*" },
+    {
+      Sid: "ReadWebAcls",
+      Effect: "Allow",
+      Action: ["wafv2:GetWebACL", "wafv2:ListTagsForResource"],
+      Resource: `arn:${partition}:wafv2:${region}:${accountId}:regional/webacl/*`,
+    },
+    {
+      Sid: "ReadKeyMetadata",
+      Effect: "Allow",
+      Action: ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags"],
+      Resource: `arn:${partition}:kms:${region}:${accountId}:key/*`,
+    },
+    {
+      Sid: "ReadRepositories",
+      Effect: "Allow",
+      Action: ["ecr:DescribeRepositories", "ecr:GetRepositoryPolicy", "ecr:GetLifecyclePolicy", "ecr:ListTagsForResource"],
+      Resource: `arn:${partition}:ecr:${region}:${accountId}:repository/${scope.environment}/*`,
+    },
+    {
+      Sid: "ReadIdentities",
+      Effect: "Allow",
+      Action: [
+        "iam:GetRole",
+        "iam:ListRolePolicies",
+        "iam:GetRolePolicy",
+        "iam:ListAttachedRolePolicies",
+        "iam:GetPolicy",
+        "iam:GetPolicyVersion",
+        "iam:GetOpenIDConnectProvider",
+      ],
+      Resource: [`${iam}:role/*`, `${iam}:policy/*`, `${iam}:oidc-provider/*`],
+    },
+  ];
+  if (scope.clusterName !== undefined) {
+    const eks = `arn:${partition}:eks:${region}:${accountId}`;
+    statements.push({
+      Sid: "ReadCluster",
+      Effect: "Allow",
+      Action: ["eks:DescribeCluster", "eks:DescribeAccessEntry", "eks:ListAssociatedAccessPolicies"],
+      Resource: [`${eks}:cluster/${scope.clusterName}`, `${eks}:access-entry/${scope.clusterName}/*`],
+    });
+  }
+  return JSON.stringify({ Version: "2012-10-17", Statement: statements });
+}
+
+/** Configuration reads of the stack's own buckets (a separate document: bucket names are known only once auto-named). */
+export function bucketConfigReadPolicy(bucketArns: readonly string[]): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [{ Sid: "ReadBucketConfiguration", Effect: "Allow", Action: BUCKET_CONFIG_READ_ACTIONS, Resource: [...bucketArns] }],
+  });
+}
+
+/**
+ * Explicit denies of every data read: objects outside the state bucket, secret values, KMS
+ * decryption with any key but the state's. An explicit deny wins over any allow, so these hold even
+ * if someone attaches a broad managed policy (ReadOnlyAccess) to the role later.
+ */
+export function dataReadGuardPolicy(partition: string, stateBucket: string, secretsKeyArn: string): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      { Sid: "NoObjectsOutsideState", Effect: "Deny", Action: [...DATA_READ_ACTIONS.objects], NotResource: `arn:${partition}:s3:::${stateBucket}/*` },
+      { Sid: "NoSecretValues", Effect: "Deny", Action: [...DATA_READ_ACTIONS.secrets], Resource: "*" },
+      { Sid: "NoDecryptionButState", Effect: "Deny", Action: [...DATA_READ_ACTIONS.decrypt], NotResource: secretsKeyArn },
+    ],
+  });
 }
 
 /** Trust policy: only GitHub's OIDC tokens for `sts.amazonaws.com` with exactly this subject (or one of these). */
@@ -120,9 +276,12 @@ export function pushPolicy(repositoryArn: string): string {
 }
 
 /**
- * The preview role's access to the state backend: read state, take and release the stack lock,
- * decrypt secrets. The bootstrap encrypts the state bucket with the same KMS key, so writing a lock
- * object also needs a data key from it.
+ * The preview and drift roles' access to the state backend: read the state and decrypt its secrets,
+ * nothing else. `pulumi preview` (with or without `--refresh`) takes no stack lock on a self-managed
+ * backend (pulumi/pulumi pkg/backend/diy/backend.go: `Preview` applies as a dry run without
+ * `b.Lock`, unlike `Update`, `Refresh`, `Import` and `Destroy`), so neither role writes anything.
+ * The bootstrap encrypts the state bucket with the same KMS key, so reading an object needs
+ * `kms:Decrypt` on it too.
  */
 export function previewStatePolicy(partition: string, stateBucket: string, secretsKeyArn: string): string {
   const bucketArn = `arn:${partition}:s3:::${stateBucket}`;
@@ -131,8 +290,7 @@ export function previewStatePolicy(partition: string, stateBucket: string, secre
     Statement: [
       { Sid: "ListState", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArn },
       { Sid: "ReadState", Effect: "Allow", Action: "s3:GetObject", Resource: `${bucketArn}/*` },
-      { Sid: "LockStack", Effect: "Allow", Action: ["s3:PutObject", "s3:DeleteObject"], Resource: `${bucketArn}/.pulumi/locks/*` },
-      { Sid: "UseStateKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: secretsKeyArn },
+      { Sid: "UseStateKey", Effect: "Allow", Action: "kms:Decrypt", Resource: secretsKeyArn },
     ],
   });
 }
@@ -187,6 +345,8 @@ export class CiIdentity extends pulumi.ComponentResource {
   public readonly previewRoleArn: pulumi.Output<string>;
   /** The role `pulumi up` assumes in this environment's GitHub environment. */
   public readonly deployRoleArn: pulumi.Output<string>;
+  /** The role the scheduled drift check assumes (default branch only), when `defaultBranch` is set. */
+  public readonly driftRoleArn: pulumi.Output<string> | undefined;
 
   constructor(name: string, args: CiIdentityArgs, opts?: pulumi.ComponentResourceOptions) {
     super(CI_IDENTITY_TYPE, name, {}, opts);
@@ -218,10 +378,12 @@ export class CiIdentity extends pulumi.ComponentResource {
 
     this.appRoleArns = {};
     for (const app of args.apps) {
+      // Exact subjects only: the branch, and release jobs in the app repo's `release` environment,
+      // which runs on version tags (a tag's own subject would need a wildcard).
       const role = trustedRole(
         `app-${app.name}`,
-        `repo:${app.repo}:ref:refs/heads/${app.branch}`,
-        `CI of ${app.repo} (${app.branch}) pushes ${app.name} images`,
+        [`repo:${app.repo}:ref:refs/heads/${app.branch}`, `repo:${app.repo}:environment:${APP_RELEASE_ENVIRONMENT}`],
+        `CI of ${app.repo} (${app.branch}, ${APP_RELEASE_ENVIRONMENT} environment) pushes ${app.name} images`,
       );
       new aws.iam.RolePolicy(
         `${name}-app-${app.name}-push`,
@@ -233,24 +395,51 @@ export class CiIdentity extends pulumi.ComponentResource {
       this.appRoleArns[app.name] = pulumi.interpolate`arn:${partition}:iam::${args.accountId}:role/${role.name}`;
     }
 
+    // What the preview and drift roles read: the control plane of this stack, and its state.
+    const readPolicy = controlPlaneReadPolicy({
+      partition,
+      region: args.region,
+      accountId: args.accountId,
+      environment: args.environment,
+      ...(args.clusterName !== undefined ? { clusterName: args.clusterName } : {}),
+    });
+    const bucketArns = args.managedBucketArns ?? [];
+    const bucketPolicy = pulumi.all(bucketArns.map((arn) => pulumi.output(arn))).apply(bucketConfigReadPolicy);
+    const readOnly = (role: string, subjects: readonly string[], description: string) => {
+      const created = trustedRole(role, subjects.length === 1 ? (subjects[0] ?? "") : subjects, description);
+      new aws.iam.RolePolicy(`${name}-${role}-read`, { role: created.name, policy: readPolicy }, { parent: this });
+      if (bucketArns.length > 0) new aws.iam.RolePolicy(`${name}-${role}-read-buckets`, { role: created.name, policy: bucketPolicy }, { parent: this });
+      new aws.iam.RolePolicy(
+        `${name}-${role}-state`,
+        { role: created.name, policy: previewStatePolicy(partition, args.stateBucket, args.secretsKeyArn) },
+        { parent: this },
+      );
+      new aws.iam.RolePolicy(
+        `${name}-${role}-no-data`,
+        { role: created.name, policy: dataReadGuardPolicy(partition, args.stateBucket, args.secretsKeyArn) },
+        { parent: this },
+      );
+      return created;
+    };
+
+    // Pull requests (GitHub issues no OIDC token to runs of pull requests from forks), and previews
+    // dispatched by hand on the default branch, which run reviewed code.
     const previewSubjects = [`repo:${args.configRepo}:pull_request`];
     if (args.defaultBranch !== undefined) previewSubjects.push(`repo:${args.configRepo}:ref:refs/heads/${args.defaultBranch}`);
-    const preview = trustedRole(
-      "preview",
-      previewSubjects.length === 1 ? previewSubjects[0]! : previewSubjects,
-      `pulumi preview of ${args.configRepo} pull requests and drift checks (read-only)`,
-    );
-    new aws.iam.RolePolicyAttachment(
-      `${name}-preview-read-only`,
-      { role: preview.name, policyArn: `arn:${partition}:iam::aws:policy/ReadOnlyAccess` },
-      { parent: this },
-    );
-    new aws.iam.RolePolicy(
-      `${name}-preview-state`,
-      { role: preview.name, policy: previewStatePolicy(partition, args.stateBucket, args.secretsKeyArn) },
-      { parent: this },
-    );
+    const preview = readOnly("preview", previewSubjects, `pulumi preview of ${args.configRepo} pull requests (control-plane reads and the state)`);
     this.previewRoleArn = preview.arn;
+
+    // Only workflow runs of the default branch (schedule, dispatch): no pull request's token has
+    // this subject, whatever its branch is called.
+    const drift =
+      args.defaultBranch !== undefined
+        ? readOnly(
+            "drift",
+            [`repo:${args.configRepo}:ref:refs/heads/${args.defaultBranch}`],
+            `drift check of the ${args.environment} stack from ${args.configRepo}'s ${args.defaultBranch} branch (control-plane reads and the state)`,
+          )
+        : undefined;
+    this.driftRoleArn = drift?.arn;
 
     const deploy = trustedRole(
       "deploy",
@@ -284,9 +473,19 @@ export class CiIdentity extends pulumi.ComponentResource {
           { parent: this, dependsOn: [entry] },
         );
       };
-      // `up` installs CRDs and cluster roles; preview only reads.
+      // `up` installs CRDs and cluster roles; preview only reads, and the view policy has no Secrets.
       grant("deploy", deploy.arn, "AmazonEKSClusterAdminPolicy");
       grant("preview", preview.arn, "AmazonEKSViewPolicy");
+      // A refresh reads every object the stack manages, Secrets and CRDs included, which no EKS
+      // access policy covers without also covering every other Secret: the drift role gets a group
+      // instead, and the DriftReader's RBAC gives that group exactly the managed kinds and Secrets.
+      if (drift !== undefined) {
+        new aws.eks.AccessEntry(
+          `${name}-drift-cluster-access`,
+          { clusterName, principalArn: drift.arn, type: "STANDARD", kubernetesGroups: [DRIFT_READER_GROUP] },
+          { parent: this },
+        );
+      }
     }
 
     this.registerOutputs({
@@ -294,6 +493,7 @@ export class CiIdentity extends pulumi.ComponentResource {
       appRoleArns: this.appRoleArns,
       previewRoleArn: this.previewRoleArn,
       deployRoleArn: this.deployRoleArn,
+      driftRoleArn: this.driftRoleArn,
     });
   }
 }

@@ -344,8 +344,9 @@ const ciSection = z.strictObject({
   createOidcProvider: z.boolean().default(true),
   /**
    * The config repository's default branch, where scheduled drift checks and dispatched previews
-   * run; its workflow runs may assume the (read-only) preview role too.
-   * @default none: only pull requests may assume the preview role
+   * run; its workflow runs may assume the (read-only) preview role too, and only they may assume
+   * the drift role.
+   * @default none: only pull requests may assume the preview role, and there is no drift role
    */
   defaultBranch: gitBranch.optional(),
 });

@@ -7,7 +7,7 @@ import type * as github from "@pulumi/github";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AppSecrets } from "./app-secrets";
-import { CiIdentity } from "./ci-identity";
+import { CiIdentity, DRIFT_READER_GROUP } from "./ci-identity";
 import type { PlatformConfig } from "./config";
 import { DeployKey } from "./deploy-key";
 import { createGithubProvider } from "./github-provider";
@@ -15,10 +15,12 @@ import { GithubWiring } from "./github-wiring";
 import { Firewall } from "./firewall";
 import { FluxNamespace } from "./flux-namespace";
 import { ImageReflectorRole } from "./image-reflector-role";
-import { Notifications, notificationsArgsFromConfig } from "./notifications";
+import { ALERT_SECRET, GITHUB_APP_SECRET, Notifications, notificationsArgsFromConfig } from "./notifications";
 import { Reconciler, reconcilerArgsFromConfig } from "./reconciler";
 import { Registry } from "./registry";
 import { Storage } from "./storage";
+import { DriftReader } from "./drift-reader";
+import { RECEIVER_HEALTH_PORT, RECEIVER_PATH_PREFIX, RECEIVER_PORT, receiverTokenSecretName } from "./webhook-receiver";
 
 /** Type token of {@link Platform}. */
 export const PLATFORM_TYPE = "gitops-platform:platform:Platform";
@@ -106,6 +108,10 @@ export class Platform extends pulumi.ComponentResource {
   public readonly previewRoleArn: pulumi.Output<string>;
   /** The role `pulumi up` assumes for this environment. */
   public readonly deployRoleArn: pulumi.Output<string>;
+  /** The role the scheduled drift check assumes, when `ci.defaultBranch` is set. */
+  public readonly driftRoleArn: pulumi.Output<string> | undefined;
+  /** The drift role's Kubernetes read access, when there is a drift role. */
+  public readonly driftReader: DriftReader | undefined;
   /** The entry point's security group. */
   public readonly securityGroupId: pulumi.Output<string>;
   /** The WAFv2 web ACL's ARN, when the WAF is enabled. */
@@ -168,7 +174,11 @@ export class Platform extends pulumi.ComponentResource {
     const partition = partitionOf(config.region);
     const onAws = { parent: this, providers: [this.awsProvider] };
 
-    this.firewall = new Firewall(`${name}-firewall`, { vpcId: this.vpcId, rules: config.firewall }, onAws);
+    // The receiver's pods sit on the nodes' ENIs (VPC CNI), which carry the EKS cluster security group.
+    const receiver = config.reconciler.webhook
+      ? { pathPrefix: RECEIVER_PATH_PREFIX, ports: [RECEIVER_PORT, RECEIVER_HEALTH_PORT], targetSecurityGroupId: cluster.vpcConfig.clusterSecurityGroupId }
+      : undefined;
+    this.firewall = new Firewall(`${name}-firewall`, { vpcId: this.vpcId, rules: config.firewall, ...(receiver ? { receiver } : {}) }, onAws);
     this.storage = new Storage(`${name}-storage`, { ...config.storage, partition }, onAws);
 
     const repositoryArn = (app: string) =>
@@ -178,6 +188,7 @@ export class Platform extends pulumi.ComponentResource {
       `${name}-ci`,
       {
         accountId: config.aws.accountId,
+        region: config.region,
         partition,
         environment: config.environment,
         configRepo: config.github.configRepo.repo,
@@ -187,6 +198,7 @@ export class Platform extends pulumi.ComponentResource {
         createOidcProvider: config.ci.createOidcProvider,
         clusterName: config.aws.clusterName,
         defaultBranch: config.ci.defaultBranch,
+        managedBucketArns: [this.storage.bucketArn],
       },
       onAws,
     );
@@ -234,7 +246,8 @@ export class Platform extends pulumi.ComponentResource {
               roleName: `${config.environment}-flux-sops-decrypt`.slice(0, 64),
               encrypters: [...(secrets.ciRolesEncrypt ? Object.values(this.ciIdentity.appRoleArns) : []), ...secrets.encrypters],
               administrators: [this.ciIdentity.deployRoleArn, ...secrets.administrators],
-              readers: [this.ciIdentity.previewRoleArn],
+              // The drift check refreshes the key too; the key policy is the only grant KMS honours here.
+              readers: [this.ciIdentity.previewRoleArn, ...(this.ciIdentity.driftRoleArn ? [this.ciIdentity.driftRoleArn] : [])],
               deletionWindowInDays: secrets.deletionWindowDays,
               protect: config.production,
             },
@@ -331,12 +344,32 @@ export class Platform extends pulumi.ComponentResource {
       ? new Notifications(`${name}-notifications`, notificationsArgs, { parent: this, providers: [this.k8sProvider] })
       : undefined;
     this.webhookUrl = this.reconciler.webhookUrl;
+
+    // The drift role reads exactly the Kubernetes objects the stack manages, Secrets by name.
+    this.driftReader =
+      this.ciIdentity.driftRoleArn !== undefined
+        ? new DriftReader(
+            `${name}-drift-reader`,
+            {
+              group: DRIFT_READER_GROUP,
+              namespace: this.fluxNamespace.name,
+              secretNames: [
+                this.configRepoKey.secretName,
+                ...Object.values(this.appKeys).map((key) => key.secretName),
+                ...(config.reconciler.webhook ? [receiverTokenSecretName()] : []),
+                ...(notificationsArgs ? [GITHUB_APP_SECRET, ...(notificationsArgs.alerts !== undefined ? [ALERT_SECRET] : [])] : []),
+              ],
+            },
+            { parent: this, providers: [this.k8sProvider] },
+          )
+        : undefined;
     this.webhookLoadBalancer = this.reconciler.webhookLoadBalancer;
 
     this.repositoryUrls = Object.fromEntries(Object.entries(this.registries).map(([app, registry]) => [app, registry.repositoryUrl]));
     this.ciRoleArns = this.ciIdentity.appRoleArns;
     this.previewRoleArn = this.ciIdentity.previewRoleArn;
     this.deployRoleArn = this.ciIdentity.deployRoleArn;
+    this.driftRoleArn = this.ciIdentity.driftRoleArn;
     this.securityGroupId = this.firewall.securityGroupId;
     this.webAclArn = this.firewall.webAclArn;
     this.bucketName = this.storage.bucketName;
@@ -350,6 +383,7 @@ export class Platform extends pulumi.ComponentResource {
       ciRoleArns: this.ciRoleArns,
       previewRoleArn: this.previewRoleArn,
       deployRoleArn: this.deployRoleArn,
+      driftRoleArn: this.driftRoleArn,
       securityGroupId: this.securityGroupId,
       webAclArn: this.webAclArn,
       bucketName: this.bucketName,

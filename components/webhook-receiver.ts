@@ -25,8 +25,18 @@ export const WEBHOOK_RECEIVER_TYPE = "gitops-platform:k8s:WebhookReceiver";
 export const RECEIVER_PORT = 9292;
 /** notification-controller's health port (container port `healthz`), probed by the load balancer. */
 export const RECEIVER_HEALTH_PORT = 9440;
+/** The path prefix the Ingress routes to the receiver; the Firewall's WAF exempts it from the body size limit. */
+export const RECEIVER_PATH_PREFIX = "/hook/";
 /** The Service Flux creates in front of the receiver port. */
 export const RECEIVER_SERVICE = "webhook-receiver";
+
+/** The Receiver's name unless told otherwise. */
+export const DEFAULT_RECEIVER_NAME = "github";
+
+/** Name of the Secret holding a Receiver's token. */
+export function receiverTokenSecretName(receiverName: string = DEFAULT_RECEIVER_NAME): string {
+  return `${receiverName}-receiver-token`;
+}
 
 /** The path notification-controller serves a Receiver on. */
 export function receiverWebhookPath(token: string, name: string, namespace: string): string {
@@ -72,7 +82,7 @@ export class WebhookReceiver extends pulumi.ComponentResource {
     super(WEBHOOK_RECEIVER_TYPE, name, {}, opts);
     const ingressClassName = args.ingressClassName ?? "alb";
     const sslPolicy = args.sslPolicy ?? "ELBSecurityPolicy-TLS13-1-2-2021-06";
-    const receiverName = args.receiverName ?? "github";
+    const receiverName = args.receiverName ?? DEFAULT_RECEIVER_NAME;
     const tokenLength = args.tokenLength ?? 40;
     const labels = { "app.kubernetes.io/part-of": "gitops-platform" };
 
@@ -88,7 +98,7 @@ export class WebhookReceiver extends pulumi.ComponentResource {
       {
         apiVersion: "v1",
         kind: "Secret",
-        metadata: { name: `${receiverName}-receiver-token`, namespace: args.namespace, labels },
+        metadata: { name: receiverTokenSecretName(receiverName), namespace: args.namespace, labels },
         type: "Opaque",
         stringData: { token },
       },
@@ -142,7 +152,7 @@ export class WebhookReceiver extends pulumi.ComponentResource {
             {
               host: args.host,
               http: {
-                paths: [{ path: "/hook/", pathType: "Prefix", backend: { service: { name: RECEIVER_SERVICE, port: { number: 80 } } } }],
+                paths: [{ path: RECEIVER_PATH_PREFIX, pathType: "Prefix", backend: { service: { name: RECEIVER_SERVICE, port: { number: 80 } } } }],
               },
             },
           ],

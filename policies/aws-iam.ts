@@ -67,6 +67,18 @@ function documentsOf(type: string, props: Record<string, unknown>, unknowns: Unk
   return documents;
 }
 
+/**
+ * Actions that have no resource-level permissions, so a policy can only grant them on Resource "*"
+ * (AWS Service Authorization Reference: no resource type listed for them). All of them read
+ * metadata only: the registry login token, security groups and their rules, KMS alias names.
+ */
+export const RESOURCE_WILDCARD_ACTIONS: readonly string[] = [
+  "ecr:GetAuthorizationToken",
+  "ec2:DescribeSecurityGroups",
+  "ec2:DescribeSecurityGroupRules",
+  "kms:ListAliases",
+];
+
 function isServiceWildcard(action: string): boolean {
   return action === "*" || /^[\w-]+:\*$/.test(action);
 }
@@ -74,21 +86,21 @@ function isServiceWildcard(action: string): boolean {
 /** IAM wildcards: no `*` or `service:*` actions; `Resource: "*"` only for allow-listed actions. */
 export const iamNoWildcards: ResourceValidationPolicy = {
   name: "iam-no-wildcards",
-  description: "IAM policy documents allow no \"*\" or \"service:*\" actions and no NotAction (nor is AdministratorAccess attached), use Resource \"*\" only for allow-listed actions (ecr:GetAuthorizationToken), and no role trusts Principal \"*\".",
+  description: "IAM policy documents allow no \"*\" or \"service:*\" actions and no NotAction (nor is AdministratorAccess attached), use Resource \"*\" only for allow-listed actions that have no resource-level permissions (ecr:GetAuthorizationToken and a few metadata reads), and no role trusts Principal \"*\".",
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
       resourceWildcardActions: {
         type: "array",
         items: { type: "string" },
-        default: ["ecr:GetAuthorizationToken"],
+        default: [...RESOURCE_WILDCARD_ACTIONS],
         description: "Actions that have no resource-level permissions and may use Resource \"*\".",
       },
     },
   },
   validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
     if (args.type !== ROLE && !POLICY_DOCUMENT_TYPES.includes(args.type) && !ATTACHMENT_TYPES.includes(args.type)) return;
-    const { resourceWildcardActions = ["ecr:GetAuthorizationToken"] } = args.getConfig<{ resourceWildcardActions?: string[] }>();
+    const { resourceWildcardActions = [...RESOURCE_WILDCARD_ACTIONS] } = args.getConfig<{ resourceWildcardActions?: string[] }>();
     const allowed = resourceWildcardActions.map((action) => action.toLowerCase());
     const unknowns = new Unknowns();
     for (const { label, arn } of attachedPolicyArns(args.type, args.props, unknowns)) {

@@ -12,7 +12,9 @@ import {
   PREVIEW_MARKER,
   classifyDrift,
   codeBlock,
+  driftedResources,
   driftIssueBody,
+  syncDriftIssue,
   main,
   policyCounts,
   previewComment,
@@ -67,7 +69,33 @@ describe("stackSettings", () => {
       roleArn: "arn:aws:iam::111111111111:role/gitops-platform-preview-staging",
       region: "eu-west-1",
       accountId: "111111111111",
+      githubOwner: "acme-corp",
+      githubRepositories: ["gitops-platform", "orders", "payments"],
     });
+  });
+
+  it("takes the drift role from its own repository variable per stack", () => {
+    const vars = { PULUMI_BACKEND_URL_PROD: "s3://acme-gitops-platform-state-prod", AWS_DRIFT_ROLE_ARN_PROD: "arn:aws:iam::222222222222:role/prod-ci-drift-1" };
+    expect(stackSettings({ rootDir: root, stack: "prod", role: "drift", vars }).roleArn).toBe("arn:aws:iam::222222222222:role/prod-ci-drift-1");
+    expect(problemsOf(() => stackSettings({ rootDir: root, stack: "prod", role: "drift", vars: { PULUMI_BACKEND_URL_PROD: "s3://b-prod" } }))).toEqual([
+      "repository variable AWS_DRIFT_ROLE_ARN_PROD (stack output driftRoleArn of prod) is not set",
+    ]);
+  });
+
+  it("scopes the App token to the stack's own repositories, all of one owner", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stack-"));
+    const stackFile = (apps: string) =>
+      fs.writeFileSync(
+        path.join(dir, "Pulumi.staging.yaml"),
+        `config:\n  aws:region: eu-west-1\n  gitops-platform:aws:\n    accountId: "111111111111"\n  gitops-platform:github:\n    owner: acme-corp\n    configRepo:\n      repo: acme-corp/config\n  gitops-platform:apps:\n${apps}`,
+      );
+    stackFile("    - repo: acme-corp/orders\n    - repo: acme-corp/orders\n");
+    expect(stackSettings({ rootDir: dir, stack: "staging", role: "preview", vars: STAGING_VARS }).githubRepositories).toEqual(["config", "orders"]);
+    stackFile("    - repo: other-org/orders\n    - repo: orders\n");
+    expect(problemsOf(() => stackSettings({ rootDir: dir, stack: "staging", role: "preview", vars: STAGING_VARS }))).toEqual([
+      "Pulumi.staging.yaml: repository other-org/orders is not owned by acme-corp: one App installation token covers one owner",
+      'Pulumi.staging.yaml: repository "orders": expected owner/name',
+    ]);
   });
 
   it("takes the deploy role from the environment's AWS_DEPLOY_ROLE_ARN", () => {
@@ -106,7 +134,7 @@ describe("stackSettings", () => {
     expect(problemsOf(() => stackSettings({ rootDir: root, stack: "../prod", role: "preview", vars: {} }))).toEqual([
       'stack "../prod": expected a stack name such as staging or prod',
     ]);
-    expect(problemsOf(() => stackSettings({ rootDir: root, stack: "staging", role: "admin", vars: {} }))).toEqual(['role "admin": expected preview or deploy']);
+    expect(problemsOf(() => stackSettings({ rootDir: root, stack: "staging", role: "admin", vars: {} }))).toEqual(['role "admin": expected preview, drift or deploy']);
   });
 
   it("refuses a stack file without region or account", () => {
@@ -115,6 +143,7 @@ describe("stackSettings", () => {
     expect(problemsOf(() => stackSettings({ rootDir: dir, stack: "staging", role: "preview", vars: STAGING_VARS }))).toEqual([
       "Pulumi.staging.yaml: aws:region: expected an AWS region such as eu-west-1",
       "Pulumi.staging.yaml: gitops-platform:aws.accountId: expected a 12-digit account id",
+      "Pulumi.staging.yaml: gitops-platform:github.owner: expected a GitHub user or organization name",
     ]);
   });
 });
@@ -223,12 +252,123 @@ describe("drift", () => {
     expect(classifyDrift(null, "")).toBe("error");
   });
 
+  /** A drift log as `pulumi preview --refresh --diff` prints it (format as quoted in pulumi/mcp-server#1). */
+  const DRIFT_LOG = [
+    "Previewing update (prod):",
+    "  pulumi:pulumi:Stack: (same)",
+    "    [urn=urn:pulumi:prod::gitops-platform::pulumi:pulumi:Stack::gitops-platform-prod]",
+    "    ~ aws:ec2/securityGroup:SecurityGroup: (update)",
+    "        [id=sg-0123]",
+    "        [urn=urn:pulumi:prod::gitops-platform::gitops-platform:platform:Platform$gitops-platform:aws:Firewall$aws:ec2/securityGroup:SecurityGroup::prod-firewall-sg]",
+    '      ~ description: "Entry point" => "changed by hand"',
+    "    + aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule: (create)",
+    "        [urn=urn:pulumi:prod::gitops-platform::aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule::prod-firewall-ingress-0-0]",
+    "    ~ kubernetes:core/v1:ConfigMap: (update)",
+    "        [id=flux-system/platform-metadata]",
+    "        [urn=urn:pulumi:prod::gitops-platform::kubernetes:core/v1:ConfigMap::prod|weird-name]",
+    "    ~ aws:ec2/securityGroup:SecurityGroup: (update)",
+    "        [urn=urn:pulumi:prod::gitops-platform::gitops-platform:platform:Platform$gitops-platform:aws:Firewall$aws:ec2/securityGroup:SecurityGroup::prod-firewall-sg]",
+    "    aws:s3/bucket:Bucket: (read)",
+    "        [urn=urn:pulumi:prod::gitops-platform::aws:s3/bucket:Bucket::prod-storage-bucket]",
+    "error: no changes were expected but changes were proposed",
+    "Resources:",
+    "    + 1 to create",
+    "    ~ 2 to update",
+    "    40 unchanged",
+    "",
+  ].join("\n");
+
+  it("names each resource that differs, once, with its change, and nothing that is the same or only read", () => {
+    expect(driftedResources(DRIFT_LOG).map((r) => [r.operation, r.type, r.name])).toEqual([
+      ["update", "aws:ec2/securityGroup:SecurityGroup", "prod-firewall-sg"],
+      ["create", "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "prod-firewall-ingress-0-0"],
+      ["update", "kubernetes:core/v1:ConfigMap", "prod|weird-name"],
+    ]);
+    expect(driftedResources("error: the stack is currently locked")).toEqual([]);
+  });
+
+  it("writes an issue that links the run and lists the resources that differ", () => {
+    const body = driftIssueBody({ stack: "prod", sha: "0123456789abcdef", runUrl, log: DRIFT_LOG, detectedAt: "2026-11-21T05:17:00Z" });
+    expect(body).toContain(`Detected 2026-11-21T05:17:00Z at commit \`0123456789ab\` of branch \`prod\` · [run log](${runUrl})`);
+    expect(body).toContain(
+      [
+        "### 3 resources differ",
+        "",
+        "| resource | type | change |",
+        "| --- | --- | --- |",
+        "| `prod-firewall-sg` | `aws:ec2/securityGroup:SecurityGroup` | update |",
+        "| `prod-firewall-ingress-0-0` | `aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule` | create |",
+        "| `prod\\|weird-name` | `kubernetes:core/v1:ConfigMap` | update |",
+      ].join("\n"),
+    );
+    const unnamed = driftIssueBody({ stack: "prod", sha: undefined, runUrl, log: "error: no changes were expected but changes were proposed", detectedAt: "t" });
+    expect(unnamed).toContain("### 0 resources differ\n\nThe log names no changed resource; see the output below.");
+  });
+
   it("writes an issue body with the marker, the summary and the log, under the limit", () => {
     const body = driftIssueBody({ stack: "prod", sha: "0123456789abcdef", runUrl, log: `${"x\n".repeat(60_000)}${PREVIEW_LOG}`, detectedAt: "2026-11-21T05:17:00Z" });
     expect(body.startsWith(`${DRIFT_MARKER}\n\`pulumi preview --refresh --expect-no-changes --stack prod\` found differences`)).toBe(true);
-    expect(body).toContain(`Detected 2026-11-21T05:17:00Z at commit \`0123456789ab\` · [run log](${runUrl})`);
+    expect(body).toContain(`Detected 2026-11-21T05:17:00Z at commit \`0123456789ab\` of branch \`prod\` · [run log](${runUrl})`);
     expect(body).toContain("Resources: + 2 to create, 12 unchanged");
     expect(bytes(body)).toBeLessThanOrEqual(BODY_LIMIT);
+  });
+});
+
+describe("syncDriftIssue", () => {
+  type Call = { method: string; params: Record<string, unknown> };
+  function fake(handlers: Record<string, (params: Record<string, unknown>) => unknown>) {
+    const calls: Call[] = [];
+    const log: string[] = [];
+    const method = (name: string) => async (params: Record<string, unknown>) => {
+      calls.push({ method: name, params });
+      const handler = handlers[name];
+      if (!handler) throw new Error(`unexpected call ${name}`);
+      return { data: await handler(params) };
+    };
+    const issues = Object.fromEntries(["listForRepo", "create", "update", "createComment", "getLabel", "createLabel"].map((n) => [n, method(`issues.${n}`)]));
+    const github = { rest: { issues }, paginate: async (fn: (p: Record<string, unknown>) => Promise<{ data: unknown }>, p: Record<string, unknown>) => (await fn(p)).data };
+    const core = { info: (m: string) => log.push(`info: ${m}`), warning: (m: string) => log.push(`warning: ${m}`), setFailed: (m: string) => log.push(`failed: ${m}`) };
+    return { github, core, calls, log };
+  }
+  const where = { owner: "acme-corp", repo: "gitops-platform", runUrl };
+  const bot = { login: "github-actions[bot]" };
+  const mine = { number: 3, title: "Drift detected: prod", user: bot, html_url: "https://github.com/i/3" };
+
+  it("opens the stack's issue with the report, labelled drift, creating the label once", async () => {
+    const f = fake({
+      "issues.listForRepo": () => [{ ...mine, title: "Drift detected: staging" }, { ...mine, number: 4, pull_request: {} }, { ...mine, number: 5, user: { login: "someone" } }],
+      "issues.getLabel": () => {
+        throw Object.assign(new Error("Not Found"), { status: 404 });
+      },
+      "issues.createLabel": () => ({}),
+      "issues.create": () => ({ number: 6, html_url: "https://github.com/i/6" }),
+    });
+    const result = await syncDriftIssue({ github: f.github, core: f.core, ...where, stack: "prod", outcome: "drift", body: "report" });
+    expect(result).toEqual({ action: "opened", number: 6 });
+    expect(f.calls.map((c) => c.method)).toEqual(["issues.listForRepo", "issues.getLabel", "issues.createLabel", "issues.create"]);
+    expect(f.calls[3]?.params).toEqual({ owner: "acme-corp", repo: "gitops-platform", title: "Drift detected: prod", body: "report", labels: ["drift"] });
+    expect(f.log).toEqual(["warning: stack prod has drifted: opened https://github.com/i/6"]);
+  });
+
+  it("updates its open issue while the drift lasts, and closes it with the run link once clean", async () => {
+    const drift = fake({ "issues.listForRepo": () => [mine], "issues.update": () => ({}) });
+    expect(await syncDriftIssue({ github: drift.github, core: drift.core, ...where, stack: "prod", outcome: "drift", body: "new report" })).toEqual({ action: "updated", number: 3 });
+    expect(drift.calls[1]?.params).toEqual({ owner: "acme-corp", repo: "gitops-platform", issue_number: 3, body: "new report" });
+
+    const clean = fake({ "issues.listForRepo": () => [mine], "issues.createComment": () => ({}), "issues.update": () => ({}) });
+    expect(await syncDriftIssue({ github: clean.github, core: clean.core, ...where, stack: "prod", outcome: "clean", body: "" })).toEqual({ action: "closed", number: 3 });
+    expect(clean.calls.map((c) => c.method)).toEqual(["issues.listForRepo", "issues.createComment", "issues.update"]);
+    expect(clean.calls[1]?.params.body).toBe(`No drift on \`prod\` any more ([run log](${runUrl})): closing.`);
+    expect(clean.calls[2]?.params).toEqual({ owner: "acme-corp", repo: "gitops-platform", issue_number: 3, state: "closed", state_reason: "completed" });
+  });
+
+  it("closes nothing it did not open, and fails on an unknown outcome", async () => {
+    const person = fake({ "issues.listForRepo": () => [{ ...mine, user: { login: "someone" } }] });
+    expect(await syncDriftIssue({ github: person.github, core: person.core, ...where, stack: "prod", outcome: "clean", body: "" })).toEqual({ action: "none" });
+    expect(person.log).toEqual(["info: stack prod: no drift"]);
+    const odd = fake({ "issues.listForRepo": () => [] });
+    expect(await syncDriftIssue({ github: odd.github, core: odd.core, ...where, stack: "prod", outcome: "error", body: "" })).toEqual({ action: "failed" });
+    expect(odd.log).toEqual(['failed: unexpected drift outcome "error"']);
   });
 });
 
@@ -256,8 +396,22 @@ describe("the command line", () => {
         "role-arn=arn:aws:iam::111111111111:role/gitops-platform-preview-staging",
         "region=eu-west-1",
         "account-id=111111111111",
+        "github-owner=acme-corp",
+        "github-repositories=gitops-platform,orders,payments",
         "",
       ].join("\n"),
+    );
+  });
+
+  it("stack-settings reads the stack file of another checkout with --root", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "checkout-"));
+    fs.copyFileSync(path.join(root, "Pulumi.prod.yaml"), path.join(dir, "Pulumi.prod.yaml"));
+    const vars = { PULUMI_BACKEND_URL_PROD: "s3://acme-gitops-platform-state-prod", AWS_DRIFT_ROLE_ARN_PROD: "arn:aws:iam::222222222222:role/prod-ci-drift-1" };
+    const result = run(["stack-settings", "--stack", "prod", "--role", "drift", "--root", dir], { VARS: JSON.stringify(vars) });
+    expect(result.status).toBe(0);
+    expect(result.output).toContain("role-arn=arn:aws:iam::222222222222:role/prod-ci-drift-1\nregion=eu-west-1\naccount-id=222222222222\n");
+    expect(run(["stack-settings", "--stack", "staging", "--role", "drift", "--root", dir], { VARS: JSON.stringify(vars) }).stderr).toContain(
+      "::error::Pulumi.staging.yaml: no such stack config file",
     );
   });
 

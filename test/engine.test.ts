@@ -2,10 +2,13 @@ import { describe, expect, it } from "vitest";
 import * as path from "node:path";
 import * as fs from "node:fs";
 import * as os from "node:os";
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as tls from "@pulumi/tls";
+import * as k8s from "@pulumi/kubernetes";
 import { findResource, isUnknown, maskedInputs, maskedOutputs, resourcesOfType, runProgram, loadStackConfig, UNKNOWN } from "../tools/engine";
+import { kubernetesObjects } from "../tools/plan/render";
 
 const base = { stack: "dev", config: { "aws:region": "eu-west-1" } };
 
@@ -105,6 +108,23 @@ describe("offline engine", () => {
     expect((await runProgram({ ...base, program: defaultExport })).outputs).toEqual({ region: "from-default" });
   });
 
+  it("caches the bundles of the project's own entry files only, never of a temporary one", async ({ onTestFinished }) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "engine-cache-"));
+    onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const entry = path.join(dir, "index.ts");
+    fs.writeFileSync(entry, "export const n: number = 1;\n");
+    const cached = (file: string) => {
+      // tools/bundle.cjs names an entry's cache files by this hash (format 1).
+      const key = createHash("sha256").update(`1\0${file}`).digest("hex").slice(0, 32);
+      return fs.existsSync(path.join(__dirname, "..", "node_modules", ".cache", "gitops-platform", "bundles", `${key}.js`));
+    };
+    expect((await runProgram({ ...base, program: entry })).outputs).toEqual({ n: 1 });
+    expect(cached(entry)).toBe(false);
+    const own = path.join(__dirname, "fixtures", "programs", "bucket-and-secret.ts");
+    await runProgram({ ...base, program: own });
+    expect(cached(own)).toBe(true);
+  });
+
   it("lets tests give a resource provider-computed values; without them they stay unknown", async () => {
     const program = () => ({ publicKey: new tls.PrivateKey("key", { algorithm: "ED25519" }).publicKeyOpenssh });
     expect((await runProgram({ ...base, program })).outputs.publicKey).toBe(UNKNOWN);
@@ -114,6 +134,20 @@ describe("offline engine", () => {
       providerOutputs: ({ type, name }) => (type === "tls:index/privateKey:PrivateKey" ? { publicKeyOpenssh: `ssh-ed25519 OFFLINE-${name}` } : undefined),
     });
     expect(faked.outputs.publicKey).toBe("ssh-ed25519 OFFLINE-key");
+  });
+
+  it("keeps the SDK's warnings as the run's diagnostics instead of printing them", async () => {
+    const printed: unknown[][] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => void printed.push(args);
+    try {
+      const result = await runProgram({ ...base, program: () => ({ missing: undefined, present: "x" }) });
+      expect(result.diagnostics).toEqual(["warning: Undefined value (missing) will not show as a stack output."]);
+      expect((await runProgram({ ...base, program: () => ({ present: "x" }) })).diagnostics).toBeUndefined();
+    } finally {
+      console.warn = warn;
+    }
+    expect(printed).toEqual([]);
   });
 
   it("surfaces the program's own error", async () => {
@@ -142,5 +176,74 @@ describe("offline engine", () => {
     });
     expect(stack.secretKeys).toEqual(["demo:token"]);
     expect(() => loadStackConfig(dir, "nope")).toThrow(`stack config not found: ${path.join(dir, "Pulumi.nope.yaml")}`);
+  });
+
+  describe("Kubernetes YAML components, expanded as the provider registers them", () => {
+    const manifests = () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "engine-yaml-"));
+      fs.mkdirSync(path.join(dir, "crds"));
+      fs.writeFileSync(
+        path.join(dir, "crds", "a.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: apps\ndata:\n  a: '1'\n---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\n",
+      );
+      fs.writeFileSync(path.join(dir, "crds", "b.yaml"), "apiVersion: v1\nkind: Secret\nmetadata:\n  name: token\n  namespace: apps\nstringData:\n  token: s3cr3t-from-yaml\n");
+      fs.writeFileSync(path.join(dir, "crds", "skip.txt"), "not yaml");
+      return dir;
+    };
+
+    it("registers each object of a ConfigFile and a ConfigGroup (files, yaml, objs) as a child", async ({ onTestFinished }) => {
+      const dir = manifests();
+      onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
+      const result = await runProgram({
+        ...base,
+        cwd: dir,
+        program: () => {
+          new k8s.yaml.v2.ConfigFile("one", { file: "crds/a.yaml" });
+          new k8s.yaml.v2.ConfigGroup("group", {
+            files: ["crds/*.yaml"],
+            yaml: "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n",
+            objs: [{ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "robot", namespace: "apps" } }],
+            resourcePrefix: "g",
+          });
+        },
+      });
+      expect(result.resources.map((r) => `${r.type} ${r.name}`)).toEqual([
+        "pulumi:pulumi:Stack gitops-platform-dev",
+        "kubernetes:yaml/v2:ConfigFile one",
+        "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition one:widgets.example.com",
+        "kubernetes:core/v1:ConfigMap one:apps/settings",
+        "kubernetes:yaml/v2:ConfigGroup group",
+        "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition g:widgets.example.com",
+        "kubernetes:core/v1:Namespace g:apps",
+        "kubernetes:core/v1:ConfigMap g:apps/settings",
+        "kubernetes:core/v1:Secret g:apps/token",
+        "kubernetes:core/v1:ServiceAccount g:apps/robot",
+      ]);
+      const secret = findResource(result, "kubernetes:core/v1:Secret", "g:apps/token");
+      expect(secret.urn).toBe("urn:pulumi:dev::gitops-platform::kubernetes:yaml/v2:ConfigGroup$kubernetes:core/v1:Secret::g:apps/token");
+      expect(secret.parent).toBe(findResource(result, "kubernetes:yaml/v2:ConfigGroup", "group").urn);
+      expect(maskedInputs(secret)).toEqual({ apiVersion: "v1", kind: "Secret", metadata: { name: "token", namespace: "apps" }, stringData: { token: "[secret]" } });
+      expect(kubernetesObjects(result).map((o) => o.file)).toContain("secret-apps-token.yaml");
+      expect(result.unexpanded).toBeUndefined();
+    });
+
+    it("stops with an error naming a Helm chart, a missing file or an unknown input; reports a remote file as not expanded", async () => {
+      await expect(runProgram({ ...base, program: () => void new k8s.helm.v4.Chart("ingress", { chart: "ingress-nginx" }) })).rejects.toThrow(
+        'offline engine: cannot expand kubernetes:helm.sh/v4:Chart "ingress": rendering a Helm chart needs Helm and the chart\'s repository; the objects it would declare are not known offline',
+      );
+      await expect(runProgram({ ...base, cwd: os.tmpdir(), program: () => void new k8s.yaml.v2.ConfigFile("gone", { file: "no-such.yaml" }) })).rejects.toThrow(
+        `offline engine: kubernetes:yaml/v2:ConfigFile "gone": file no-such.yaml not found (relative paths resolve from ${os.tmpdir()})`,
+      );
+      await expect(
+        runProgram({ ...base, program: () => void new k8s.yaml.v2.ConfigFile("late", { file: new aws.s3.Bucket("b", {}).bucket.apply((b) => `${b}.yaml`) }) }),
+      ).rejects.toThrow('offline engine: cannot expand kubernetes:yaml/v2:ConfigFile "late": its input file is unknown until deployment');
+      const remote = await runProgram({ ...base, program: () => void new k8s.yaml.v2.ConfigFile("crds", { file: "https://example.invalid/crds.yaml" }) });
+      expect(remote.unexpanded).toEqual([
+        {
+          urn: "urn:pulumi:dev::gitops-platform::kubernetes:yaml/v2:ConfigFile::crds",
+          reason: "https://example.invalid/crds.yaml is fetched over the network at deploy time; the objects in it are not shown or checked offline",
+        },
+      ]);
+    });
   });
 });

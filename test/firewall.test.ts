@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Firewall, type FirewallArgs } from "../components/firewall";
+import { BODY_SIZE_LABEL, Firewall, type FirewallArgs } from "../components/firewall";
+import { RECEIVER_HEALTH_PORT, RECEIVER_PATH_PREFIX, RECEIVER_PORT } from "../components/webhook-receiver";
 import { findResource, isUnknown, resourcesOfType, runProgram, type PlanResult } from "../tools/engine";
 
 const SG = "aws:ec2/securityGroup:SecurityGroup";
@@ -136,5 +137,82 @@ describe("Firewall", () => {
       ],
     });
     expect(acl.parent).toBe("urn:pulumi:test::gitops-platform::gitops-platform:aws:Firewall::fw");
+  });
+
+  const receiver = { pathPrefix: RECEIVER_PATH_PREFIX, ports: [RECEIVER_PORT, RECEIVER_HEALTH_PORT], targetSecurityGroupId: "sg-0c1u57e400000000a" };
+
+  it("lets the load balancer reach the receiver's pods on the ports the Ingress targets, and nothing else", async () => {
+    const result = await run({}, { receiver });
+    const rules = resourcesOfType(result, EGRESS);
+    expect(rules.map((r) => r.name)).toEqual(["fw-egress-receiver-9292", "fw-egress-receiver-9440"]);
+    expect({ ...rules[0]!.inputs, securityGroupId: "sg" }).toEqual({
+      securityGroupId: "sg",
+      description: "Load balancer to the webhook receiver's pods, TCP 9292",
+      ipProtocol: "tcp",
+      fromPort: 9292,
+      toPort: 9292,
+      referencedSecurityGroupId: "sg-0c1u57e400000000a",
+    });
+    expect(rules[1]!.inputs).toMatchObject({ fromPort: 9440, toPort: 9440, description: "Load balancer to the webhook receiver's pods, TCP 9440" });
+    expect(rules.every((r) => r.inputs.cidrIpv4 === undefined && r.inputs.cidrIpv6 === undefined)).toBe(true);
+  });
+
+  it("keeps the Common rule set on the receiver path but lets its signed payloads past the body size limit", async () => {
+    const result = await run({ waf: { ...waf, enabled: true } }, { receiver });
+    const rules = findResource(result, WAF, "fw-waf").inputs.rules as Record<string, unknown>[];
+    expect(rules.map((r) => [r.name, r.priority])).toEqual([
+      ["AWSManagedRulesCommonRuleSet", 0],
+      ["AWSManagedRulesKnownBadInputsRuleSet", 1],
+      ["rate-limit-per-ip", 2],
+      ["body-size-outside-receiver", 3],
+    ]);
+    // Only SizeRestrictions_BODY counts instead of blocking; the group itself still applies everywhere.
+    expect(rules[0]!.statement).toEqual({
+      managedRuleGroupStatement: {
+        vendorName: "AWS",
+        name: "AWSManagedRulesCommonRuleSet",
+        ruleActionOverrides: [{ name: "SizeRestrictions_BODY", actionToUse: { count: {} } }],
+      },
+    });
+    expect(rules[0]).not.toHaveProperty("statement.managedRuleGroupStatement.scopeDownStatement");
+    expect(rules[1]!.statement).toEqual({ managedRuleGroupStatement: { vendorName: "AWS", name: "AWSManagedRulesKnownBadInputsRuleSet" } });
+    expect(rules[3]).toEqual({
+      name: "body-size-outside-receiver",
+      priority: 3,
+      action: { block: {} },
+      statement: {
+        andStatement: {
+          statements: [
+            { labelMatchStatement: { scope: "LABEL", key: "awswaf:managed:aws:core-rule-set:SizeRestrictions_Body" } },
+            {
+              notStatement: {
+                statement: {
+                  byteMatchStatement: {
+                    searchString: "/hook/",
+                    fieldToMatch: { uriPath: {} },
+                    positionalConstraint: "STARTS_WITH",
+                    textTransformations: [{ priority: 0, type: "NONE" }],
+                  },
+                },
+              },
+            },
+          ],
+        },
+      },
+      visibilityConfig: { cloudwatchMetricsEnabled: true, metricName: "body-size-outside-receiver", sampledRequestsEnabled: true },
+    });
+    expect(BODY_SIZE_LABEL).toBe("awswaf:managed:aws:core-rule-set:SizeRestrictions_Body");
+  });
+
+  it("changes nothing in the web ACL without a receiver, or without the Common rule set", async () => {
+    const none = findResource(await run({ waf: { ...waf, enabled: true } }), WAF, "fw-waf").inputs.rules as Record<string, unknown>[];
+    expect(none.map((r) => r.name)).toEqual(["AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet", "rate-limit-per-ip"]);
+    expect(JSON.stringify(none)).not.toContain("ruleActionOverrides");
+    const withoutCommon = findResource(
+      await run({ waf: { ...waf, enabled: true, managedRuleGroups: ["AWSManagedRulesKnownBadInputsRuleSet"] } }, { receiver }),
+      WAF,
+      "fw-waf",
+    ).inputs.rules as Record<string, unknown>[];
+    expect(withoutCommon.map((r) => r.name)).toEqual(["AWSManagedRulesKnownBadInputsRuleSet", "rate-limit-per-ip"]);
   });
 });

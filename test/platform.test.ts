@@ -57,8 +57,21 @@ describe("Platform", () => {
     const result = await plan("staging");
     expect(findResource(result, "aws:ec2/securityGroup:SecurityGroup", "staging-firewall-sg").inputs.vpcId).toBe(OFFLINE_VPC);
     expect(resourcesOfType(result, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")).toHaveLength(5);
-    expect(resourcesOfType(result, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")).toHaveLength(1);
     expect(resourcesOfType(result, "aws:wafv2/webAcl:WebAcl")).toEqual([]);
+  });
+
+  it("lets the load balancer reach the receiver's pods in the cluster security group, and exempts only its path from the WAF body limit", async () => {
+    for (const stack of ["staging", "prod"]) {
+      const result = await plan(stack);
+      const egress = resourcesOfType(result, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule");
+      expect(egress.map((r) => [r.name, r.inputs.fromPort, r.inputs.toPort, r.inputs.referencedSecurityGroupId])).toEqual([
+        [`${stack}-firewall-egress-receiver-9292`, 9292, 9292, "sg-0ff11e000000000000"],
+        [`${stack}-firewall-egress-receiver-9440`, 9440, 9440, "sg-0ff11e000000000000"],
+      ]);
+    }
+    const rules = findResource(await plan("prod"), "aws:wafv2/webAcl:WebAcl", "prod-firewall-waf").inputs.rules as { name: string; statement: unknown }[];
+    expect(rules.map((r) => r.name)).toEqual(["AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet", "rate-limit-per-ip", "body-size-outside-receiver"]);
+    expect(JSON.stringify(rules[3]!.statement)).toContain('"searchString":"/hook/"');
   });
 
   it("names each app's repository per environment and lets its CI role push only there", async () => {
@@ -83,9 +96,18 @@ describe("Platform", () => {
       }).Statement[0]!.Condition.StringEquals["token.actions.githubusercontent.com:sub"];
     expect(subject("prod-ci-preview")).toEqual(["repo:acme-corp/gitops-platform:pull_request", "repo:acme-corp/gitops-platform:ref:refs/heads/staging"]);
     expect(subject("prod-ci-deploy")).toBe("repo:acme-corp/gitops-platform:environment:prod");
-    expect(subject("prod-ci-app-orders")).toBe("repo:acme-corp/orders:ref:refs/heads/main");
+    expect(subject("prod-ci-app-orders")).toEqual(["repo:acme-corp/orders:ref:refs/heads/main", "repo:acme-corp/orders:environment:release"]);
+    expect(subject("prod-ci-drift")).toBe("repo:acme-corp/gitops-platform:ref:refs/heads/staging");
     const state = findResource(result, "aws:iam/rolePolicy:RolePolicy", "prod-ci-preview-state").inputs.policy as string;
     expect(state).toContain("arn:aws:s3:::acme-gitops-platform-state-prod");
+  });
+
+  it("lets the preview and drift roles read the SOPS key's metadata, which its key policy alone grants", async () => {
+    const result = await plan("staging");
+    const key = findResource(result, "aws:kms/key:Key", "staging-app-secrets-key");
+    expect(key.propertyDependencies.policy).toEqual(
+      expect.arrayContaining([findResource(result, "aws:iam/role:Role", "staging-ci-preview").urn, findResource(result, "aws:iam/role:Role", "staging-ci-drift").urn]),
+    );
   });
 
   it("uses an existing OIDC provider when the config says so", async () => {
@@ -138,6 +160,7 @@ describe("Platform", () => {
       "ciRoleArns",
       "deployKeys",
       "deployRoleArn",
+      "driftRoleArn",
       "previewRoleArn",
       "repositoryUrls",
       "securityGroupId",

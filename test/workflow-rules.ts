@@ -2,7 +2,7 @@
  * The delivery hardening of ../shared SECURITY.md, as checks over a parsed GitHub Actions workflow.
  * Each check returns the problems it finds, one message each, so tests assert on the exact message and
  * on small bad fixtures. Generic rules apply to every workflow (auditWorkflow); the per-workflow rules
- * pin what each of the four delivery workflows must do.
+ * pin what each delivery workflow must do.
  */
 import { load } from "js-yaml";
 
@@ -14,6 +14,7 @@ export interface Step {
   readonly if?: string | boolean;
   readonly with?: Record<string, unknown>;
   readonly env?: Record<string, unknown>;
+  readonly "working-directory"?: string;
 }
 
 export interface Concurrency {
@@ -53,10 +54,20 @@ export function parseWorkflow(raw: string): Workflow {
 
 const AWS_CREDENTIALS = "aws-actions/configure-aws-credentials";
 const GITHUB_SCRIPT = "actions/github-script";
+export const APP_TOKEN = "actions/create-github-app-token";
+/**
+ * The only stored secrets: the GitHub App keys, each only as the private key of an App token step.
+ * The deploy App's key is a secret of the protected environments and may be read only by a job in one.
+ */
+export const APP_KEY_SECRETS: Readonly<Record<string, { environment: boolean }>> = {
+  DEPLOY_APP_PRIVATE_KEY: { environment: true },
+  READER_APP_PRIVATE_KEY: { environment: false },
+};
 /** Write scopes a delivery job may hold, each only where the rules below allow it. */
 const WRITE_SCOPES_IN_USE = new Set(["id-token", "pull-requests", "issues", "actions"]);
 const PINNED = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_./-]+@[0-9a-f]{40}$/;
-const VERSION_COMMENT = /#\s*v\d+\.\d+\.\d+\s*$/;
+// A zizmor suppression may follow the version, when the workflow explains it next to the step.
+const VERSION_COMMENT = /#\s*v\d+\.\d+\.\d+(\s+#\s*zizmor: ignore\[[a-z-]+\])?\s*$/;
 
 /** Trigger names of `on:`, whatever its form (string, list or mapping). */
 export function triggers(workflow: Workflow): string[] {
@@ -221,7 +232,8 @@ function checkSteps(workflow: Workflow): string[] {
         problems.push(`${label}: actions/checkout without persist-credentials: false`);
       }
       if (usesAction(step, "actions/setup-node")) {
-        if (step.with?.["node-version-file"] !== ".nvmrc" || step.with["node-version"] !== undefined) {
+        const file = step.with?.["node-version-file"];
+        if (typeof file !== "string" || !/^([\w.-]+\/)*\.nvmrc$/.test(file) || step.with?.["node-version"] !== undefined) {
           problems.push(`${label}: actions/setup-node must take the version from node-version-file: .nvmrc`);
         }
       }
@@ -286,8 +298,72 @@ function checkPulumi(workflow: Workflow): string[] {
   return problems;
 }
 
-function checkSecrets(raw: string): string[] {
-  return /\$\{\{[^}]*\bsecrets\./.test(raw) ? ["secrets: the delivery workflows hold no stored secret (OIDC and the workflow token only)"] : [];
+/** Each `secrets.NAME` an expression inside `value` names. */
+function secretsIn(value: unknown): string[] {
+  const text = typeof value === "string" ? value : JSON.stringify(value ?? "");
+  return [...text.matchAll(/\$\{\{[^}]*?\bsecrets\.([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1] ?? "");
+}
+
+function checkSecrets(workflow: Workflow, raw: string): string[] {
+  const problems: string[] = [];
+  const pullRequestTriggered = triggers(workflow).some((t) => t.startsWith("pull_request"));
+  let allowed = 0;
+  for (const [jobId, job] of jobsOf(workflow)) {
+    stepsOf(job).forEach((step, index) => {
+      const label = stepLabel(jobId, step, index);
+      for (const [key, value] of Object.entries(step.with ?? {})) {
+        for (const name of secretsIn(value)) {
+          const known = APP_KEY_SECRETS[name];
+          if (!known || !usesAction(step, APP_TOKEN) || key !== "private-key") {
+            problems.push(`${label}: secrets.${name}: the only stored secrets are the GitHub App keys, as the private-key of ${APP_TOKEN}`);
+          } else if (known.environment && typeof job.environment !== "string") {
+            problems.push(`${label}: secrets.${name} is a secret of the protected environments: the job needs environment:`);
+          } else {
+            allowed += 1;
+          }
+        }
+      }
+    });
+  }
+  const total = secretsIn(raw).length;
+  if (total > 0 && pullRequestTriggered) problems.push("secrets: a workflow that pull requests trigger holds no stored secret");
+  else if (total !== allowed && problems.length === 0) {
+    problems.push(`secrets: ${total - allowed} reference(s) outside the private-key of ${APP_TOKEN} (OIDC, the workflow token and App tokens only)`);
+  }
+  return problems;
+}
+
+/**
+ * The App token reaches only the GITHUB_TOKEN of steps that run pulumi, or the github-token of a
+ * github-script in a job that runs no repository code, in its own job.
+ */
+function checkAppTokens(workflow: Workflow): string[] {
+  const problems: string[] = [];
+  const pullRequestTriggered = triggers(workflow).some((t) => t.startsWith("pull_request"));
+  for (const [jobId, job] of jobsOf(workflow)) {
+    const steps = stepsOf(job);
+    const minted = steps.filter((step) => usesAction(step, APP_TOKEN));
+    if (minted.length > 0 && pullRequestTriggered) problems.push(`job ${jobId}: mints a GitHub App token in a workflow that pull requests trigger`);
+    for (const app of minted) {
+      if (!app.id) {
+        problems.push(`job ${jobId}: the ${APP_TOKEN} step needs an id`);
+        continue;
+      }
+      const output = `steps.${app.id}.outputs.token`;
+      steps.forEach((step, index) => {
+        const refs = Object.entries({ ...(step.env ?? {}), ...(step.with ?? {}) }).filter(([, value]) => String(value).includes(output));
+        if (refs.length === 0) return;
+        const runsPulumi = typeof step.run === "string" && /(^|\n)\s*pulumi (up|preview) /.test(step.run);
+        const onlyAsToken = refs.every(([key, value]) => key === "GITHUB_TOKEN" && value === `\${{ ${output} }}`) && (step.env?.GITHUB_TOKEN !== undefined);
+        const runsNoCode = !steps.some((s) => typeof s.run === "string" || usesAction(s, "actions/checkout"));
+        const asScriptToken = usesAction(step, GITHUB_SCRIPT) && runsNoCode && refs.every(([key, value]) => key === "github-token" && value === `\${{ ${output} }}`);
+        if (!(runsPulumi && onlyAsToken) && !asScriptToken) {
+          problems.push(`${stepLabel(jobId, step, index)}: the App token may only be the GITHUB_TOKEN of a step that runs pulumi, or the github-token of a github-script in a job that runs no code`);
+        }
+      });
+    }
+  }
+  return problems;
 }
 
 /** Every generic problem of one workflow file, in a stable order. */
@@ -301,7 +377,8 @@ export function auditWorkflow(raw: string): string[] {
     ...checkScripts(workflow),
     ...checkSteps(workflow),
     ...checkPulumi(workflow),
-    ...checkSecrets(raw),
+    ...checkSecrets(workflow, raw),
+    ...checkAppTokens(workflow),
   ];
 }
 
@@ -365,6 +442,15 @@ export function previewRules(workflow: Workflow): string[] {
   }
   const preview = pulumiCommands(job).find((c) => c.startsWith("pulumi preview"));
   if (!preview?.includes("--diff")) problems.push("job preview: no pulumi preview --diff");
+  const previewStep = findStep(job, (s) => typeof s.run === "string" && /(^|\n)\s*pulumi preview /.test(s.run));
+  if (previewStep?.env?.GITHUB_TOKEN !== "${{ github.token }}") {
+    problems.push("job preview: pulumi preview must get the job's own read-only token as GITHUB_TOKEN");
+  }
+  const workflows = workflow.jobs?.workflows;
+  const zizmor = findStep(workflows, (s) => typeof s.run === "string" && /zizmor==\d+\.\d+\.\d+ zizmor --offline/.test(s.run));
+  if (!workflows || !same(grantsOf(workflows.permissions), { contents: "read" }) || !zizmor?.run?.includes(".github/workflows templates/app-ci.yml")) {
+    problems.push("job workflows: expected zizmor (pinned) over .github/workflows and templates/app-ci.yml, with contents: read only");
+  }
   const comment = workflow.jobs?.comment;
   if (!comment || !same(grantsOf(comment.permissions), { "pull-requests": "write" })) {
     problems.push("job comment: expected permissions exactly { pull-requests: write }");
@@ -401,24 +487,46 @@ export function deployRules(workflow: Workflow): string[] {
   }
   const settings = findStep(job, (s) => typeof s.run === "string" && s.run.includes("stack-settings"));
   if (!settings?.run?.includes("--role deploy")) problems.push("job deploy: the AWS role must be the stack's deploy role (--role deploy)");
+  problems.push(...appTokenRules("deploy", job, "DEPLOY_APP_CLIENT_ID", "DEPLOY_APP_PRIVATE_KEY", /^pulumi up /));
+  const promote = workflow.jobs?.promote;
+  if (!promote) return [...problems, "jobs: expected a job promote"];
+  if (promote.needs !== "deploy" || promote.if !== "github.ref_name == 'staging'") {
+    problems.push("job promote: must run only after a successful staging deploy (needs: deploy, if: github.ref_name == 'staging')");
+  }
+  if (!same(grantsOf(promote.permissions), { contents: "read" })) {
+    problems.push("job promote: expected permissions exactly { contents: read } (it writes with the App token)");
+  }
+  const promoter = findStep(promote, (s) => usesAction(s, APP_TOKEN));
+  const promoterWith = {
+    "client-id": "${{ vars.DEPLOY_APP_CLIENT_ID }}",
+    "private-key": "${{ secrets.DEPLOY_APP_PRIVATE_KEY }}",
+    repositories: "${{ github.event.repository.name }}",
+    "permission-contents": "read",
+    "permission-pull-requests": "write",
+  };
+  if (promote.environment !== "staging" || !promoter || !same(promoter.with, promoterWith)) {
+    problems.push(`job promote: expected environment staging and an App token step with ${JSON.stringify(promoterWith)}`);
+  }
   return problems;
 }
 
-/** promote.yml: after a successful staging deploy, open or refresh the PR staging -> prod. */
-export function promoteRules(workflow: Workflow, deployName: string | undefined): string[] {
+/** A job's App token: the right App, scoped to the stack's repositories, handed to pulumi only. */
+function appTokenRules(jobId: string, job: Job, clientIdVariable: string, keySecret: string, command: RegExp): string[] {
   const problems: string[] = [];
-  const run = onEvent(workflow, "workflow_run");
-  if (!run || !same(run.workflows, [deployName]) || !same(run.types, ["completed"]) || !same(run.branches, ["staging"])) {
-    problems.push(`on: expected workflow_run of [${deployName}] completed on branch staging`);
+  const app = findStep(job, (s) => usesAction(s, APP_TOKEN));
+  const expected = {
+    "client-id": `\${{ vars.${clientIdVariable} }}`,
+    "private-key": `\${{ secrets.${keySecret} }}`,
+    owner: "${{ steps.stack.outputs.github-owner }}",
+    repositories: "${{ steps.stack.outputs.github-repositories }}",
+  };
+  if (!app || !same(app.with, expected)) {
+    problems.push(`job ${jobId}: expected an App token step with ${JSON.stringify(expected)}`);
+    return problems;
   }
-  const job = workflow.jobs?.promote;
-  if (!job) return [...problems, "jobs: expected a job promote"];
-  const condition = String(job.if);
-  if (!condition.includes("github.event.workflow_run.conclusion == 'success'") || !condition.includes("github.event.workflow_run.head_branch == 'staging'")) {
-    problems.push("job promote: must run only after a successful staging deploy");
-  }
-  if (!same(grantsOf(job.permissions), { contents: "read", "pull-requests": "write", actions: "write" })) {
-    problems.push("job promote: expected permissions exactly { contents: read, pull-requests: write, actions: write }");
+  const step = findStep(job, (s) => typeof s.run === "string" && commandsOf(s.run).some((c) => command.test(c)));
+  if (step?.env?.GITHUB_TOKEN !== `\${{ steps.${app.id}.outputs.token }}`) {
+    problems.push(`job ${jobId}: pulumi must get the App token as GITHUB_TOKEN`);
   }
   return problems;
 }
@@ -445,10 +553,85 @@ export function driftRules(workflow: Workflow): string[] {
     problems.push('job drift: no pulumi preview --refresh --expect-no-changes --stack "$STACK"');
   }
   const settings = findStep(job, (s) => typeof s.run === "string" && s.run.includes("stack-settings"));
-  if (!settings?.run?.includes("--role preview")) problems.push("job drift: the AWS role must be the read-only preview role (--role preview)");
-  const script = findStep(job, (s) => usesAction(s, GITHUB_SCRIPT))?.with?.script;
-  if (typeof script !== "string" || !script.includes("Drift detected: ${stack}") || !script.includes('"drift"')) {
-    problems.push("job drift: expected a github-script keeping one issue titled Drift detected: <stack>, label drift");
+  if (!settings?.run?.includes("--role drift")) problems.push("job drift: the AWS role must be the stack's drift role (--role drift)");
+  if (job.if !== "github.ref == format('refs/heads/{0}', github.event.repository.default_branch)") {
+    problems.push("job drift: must run only on the default branch (the drift role trusts nothing else)");
   }
+  const stackCheckout = findStep(job, (s) => usesAction(s, "actions/checkout") && s.with?.ref !== undefined);
+  if (stackCheckout?.with?.ref !== "${{ matrix.stack }}" || stackCheckout.with.path !== "stack") {
+    problems.push("job drift: each stack must be checked out from its own branch (ref: ${{ matrix.stack }}, path: stack)");
+  }
+  const detect = findStep(job, (s) => typeof s.run === "string" && /(^|\n)\s*pulumi preview /.test(s.run));
+  if (detect?.["working-directory"] !== "stack") problems.push("job drift: pulumi must run in the stack's checkout (working-directory: stack)");
+  problems.push(...appTokenRules("drift", job, "READER_APP_CLIENT_ID", "READER_APP_PRIVATE_KEY", /^pulumi preview /));
+  const script = findStep(job, (s) => usesAction(s, GITHUB_SCRIPT))?.with?.script;
+  if (typeof script !== "string" || !script.includes("syncDriftIssue(")) {
+    problems.push("job drift: expected a github-script that calls syncDriftIssue of tools/delivery.cjs");
+  }
+  return problems;
+}
+
+/**
+ * templates/app-ci.yml: builds without credentials, and pushes only from tag runs in the app repo's
+ * release environment (the exact OIDC subject the app roles trust), with the Actions variables
+ * gitops-platform writes for each environment.
+ */
+export function appCiRules(
+  workflow: Workflow,
+  releaseEnvironment: string,
+  variables: Readonly<Record<string, { roleArn: string; ecrRepositoryUrl: string; region: string }>>,
+): string[] {
+  const problems: string[] = [];
+  const push = onEvent(workflow, "push");
+  if (!push || !same(push.tags, ["v*.*.*"])) problems.push('on: expected push of tags ["v*.*.*"]');
+  const release = workflow.jobs?.release;
+  if (!release) return [...problems, "jobs: expected a job release"];
+  for (const [jobId, job] of jobsOf(workflow)) {
+    const grants = grantsOf(job.permissions);
+    if (jobId !== "release" && typeof grants === "object" && grants["id-token"] === "write") {
+      problems.push(`job ${jobId}: only the release job may request an OIDC token`);
+    }
+  }
+  if (release.environment !== releaseEnvironment) {
+    problems.push(`job release: environment must be ${releaseEnvironment} (the OIDC subject the app roles trust)`);
+  }
+  if (release.if !== "github.event_name == 'push' && startsWith(github.ref, 'refs/tags/v')") {
+    problems.push("job release: must run only for pushed version tags");
+  }
+  const include = (release.strategy?.matrix?.include ?? []) as Record<string, unknown>[];
+  const expected = Object.entries(variables).map(([environment, names]) => ({
+    environment,
+    roleArn: `\${{ vars.${names.roleArn} }}`,
+    repositoryUrl: `\${{ vars.${names.ecrRepositoryUrl} }}`,
+    region: `\${{ vars.${names.region} }}`,
+  }));
+  if (!same(include, expected)) problems.push(`job release: expected the matrix ${JSON.stringify(expected)}`);
+  return problems;
+}
+
+/**
+ * automation.yml: on the default branch only (schedule, dispatch), in the staging environment, the
+ * deploy App narrowed to this repository's contents and pull requests, no repository code run.
+ */
+export function automationRules(workflow: Workflow): string[] {
+  const problems: string[] = [];
+  if (!same(triggers(workflow).sort(), ["schedule", "workflow_dispatch"])) problems.push("on: expected only schedule and workflow_dispatch (never a push of the automation branch)");
+  const job = workflow.jobs?.["automation-pr"];
+  if (!job) return [...problems, "jobs: expected a job automation-pr"];
+  if (job.if !== "github.ref == format('refs/heads/{0}', github.event.repository.default_branch)") {
+    problems.push("job automation-pr: must run only on the default branch");
+  }
+  if (job.environment !== "staging") problems.push("job automation-pr: environment must be staging (the deploy App's key)");
+  if (!same(grantsOf(job.permissions), { contents: "read" })) problems.push("job automation-pr: expected permissions exactly { contents: read } (it writes with the App token)");
+  if (stepsOf(job).some((s) => typeof s.run === "string" || usesAction(s, "actions/checkout"))) problems.push("job automation-pr: must run no repository code");
+  const app = findStep(job, (s) => usesAction(s, APP_TOKEN));
+  const expected = {
+    "client-id": "${{ vars.DEPLOY_APP_CLIENT_ID }}",
+    "private-key": "${{ secrets.DEPLOY_APP_PRIVATE_KEY }}",
+    repositories: "${{ github.event.repository.name }}",
+    "permission-contents": "write",
+    "permission-pull-requests": "write",
+  };
+  if (!app || !same(app.with, expected)) problems.push(`job automation-pr: expected an App token step with ${JSON.stringify(expected)}`);
   return problems;
 }

@@ -8,13 +8,16 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { BODY_LIMIT, DRIFT_MARKER, PREVIEW_MARKER } from "../tools/delivery.cjs";
+import { APP_RELEASE_ENVIRONMENT } from "../components/ci-identity";
+import { ciVariableNames } from "../components/github-wiring";
 import {
+  appCiRules,
   auditWorkflow,
+  automationRules,
   deployRules,
   driftRules,
   parseWorkflow,
   previewRules,
-  promoteRules,
   usesLines,
   type Step,
   type Workflow,
@@ -22,7 +25,7 @@ import {
 
 const root = path.resolve(__dirname, "..");
 const workflowDir = path.join(root, ".github", "workflows");
-const WORKFLOW_FILES = ["deploy.yml", "drift.yml", "preview.yml", "promote.yml"];
+const WORKFLOW_FILES = ["automation.yml", "deploy.yml", "drift.yml", "preview.yml"];
 
 function raw(file: string): string {
   return fs.readFileSync(path.join(workflowDir, file), "utf8");
@@ -122,11 +125,13 @@ describe("the workflow files", () => {
     for (const file of WORKFLOW_FILES) {
       for (const { ref, comment } of usesLines(raw(file))) {
         const [action] = ref.split("@");
-        pins.set(action ?? "", (pins.get(action ?? "") ?? new Set()).add(`${ref} ${comment}`));
+        // A zizmor suppression after the version is not part of the pin.
+        pins.set(action ?? "", (pins.get(action ?? "") ?? new Set()).add(`${ref} ${comment.replace(/\s+#\s*zizmor:.*$/, "")}`));
       }
     }
     expect([...pins.keys()].sort()).toEqual([
       "actions/checkout",
+      "actions/create-github-app-token",
       "actions/github-script",
       "actions/setup-node",
       "aws-actions/configure-aws-credentials",
@@ -158,6 +163,49 @@ describe("the workflow files", () => {
 
   it("name only stacks that have a stack config", () => {
     for (const stack of ["staging", "prod"]) expect(fs.existsSync(path.join(root, `Pulumi.${stack}.yaml`))).toBe(true);
+  });
+});
+
+describe("templates/app-ci.yml, the app repositories' CI", () => {
+  const template = () => fs.readFileSync(path.join(root, "templates", "app-ci.yml"), "utf8");
+  const variables = { staging: ciVariableNames("staging"), prod: ciVariableNames("prod") };
+
+  it("passes every hardening rule of the project's workflows", () => {
+    expect(auditWorkflow(template())).toEqual([]);
+  });
+
+  it("pushes only from version tags, in the release environment the app roles trust, with the variables the program writes", () => {
+    expect(appCiRules(parseWorkflow(template()), APP_RELEASE_ENVIRONMENT, variables)).toEqual([]);
+    expect(variables.staging).toEqual({ roleArn: "AWS_ROLE_ARN_STAGING", ecrRepositoryUrl: "ECR_REPOSITORY_URL_STAGING", region: "AWS_REGION_STAGING" });
+  });
+
+  it("catches a release outside the environment, a build with an OIDC token and variables the program does not write", () => {
+    const bad = structuredClone(parseWorkflow(template())) as unknown as {
+      jobs: Record<string, { environment?: string; permissions: Record<string, string>; strategy: { matrix: { include: Record<string, string>[] } } }>;
+    };
+    delete bad.jobs.release!.environment;
+    bad.jobs.build!.permissions["id-token"] = "write";
+    bad.jobs.release!.strategy.matrix.include[0]!.roleArn = "${{ vars.AWS_ROLE_ARN }}";
+    expect(appCiRules(bad as unknown as Workflow, APP_RELEASE_ENVIRONMENT, variables)).toEqual([
+      "job build: only the release job may request an OIDC token",
+      "job release: environment must be release (the OIDC subject the app roles trust)",
+      `job release: expected the matrix ${JSON.stringify([
+        { environment: "staging", roleArn: "${{ vars.AWS_ROLE_ARN_STAGING }}", repositoryUrl: "${{ vars.ECR_REPOSITORY_URL_STAGING }}", region: "${{ vars.AWS_REGION_STAGING }}" },
+        { environment: "prod", roleArn: "${{ vars.AWS_ROLE_ARN_PROD }}", repositoryUrl: "${{ vars.ECR_REPOSITORY_URL_PROD }}", region: "${{ vars.AWS_REGION_PROD }}" },
+      ])}`,
+    ]);
+    // The generic rules catch the rest: a build job with id-token: write has no AWS step.
+    expect(auditWorkflow(template().replace("    permissions:\n      contents: read\n    steps:", "    permissions:\n      contents: read\n      id-token: write\n    steps:"))).toEqual([
+      "job build: id-token: write without an AWS credentials step",
+    ]);
+  });
+
+  it("catches a release on branch pushes", () => {
+    const bad = template().replace('tags: ["v*.*.*"]', 'tags: ["*"]').replace("startsWith(github.ref, 'refs/tags/v')", "true");
+    expect(appCiRules(parseWorkflow(bad), APP_RELEASE_ENVIRONMENT, variables)).toEqual([
+      'on: expected push of tags ["v*.*.*"]',
+      "job release: must run only for pushed version tags",
+    ]);
   });
 });
 
@@ -302,10 +350,44 @@ describe("each hardening rule catches its violation", () => {
     ]);
   });
 
-  it("stored secrets", () => {
+  it("stored secrets other than the App keys, or the keys anywhere but an App token step", () => {
     expect(auditWorkflow(fixture("      STACK: ${{ github.ref_name }}\n", "      STACK: ${{ github.ref_name }}\n      TOKEN: ${{ secrets.PULUMI_ACCESS_TOKEN }}\n"))).toEqual([
-      "secrets: the delivery workflows hold no stored secret (OIDC and the workflow token only)",
+      "secrets: 1 reference(s) outside the private-key of actions/create-github-app-token (OIDC, the workflow token and App tokens only)",
     ]);
+    const asInput = fixture("          aws-region: eu-west-1\n", "          aws-region: eu-west-1\n          role-session-name: ${{ secrets.READER_APP_PRIVATE_KEY }}\n");
+    expect(auditWorkflow(asInput)).toEqual([
+      "job up step 4: secrets.READER_APP_PRIVATE_KEY: the only stored secrets are the GitHub App keys, as the private-key of actions/create-github-app-token",
+    ]);
+  });
+
+  const appToken = (key: string) =>
+    `      - id: app\n        uses: actions/create-github-app-token@1b10c78c7865c340bc4f6099eb2f838309f1e8c3 # v3.1.1\n        with:\n          client-id: x\n          private-key: \${{ secrets.${key} }}\n`;
+
+  it("the deploy App's key outside a protected environment, and App tokens in pull request workflows", () => {
+    const withApp = fixture("      - run: npm ci\n", `      - run: npm ci\n${appToken("DEPLOY_APP_PRIVATE_KEY")}`);
+    expect(auditWorkflow(withApp)).toEqual([
+      "job up step 4: secrets.DEPLOY_APP_PRIVATE_KEY is a secret of the protected environments: the job needs environment:",
+    ]);
+    expect(auditWorkflow(withApp.replace("    timeout-minutes: 10\n", "    timeout-minutes: 10\n    environment: staging\n"))).toEqual([]);
+    const inPr = fixture("      - run: npm ci\n", `      - run: npm ci\n${appToken("READER_APP_PRIVATE_KEY")}`).replace("on:\n  push:", "on:\n  pull_request:\n  push:");
+    expect(auditWorkflow(inPr)).toEqual([
+      "secrets: a workflow that pull requests trigger holds no stored secret",
+      "job up: mints a GitHub App token in a workflow that pull requests trigger",
+    ]);
+  });
+
+  it("an App token handed to anything but pulumi's GITHUB_TOKEN", () => {
+    const base = fixture("      - run: npm ci\n", `      - run: npm ci\n${appToken("READER_APP_PRIVATE_KEY")}`);
+    const leaked = base.replace("      - run: |\n          pulumi up", "      - env:\n          TOKEN: ${{ steps.app.outputs.token }}\n        run: |\n          pulumi up");
+    expect(auditWorkflow(leaked)).toEqual([
+      "job up step 6: the App token may only be the GITHUB_TOKEN of a step that runs pulumi, or the github-token of a github-script in a job that runs no code",
+    ]);
+    const toScript = base.replace("      - run: npm ci\n", "      - run: npm ci\n      - env:\n          GITHUB_TOKEN: ${{ steps.app.outputs.token }}\n        run: ./publish.sh\n");
+    expect(auditWorkflow(toScript)).toEqual([
+      "job up step 4: the App token may only be the GITHUB_TOKEN of a step that runs pulumi, or the github-token of a github-script in a job that runs no code",
+    ]);
+    const ok = base.replace("      - run: |\n          pulumi up", "      - env:\n          GITHUB_TOKEN: ${{ steps.app.outputs.token }}\n        run: |\n          pulumi up");
+    expect(auditWorkflow(ok)).toEqual([]);
   });
 });
 
@@ -400,32 +482,50 @@ describe("deploy.yml", () => {
   });
 });
 
-describe("promote.yml", () => {
-  it("follows a successful staging deploy", () => {
-    expect(promoteRules(workflow("promote.yml"), workflow("deploy.yml").name)).toEqual([]);
-  });
-
-  it("catches a trigger on another workflow name and a missing success condition", () => {
-    const bad = broken("promote.yml", [["jobs", "promote", "if"], "always()"]);
-    expect(promoteRules(bad, "Deploy")).toEqual([
-      "on: expected workflow_run of [Deploy] completed on branch staging",
-      "job promote: must run only after a successful staging deploy",
+describe("deploy.yml: the GitHub App token and the promotion", () => {
+  it("hands pulumi up a token of the deploy App, scoped to the stack's repositories", () => {
+    const app = step("deploy.yml", "deploy", "Mint the GitHub App installation token");
+    const up = step("deploy.yml", "deploy", "pulumi up with the policy pack");
+    expect(workflow("deploy.yml").jobs?.deploy?.steps?.[app]?.with).toEqual({
+      "client-id": "${{ vars.DEPLOY_APP_CLIENT_ID }}",
+      "private-key": "${{ secrets.DEPLOY_APP_PRIVATE_KEY }}",
+      owner: "${{ steps.stack.outputs.github-owner }}",
+      repositories: "${{ steps.stack.outputs.github-repositories }}",
+    });
+    // After everything else is installed, right before the one step that uses it.
+    expect(app).toBe(up - 1);
+    const noRepos = broken("deploy.yml", [["jobs", "deploy", "steps", app, "with", "repositories"], REMOVE]);
+    expect(deployRules(noRepos)).toEqual([
+      'job deploy: expected an App token step with {"client-id":"${{ vars.DEPLOY_APP_CLIENT_ID }}","private-key":"${{ secrets.DEPLOY_APP_PRIVATE_KEY }}","owner":"${{ steps.stack.outputs.github-owner }}","repositories":"${{ steps.stack.outputs.github-repositories }}"}',
     ]);
+    const noToken = broken("deploy.yml", [["jobs", "deploy", "steps", up, "env"], REMOVE]);
+    expect(deployRules(noToken)).toEqual(["job deploy: pulumi must get the App token as GITHUB_TOKEN"]);
   });
 
-  it("catches grants beyond the promotion's needs", () => {
-    const bad = broken("promote.yml", [["jobs", "promote", "permissions", "contents"], "write"]);
-    expect(promoteRules(bad, "deploy")).toEqual([
-      "job promote: expected permissions exactly { contents: read, pull-requests: write, actions: write }",
+  it("promotes only after a successful staging deploy, with no more than the promotion needs", () => {
+    const bad = broken("deploy.yml", [["jobs", "promote", "if"], "always()"], [["jobs", "promote", "permissions", "pull-requests"], "write"]);
+    expect(deployRules(bad)).toEqual([
+      "job promote: must run only after a successful staging deploy (needs: deploy, if: github.ref_name == 'staging')",
+      "job promote: expected permissions exactly { contents: read } (it writes with the App token)",
     ]);
+    const wider = broken("deploy.yml", [["jobs", "promote", "steps", 0, "with", "permission-administration"], "write"]);
+    expect(deployRules(wider)).toEqual([
+      'job promote: expected environment staging and an App token step with {"client-id":"${{ vars.DEPLOY_APP_CLIENT_ID }}","private-key":"${{ secrets.DEPLOY_APP_PRIVATE_KEY }}","repositories":"${{ github.event.repository.name }}","permission-contents":"read","permission-pull-requests":"write"}',
+    ]);
+    expect(auditWorkflow(raw("deploy.yml"))).toEqual([]);
+    expect(workflow("deploy.yml").jobs?.promote?.steps?.some((s) => s.uses?.startsWith("actions/checkout@") || s.run !== undefined)).toBe(false);
   });
 
-  it("dispatches a preview the preview workflow accepts", () => {
-    const script = scriptOf("promote.yml", "promote");
-    expect(script).toContain('workflow_id: "preview.yml"');
-    expect(script).toContain("inputs: { stack: base, pr: String(pr.number) }");
-    const inputs = (workflow("preview.yml").on as { workflow_dispatch: { inputs: Record<string, unknown> } }).workflow_dispatch.inputs;
-    expect(Object.keys(inputs).sort()).toEqual(["pr", "stack"]);
+  it("opens the pull request with the App token, so that its preview starts by itself", () => {
+    const script = workflow("deploy.yml").jobs?.promote?.steps?.find((s) => s.uses?.startsWith("actions/github-script@"));
+    expect(script?.with?.["github-token"]).toBe("${{ steps.promoter.outputs.token }}");
+    expect(auditWorkflow(raw("deploy.yml").replace("github-token: ${{ steps.promoter.outputs.token }}", "github-token: ${{ github.token }}"))).toEqual([]);
+    // The token anywhere else is refused.
+    const leaked = raw("deploy.yml").replace("          DEPLOYED_SHA: ${{ github.sha }}\n", "          DEPLOYED_SHA: ${{ github.sha }}\n          TOKEN: ${{ steps.promoter.outputs.token }}\n");
+    expect(leaked).not.toBe(raw("deploy.yml"));
+    expect(auditWorkflow(leaked)).toEqual([
+      "job promote step 2 (Open or refresh the promotion pull request): the App token may only be the GITHUB_TOKEN of a step that runs pulumi, or the github-token of a github-script in a job that runs no code",
+    ]);
   });
 });
 
@@ -443,16 +543,39 @@ describe("drift.yml", () => {
     ]);
   });
 
-  it("catches the deploy concurrency group and the deploy role", () => {
-    const settings = step("drift.yml", "drift", "Resolve the stack's backend and preview role");
+  it("catches the deploy concurrency group and a role other than the drift role", () => {
+    const settings = step("drift.yml", "drift", "Resolve the stack's backend and drift role");
     const bad = broken(
       "drift.yml",
       [["jobs", "drift", "concurrency", "group"], "pulumi-${{ matrix.stack }}"],
-      [["jobs", "drift", "steps", settings, "run"], replaced("--role preview", "--role deploy")],
+      [["jobs", "drift", "steps", settings, "run"], replaced("--role drift", "--role preview")],
     );
     expect(driftRules(bad)).toEqual([
       "job drift: must not share the deploy concurrency group (a waiting check would replace a waiting deploy)",
-      "job drift: the AWS role must be the read-only preview role (--role preview)",
+      "job drift: the AWS role must be the stack's drift role (--role drift)",
+    ]);
+  });
+
+  it("catches a stack checked out from the default branch, and a run of another branch", () => {
+    const checkout = step("drift.yml", "drift", "Check out the stack's branch");
+    const bad = broken("drift.yml", [["jobs", "drift", "steps", checkout, "with", "ref"], "staging"], [["jobs", "drift", "if"], REMOVE]);
+    expect(driftRules(bad)).toEqual([
+      "job drift: must run only on the default branch (the drift role trusts nothing else)",
+      "job drift: each stack must be checked out from its own branch (ref: ${{ matrix.stack }}, path: stack)",
+    ]);
+    const detect = step("drift.yml", "drift", "pulumi preview --refresh --expect-no-changes");
+    expect(driftRules(broken("drift.yml", [["jobs", "drift", "steps", detect, "working-directory"], REMOVE]))).toEqual([
+      "job drift: pulumi must run in the stack's checkout (working-directory: stack)",
+    ]);
+  });
+
+  it("reads GitHub with the reader App only", () => {
+    const app = step("drift.yml", "drift", "Mint a read-only GitHub App token");
+    const bad = broken("drift.yml", [["jobs", "drift", "steps", app, "with", "private-key"], "${{ secrets.DEPLOY_APP_PRIVATE_KEY }}"]);
+    expect(driftRules(bad)[0]).toMatch(/^job drift: expected an App token step with \{"client-id":"\$\{\{ vars.READER_APP_CLIENT_ID \}\}","private-key":"\$\{\{ secrets.READER_APP_PRIVATE_KEY \}\}"/);
+    // The deploy App's key would also need a protected environment.
+    expect(auditWorkflow(raw("drift.yml").replace("secrets.READER_APP_PRIVATE_KEY", "secrets.DEPLOY_APP_PRIVATE_KEY"))).toEqual([
+      "job drift step 9 (Mint a read-only GitHub App token): secrets.DEPLOY_APP_PRIVATE_KEY is a secret of the protected environments: the job needs environment:",
     ]);
   });
 
@@ -484,6 +607,12 @@ function fakeGitHub(handlers: Record<string, Handler>) {
     return { data: await handler(params) };
   };
   const group = (prefix: string, names: string[]) => Object.fromEntries(names.map((n) => [n, method(`${prefix}.${n}`)]));
+  const graphql = async (query: string, variables: Record<string, unknown>) => {
+    calls.push({ method: "graphql", params: { query, ...variables } });
+    const handler = handlers.graphql;
+    if (!handler) throw new Error("unexpected call graphql");
+    return await handler({ query, ...variables });
+  };
   const rest = {
     issues: group("issues", ["listComments", "createComment", "updateComment", "listForRepo", "create", "update", "getLabel", "createLabel"]),
     pulls: group("pulls", ["list", "create", "update"]),
@@ -491,7 +620,7 @@ function fakeGitHub(handlers: Record<string, Handler>) {
     actions: group("actions", ["createWorkflowDispatch"]),
   };
   const paginate = async (fn: (p: Record<string, unknown>) => Promise<{ data: unknown }>, params: Record<string, unknown>) => (await fn(params)).data;
-  return { github: { rest, paginate }, calls };
+  return { github: { rest, paginate, graphql }, calls };
 }
 
 function fakeCore() {
@@ -597,7 +726,7 @@ describe("the preview comment script", () => {
 });
 
 describe("the promotion script", () => {
-  const context = { repo, runId: 50, eventName: "workflow_run" };
+  const context = { repo, runId: 50, eventName: "push" };
   const env = { DEPLOYED_SHA: "0123456789abcdef0123456789abcdef01234567", DEPLOY_RUN_URL: "https://github.com/acme-corp/gitops-platform/actions/runs/49" };
   const comparison = {
     ahead_by: 2,
@@ -607,16 +736,15 @@ describe("the promotion script", () => {
     ],
   };
 
-  it("opens the pull request staging → prod and dispatches its prod preview", async () => {
+  it("opens the pull request staging → prod", async () => {
     const { github, calls } = fakeGitHub({
       "repos.compareCommits": () => comparison,
       "pulls.list": () => [],
       "pulls.create": () => ({ number: 12, html_url: "https://github.com/p/12" }),
-      "actions.createWorkflowDispatch": () => ({}),
     });
     const { core, log } = fakeCore();
-    await runScript("promote.yml", "promote", { github, context, core, env });
-    expect(calls.map((c) => c.method)).toEqual(["repos.compareCommits", "pulls.list", "pulls.create", "actions.createWorkflowDispatch"]);
+    await runScript("deploy.yml", "promote", { github, context, core, env });
+    expect(calls.map((c) => c.method)).toEqual(["repos.compareCommits", "pulls.list", "pulls.create"]);
     expect(calls[0]?.params).toEqual({ ...repo, base: "prod", head: "staging" });
     expect(calls[1]?.params).toEqual({ ...repo, state: "open", base: "prod", head: "acme-corp:staging", per_page: 10 });
     const created = calls[2]?.params ?? {};
@@ -625,8 +753,7 @@ describe("the promotion script", () => {
     expect(created.title).toBe("Promote staging to prod");
     expect(created.body).toContain("- `aaaaaaa` Raise the orders interval\n- `bbbbbbb` Add payments");
     expect(created.body).toContain("Staging deployed `0123456789ab` successfully ([deploy run](https://github.com/acme-corp/gitops-platform/actions/runs/49)).");
-    expect(calls[3]?.params).toEqual({ ...repo, workflow_id: "preview.yml", ref: "staging", inputs: { stack: "prod", pr: "12" } });
-    expect(log).toEqual(["info: opened https://github.com/p/12", "info: dispatched the prod preview for #12"]);
+    expect(log).toEqual(["info: opened https://github.com/p/12"]);
   });
 
   it("refreshes the open pull request instead of opening another", async () => {
@@ -635,7 +762,7 @@ describe("the promotion script", () => {
       "pulls.list": () => [{ number: 12, html_url: "https://github.com/p/12" }],
       "pulls.update": () => ({}),
     });
-    await runScript("promote.yml", "promote", { github, context, core: fakeCore().core, env });
+    await runScript("deploy.yml", "promote", { github, context, core: fakeCore().core, env });
     expect(calls.map((c) => c.method)).toEqual(["repos.compareCommits", "pulls.list", "pulls.update"]);
     expect(calls[2]?.params.pull_number).toBe(12);
   });
@@ -643,13 +770,107 @@ describe("the promotion script", () => {
   it("does nothing when prod already has every staging commit", async () => {
     const { github, calls } = fakeGitHub({ "repos.compareCommits": () => ({ ahead_by: 0, commits: [] }), "pulls.list": () => [] });
     const { core, log } = fakeCore();
-    await runScript("promote.yml", "promote", { github, context, core, env });
+    await runScript("deploy.yml", "promote", { github, context, core, env });
     expect(calls.map((c) => c.method)).toEqual(["repos.compareCommits", "pulls.list"]);
     expect(log).toEqual(["info: prod already has every commit of staging: nothing to promote"]);
   });
 });
 
+// The script hands everything to syncDriftIssue of tools/delivery.cjs (tested on its own in
+// test/delivery.test.ts); these run the workflow's script with that module, as the job does.
+describe("automation.yml", () => {
+  it("proposes from the default branch only, with the deploy App narrowed to this repository", () => {
+    expect(automationRules(workflow("automation.yml"))).toEqual([]);
+  });
+
+  it("catches a push trigger, another environment, repository code and a wider token", () => {
+    const bad = broken(
+      "automation.yml",
+      [["on"], { push: { branches: ["image-updates/staging"] } }],
+      [["jobs", "automation-pr", "environment"], "automation"],
+      [["jobs", "automation-pr", "steps", 0, "with", "permission-administration"], "write"],
+      [["jobs", "automation-pr", "steps"], (steps: unknown) => [...(steps as Step[]), { run: "npm ci" }]],
+    );
+    expect(automationRules(bad)).toEqual([
+      "on: expected only schedule and workflow_dispatch (never a push of the automation branch)",
+      "job automation-pr: environment must be staging (the deploy App's key)",
+      "job automation-pr: must run no repository code",
+      'job automation-pr: expected an App token step with {"client-id":"${{ vars.DEPLOY_APP_CLIENT_ID }}","private-key":"${{ secrets.DEPLOY_APP_PRIVATE_KEY }}","repositories":"${{ github.event.repository.name }}","permission-contents":"write","permission-pull-requests":"write"}',
+    ]);
+  });
+});
+
+describe("the automation pull request script", () => {
+  const context = { repo, runId: 70, eventName: "schedule" };
+  const marked = (tag: string) => `  image: 111111111111.dkr.ecr.eu-west-1.amazonaws.com/staging/orders:${tag} # {"$imagepolicy": "flux-system:orders"}`;
+  const bump = {
+    filename: "clusters/staging/apps/orders.yaml",
+    status: "modified",
+    patch: `@@ -3,7 +3,7 @@ spec:\n   replicas: 2\n-${marked("1.4.0")}\n+${marked("1.5.0")}\n   port: 8080`,
+  };
+  const comparison = (files: unknown[]) => ({ ahead_by: 1, files, commits: [{ sha: "ccccccc3333333", commit: { message: "orders: 1.5.0" } }] });
+
+  it("opens the pull request and turns on auto-merge when only marked tags change", async () => {
+    const { github, calls } = fakeGitHub({
+      "repos.compareCommits": () => comparison([bump]),
+      "pulls.list": () => [],
+      "pulls.create": () => ({ number: 20, node_id: "PR_20", html_url: "https://github.com/p/20", auto_merge: null }),
+      graphql: () => ({}),
+    });
+    const { core, log } = fakeCore();
+    await runScript("automation.yml", "automation-pr", { github, context, core, env: {} });
+    expect(calls.map((c) => c.method)).toEqual(["repos.compareCommits", "pulls.list", "pulls.create", "graphql"]);
+    expect(calls[0]?.params).toEqual({ ...repo, base: "staging", head: "image-updates/staging" });
+    expect(calls[2]?.params).toMatchObject({ base: "staging", head: "image-updates/staging", title: "Image updates for staging" });
+    expect(calls[3]?.params).toEqual({
+      query: "mutation($id: ID!) { enablePullRequestAutoMerge(input: { pullRequestId: $id, mergeMethod: MERGE }) { clientMutationId } }",
+      id: "PR_20",
+    });
+    expect(log).toEqual(["info: opened https://github.com/p/20", "info: #20 merges itself once the required checks pass"]);
+  });
+
+  it("leaves anything but a tag bump to a person, and turns auto-merge off again", async () => {
+    const registry = { ...bump, patch: `@@ -3 +3 @@\n-${marked("1.4.0")}\n+${marked("1.5.0").replace("111111111111.dkr.ecr", "evil.example")}` };
+    const unmarked = { filename: "clusters/staging/kustomization.yaml", status: "modified", patch: "@@ -1 +1 @@\n-resources: [a]\n+resources: [a, b]" };
+    const outside = { filename: ".github/workflows/deploy.yml", status: "modified", patch: "@@ -1 +1 @@\n-a\n+b" };
+    const added = { filename: "clusters/staging/new.yaml", status: "added", patch: "@@ +1 @@\n+kind: ClusterRoleBinding" };
+    const { github, calls } = fakeGitHub({
+      "repos.compareCommits": () => comparison([registry, unmarked, outside, added]),
+      "pulls.list": () => [{ number: 21, node_id: "PR_21", html_url: "https://github.com/p/21", auto_merge: { enabled_by: {} } }],
+      "pulls.update": () => ({}),
+      graphql: () => ({}),
+    });
+    const { core, log } = fakeCore();
+    await runScript("automation.yml", "automation-pr", { github, context, core, env: {} });
+    expect(calls.map((c) => c.method)).toEqual(["repos.compareCommits", "pulls.list", "pulls.update", "graphql"]);
+    expect(String(calls[3]?.params.query)).toContain("disablePullRequestAutoMerge");
+    const problems = [
+      "`clusters/staging/apps/orders.yaml` changes more than the tags of image policy markers",
+      "`clusters/staging/kustomization.yaml` changes more than the tags of image policy markers",
+      "`.github/workflows/deploy.yml` is outside clusters/staging/",
+      "`clusters/staging/new.yaml` is added",
+    ];
+    expect(calls[2]?.params.body).toContain(["**Not merged automatically**: a person must review it, because:", "", ...problems.map((p) => `- ${p}`)].join("\n"));
+    expect(log).toEqual(["info: refreshed https://github.com/p/21", `warning: #21 needs a review: ${problems.join("; ")}`]);
+  });
+
+  it("does nothing without the branch or without new commits", async () => {
+    const missing = fakeGitHub({
+      "repos.compareCommits": () => {
+        throw Object.assign(new Error("Not Found"), { status: 404 });
+      },
+    });
+    const { core, log } = fakeCore();
+    await runScript("automation.yml", "automation-pr", { github: missing.github, context, core, env: {} });
+    expect(log).toEqual(["info: no branch image-updates/staging: nothing to propose"]);
+    const current = fakeGitHub({ "repos.compareCommits": () => ({ ahead_by: 0, files: [], commits: [] }) });
+    await runScript("automation.yml", "automation-pr", { github: current.github, context, core: fakeCore().core, env: {} });
+    expect(current.calls.map((c) => c.method)).toEqual(["repos.compareCommits"]);
+  });
+});
+
 describe("the drift issue script", () => {
+  const tools = path.join(root, "tools", "delivery.cjs");
   const context = { repo, runId: 60, eventName: "schedule" };
   const reportDir = fs.mkdtempSync(path.join(os.tmpdir(), "drift-"));
   const reportFile = path.join(reportDir, "drift.md");
@@ -666,7 +887,7 @@ describe("the drift issue script", () => {
       "issues.create": () => ({ html_url: "https://github.com/i/5" }),
     });
     const { core, log } = fakeCore();
-    await runScript("drift.yml", "drift", { github, context, core, env: { ...runEnv, STACK: "prod", OUTCOME: "drift", REPORT_FILE: reportFile } });
+    await runScript("drift.yml", "drift", { github, context, core, env: { ...runEnv, DELIVERY_TOOLS: tools, STACK: "prod", OUTCOME: "drift", REPORT_FILE: reportFile } });
     expect(calls.map((c) => c.method)).toEqual(["issues.listForRepo", "issues.getLabel", "issues.createLabel", "issues.create"]);
     expect(calls[0]?.params).toEqual({ ...repo, state: "open", labels: "drift", per_page: 100 });
     expect(calls[3]?.params).toEqual({ ...repo, title: "Drift detected: prod", body: `${DRIFT_MARKER}\nthe diff`, labels: ["drift"] });
@@ -675,7 +896,7 @@ describe("the drift issue script", () => {
 
   it("updates the open issue while the drift lasts", async () => {
     const { github, calls } = fakeGitHub({ "issues.listForRepo": () => [issue], "issues.update": () => ({}) });
-    await runScript("drift.yml", "drift", { github, context, core: fakeCore().core, env: { ...runEnv, STACK: "prod", OUTCOME: "drift", REPORT_FILE: reportFile } });
+    await runScript("drift.yml", "drift", { github, context, core: fakeCore().core, env: { ...runEnv, DELIVERY_TOOLS: tools, STACK: "prod", OUTCOME: "drift", REPORT_FILE: reportFile } });
     expect(calls.map((c) => c.method)).toEqual(["issues.listForRepo", "issues.update"]);
     expect(calls[1]?.params).toEqual({ ...repo, issue_number: 3, body: `${DRIFT_MARKER}\nthe diff` });
   });
@@ -686,20 +907,20 @@ describe("the drift issue script", () => {
       "issues.createComment": () => ({}),
       "issues.update": () => ({}),
     });
-    await runScript("drift.yml", "drift", { github, context, core: fakeCore().core, env: { ...runEnv, STACK: "prod", OUTCOME: "clean", REPORT_FILE: reportFile } });
+    await runScript("drift.yml", "drift", { github, context, core: fakeCore().core, env: { ...runEnv, DELIVERY_TOOLS: tools, STACK: "prod", OUTCOME: "clean", REPORT_FILE: reportFile } });
     expect(calls.map((c) => c.method)).toEqual(["issues.listForRepo", "issues.createComment", "issues.update"]);
     expect(calls[1]?.params.body).toBe("No drift on `prod` any more ([run log](https://github.com/acme-corp/gitops-platform/actions/runs/60)): closing.");
     expect(calls[2]?.params).toEqual({ ...repo, issue_number: 3, state: "closed", state_reason: "completed" });
 
     const person = fakeGitHub({ "issues.listForRepo": () => [{ ...issue, user: { login: "someone" } }] });
-    await runScript("drift.yml", "drift", { github: person.github, context, core: fakeCore().core, env: { ...runEnv, STACK: "prod", OUTCOME: "clean" } });
+    await runScript("drift.yml", "drift", { github: person.github, context, core: fakeCore().core, env: { ...runEnv, DELIVERY_TOOLS: tools, STACK: "prod", OUTCOME: "clean" } });
     expect(person.calls.map((c) => c.method)).toEqual(["issues.listForRepo"]);
   });
 
   it("fails on an outcome it does not know", async () => {
     const { github } = fakeGitHub({ "issues.listForRepo": () => [] });
     const { core, log } = fakeCore();
-    await runScript("drift.yml", "drift", { github, context, core, env: { ...runEnv, STACK: "prod", OUTCOME: "" } });
+    await runScript("drift.yml", "drift", { github, context, core, env: { ...runEnv, DELIVERY_TOOLS: tools, STACK: "prod", OUTCOME: "" } });
     expect(log).toEqual(['failed: unexpected drift outcome ""']);
   });
 });

@@ -23,16 +23,18 @@ function fingerprint(file) {
   return stat ? `${stat.size}:${stat.mtimeMs}` : "missing";
 }
 
-function cachedBundle(entry) {
+function cachedBundle(entry, cache) {
   const key = crypto.createHash("sha256").update(`${FORMAT}\0${entry}`).digest("hex").slice(0, 32);
   const codeFile = path.join(cacheDir, `${key}.js`);
   const manifestFile = path.join(cacheDir, `${key}.json`);
-  try {
-    const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8"));
-    const fresh = Object.entries(manifest.inputs).every(([file, print]) => fingerprint(file) === print);
-    if (fresh) return fs.readFileSync(codeFile, "utf8");
-  } catch {
-    // No usable cache entry: build below.
+  if (cache) {
+    try {
+      const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8"));
+      const fresh = Object.entries(manifest.inputs).every(([file, print]) => fingerprint(file) === print);
+      if (fresh) return fs.readFileSync(codeFile, "utf8");
+    } catch {
+      // No usable cache entry: build below.
+    }
   }
   const esbuild = require("esbuild");
   const result = esbuild.buildSync({
@@ -49,6 +51,7 @@ function cachedBundle(entry) {
     absWorkingDir: path.dirname(entry),
   });
   const code = result.outputFiles[0].text;
+  if (!cache) return code;
   const inputs = {};
   for (const input of Object.keys(result.metafile.inputs)) {
     const file = path.resolve(path.dirname(entry), input);
@@ -71,11 +74,15 @@ function cachedBundle(entry) {
 /**
  * Bundles `file` and evaluates it as a fresh module (every call evaluates anew); returns its exports.
  * Bare imports resolve from the file's directory, then from this project's node_modules.
+ * `options.cache: false` bundles without reading or writing the cache (for throw-away checkouts).
  */
-function loadBundled(file) {
+function loadBundled(file, options) {
   const entry = path.resolve(file);
   if (!fs.existsSync(entry)) throw new Error(`entry file not found: ${file}`);
-  const code = cachedBundle(entry);
+  // Only the project's own files are cached: an entry elsewhere (a temporary directory, another
+  // checkout) would leave a cache entry behind that nothing ever reads again.
+  const inProject = entry.startsWith(projectRoot + path.sep);
+  const code = cachedBundle(entry, inProject && (!options || options.cache !== false));
   // Source maps make stack traces point at the TypeScript, but once on, Node parses the maps of
   // every module loaded after (the SDKs ship theirs): a quarter second per run. Only when debugging.
   if (process.env.PLAN_DEBUG) process.setSourceMapsEnabled(true);

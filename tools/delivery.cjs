@@ -3,10 +3,14 @@
 // that fits GitHub's size limit, and tell drift from errors. Plain CommonJS so a workflow runs it with
 // `node tools/delivery.cjs <command>` right after `npm ci`; types in delivery.d.cts.
 //
-//   stack-settings --stack <s> --role preview|deploy      reads VARS (toJSON(vars)), writes outputs
+//   stack-settings --stack <s> --role preview|drift|deploy [--root <dir>]
+//                                                           reads VARS (toJSON(vars)), writes outputs
 //   preview-comment --stack <s> --plan-exit <n> --plan-log <f> [--preview-exit <n> --preview-log <f>]
 //                   [--sha <sha>] --out <f>                 writes the comment; output `body`
 //   drift-report --stack <s> --exit-code <n> --log <f> --out <f>   writes the issue body; output `outcome`
+//
+// `syncDriftIssue` is called from the drift workflow's github-script step: it opens, updates or
+// closes the stack's drift issue.
 //
 // Outputs go to $GITHUB_OUTPUT, summaries to $GITHUB_STEP_SUMMARY (both optional, for local runs).
 "use strict";
@@ -23,6 +27,10 @@ const BODY_MARGIN = 1024;
 const PREVIEW_MARKER = "<!-- gitops-platform:preview -->";
 /** Hidden marker of drift issues. */
 const DRIFT_MARKER = "<!-- gitops-platform:drift -->";
+/** Label of drift issues. */
+const DRIFT_LABEL = "drift";
+/** The author of issues the workflow token opens: only its own issues are updated or closed. */
+const WORKFLOW_BOT = "github-actions[bot]";
 
 const STACK_NAME = /^[a-z][a-z0-9-]{0,39}$/;
 const BACKEND_URL = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[A-Za-z0-9._\/-]*)?(\?[A-Za-z0-9._=&-]*)?$/;
@@ -47,10 +55,17 @@ function variableSuffix(stack) {
   return stack.toUpperCase().replace(/-/g, "_");
 }
 
+/** Where each role's ARN comes from: a repository variable per stack, or the deploy environment's variable. */
+const ROLE_VARIABLES = {
+  preview: (suffix) => ({ name: `AWS_PREVIEW_ROLE_ARN_${suffix}`, output: "previewRoleArn", environment: false }),
+  drift: (suffix) => ({ name: `AWS_DRIFT_ROLE_ARN_${suffix}`, output: "driftRoleArn", environment: false }),
+  deploy: () => ({ name: "AWS_DEPLOY_ROLE_ARN", output: "deployRoleArn", environment: true }),
+};
+
 /**
- * The state backend, AWS role and region a workflow uses for `stack`. Backend URLs and preview roles
- * are repository variables per stack (previews and drift run outside any GitHub environment); the
- * deploy role is a variable of the stack's GitHub environment. Region and account come from
+ * The state backend, AWS role and region a workflow uses for `stack`. Backend URLs, preview and
+ * drift roles are repository variables per stack (previews and drift run outside any GitHub
+ * environment); the deploy role is a variable of the stack's GitHub environment. Region and account come from
  * Pulumi.<stack>.yaml, and the role must belong to that account, so a variable pasted from the other
  * stack fails here instead of in AWS.
  */
@@ -58,14 +73,15 @@ function stackSettings({ rootDir, stack, role, vars }) {
   if (!STACK_NAME.test(stack ?? "")) {
     throw new DeliveryConfigError([`stack "${stack}": expected a stack name such as staging or prod`]);
   }
-  if (role !== "preview" && role !== "deploy") {
-    throw new DeliveryConfigError([`role "${role}": expected preview or deploy`]);
+  if (!Object.hasOwn(ROLE_VARIABLES, role ?? "")) {
+    throw new DeliveryConfigError([`role "${role}": expected preview, drift or deploy`]);
   }
   const problems = [];
   const stackFile = path.join(rootDir, `Pulumi.${stack}.yaml`);
   let config = {};
   if (fs.existsSync(stackFile)) {
-    const yaml = require("js-yaml");
+    // From the checkout being read, or from the tools' own install.
+    const yaml = require(require.resolve("js-yaml", { paths: [rootDir, __dirname] }));
     const doc = yaml.load(fs.readFileSync(stackFile, "utf8"));
     config = (doc && typeof doc === "object" && doc.config) || {};
   } else {
@@ -84,11 +100,11 @@ function stackSettings({ rootDir, stack, role, vars }) {
 
   const suffix = variableSuffix(stack);
   const backendName = `PULUMI_BACKEND_URL_${suffix}`;
-  const roleName = role === "preview" ? `AWS_PREVIEW_ROLE_ARN_${suffix}` : "AWS_DEPLOY_ROLE_ARN";
-  const roleWhere =
-    role === "preview"
-      ? `repository variable ${roleName} (stack output previewRoleArn of ${stack})`
-      : `variable ${roleName} of the GitHub environment "${stack}" (stack output deployRoleArn of ${stack})`;
+  const variable = ROLE_VARIABLES[role](suffix);
+  const roleName = variable.name;
+  const roleWhere = variable.environment
+    ? `variable ${roleName} of the GitHub environment "${stack}" (stack output ${variable.output} of ${stack})`
+    : `repository variable ${roleName} (stack output ${variable.output} of ${stack})`;
   const backendUrl = vars[backendName];
   const roleArn = vars[roleName];
 
@@ -107,8 +123,37 @@ function stackSettings({ rootDir, stack, role, vars }) {
       problems.push(`${roleWhere}: the role is in account ${match[2]}, but stack ${stack} deploys to account ${accountId}`);
     }
   }
+  const github = githubScope(stack, config, problems);
   if (problems.length > 0) throw new DeliveryConfigError(problems);
-  return { backendUrl, roleArn, region, accountId };
+  return { backendUrl, roleArn, region, accountId, ...github };
+}
+
+/**
+ * The GitHub owner and the repositories a stack manages (its config repo, then each app's repo), as
+ * names for actions/create-github-app-token's `owner` and `repositories`: an App token minted for
+ * exactly these and no other repository of the installation.
+ */
+function githubScope(stack, config, problems) {
+  const github = config["gitops-platform:github"];
+  const owner = github && typeof github === "object" ? github.owner : undefined;
+  const repos = [github && github.configRepo && github.configRepo.repo, ...(Array.isArray(config["gitops-platform:apps"]) ? config["gitops-platform:apps"] : []).map((app) => app && app.repo)];
+  if (Object.keys(config).length === 0) return { githubOwner: "", githubRepositories: [] };
+  if (typeof owner !== "string" || !/^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/.test(owner)) {
+    problems.push(`Pulumi.${stack}.yaml: gitops-platform:github.owner: expected a GitHub user or organization name`);
+    return { githubOwner: "", githubRepositories: [] };
+  }
+  const names = [];
+  for (const repo of repos) {
+    const match = typeof repo === "string" ? /^([A-Za-z0-9-]+)\/([A-Za-z0-9._-]+)$/.exec(repo) : null;
+    if (!match) {
+      problems.push(`Pulumi.${stack}.yaml: repository ${JSON.stringify(repo ?? null)}: expected owner/name`);
+    } else if (match[1] !== owner) {
+      problems.push(`Pulumi.${stack}.yaml: repository ${repo} is not owned by ${owner}: one App installation token covers one owner`);
+    } else if (!names.includes(match[2])) {
+      names.push(match[2]);
+    }
+  }
+  return { githubOwner: owner, githubRepositories: names };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -235,6 +280,22 @@ function previewVerdict(preview) {
 }
 
 /**
+ * The offline diff in a plan log (`plan --diff <base>`): its changes, its resource counts and its
+ * verdict line, or "" when the plan printed no diff.
+ */
+function planChanges(planLog) {
+  const section = (pattern) => {
+    const start = planLog.search(pattern);
+    if (start === -1) return "";
+    const end = planLog.indexOf("\n\n", start);
+    return planLog.slice(start, end === -1 ? undefined : end).trimEnd();
+  };
+  const changes = section(/^Changes against /m);
+  if (!changes) return "";
+  return [changes, section(/^Resources:$/m), section(/^Verdict: /m)].filter(Boolean).join("\n\n");
+}
+
+/**
  * The pull request comment of a preview run: verdicts of the offline plan and of `pulumi preview`
  * with the policy pack, the resource summary, and both logs, cut to fit GitHub's limit.
  * `preview` is null when the run had no cloud credentials (a fork).
@@ -244,6 +305,11 @@ function previewComment({ stack, sha, runUrl, plan, preview }) {
   const previewLog = preview ? stripAnsi(preview.log ?? "") : "";
   const passed = plan.exitCode === 0 && (preview === null || preview.exitCode === 0);
   const summary = preview ? resourceSummary(previewLog) : "";
+  // The offline diff against the stack's branch comes first: every pull request has it, forks too.
+  const changes = planChanges(planLog);
+  const changesBlock = changes
+    ? ["", "<details open><summary>offline diff: what changes against the deployed branch (no credentials used)</summary>", "", codeBlock(byteLength(changes) > 20_000 ? truncateMiddle(changes, 20_000, runUrl) : changes), "", "</details>"]
+    : [];
 
   const render = (planText, previewText) =>
     [
@@ -257,6 +323,7 @@ function previewComment({ stack, sha, runUrl, plan, preview }) {
       "",
       summary ? `Resources: ${summary}` : "",
       `Commit ${shortSha(sha)} · [run log](${runUrl})`,
+      ...changesBlock,
       ...(preview
         ? ["", "<details open><summary><code>pulumi preview</code> output</summary>", "", codeBlock(previewText), "", "</details>"]
         : []),
@@ -303,23 +370,67 @@ function classifyDrift(exitCode, log) {
   return "error";
 }
 
-/** The body of the drift issue of `stack`. */
+/** Operations of `pulumi preview --diff` that mean the cloud and the state differ. */
+const DRIFT_OPERATIONS = new Set(["create", "update", "delete", "replace", "create-replacement", "delete-replaced", "import"]);
+
+/**
+ * The resources a `pulumi preview --diff` log says would change: each `<symbol> <type>: (<op>)` line
+ * with the `[urn=...]` line under it (Pulumi's diff display; see the output quoted in
+ * pulumi/mcp-server#1), in order, once per URN. `(same)`, `(read)` and `(refresh)` are not changes.
+ */
+function driftedResources(log) {
+  const lines = stripAnsi(log).split("\n");
+  const found = [];
+  const seen = new Set();
+  for (let i = 0; i < lines.length; i += 1) {
+    const head = /^\s*(?:[-+~<>*]{1,2}\s+)?([A-Za-z][\w.-]*:[\w./-]*:[\w.-]+): \(([a-z-]+)\)\s*$/.exec(lines[i]);
+    if (!head || !DRIFT_OPERATIONS.has(head[2])) continue;
+    let urn = "";
+    for (let j = i + 1; j < Math.min(lines.length, i + 6); j += 1) {
+      const match = /^\s*\[urn=(urn:pulumi:[^\]]+)\]\s*$/.exec(lines[j]);
+      if (match) {
+        urn = match[1];
+        break;
+      }
+    }
+    const key = `${urn || head[1]}|${head[2]}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    found.push({ operation: head[2], type: head[1], name: urn ? urn.slice(urn.lastIndexOf("::") + 2) : "(name not shown)", urn });
+  }
+  return found;
+}
+
+/** Table cells must not break the table. */
+function cell(text) {
+  return String(text).replace(/\|/g, "\\|").replace(/\n/g, " ");
+}
+
+/** The body of the drift issue of `stack`: which resources differ, the run that found it, the log. */
 function driftIssueBody({ stack, sha, runUrl, log, detectedAt }) {
   const text = stripAnsi(log);
   const summary = resourceSummary(text);
+  const resources = driftedResources(text);
+  const table = resources.length
+    ? ["| resource | type | change |", "| --- | --- | --- |", ...resources.map((r) => `| \`${cell(r.name)}\` | \`${cell(r.type)}\` | ${r.operation} |`)]
+    : ["The log names no changed resource; see the output below."];
   const render = (shown) =>
     [
       DRIFT_MARKER,
       `\`pulumi preview --refresh --expect-no-changes --stack ${stack}\` found differences between the stack's state and the cloud.`,
       "",
+      `Detected ${detectedAt} at commit ${shortSha(sha)} of branch \`${stack}\` · [run log](${runUrl})`,
       summary ? `Resources: ${summary}` : "",
-      `Detected ${detectedAt} at commit ${shortSha(sha)} · [run log](${runUrl})`,
+      "",
+      `### ${plural(resources.length, "resource")} differ${resources.length === 1 ? "s" : ""}`,
+      "",
+      ...table,
       "",
       "Either bring the cloud back in line with `pulumi up` (a merge to the stack's branch does that), or",
       "adopt the change in the program. This issue is updated by the drift workflow while the drift lasts",
       "and closed by it once the stack is clean again.",
       "",
-      "<details open><summary>preview output</summary>",
+      "<details><summary>preview output</summary>",
       "",
       codeBlock(shown),
       "",
@@ -328,6 +439,51 @@ function driftIssueBody({ stack, sha, runUrl, log, detectedAt }) {
     ].join("\n");
   const room = BODY_LIMIT - BODY_MARGIN - byteLength(render(""));
   return fitBody(render(truncateMiddle(text, room, runUrl)), runUrl);
+}
+
+/** Title of the drift issue of `stack`. */
+function driftIssueTitle(stack) {
+  return `Drift detected: ${stack}`;
+}
+
+/**
+ * Opens, updates or closes the drift issue of `stack` through an octokit (`github` of
+ * actions/github-script): on drift, updates the open issue this workflow opened, or opens one
+ * (creating the label once); when clean, comments with the run link and closes it; anything else
+ * fails the step. Issues opened by people, and pull requests, are left alone. Returns what it did.
+ */
+async function syncDriftIssue({ github, core, owner, repo, stack, outcome, body, runUrl }) {
+  const title = driftIssueTitle(stack);
+  const open = await github.paginate(github.rest.issues.listForRepo, { owner, repo, state: "open", labels: DRIFT_LABEL, per_page: 100 });
+  const existing = open.find((issue) => !issue.pull_request && issue.title === title && issue.user?.login === WORKFLOW_BOT);
+  if (outcome === "drift") {
+    if (existing) {
+      await github.rest.issues.update({ owner, repo, issue_number: existing.number, body });
+      core.warning(`stack ${stack} has drifted: updated ${existing.html_url}`);
+      return { action: "updated", number: existing.number };
+    }
+    try {
+      await github.rest.issues.getLabel({ owner, repo, name: DRIFT_LABEL });
+    } catch (error) {
+      if (error.status !== 404) throw error;
+      await github.rest.issues.createLabel({ owner, repo, name: DRIFT_LABEL, color: "d93f0b", description: "The cloud differs from a stack's state" });
+    }
+    const { data } = await github.rest.issues.create({ owner, repo, title, body, labels: [DRIFT_LABEL] });
+    core.warning(`stack ${stack} has drifted: opened ${data.html_url}`);
+    return { action: "opened", number: data.number };
+  }
+  if (outcome === "clean") {
+    if (!existing) {
+      core.info(`stack ${stack}: no drift`);
+      return { action: "none" };
+    }
+    await github.rest.issues.createComment({ owner, repo, issue_number: existing.number, body: `No drift on \`${stack}\` any more ([run log](${runUrl})): closing.` });
+    await github.rest.issues.update({ owner, repo, issue_number: existing.number, state: "closed", state_reason: "completed" });
+    core.info(`stack ${stack}: no drift, closed ${existing.html_url}`);
+    return { action: "closed", number: existing.number };
+  }
+  core.setFailed(`unexpected drift outcome "${outcome}"`);
+  return { action: "failed" };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -367,7 +523,7 @@ function readLog(file) {
 }
 
 const USAGE = [
-  "usage: node tools/delivery.cjs stack-settings --stack <s> --role preview|deploy",
+  "usage: node tools/delivery.cjs stack-settings --stack <s> --role preview|drift|deploy [--root <dir>]",
   "       node tools/delivery.cjs preview-comment --stack <s> --plan-exit <n> --plan-log <f> [--preview-exit <n> --preview-log <f>] [--sha <sha>] --out <f>",
   "       node tools/delivery.cjs drift-report --stack <s> --exit-code <n> --log <f> [--sha <sha>] --out <f>",
 ].join("\n");
@@ -393,6 +549,7 @@ function main(argv, env, io = { stdout: (t) => process.stdout.write(t), stderr: 
         log: { type: "string" },
         sha: { type: "string" },
         out: { type: "string" },
+        root: { type: "string" },
       },
     }));
   } catch (error) {
@@ -409,11 +566,13 @@ function main(argv, env, io = { stdout: (t) => process.stdout.write(t), stderr: 
         } catch {
           throw new DeliveryConfigError(["VARS: expected the JSON of the vars context (toJSON(vars))"]);
         }
-        const settings = stackSettings({ rootDir, stack: values.stack, role: values.role, vars: vars ?? {} });
+        const settings = stackSettings({ rootDir: values.root ? path.resolve(values.root) : rootDir, stack: values.stack, role: values.role, vars: vars ?? {} });
         setOutput(env, "backend-url", settings.backendUrl);
         setOutput(env, "role-arn", settings.roleArn);
         setOutput(env, "region", settings.region);
         setOutput(env, "account-id", settings.accountId);
+        setOutput(env, "github-owner", settings.githubOwner);
+        setOutput(env, "github-repositories", settings.githubRepositories.join(","));
         io.stdout(`stack ${values.stack}: backend ${settings.backendUrl}, role ${settings.roleArn}, region ${settings.region}\n`);
         return 0;
       }
@@ -469,16 +628,21 @@ module.exports = {
   BODY_LIMIT,
   PREVIEW_MARKER,
   DRIFT_MARKER,
+  DRIFT_LABEL,
   DeliveryConfigError,
   stackSettings,
   stripAnsi,
   truncateMiddle,
   codeBlock,
+  planChanges,
   resourceSummary,
   policyCounts,
   previewComment,
   classifyDrift,
+  driftedResources,
   driftIssueBody,
+  driftIssueTitle,
+  syncDriftIssue,
   main,
 };
 

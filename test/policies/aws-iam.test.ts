@@ -15,6 +15,7 @@ const githubTrust = trust(GH, { StringEquals: { [`${GH}:aud`]: "sts.amazonaws.co
 const irsaTrust = trust(EKS, { StringEquals: { [`${EKS}:aud`]: "sts.amazonaws.com", [`${EKS}:sub`]: "system:serviceaccount:flux-system:image-reflector-controller" } });
 
 const push = { Sid: "Push", Effect: "Allow", Action: ["ecr:PutImage", "ecr:UploadLayerPart"], Resource: "arn:aws:ecr:eu-west-1:111111111111:repository/orders" };
+const LIST = "ecr:GetAuthorizationToken, ec2:DescribeSecurityGroups, ec2:DescribeSecurityGroupRules, kms:ListAliases";
 const login = { Sid: "Login", Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" };
 const ciRole = res("aws:iam/role:Role", "ci-orders", { assumeRolePolicy: doc(githubTrust), inlinePolicies: [{ name: "push", policy: doc(push, login) }] });
 const reconcilerRole = res("aws:iam/role:Role", "reconciler", { assumeRolePolicy: doc(irsaTrust) });
@@ -36,7 +37,22 @@ describe("iam-no-wildcards", () => {
 
   it("fails Resource * for other actions, in an aws.iam.RolePolicy", async () => {
     const policy = res("aws:iam/rolePolicy:RolePolicy", "read", { role: "r", policy: doc({ Effect: "Allow", Action: ["s3:GetObject", "ecr:GetAuthorizationToken"], Resource: "*" }) });
-    expect(await messages(iamNoWildcards, [policy])).toEqual(['policy statement #0 allows "s3:GetObject" on every resource; only ecr:GetAuthorizationToken may use Resource "*"']);
+    expect(await messages(iamNoWildcards, [policy])).toEqual(['policy statement #0 allows "s3:GetObject" on every resource; only ecr:GetAuthorizationToken, ec2:DescribeSecurityGroups, ec2:DescribeSecurityGroupRules, kms:ListAliases may use Resource "*"']);
+  });
+
+  it("passes Resource * for the metadata reads that have no resource-level permissions, and no other read", async () => {
+    const describe = res("aws:iam/rolePolicy:RolePolicy", "describe", {
+      role: "r",
+      policy: doc({ Effect: "Allow", Action: ["ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules", "kms:ListAliases"], Resource: "*" }),
+    });
+    expect(await messages(iamNoWildcards, [describe])).toEqual([]);
+    const instances = res("aws:iam/rolePolicy:RolePolicy", "instances", {
+      role: "r",
+      policy: doc({ Effect: "Allow", Action: ["ec2:DescribeSecurityGroups", "ec2:DescribeInstances"], Resource: "*" }),
+    });
+    expect(await messages(iamNoWildcards, [instances])).toEqual([
+      `policy statement #0 allows "ec2:DescribeInstances" on every resource; only ${LIST} may use Resource "*"`,
+    ]);
   });
 
   it("fails NotAction with Allow", async () => {
@@ -68,7 +84,7 @@ describe("iam-no-wildcards", () => {
     const role = withInputs(ciRole, { inlinePolicies: [{ name: "push", policy: UNKNOWN }, { name: "all", policy: doc({ Effect: "Allow", Action: "*", Resource: "*" }) }] });
     const found = await violations(iamNoWildcards, [role]);
     expect(found.map((v) => [v.enforcementLevel, v.message])).toEqual([
-      ["mandatory", 'inlinePolicies[1] (all) statement #0 allows "*" on every resource; only ecr:GetAuthorizationToken may use Resource "*"'],
+      ["mandatory", 'inlinePolicies[1] (all) statement #0 allows "*" on every resource; only ecr:GetAuthorizationToken, ec2:DescribeSecurityGroups, ec2:DescribeSecurityGroupRules, kms:ListAliases may use Resource "*"'],
       ["mandatory", 'inlinePolicies[1] (all) statement #0 allows "*"; list the actions it needs'],
       ["advisory", unknownNote("iam-no-wildcards", "inlinePolicies.0.policy")],
     ]);

@@ -8,8 +8,9 @@
  *   P1  plan --stack prod --json  vs  the floor: node loading the SDKs the program uses, then exiting
  *   P2  plan of a prod config with 50 applications  vs  the same config with 1
  *   P3  the whole test command (node tools/test.cjs)
+ *   P4  plan --stack prod --diff HEAD --json  vs  plan --stack prod --json (the diff plans twice)
  *
- * Targets live here, not in tests: P1 ≤ 1.25× floor, P2 ≤ 1.5×, P3 ≤ 60 s.
+ * Targets live here, not in tests: P1 ≤ 1.25× floor, P2 ≤ 1.5×, P3 ≤ 60 s, P4 ≤ 2.2× (two plans + 10 %).
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -127,7 +128,7 @@ function run(argv: string[]): number {
     options: {
       runs: { type: "string", default: "7" },
       json: { type: "string" },
-      only: { type: "string", default: "P1,P2,P3" },
+      only: { type: "string", default: "P1,P2,P3,P4" },
     },
   });
   const runs = Number(values.runs);
@@ -169,6 +170,16 @@ function run(argv: string[]): number {
       resources: { fiftyApps: resourceCount(fifties[0] as Sample), oneApp: resourceCount(ones[0] as Sample) },
     });
     fs.rmSync(dir, { recursive: true, force: true });
+    log("\n");
+  }
+  if (only.has("P4")) {
+    log("P4 plan --diff vs plan ");
+    const single: Command = { label: "plan", argv: [node, ...planFlags, plan, "--stack", "prod", "--json"] };
+    const diff: Command = { label: "plan --diff", argv: [node, ...planFlags, plan, "--stack", "prod", "--json", "--diff", "HEAD"] };
+    const [singles, diffs] = paired(single, diff, runs, log);
+    const a = summarize("plan --stack prod --diff HEAD --json", diffs);
+    const b = summarize("plan --stack prod --json", singles);
+    rows.push({ id: "P4", a, b, ratio: a.medianSeconds / b.medianSeconds, target: 2.2 });
     log("\n");
   }
   if (only.has("P3")) {

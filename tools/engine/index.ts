@@ -8,14 +8,16 @@
  * - provider-computed outputs stay unknown (preview mode), never invented.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { expandComponents, type Unexpanded } from "./expand";
 import { answerInvoke } from "./invokes";
 import { decode, UNKNOWN, isUnknown, mask, valueAt, joinPath } from "./values";
 // Entry files are bundled with esbuild (cached) and evaluated anew on every run.
 import { loadBundled } from "../bundle.cjs";
 
 export { UNKNOWN, isUnknown, mask, valueAt, joinPath };
-export { loadStackConfig, readProject, type StackConfig } from "./stack-config";
+export { loadStackConfig, readProject, readYamlMapping, StackFileError, type ShowPath, type StackConfig } from "./stack-config";
 export { UnansweredInvokeError, OFFLINE_INVOKES } from "./invokes";
+export { ExpansionError, type Unexpanded } from "./expand";
 
 /** One run of a program. */
 export interface EngineRun {
@@ -39,6 +41,13 @@ export interface EngineRun {
   readonly providerOutputs?: (resource: { readonly type: string; readonly name: string; readonly inputs: Record<string, unknown> }) =>
     | Record<string, unknown>
     | undefined;
+  /**
+   * Keep the bundle of an entry file in the on-disk cache. Off for throw-away checkouts (the
+   * revision `plan --diff` compares against), whose paths never recur. @default true
+   */
+  readonly cacheBundle?: boolean;
+  /** The program's working directory: relative files of Kubernetes YAML components resolve from it. @default process.cwd() */
+  readonly cwd?: string;
 }
 
 /** A resource as the program registered it. */
@@ -62,6 +71,13 @@ export interface RecordedResource {
   readonly replaceOnChanges: string[];
   readonly ignoreChanges: string[];
   readonly deletedWith?: string;
+  /**
+   * The inputs again, where a value registration sends whole as unknown had keys the program
+   * declared: those keys, each value unknown. Recorded for Kubernetes Secrets, whose SDK wraps
+   * `data` and `stringData` in one secret output. Only for showing an object's shape (`--out`);
+   * absent when nothing differs from `inputs`.
+   */
+  readonly layout?: Record<string, unknown>;
 }
 
 /** A policy verdict on the run (filled by the policy pack integration). */
@@ -84,6 +100,13 @@ export interface PlanResult {
   readonly outputs: Record<string, unknown>;
   readonly outputSecretPaths: string[];
   policyViolations: PolicyViolation[];
+  /** Components whose objects the engine could not see offline (a file fetched at deploy time). */
+  readonly unexpanded?: Unexpanded[];
+  /**
+   * What the Pulumi SDK logged as warnings and errors during the run (e.g. an undefined stack
+   * output), as `pulumi preview` lists them under Diagnostics; absent when none.
+   */
+  readonly diagnostics?: string[];
 }
 
 /** The type token of the root stack resource. */
@@ -188,7 +211,7 @@ async function runOnce(run: EngineRun): Promise<PlanResult> {
     registerOutputs(req, callback);
   };
 
-  const program: () => unknown = typeof run.program === "string" ? programFromFile(run.program) : run.program;
+  const program: () => unknown = typeof run.program === "string" ? programFromFile(run.program, run.cacheBundle ?? true) : run.program;
   let failure: unknown;
   // Like the CLI's language host, the engine owns the program's stray rejections (a failed invoke
   // rejects every output derived from it): the first one fails the run, none escapes the process.
@@ -203,8 +226,35 @@ async function runOnce(run: EngineRun): Promise<PlanResult> {
   // (the SDK raises the limit itself to find them). PLAN_DEBUG keeps full traces.
   const stackTraceLimit = Error.stackTraceLimit;
   if (!process.env.PLAN_DEBUG) Error.stackTraceLimit = 0;
+  // Without an engine to send them to, the SDK prints its warnings and errors to the console
+  // (@pulumi/pulumi log/index.js); they belong to the run's result, as a preview's diagnostics do.
+  const diagnostics: string[] = [];
+  const warn = console.warn.bind(console);
+  const printError = console.error.bind(console);
+  const capture = (print: (...args: unknown[]) => void) => (...args: unknown[]) => {
+    const [first] = args;
+    if (args.length === 1 && typeof first === "string" && /^(warning|error): \[runtime\] /.test(first)) diagnostics.push(first.replace(" [runtime]", ""));
+    else print(...args);
+  };
+  const [originalWarn, originalError] = [Object.getOwnPropertyDescriptor(console, "warn"), Object.getOwnPropertyDescriptor(console, "error")];
+  console.warn = capture(warn);
+  console.error = capture(printError);
+  // The keys of a Secret's maps as the program declared them, read before registration turns a map
+  // holding an unknown value into one unknown (see RecordedResource.layout). Only Secrets: their
+  // SDK is what wraps whole maps (data, stringData) in one secret output.
+  const layouts = new Map<string, Promise<unknown> | "ambiguous">();
+  const readLayout: pulumi.ResourceTransformation = (args) => {
+    if (args.type === "kubernetes:core/v1:Secret") {
+      const key = `${args.type}::${args.name}`;
+      layouts.set(key, layouts.has(key) ? "ambiguous" : layoutOf(args.props, 0).catch(() => undefined));
+    }
+    return undefined;
+  };
   try {
-    await pulumi.runtime.runInPulumiStack(async () => (await program()) as pulumi.Inputs | undefined);
+    await pulumi.runtime.runInPulumiStack(async () => {
+      pulumi.runtime.registerStackTransformation(readLayout);
+      return (await program()) as pulumi.Inputs | undefined;
+    });
   } catch (error) {
     failure ??= error;
   }
@@ -212,6 +262,8 @@ async function runOnce(run: EngineRun): Promise<PlanResult> {
     if (settings.waitForRPCs) await settings.waitForRPCs().catch((error: unknown) => (failure ??= error));
     await new Promise((resolve) => setImmediate(resolve));
   } finally {
+    if (originalWarn) Object.defineProperty(console, "warn", originalWarn);
+    if (originalError) Object.defineProperty(console, "error", originalError);
     Error.stackTraceLimit = stackTraceLimit;
     process.removeListener("unhandledRejection", onRejection);
     for (const listener of others) process.on("unhandledRejection", listener);
@@ -219,11 +271,20 @@ async function runOnce(run: EngineRun): Promise<PlanResult> {
   if (failure !== undefined) throw unwrapRunError(failure);
 
   const outputs = decode(stackOutputs.raw ?? {});
+  for (const [i, resource] of recorded.entries()) {
+    const pending = layouts.get(`${resource.type}::${resource.name}`);
+    if (pending === undefined || pending === "ambiguous") continue;
+    const layout = withLayout(resource.inputs, await pending);
+    if (layout !== resource.inputs) recorded[i] = { ...resource, layout: layout as Record<string, unknown> };
+  }
+  const expanded = expandComponents(recorded, run.cwd ?? process.cwd());
   return {
     project,
     stack: run.stack,
     preview,
-    resources: recorded,
+    resources: expanded.resources,
+    ...(expanded.unexpanded.length ? { unexpanded: expanded.unexpanded } : {}),
+    ...(diagnostics.length ? { diagnostics } : {}),
     outputs: outputs.value as Record<string, unknown>,
     outputSecretPaths: outputs.secretPaths,
     policyViolations: [],
@@ -261,9 +322,9 @@ function recordResource(req: RegisterRequest, urn: string): RecordedResource {
 }
 
 /** Pulumi semantics for an entry module: a function is called; otherwise its exports are the outputs. */
-function programFromFile(file: string): () => unknown {
+function programFromFile(file: string, cache: boolean): () => unknown {
   return () => {
-    const exported = loadBundled(file);
+    const exported = loadBundled(file, { cache });
     if (typeof exported === "function") return (exported as () => unknown)();
     if (exported && typeof exported === "object") {
       const keys = Object.keys(exported).filter((key) => key !== "__esModule");
@@ -273,6 +334,46 @@ function programFromFile(file: string): () => unknown {
     }
     return undefined;
   };
+}
+
+/** A program's input value with outputs and promises resolved, unknowns as {@link UNKNOWN}. */
+async function layoutOf(value: unknown, depth: number): Promise<unknown> {
+  if (depth > 32) return UNKNOWN;
+  let resolved = value;
+  // `promise(true)` keeps unknown members visible instead of collapsing the whole value (SDK internal, stable across 3.x).
+  if (pulumi.Output.isInstance(resolved)) resolved = await (resolved as unknown as { promise(withUnknowns: boolean): Promise<unknown> }).promise(true);
+  else if (resolved instanceof Promise) resolved = await resolved;
+  if (pulumi.isUnknown(resolved)) return UNKNOWN;
+  if (Array.isArray(resolved)) return Promise.all(resolved.map((item) => layoutOf(item, depth + 1)));
+  if (resolved !== null && typeof resolved === "object" && Object.getPrototypeOf(resolved) === Object.prototype) {
+    const entries = await Promise.all(Object.entries(resolved).map(async ([key, item]) => [key, await layoutOf(item, depth + 1)] as const));
+    return Object.fromEntries(entries.filter(([, item]) => item !== undefined));
+  }
+  return resolved;
+}
+
+/** `inputs` with each unknown value whose layout is a map or list replaced by its keys, values unknown; the same object when none is. */
+function withLayout(inputs: unknown, layout: unknown): unknown {
+  if (isUnknown(inputs)) return layout !== null && typeof layout === "object" && !isUnknown(layout) ? keysOnly(layout) : inputs;
+  if (inputs === null || typeof inputs !== "object" || layout === null || typeof layout !== "object") return inputs;
+  let changed = false;
+  const out: Record<string, unknown> | unknown[] = Array.isArray(inputs) ? [...(inputs as unknown[])] : { ...(inputs as Record<string, unknown>) };
+  for (const key of Object.keys(out)) {
+    const before = (out as Record<string, unknown>)[key];
+    const after = withLayout(before, (layout as Record<string, unknown>)[key]);
+    if (after !== before) {
+      (out as Record<string, unknown>)[key] = after;
+      changed = true;
+    }
+  }
+  return changed ? out : inputs;
+}
+
+// Keys only: a value the engine does not know stays unknown, however the program computed it.
+function keysOnly(layout: unknown): unknown {
+  if (Array.isArray(layout)) return layout.map(keysOnly);
+  if (layout !== null && typeof layout === "object" && !isUnknown(layout)) return Object.fromEntries(Object.entries(layout).map(([key, item]) => [key, keysOnly(item)]));
+  return UNKNOWN;
 }
 
 // The SDK wraps program failures (e.g. in a RunError); surface the original error and message.

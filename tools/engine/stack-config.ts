@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { load } from "js-yaml";
+import { load, YAMLException } from "js-yaml";
 
 /** The config of one stack, ready for {@link import("./index").runProgram}. */
 export interface StackConfig {
@@ -19,6 +19,44 @@ export interface StackConfig {
 /** What a secure value reads as offline. */
 export const OFFLINE_SECRET = "[secret: encrypted in the stack config, not readable offline]";
 
+/**
+ * A stack or project file that cannot be read: the message names the file as the caller shows it
+ * and, for a YAML syntax error, the line and column (1-based), followed by the lines around it.
+ */
+export class StackFileError extends Error {
+  constructor(
+    message: string,
+    readonly file: string,
+    readonly line?: number,
+    readonly column?: number,
+  ) {
+    super(message);
+    this.name = "StackFileError";
+  }
+}
+
+/** How a file is named in messages (e.g. relative to where the user ran the command). */
+export type ShowPath = (file: string) => string;
+
+/** Parses a YAML file; an empty file, a syntax error or a non-mapping document is a {@link StackFileError}. */
+export function readYamlMapping(file: string, show: ShowPath = (f) => f): Record<string, unknown> {
+  const name = show(file);
+  const text = fs.readFileSync(file, "utf8");
+  if (text.trim() === "" || text.split("\n").every((line) => /^\s*(#.*)?$/.test(line))) throw new StackFileError(`${name}: the file is empty; expected a YAML mapping`, name);
+  let parsed: unknown;
+  try {
+    parsed = load(text, { filename: name });
+  } catch (error) {
+    if (!(error instanceof YAMLException)) throw error;
+    const { mark, reason } = error as YAMLException & { mark?: { line: number; column: number; snippet?: string }; reason?: string };
+    if (!mark) throw new StackFileError(`${name}: ${reason ?? error.message}`, name);
+    const snippet = mark.snippet ? `\n${mark.snippet}` : "";
+    throw new StackFileError(`${name}:${mark.line + 1}:${mark.column + 1}: ${reason ?? error.message}${snippet}`, name, mark.line + 1, mark.column + 1);
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new StackFileError(`${name}: expected a YAML mapping, got ${parsed === null ? "null" : Array.isArray(parsed) ? "a list" : typeof parsed}`, name);
+  return parsed as Record<string, unknown>;
+}
+
 interface ProjectFile {
   name?: unknown;
   main?: unknown;
@@ -26,10 +64,10 @@ interface ProjectFile {
 }
 
 /** Reads Pulumi.yaml of `rootDir`. */
-export function readProject(rootDir: string): { name: string; main: string; file: ProjectFile } {
+export function readProject(rootDir: string, show?: ShowPath): { name: string; main: string; file: ProjectFile } {
   const file = path.join(rootDir, "Pulumi.yaml");
-  const parsed = load(fs.readFileSync(file, "utf8")) as ProjectFile | undefined;
-  if (!parsed || typeof parsed.name !== "string") throw new Error(`${file}: expected a project name`);
+  const parsed = readYamlMapping(file, show) as ProjectFile;
+  if (typeof parsed.name !== "string") throw new StackFileError(`${(show ?? ((f: string) => f))(file)}: expected a project name (name:)`, file);
   const main = typeof parsed.main === "string" ? parsed.main : "index.ts";
   return { name: parsed.name, main: path.resolve(rootDir, main), file: parsed };
 }
@@ -56,12 +94,15 @@ function replaceSecure(value: unknown): unknown {
  * file (`configFile`, or Pulumi.<stack>.yaml beside Pulumi.yaml). Keys without a namespace get the
  * project's, as the CLI does.
  */
-export function loadStackConfig(rootDir: string, stack: string, configFile?: string): StackConfig {
-  const project = readProject(rootDir);
+export function loadStackConfig(rootDir: string, stack: string, configFile?: string, show?: ShowPath): StackConfig {
+  const project = readProject(rootDir, show);
   const file = configFile ?? path.join(rootDir, `Pulumi.${stack}.yaml`);
   if (!fs.existsSync(file)) throw new Error(`stack config not found: ${file}`);
-  const parsed = (load(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
-  if (typeof parsed !== "object" || Array.isArray(parsed)) throw new Error(`${file}: expected a mapping with a config: block`);
+  const parsed = readYamlMapping(file, show) as { config?: Record<string, unknown> };
+  const block = parsed.config as unknown;
+  if (block !== undefined && block !== null && (typeof block !== "object" || Array.isArray(block))) {
+    throw new StackFileError(`${(show ?? ((f: string) => f))(file)}: config: expected a mapping of keys to values`, file);
+  }
   const qualify = (key: string) => (key.includes(":") ? key : `${project.name}:${key}`);
 
   const config: Record<string, unknown> = {};

@@ -14,6 +14,8 @@ options:
   --entry <file>               run another Pulumi program (TS or JS) instead of Pulumi.yaml's main
   --config <file>              read the stack config from this file instead of Pulumi.<name>.yaml
   --out <dir>                  write every rendered Kubernetes object as YAML, one file per object
+  --diff <git-ref>             also plan the stack at <git-ref> (a temporary git worktree) and show
+                               what changes against it: created, updated, replaced, deleted
   --policy-pack <dir>          also evaluate this CrossGuard policy pack (repeatable)
   --policy-pack-config <file>  enforcement config for the packs (repeatable, in --policy-pack order)
   --no-policy                  skip this project's own policy pack
@@ -27,6 +29,7 @@ export interface PlanArgs {
   readonly entry?: string;
   readonly config?: string;
   readonly out?: string;
+  readonly diff?: string;
   readonly policyPacks: string[];
   readonly policyPackConfigs: string[];
   readonly ownPolicies: boolean;
@@ -54,6 +57,7 @@ export function parsePlanArgs(argv: readonly string[]): PlanArgs {
         entry: { type: "string" },
         config: { type: "string" },
         out: { type: "string" },
+        diff: { type: "string" },
         "policy-pack": { type: "string", multiple: true, default: [] },
         "policy-pack-config": { type: "string", multiple: true, default: [] },
         "no-policy": { type: "boolean", default: false },
@@ -73,12 +77,14 @@ export function parsePlanArgs(argv: readonly string[]): PlanArgs {
   for (const [flag, value] of [["--entry", values.entry], ["--config", values.config], ["--out", values.out]] as const) {
     if (value !== undefined && value.trim() === "") throw new UsageError(`${flag}: expected a path`);
   }
+  if (values.diff !== undefined && (values.diff.trim() === "" || values.diff.startsWith("-"))) throw new UsageError(`--diff: expected a git revision (branch, tag or commit), got ${JSON.stringify(values.diff)}`);
   return {
     stack: values.stack,
     json: values.json ?? false,
     ...(values.entry !== undefined ? { entry: values.entry } : {}),
     ...(values.config !== undefined ? { config: values.config } : {}),
     ...(values.out !== undefined ? { out: values.out } : {}),
+    ...(values.diff !== undefined ? { diff: values.diff } : {}),
     policyPacks: packs,
     policyPackConfigs: configs,
     ownPolicies: !(values["no-policy"] ?? false),
