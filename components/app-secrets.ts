@@ -3,12 +3,16 @@
  * kustomize-controller can decrypt with, and the IRSA role that controller assumes.
  *
  * The key policy is the whole access story (it does not delegate to the account, so no IAM policy
- * anywhere can widen it):
+ * anywhere can widen it), short of an administrator rewriting it:
  * - Decrypt: exactly the kustomize-controller's IRSA role;
  * - Encrypt: the app teams' CI roles and named principals — `sops --encrypt` wraps its data key with
  *   `kms:Encrypt` only (getsops/sops v3.11.0 kms/keysource.go), so they can write secrets but never
  *   read them back;
- * - administration (no Decrypt, no CreateGrant, no ReEncrypt): the roles that run `pulumi up`;
+ * - administration (no Decrypt, no CreateGrant, no ReEncrypt, no UpdateAlias): the roles that run
+ *   `pulumi up`. They hold kms:PutKeyPolicy (the program manages the policy, and KMS refuses a
+ *   policy that locks its creator out), so they could rewrite the policy to decrypt: the pack
+ *   refuses that in any preview or `up`, but a direct API call is only visible in CloudTrail and as
+ *   drift;
  * - reading the key's metadata: the preview role, so previews and drift checks can refresh it.
  *
  * The key is reached through a fixed alias (`alias/gitops-platform/<env>/app-secrets`), which is
@@ -44,7 +48,9 @@ export const KEY_ADMIN_ACTIONS = [
   "kms:ScheduleKeyDeletion",
   "kms:CancelKeyDeletion",
   "kms:CreateAlias",
-  "kms:UpdateAlias",
+  // No kms:UpdateAlias: re-pointing the alias needs it on the key it leaves (AWS KMS UpdateAlias,
+  // "Required permissions"), so nobody can silently move .sops.yaml's alias to a key they can
+  // decrypt. Replacing the key deletes and recreates the alias instead (visible in the plan).
   "kms:DeleteAlias",
   "kms:ListGrants",
   "kms:RevokeGrant",
@@ -161,8 +167,10 @@ export class AppSecrets extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    // From the fixed name, so the key policy is known at preview; the output keeps the dependency
-    // (KMS refuses a policy naming a role that does not exist yet).
+    // From the fixed name, so this principal is known at preview (the CI roles' ARNs are built from
+    // fixed names too, components/ci-identity.ts: the whole key policy is, and the pack judges it on
+    // a first preview); the output keeps the dependency (KMS refuses a policy naming a role that
+    // does not exist yet).
     this.roleArn = pulumi.interpolate`arn:${partition}:iam::${args.accountId}:role/${this.role.name}`;
 
     // Stateful: a lost key makes every committed secret unreadable.
@@ -183,7 +191,13 @@ export class AppSecrets extends pulumi.ComponentResource {
       keep,
     );
     this.aliasName = appSecretsAlias(args.environment);
-    this.alias = new aws.kms.Alias(`${name}-alias`, { name: this.aliasName, targetKeyId: this.key.keyId }, { parent: this });
+    // A new key replaces the alias (delete, then create: the name is fixed) rather than updating
+    // it, since nobody holds kms:UpdateAlias on the key.
+    this.alias = new aws.kms.Alias(
+      `${name}-alias`,
+      { name: this.aliasName, targetKeyId: this.key.keyId },
+      { parent: this, replaceOnChanges: ["targetKeyId"], deleteBeforeReplace: true },
+    );
     this.keyArn = this.key.arn;
 
     this.registerOutputs({ roleArn: this.roleArn, keyArn: this.keyArn, aliasName: this.aliasName });

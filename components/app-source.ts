@@ -7,11 +7,20 @@
  * Tenancy (Flux's multi-tenancy lockdown, fluxcd.io/flux/installation/configuration/multitenancy):
  * kustomize-controller impersonates `system:serviceaccount:<Flux namespace>:<app>-reconciler`
  * (kustomize-controller v1.7.2, Flux 2.7.3, `internal/controller/kustomization_controller.go`: the account is
- * looked up in the Kustomization's namespace), which holds the `edit` ClusterRole through a
- * RoleBinding in the app's namespace only. So an app's manifests cannot create cluster-scoped
- * objects (Namespaces, ClusterRoles, CRDs, webhooks) nor touch any other namespace, the Flux
- * namespace included; `targetNamespace` places every namespaced object in the app's namespace.
- * The Flux objects stay in the Flux namespace, out of the app's reach, next to its deploy key.
+ * looked up in the Kustomization's namespace), which holds the platform's own tenant Role
+ * ({@link TENANT_RULES}) in the app's namespace only. So an app's manifests cannot create
+ * cluster-scoped objects (Namespaces, ClusterRoles, CRDs, webhooks) nor touch any other namespace,
+ * the Flux namespace included; `targetNamespace` places every namespaced object in the app's
+ * namespace. The Flux objects stay in the Flux namespace, out of the app's reach, next to its key.
+ *
+ * Why not Kubernetes' built-in `edit`: it aggregates every ClusterRole labelled
+ * `aggregate-to-edit`, and Flux's own install carries one (`flux-edit`, flux-operator v0.58.1
+ * `config/data/flux/v2.7.3/rbac.yaml`: create/update/delete on `*` of every toolkit API group), as
+ * does the operator's (`flux-operator-edit`: ResourceSets). With it an app could create its own
+ * Kustomizations (SOPS decryption with kustomize-controller's KMS identity, or applying to another
+ * cluster through `spec.kubeConfig`), ImageRepositories (scanning with the reflector's IRSA role),
+ * Providers/Alerts (outbound HTTP from the Flux namespace's controllers) and Receivers. The tenant
+ * Role is a plain namespaced Role, closed to aggregation, naming workload kinds only.
  *
  * What a manifest may use (postBuild substitution): `${IMAGE_REPOSITORY}` (the app's ECR
  * repository, known to the program), `${IMAGE_TAG}` (from the `<app>-image` ConfigMap the config
@@ -27,8 +36,33 @@ import { POD_SECURITY_LEVEL } from "./flux-namespace";
 export const IMAGE_TAG_KEY = "IMAGE_TAG";
 /** The variable holding the app's image repository (without tag). */
 export const IMAGE_REPOSITORY_KEY = "IMAGE_REPOSITORY";
-/** The ClusterRole an app's ServiceAccount holds in its own namespace (Kubernetes' built-in). */
-export const TENANT_CLUSTER_ROLE = "edit";
+/** What an app's manifests may manage in its own namespace: workload kinds only. */
+const TENANT_VERBS = ["get", "list", "watch", "create", "update", "patch", "delete"];
+
+/**
+ * The rules of the tenant Role: the kinds an application's deploy path may hold, in its namespace.
+ * Left out on purpose: every Flux and Flux Operator API group (no Kustomization, source, image,
+ * notification or ResourceSet object), RBAC (no Role or RoleBinding, so nothing in the namespace
+ * can be granted more than nothing), `pods` (workload controllers create them), `pods/exec` and
+ * `pods/portforward`, `serviceaccounts/token` (no token requests), Events, ResourceQuotas and
+ * LimitRanges (the platform's to set). ServiceAccounts and Secrets are in: pods need their own
+ * accounts (e.g. for IRSA, which the IAM role's trust must name anyway) and SOPS-decrypted Secrets
+ * are applied as the app. A `kubernetes.io/service-account-token` Secret the app writes yields a
+ * token of an account in its own namespace, which holds no rights the app could not use itself.
+ */
+export const TENANT_RULES: readonly { readonly apiGroups: readonly string[]; readonly resources: readonly string[]; readonly verbs: readonly string[] }[] = [
+  { apiGroups: [""], resources: ["configmaps", "secrets", "services", "serviceaccounts", "persistentvolumeclaims"], verbs: TENANT_VERBS },
+  { apiGroups: ["apps"], resources: ["deployments", "statefulsets"], verbs: TENANT_VERBS },
+  { apiGroups: ["batch"], resources: ["jobs", "cronjobs"], verbs: TENANT_VERBS },
+  { apiGroups: ["autoscaling"], resources: ["horizontalpodautoscalers"], verbs: TENANT_VERBS },
+  { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: TENANT_VERBS },
+  { apiGroups: ["networking.k8s.io"], resources: ["ingresses", "networkpolicies"], verbs: TENANT_VERBS },
+];
+
+/** The Role (in the app's namespace) its ServiceAccount holds. */
+export function tenantRoleName(app: string): string {
+  return `${app}-tenant`;
+}
 
 /** The ConfigMap, in the Flux namespace, holding an app's image tag (shipped in `clusters/base/`). */
 export function imageTagConfigMapName(app: string): string {
@@ -83,6 +117,8 @@ export class AppSource extends pulumi.ComponentResource {
   public readonly tenantNamespace: k8s.core.v1.Namespace;
   /** The ServiceAccount the Kustomization runs as. */
   public readonly serviceAccount: k8s.core.v1.ServiceAccount;
+  /** What that ServiceAccount may do in the app's namespace ({@link TENANT_RULES}). */
+  public readonly tenantRole: k8s.rbac.v1.Role;
 
   constructor(name: string, args: AppSourceArgs, opts?: pulumi.ComponentResourceOptions) {
     super(APP_SOURCE_TYPE, name, {}, opts);
@@ -113,14 +149,25 @@ export class AppSource extends pulumi.ComponentResource {
       { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: tenantServiceAccountName(args.app), namespace: args.namespace, labels } },
       { parent: this },
     );
-    // A RoleBinding (not a ClusterRoleBinding): `edit` applies in the app's namespace only.
+    // A namespaced Role with no aggregation: nothing installed later can widen it.
+    this.tenantRole = new k8s.rbac.v1.Role(
+      `${name}-role`,
+      {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "Role",
+        metadata: { name: tenantRoleName(args.app), namespace: this.tenantNamespace.metadata.name, labels },
+        rules: TENANT_RULES.map((rule) => ({ apiGroups: [...rule.apiGroups], resources: [...rule.resources], verbs: [...rule.verbs] })),
+      },
+      { parent: this },
+    );
+    // A RoleBinding (not a ClusterRoleBinding): the Role applies in the app's namespace only.
     const binding = new k8s.rbac.v1.RoleBinding(
       `${name}-role-binding`,
       {
         apiVersion: "rbac.authorization.k8s.io/v1",
         kind: "RoleBinding",
         metadata: { name: tenantServiceAccountName(args.app), namespace: this.tenantNamespace.metadata.name, labels },
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: TENANT_CLUSTER_ROLE },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: this.tenantRole.metadata.name },
         subjects: [{ kind: "ServiceAccount", name: this.serviceAccount.metadata.name, namespace: args.namespace }],
       },
       { parent: this },
@@ -169,7 +216,7 @@ export class AppSource extends pulumi.ComponentResource {
         },
       },
       // Applying as the ServiceAccount needs its permissions first.
-      { parent: this, dependsOn: [binding] },
+      { parent: this, dependsOn: [this.tenantRole, binding] },
     );
 
     this.registerOutputs({});

@@ -367,9 +367,10 @@ export class CiIdentity extends pulumi.ComponentResource {
       new aws.iam.Role(
         `${name}-${role}`,
         {
-          // IAM allows a prefix of at most 38 characters (role names: 64); a long environment
-          // or app name would otherwise make the auto-name too long.
-          namePrefix: `${`${name}-${role}`.slice(0, 37).replace(/-+$/, "")}-`,
+          // A fixed name (IAM allows 64 characters), not an auto-name: ARNs built from it are
+          // known at preview, so the pack can judge the policies naming these roles (the SOPS key
+          // policy, ECR repository policies) before the first `up`.
+          name: `${name}-${role}`.slice(0, 64).replace(/-+$/, ""),
           description,
           assumeRolePolicy: githubTrustPolicy(oidcProviderArn, subject),
         },
@@ -427,7 +428,7 @@ export class CiIdentity extends pulumi.ComponentResource {
     const previewSubjects = [`repo:${args.configRepo}:pull_request`];
     if (args.defaultBranch !== undefined) previewSubjects.push(`repo:${args.configRepo}:ref:refs/heads/${args.defaultBranch}`);
     const preview = readOnly("preview", previewSubjects, `pulumi preview of ${args.configRepo} pull requests (control-plane reads and the state)`);
-    this.previewRoleArn = preview.arn;
+    this.previewRoleArn = pulumi.interpolate`arn:${partition}:iam::${args.accountId}:role/${preview.name}`;
 
     // Only workflow runs of the default branch (schedule, dispatch): no pull request's token has
     // this subject, whatever its branch is called.
@@ -439,7 +440,7 @@ export class CiIdentity extends pulumi.ComponentResource {
             `drift check of the ${args.environment} stack from ${args.configRepo}'s ${args.defaultBranch} branch (control-plane reads and the state)`,
           )
         : undefined;
-    this.driftRoleArn = drift?.arn;
+    this.driftRoleArn = drift ? pulumi.interpolate`arn:${partition}:iam::${args.accountId}:role/${drift.name}` : undefined;
 
     const deploy = trustedRole(
       "deploy",
@@ -456,7 +457,7 @@ export class CiIdentity extends pulumi.ComponentResource {
       { role: deploy.name, policy: deployPolicy(partition, args.accountId, args.stateBucket, args.secretsKeyArn) },
       { parent: this },
     );
-    this.deployRoleArn = deploy.arn;
+    this.deployRoleArn = pulumi.interpolate`arn:${partition}:iam::${args.accountId}:role/${deploy.name}`;
 
     if (args.clusterName !== undefined) {
       const clusterName = args.clusterName;

@@ -12,7 +12,7 @@ import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { z } from "zod";
 import { OPERATOR_RESOURCES, VENDORED_OPERATOR_VERSION } from "./flux-operator";
 import { findPlaceholders } from "./placeholders";
-import { OFFLINE_SECRET } from "../tools/engine/stack-config";
+import { OFFLINE_SECRET } from "./offline-secret";
 import { knownHostsLineProblem } from "./known-hosts";
 import { ADMIN_PORTS, isIpv4Mapped, isWorldOpen, RISKY_PORTS } from "../policies/network-rules";
 
@@ -558,7 +558,7 @@ export function notificationSecretProblem(name: (typeof NOTIFICATION_SECRET_KEYS
   return undefined;
 }
 
-/** Notification rules: secrets stored as secrets, valid, and present exactly when the section needs them. */
+/** Notification rules: secrets stored as secrets, valid, and present whenever the section needs them. */
 function notificationProblems(raw: RawConfig, section: unknown): string[] {
   const problems: string[] = [];
   const given = (name: string) => raw.values[`${PROJECT}:${name}`];
@@ -580,21 +580,13 @@ function notificationProblems(raw: RawConfig, section: unknown): string[] {
   const needs = (name: string, why: string) => {
     if (given(name) === undefined) problems.push(`${keyPath([name])}: required ${why}; store it with \`pulumi config set --secret ${name}\``);
   };
-  const unused = (name: string, why: string) => {
-    if (given(name) !== undefined) problems.push(`${keyPath([name])}: not used ${why}; remove it`);
-  };
-  if (notifications === undefined) {
-    for (const name of NOTIFICATION_SECRET_KEYS) unused(name, "without notifications");
-    return problems;
-  }
+  // A secret the section does not use is accepted (still checked above: stored as a secret, valid):
+  // nothing reads it, and refusing it would fight a value a shared ESC environment supplies.
+  if (notifications === undefined) return problems;
   needs("notificationsAppPrivateKey", "with notifications.commitStatus.githubApp (the App's private key)");
-  if (notifications.alerts === undefined) {
-    unused("notificationsAlertAddress", "without notifications.alerts");
-    unused("notificationsAlertHmacKey", "without notifications.alerts");
-  } else {
+  if (notifications.alerts !== undefined) {
     needs("notificationsAlertAddress", "with notifications.alerts (the destination's https:// URL)");
     if (notifications.alerts.type === "generic-hmac") needs("notificationsAlertHmacKey", "with notifications.alerts.type generic-hmac (the key requests are signed with)");
-    else unused("notificationsAlertHmacKey", `with notifications.alerts.type ${notifications.alerts.type} (only generic-hmac signs requests)`);
   }
   return problems;
 }

@@ -69,6 +69,9 @@ export interface FluxInstanceArgs {
   readonly readyTimeoutSeconds?: number;
 }
 
+/** Pod template annotation carrying a controller's IRSA role: a new role rolls the controller's pods. */
+export const IRSA_ROLLOUT_ANNOTATION = "gitops-platform/irsa-role-arn";
+
 export class FluxInstance extends pulumi.ComponentResource {
   /** The FluxInstance object. */
   public readonly instance: k8s.apiextensions.CustomResource;
@@ -103,33 +106,28 @@ export class FluxInstance extends pulumi.ComponentResource {
         target: { kind: "Kustomization", name: syncName },
       });
     }
-    if (args.imageReflectorRoleArn !== undefined) {
+    // IRSA: the ServiceAccount's role annotation, and the same ARN on the controller's pod
+    // template. EKS's pod identity webhook injects credentials only into pods created after the
+    // annotation (aws/amazon-eks-pod-identity-webhook README: "All new pods launched using this
+    // Service Account"), and the operator's apply of a changed ServiceAccount restarts nothing; a
+    // changed pod template rolls the Deployment, so a new or changed role takes effect at once.
+    const irsa = (controller: string, roleArn: pulumi.Input<string>) => {
       patches.push({
-        patch: pulumi.output(args.imageReflectorRoleArn).apply((arn) =>
-          dump({
-            apiVersion: "v1",
-            kind: "ServiceAccount",
-            metadata: { name: "image-reflector-controller", annotations: { "eks.amazonaws.com/role-arn": arn } },
-          }),
-        ),
-        target: { kind: "ServiceAccount", name: "image-reflector-controller" },
+        patch: pulumi.output(roleArn).apply((arn) => dump({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: controller, annotations: { "eks.amazonaws.com/role-arn": arn } } })),
+        target: { kind: "ServiceAccount", name: controller },
       });
-    }
-    if (args.kustomizeControllerRoleArn !== undefined) {
-      // Without spec.decryption.serviceAccountName (and the ObjectLevelWorkloadIdentity feature
-      // gate) kustomize-controller authenticates to KMS as itself (kustomize-controller v1.7.2
-      // internal/decryptor/decryptor.go SetAuthOptions).
       patches.push({
-        patch: pulumi.output(args.kustomizeControllerRoleArn).apply((arn) =>
-          dump({
-            apiVersion: "v1",
-            kind: "ServiceAccount",
-            metadata: { name: "kustomize-controller", annotations: { "eks.amazonaws.com/role-arn": arn } },
-          }),
-        ),
-        target: { kind: "ServiceAccount", name: "kustomize-controller" },
+        patch: pulumi
+          .output(roleArn)
+          .apply((arn) => dump({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: controller }, spec: { template: { metadata: { annotations: { [IRSA_ROLLOUT_ANNOTATION]: arn } } } } })),
+        target: { kind: "Deployment", name: controller },
       });
-    }
+    };
+    if (args.imageReflectorRoleArn !== undefined) irsa("image-reflector-controller", args.imageReflectorRoleArn);
+    // Without spec.decryption.serviceAccountName (and the ObjectLevelWorkloadIdentity feature
+    // gate) kustomize-controller authenticates to KMS as itself (kustomize-controller v1.7.2
+    // internal/decryptor/decryptor.go SetAuthOptions).
+    if (args.kustomizeControllerRoleArn !== undefined) irsa("kustomize-controller", args.kustomizeControllerRoleArn);
     for (const policy of dropNetworkPolicies) {
       patches.push({
         patch: dump({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: policy }, $patch: "delete" }),

@@ -12,9 +12,9 @@
  * - `DEFAULT_SERVICE_ACCOUNT=flux-operator`, as upstream's own installer sets it for a multi-tenant
  *   FluxInstance (v0.58.1 `internal/install/deploy.go`): a ResourceSet or ResourceSetInputProvider
  *   that names no ServiceAccount is applied as the `flux-operator` account of its own namespace
- *   (`internal/controller/resourceset_controller.go`), not as the operator's cluster-admin. Apps
- *   hold `edit`, which upstream's `flux-operator-edit` role extends to ResourceSets: without this
- *   an app's manifests could have the operator apply anything, cluster-wide.
+ *   (`internal/controller/resourceset_controller.go`), not as the operator's cluster-admin. Anyone
+ *   holding `edit`, which upstream's `flux-operator-edit` role extends to ResourceSets, could
+ *   otherwise have the operator apply anything, cluster-wide (apps hold no `edit`: AppSource).
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";

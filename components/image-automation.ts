@@ -9,8 +9,12 @@
  * environment branch: the bump reaches the environment through a pull request (staging only;
  * production never runs image automation and gets the tag with the promotion pull request).
  * With a push branch other than the checkout branch, image-automation-controller (v1.0.3, Flux 2.7.3,
- * `internal/source/git.go`) starts from the push branch when it exists and force-pushes it, so
- * several apps' bumps accumulate on one branch until its pull request merges.
+ * `internal/source/source.go` CheckoutSource with the GitAllBranchReferences gate on by default)
+ * starts from the push branch when it exists and force-pushes it, so several apps' bumps accumulate
+ * on one branch until its pull request merges. It never rebases that branch onto the checkout
+ * branch: once the pull request merged, the branch must be deleted (the config repository's
+ * "Automatically delete head branches"), or later runs keep working on its old tree and miss
+ * markers added to the environment branch since (docs/apps.md).
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";

@@ -158,7 +158,12 @@ export class Reconciler extends pulumi.ComponentResource {
       {
         apiVersion: "v1",
         kind: "ConfigMap",
-        metadata: { name: METADATA_CONFIG_MAP, namespace: args.namespace, labels: { "app.kubernetes.io/part-of": "gitops-platform" } },
+        metadata: {
+          name: METADATA_CONFIG_MAP,
+          namespace: args.namespace,
+          // kustomize-controller re-applies every app substituting from it as soon as it changes (Flux 2.7's watch label).
+          labels: { "app.kubernetes.io/part-of": "gitops-platform", "reconcile.fluxcd.io/watch": "Enabled" },
+        },
         data: {
           ENVIRONMENT: args.environment,
           AWS_REGION: args.aws.region,

@@ -6,8 +6,9 @@
  * repository the reconciler pulls.
  *
  * Why an ALB Ingress rather than a LoadBalancer Service: the Firewall's WAFv2 web ACL can only be
- * attached to an ALB, TLS ends at the load balancer with an ACM certificate, and only the `/hook/`
- * prefix is routed, so nothing else of notification-controller is reachable from outside.
+ * attached to an ALB, TLS ends at the load balancer with an ACM certificate, and only this
+ * Receiver's own path is routed (`Exact`): not the rest of notification-controller, and not the
+ * `/hook/...` path of a Receiver anyone else creates in the cluster.
  *
  * The webhook path is computed the way notification-controller does (api/v1 `GetWebhookPath`):
  * `/hook/` + hex(sha256(token + receiver name + receiver namespace)).
@@ -152,7 +153,7 @@ export class WebhookReceiver extends pulumi.ComponentResource {
             {
               host: args.host,
               http: {
-                paths: [{ path: RECEIVER_PATH_PREFIX, pathType: "Prefix", backend: { service: { name: RECEIVER_SERVICE, port: { number: 80 } } } }],
+                paths: [{ path: this.webhookPath, pathType: "Exact", backend: { service: { name: RECEIVER_SERVICE, port: { number: 80 } } } }],
               },
             },
           ],

@@ -233,7 +233,8 @@ export function isEveryone(principal: Principal): boolean {
 
 /** True when an IAM action pattern (`s3:*`, `ecr:Put*`, `*`) covers `action`. */
 export function actionCovers(pattern: string, action: string): boolean {
-  const regex = new RegExp(`^${pattern.split("*").map(escapeRegex).join(".*").replace(/\?/g, ".")}$`, "i");
+  // IAM: `*` any run of characters, `?` exactly one; both escaped literals otherwise.
+  const regex = new RegExp(`^${pattern.split("*").map((part) => part.split("?").map(escapeRegex).join(".")).join(".*")}$`, "i");
   return regex.test(action);
 }
 

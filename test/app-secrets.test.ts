@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { AppSecrets, appSecretsAliasArn, appSecretsKeyPolicy, KEY_ADMIN_ACTIONS, KEY_READ_ACTIONS, type AppSecretsArgs } from "../components/app-secrets";
 import { irsaTrustPolicy } from "../components/image-reflector-role";
 import { findResource, resourcesOfType, runProgram, type PlanResult } from "../tools/engine";
+import { main as plan } from "../tools/plan/main";
 import { ROOT, stackConfig } from "./support/reconciler";
 
 const ISSUER = "https://oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF0123456789";
@@ -88,6 +89,14 @@ describe("AppSecrets", async () => {
 
   it("gives administrators nothing that reads or hands out the plaintext", () => {
     for (const action of ["kms:Decrypt", "kms:ReEncryptFrom", "kms:CreateGrant", "kms:Encrypt", "kms:GenerateDataKey"]) expect(KEY_ADMIN_ACTIONS).not.toContain(action);
+    // Nor moving the alias .sops.yaml names to another key (UpdateAlias needs it on the key it leaves).
+    expect(KEY_ADMIN_ACTIONS).not.toContain("kms:UpdateAlias");
+    expect(KEY_ADMIN_ACTIONS).toEqual(expect.arrayContaining(["kms:CreateAlias", "kms:DeleteAlias", "kms:PutKeyPolicy"]));
+  });
+
+  it("replaces the alias (delete, then create) when the key changes, since nobody may update it", async () => {
+    const alias = findResource(await run(), "aws:kms/alias:Alias", "secrets-alias");
+    expect([alias.replaceOnChanges, alias.deleteBeforeReplace]).toEqual([["targetKeyId"], true]);
     expect(KEY_ADMIN_ACTIONS.every((action) => !action.includes("*"))).toBe(true);
   });
 
@@ -119,6 +128,18 @@ describe("AppSecrets", async () => {
     expect(statements.find((s) => s.Sid === "DecryptByKustomizeController")?.Principal.AWS).toEqual(["arn:aws:iam::111111111111:role/staging-flux-sops-decrypt"]);
   });
 
+  it("lets the pack judge the SOPS key on a first preview of both stacks: every principal of the key policy is built from a fixed name", async () => {
+    for (const stack of ["staging", "prod"]) {
+      let text = "";
+      expect(await plan(["--stack", stack, "--json"], { cwd: ROOT, stdout: (t) => (text += t), stderr: () => {} })).toBe(0);
+      const doc = JSON.parse(text) as { resources: { type: string; inputs: Record<string, unknown> }[]; policyViolations: { policyName: string }[] };
+      const sopsKey = doc.resources.find((r) => r.type === "aws:kms/key:Key" && (r.inputs.tags as Record<string, string> | undefined)?.["gitops-platform/purpose"] === "sops");
+      expect(typeof sopsKey?.inputs.policy, stack).toBe("string");
+      expect(String(sopsKey?.inputs.policy)).not.toContain("unknown");
+      expect(doc.policyViolations.filter((v) => v.policyName === "sops-key-decrypt-only-controller"), stack).toEqual([]);
+    }
+  });
+
   it("names the alias ARN that .sops.yaml uses from config alone", () => {
     expect(appSecretsAliasArn("aws", "eu-west-1", "111111111111", "prod")).toBe("arn:aws:kms:eu-west-1:111111111111:alias/gitops-platform/prod/app-secrets");
   });
@@ -135,6 +156,16 @@ describe("AppSecrets in the Platform", async () => {
     );
     expect(patches.map((p) => p.patch)).toEqual([
       "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: kustomize-controller\n  annotations:\n    eks.amazonaws.com/role-arn: arn:aws:iam::111111111111:role/staging-flux-sops-decrypt\n",
+    ]);
+  });
+
+  it("rolls kustomize-controller when its role changes: the role ARN on its pod template (IRSA credentials reach new pods only)", () => {
+    const instance = resourcesOfType(staging, "kubernetes:fluxcd.controlplane.io/v1:FluxInstance")[0];
+    const patches = (instance?.inputs.spec as { kustomize: { patches: { patch: string; target: { kind: string; name?: string } }[] } }).kustomize.patches.filter(
+      (p) => p.target.kind === "Deployment" && p.target.name === "kustomize-controller" && p.patch.includes("irsa-role-arn"),
+    );
+    expect(patches.map((p) => p.patch)).toEqual([
+      "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: kustomize-controller\nspec:\n  template:\n    metadata:\n      annotations:\n        gitops-platform/irsa-role-arn: arn:aws:iam::111111111111:role/staging-flux-sops-decrypt\n",
     ]);
   });
 

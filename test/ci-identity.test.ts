@@ -319,22 +319,24 @@ describe("CiIdentity", () => {
     expect(JSON.stringify(documents)).not.toMatch(/githubusercontent\.com:sub":"[^"]*\*/);
   });
 
-  it("names roles by a prefix that fits IAM's 38 characters", async () => {
+  it("names roles by fixed names within IAM's 64 characters, so ARNs built from them are known at preview", async () => {
     const result = await run({
       apps: [{ name: "a-rather-long-application-name", repo: "acme-corp/long", branch: "main", repositoryArn: ORDERS_REPO }],
     });
-    expect(findResource(result, ROLE, "ci-preview").inputs.namePrefix).toBe("ci-preview-");
-    expect(findResource(result, ROLE, "ci-app-a-rather-long-application-name").inputs.namePrefix).toBe("ci-app-a-rather-long-application-name-");
+    expect(findResource(result, ROLE, "ci-preview").inputs.name).toBe("ci-preview");
+    expect(findResource(result, ROLE, "ci-preview").inputs.namePrefix).toBeUndefined();
+    expect(findResource(result, ROLE, "ci-app-a-rather-long-application-name").inputs.name).toBe("ci-app-a-rather-long-application-name");
+    const longest = "a".repeat(63);
     const longer = await runProgram({
       stack: "test",
       config: { "aws:region": "eu-west-1" },
       program: () => {
-        new CiIdentity("staging-ci", { ...base, apps: [{ name: "a-rather-long-application-name", repo: "acme-corp/long", branch: "main", repositoryArn: ORDERS_REPO }] });
+        new CiIdentity("staging-ci", { ...base, apps: [{ name: longest, repo: "acme-corp/long", branch: "main", repositoryArn: ORDERS_REPO }] });
       },
     });
-    const prefix = findResource(longer, ROLE, "staging-ci-app-a-rather-long-application-name").inputs.namePrefix as string;
-    expect(prefix).toBe("staging-ci-app-a-rather-long-applicat-");
-    expect(prefix).toHaveLength(38);
+    const roleName = findResource(longer, ROLE, `staging-ci-app-${longest}`).inputs.name as string;
+    expect(roleName).toBe(`staging-ci-app-${longest}`.slice(0, 64));
+    expect(roleName).toHaveLength(64);
   });
 
   it("grants no cluster access unless given the cluster", async () => {

@@ -4,7 +4,7 @@ import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig, type PlatformConfig } from "../components/config";
-import { OFFLINE_SECRET } from "../tools/engine/stack-config";
+import { OFFLINE_SECRET } from "../components/offline-secret";
 import { configProblems, encodeConfig } from "./support/config";
 
 const P = "gitops-platform";
@@ -96,13 +96,15 @@ describe("notifications config", () => {
     ]);
   });
 
-  it("refuses secrets nothing uses", () => {
+  it("accepts a stored secret nothing uses, but still checks that it is a secret and well formed", () => {
     const unused = { values: { ...base(), [KEY]: APP_KEY }, secretKeys: [KEY] };
-    expect(problems(unused.values, unused.secretKeys)).toEqual([`${KEY}: not used without notifications; remove it`]);
-    const { values, secretKeys } = withNotifications(APP, { [KEY]: APP_KEY, [ADDRESS]: SLACK_URL });
-    expect(problems(values, secretKeys)).toEqual([`${ADDRESS}: not used without notifications.alerts; remove it`]);
+    expect(problems(unused.values, unused.secretKeys)).toEqual([]);
     const slack = withNotifications({ ...APP, alerts: { type: "slack" } }, { [KEY]: APP_KEY, [ADDRESS]: SLACK_URL, [HMAC]: HMAC_KEY });
-    expect(problems(slack.values, slack.secretKeys)).toEqual([`${HMAC}: not used with notifications.alerts.type slack (only generic-hmac signs requests); remove it`]);
+    expect(problems(slack.values, slack.secretKeys)).toEqual([]);
+    const plain = withNotifications(APP, { [KEY]: APP_KEY, [ADDRESS]: SLACK_URL });
+    expect(problems(plain.values, [KEY])).toEqual([`${ADDRESS}: must be a secret; store it with \`pulumi config set --secret notificationsAlertAddress\``]);
+    const short = withNotifications(APP, { [KEY]: APP_KEY, [HMAC]: "short" });
+    expect(problems(short.values, short.secretKeys)).toEqual([`${HMAC}: expected an HMAC key of at least 32 characters`]);
   });
 
   it("refuses a plain-HTTP, malformed or credentialed address without quoting it", () => {

@@ -9,8 +9,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadAll } from "js-yaml";
 import { describe, expect, it } from "vitest";
+import { TENANT_RULES } from "../components/app-source";
 import { valueAt } from "../tools/engine";
 import { main } from "../tools/plan/main";
+import { main as checkTagChanges } from "../tools/check-tag-changes";
+import { ConfigRepo, setTag, tagFile, tagOf } from "./support/config-repo-git";
 
 const root = path.resolve(__dirname, "..");
 /** The example app repository every configured app's layout follows. */
@@ -72,6 +75,16 @@ const ofKind = (resources: PlanResource[], kind: string) => resources.filter((r)
 const nameOf = (r: PlanResource) => String(valueAt(r.inputs, "metadata.name"));
 
 // Kinds the example app ships; all namespaced. Anything else needs a look at tenancy first.
+/** The API resource (plural) of each kind an app may ship, as RBAC rules name them. */
+const RESOURCE_OF_KIND: Record<string, string> = {
+  Deployment: "deployments",
+  Service: "services",
+  ConfigMap: "configmaps",
+  ServiceAccount: "serviceaccounts",
+  HorizontalPodAutoscaler: "horizontalpodautoscalers",
+  PodDisruptionBudget: "poddisruptionbudgets",
+  Ingress: "ingresses",
+};
 const NAMESPACED_KINDS = new Set(["Deployment", "Service", "ConfigMap", "ServiceAccount", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Ingress"]);
 
 describe.each(["staging", "prod"])("what the %s stack tells Flux to read", async (stack) => {
@@ -109,6 +122,13 @@ describe.each(["staging", "prod"])("what the %s stack tells Flux to read", async
       expect(built.length, appPath).toBeGreaterThan(0);
       for (const object of built) {
         expect(NAMESPACED_KINDS.has(object.kind), `${appPath}: ${object.kind} ${object.metadata.name}`).toBe(true);
+        // The app applies as its tenant Role: every kind it ships must be one the Role lets it create.
+        const group = object.apiVersion.includes("/") ? object.apiVersion.split("/")[0] : "";
+        const resource = RESOURCE_OF_KIND[object.kind];
+        expect(
+          TENANT_RULES.some((rule) => rule.apiGroups.includes(group ?? "") && rule.resources.includes(resource ?? "") && rule.verbs.includes("create") && rule.verbs.includes("patch")),
+          `${appPath}: ${object.kind} ${object.metadata.name} (${group}/${resource}) is not in the tenant Role`,
+        ).toBe(true);
         // targetNamespace places everything; a namespace in the manifests would only mislead.
         expect(object.metadata.namespace, `${appPath}: ${object.kind} ${object.metadata.name}`).toBeUndefined();
       }
@@ -171,5 +191,103 @@ describe("the shipped tag files", () => {
 
   it("the build check can fail: a path that does not build is reported", () => {
     expect(() => kustomize(path.join(root, "clusters", "no-such-environment"))).toThrow(/no-such-environment/);
+  });
+});
+
+describe("image tags through promotion (real git): tag lines change only on staging", () => {
+  const PUSH = "image-updates/staging";
+  const ORDERS = "flux-system:orders";
+
+  it("ten promotions with automated bumps, urgent releases, a rollback and non-tag hotfixes in prod: no conflict, prod runs staging's tags", () => {
+    const repo = new ConfigRepo({ deleteHeadOnMerge: true });
+    try {
+      let minor = 0;
+      for (let round = 1; round <= 10; round++) {
+        // Image automation in staging, merged by its pull request.
+        minor += 1;
+        expect(repo.automate(PUSH, "staging", { [ORDERS]: `1.${minor}.0` })).toBe(true);
+        repo.merge(PUSH, "staging");
+        if (round % 3 === 0) {
+          // An urgent image fix is a new release: staging takes it first, and it is promoted at once.
+          expect(repo.automate(PUSH, "staging", { [ORDERS]: `1.${minor}.1` })).toBe(true);
+          repo.merge(PUSH, "staging");
+        }
+        if (round === 7) {
+          // Rollback: automation of orders suspended (no run), the previous tag set on staging by pull request.
+          repo.change("rollback-orders", "staging", { [tagFile("orders")]: setTag(`1.${minor - 1}.0`) });
+          repo.merge("rollback-orders", "staging");
+        }
+        repo.merge("staging", "prod");
+        expect(tagOf(repo.read("prod", tagFile("orders"))), `round ${round}`).toBe(tagOf(repo.read("staging", tagFile("orders"))));
+        if (round % 2 === 0) {
+          // A hotfix that is not a tag: a pull request to prod, then the back-merge prod -> staging.
+          repo.change(`hotfix-${round}`, "prod", { "clusters/prod/kustomization.yaml": (text) => `${text}# hotfix ${round}\n` });
+          repo.merge(`hotfix-${round}`, "prod");
+          repo.merge("prod", "staging");
+        }
+      }
+      expect(tagOf(repo.read("prod", tagFile("orders")))).toBe("1.10.0");
+      expect(repo.read("staging", "clusters/prod/kustomization.yaml")).toBe(repo.read("prod", "clusters/prod/kustomization.yaml"));
+      expect(repo.read("prod", tagFile("orders"))).toContain(`{"$imagepolicy": "${ORDERS}:tag"}`);
+    } finally {
+      repo.remove();
+    }
+  }, 120_000);
+
+  it("a tag changed on prod alone conflicts with the next automated bump at promotion (why prod never edits a tag line)", () => {
+    const repo = new ConfigRepo({ deleteHeadOnMerge: true });
+    try {
+      repo.change("hotfix", "prod", { [tagFile("orders")]: setTag("1.0.1") });
+      repo.merge("hotfix", "prod");
+      expect(repo.automate(PUSH, "staging", { [ORDERS]: "1.1.0" })).toBe(true);
+      repo.merge(PUSH, "staging");
+      expect(() => repo.merge("staging", "prod")).toThrow(
+        new Error("pull request staging -> prod: merge conflict: CONFLICT (content): Merge conflict in clusters/base/orders-image.yaml"),
+      );
+    } finally {
+      repo.remove();
+    }
+  });
+});
+
+describe("check-tag-changes: the pull request check that keeps tags on the promotion road", () => {
+  const collect = () => {
+    const out = { stdout: "", stderr: "" };
+    return { out, sinks: { stdout: (t: string) => void (out.stdout += t), stderr: (t: string) => void (out.stderr += t) } };
+  };
+
+  it("fails a pull request into prod that changes a tag line, passes a promotion and a hotfix that changes none", async () => {
+    const repo = new ConfigRepo({ deleteHeadOnMerge: true });
+    try {
+      repo.change("hotfix-tag", "prod", { [tagFile("orders")]: setTag("1.0.1") });
+      let run = collect();
+      expect(await checkTagChanges(["prod", "hotfix-tag", "staging"], repo.origin, run.sinks)).toBe(1);
+      expect(run.out.stderr).toBe(
+        'clusters/base/orders-image.yaml: IMAGE_TAG "1.0.0" -> "1.0.1": changed outside staging; image tags change on staging and reach prod only by promotion (docs/apps.md, "The rule for tags")\n',
+      );
+
+      repo.change("hotfix-config", "prod", { "clusters/prod/kustomization.yaml": (text) => `${text}# hotfix\n` });
+      run = collect();
+      expect(await checkTagChanges(["prod", "hotfix-config", "staging"], repo.origin, run.sinks)).toBe(0);
+      expect(run.out).toEqual({ stdout: "check-tag-changes: hotfix-config changes no image tag\n", stderr: "" });
+
+      expect(repo.automate("image-updates/staging", "staging", { "flux-system:orders": "1.1.0" })).toBe(true);
+      repo.merge("image-updates/staging", "staging");
+      run = collect();
+      expect(await checkTagChanges(["prod", "staging", "staging"], repo.origin, run.sinks)).toBe(0);
+      expect(run.out.stdout).toBe("check-tag-changes: staging is part of staging: a promotion carries staging's tags\n");
+
+      // A branch that adds its own tag change on top of staging is not a promotion, whatever its name.
+      repo.change("staging-plus", "staging", { [tagFile("orders")]: setTag("9.9.9") });
+      run = collect();
+      expect(await checkTagChanges(["prod", "staging-plus", "staging"], repo.origin, run.sinks)).toBe(1);
+      expect(run.out.stderr).toContain('clusters/base/orders-image.yaml: IMAGE_TAG "1.0.0" -> "9.9.9": changed outside staging');
+
+      run = collect();
+      expect(await checkTagChanges(["prod", "staging"], repo.origin, run.sinks)).toBe(2);
+      expect(run.out.stderr).toBe("usage: check-tag-changes <base> <head> <staging>\n");
+    } finally {
+      repo.remove();
+    }
   });
 });

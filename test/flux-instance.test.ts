@@ -97,6 +97,12 @@ describe("FluxInstance", async () => {
         target: { kind: "ServiceAccount", name: "image-reflector-controller" },
       },
       {
+        // The role on the pod template too: only pods created after the annotation get credentials.
+        patch:
+          "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: image-reflector-controller\nspec:\n  template:\n    metadata:\n      annotations:\n        gitops-platform/irsa-role-arn: arn:aws:iam::222222222222:role/reflector\n",
+        target: { kind: "Deployment", name: "image-reflector-controller" },
+      },
+      {
         patch: "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: allow-scraping\n$patch: delete\n",
         target: { kind: "NetworkPolicy", name: "allow-scraping" },
       },

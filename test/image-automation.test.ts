@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { ImageAutomation, imagePolicySpec, type ImageAutomationArgs } from "../components/image-automation";
 import { findResource, runProgram, type PlanResult } from "../tools/engine";
+import * as path from "node:path";
+import { main } from "../tools/plan/main";
+import { ConfigRepo, tagFile, tagOf } from "./support/config-repo-git";
 import { fluxSchemaErrors } from "./support/reconciler";
 
 type Json = Record<string, unknown>;
@@ -78,6 +81,74 @@ describe("ImageAutomation", async () => {
       expect(fluxSchemaErrors(object(r, "ImageRepository", "image-repository"))).toEqual([]);
       expect(fluxSchemaErrors(object(r, "ImagePolicy", "image-policy"))).toEqual([]);
       expect(fluxSchemaErrors(object(r, "ImageUpdateAutomation", "image-update-automation"))).toEqual([]);
+    }
+  });
+});
+
+describe("the automation branch through its pull requests (real git)", () => {
+  const PUSH = "image-updates/staging";
+  const automatePayments = (text: string) => text.replace(/IMAGE_TAG: "([^"]*)"$/m, 'IMAGE_TAG: "$1" # {"$imagepolicy": "flux-system:payments:tag"}');
+
+  /** orders bumped and merged; then payments gets its marker on staging and both policies have new tags. */
+  function scenario(deleteHeadOnMerge: boolean): { repo: ConfigRepo; secondPush: boolean } {
+    const repo = new ConfigRepo({ deleteHeadOnMerge });
+    expect(repo.automate(PUSH, "staging", { "flux-system:orders": "1.1.0" })).toBe(true);
+    repo.merge(PUSH, "staging");
+    repo.change("automate-payments", "staging", { [tagFile("payments")]: automatePayments });
+    repo.merge("automate-payments", "staging");
+    const secondPush = repo.automate(PUSH, "staging", { "flux-system:orders": "1.1.0", "flux-system:payments": "2.0.0" });
+    return { repo, secondPush };
+  }
+
+  it("relies on rulesets that forbid deleting the environment branches, which both stacks declare", async () => {
+    for (const stack of ["staging", "prod"]) {
+      let text = "";
+      expect(await main(["--stack", stack, "--json"], { cwd: path.resolve(__dirname, ".."), stdout: (t) => (text += t), stderr: () => undefined })).toBe(0);
+      const rulesets = (JSON.parse(text) as { resources: { type: string; inputs: Json }[] }).resources.filter((r) => r.type === "github:index/repositoryRuleset:RepositoryRuleset");
+      expect(rulesets.map((r) => [(r.inputs.conditions as { refName: { includes: string[] } }).refName.includes, (r.inputs.rules as Json).deletion]), stack).toEqual([[[`refs/heads/${stack}`], true]]);
+    }
+  }, 60_000);
+
+  it("is gone once its pull request merged, so the next run starts from staging and sees a marker added there since", () => {
+    const { repo, secondPush } = scenario(true);
+    try {
+      expect(secondPush).toBe(true);
+      expect(tagOf(repo.read(PUSH, tagFile("payments")))).toBe("2.0.0");
+      repo.merge(PUSH, "staging");
+      expect(tagOf(repo.read("staging", tagFile("payments")))).toBe("2.0.0");
+      expect(tagOf(repo.read("staging", tagFile("orders")))).toBe("1.1.0");
+      // The environment branches survive the setting: their rulesets forbid deletion.
+      expect([repo.has("staging"), repo.has("prod"), repo.has(PUSH)]).toEqual([true, true, false]);
+    } finally {
+      repo.remove();
+    }
+  });
+
+  it("kept after its merge, it hides that marker from every later run (why the branch must be deleted on merge)", () => {
+    const { repo, secondPush } = scenario(false);
+    try {
+      // The controller continues on the old branch, whose tree predates the payments marker.
+      expect(secondPush).toBe(false);
+      expect(repo.read(PUSH, tagFile("payments"))).not.toContain("$imagepolicy");
+    } finally {
+      repo.remove();
+    }
+  });
+
+  it("while its pull request is open, later bumps accumulate on it and it still merges cleanly after staging moved on", () => {
+    const repo = new ConfigRepo({ deleteHeadOnMerge: true });
+    try {
+      expect(repo.automate(PUSH, "staging", { "flux-system:orders": "1.1.0" })).toBe(true);
+      repo.change("feature", "staging", { "clusters/staging/kustomization.yaml": (text) => `${text}# a reviewed change\n` });
+      repo.merge("feature", "staging");
+      expect(repo.automate(PUSH, "staging", { "flux-system:orders": "1.2.0" })).toBe(true);
+      // Nothing new: no commit, no push, no new check run.
+      expect(repo.automate(PUSH, "staging", { "flux-system:orders": "1.2.0" })).toBe(false);
+      repo.merge(PUSH, "staging");
+      expect(tagOf(repo.read("staging", tagFile("orders")))).toBe("1.2.0");
+      expect(repo.read("staging", "clusters/staging/kustomization.yaml")).toContain("# a reviewed change");
+    } finally {
+      repo.remove();
     }
   });
 });

@@ -38,24 +38,27 @@ const keyArn = (account: string) =>
   `${P}:ci.secretsKeyArn: names the example account ${account}; put the ARN of the stack's secrets key (\`aws kms describe-key --key-id alias/gitops-platform-<stack> --query KeyMetadata.Arn --output text\`)`;
 const encrypter = (account: string) =>
   `${P}:appSecrets.encrypters[0]: names the example account ${account}; put the ARN of a role in your account allowed to encrypt app secrets (\`aws iam get-role --role-name <name> --query Role.Arn --output text\`)`;
+const zeroDigest = `${P}:reconciler.operator.image: the all-zero digest is a placeholder; put the digest of that image (\`crane digest ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1\`, or \`docker buildx imagetools inspect ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1\`)`;
 const host = (env: string) =>
   `${P}:reconciler.webhook.host: flux-webhook.${env}.example.com is a domain reserved for documentation (RFC 2606); put the public DNS name GitHub sends webhooks to: a name in a domain you control, covered by the ACM certificate`;
 const certificate = (account: string) =>
   `${P}:reconciler.webhook.certificateArn: names the example account ${account}; put the ARN of the ACM certificate issued for reconciler.webhook.host (\`aws acm list-certificates --query "CertificateSummaryList[].[DomainName,CertificateArn]" --output text\`)`;
 
 describe("example values in a real run", () => {
-  it("refuses every example value of Pulumi.staging.yaml, saying what to put there and how to find it", () => {
+  it("refuses every example value of Pulumi.staging.yaml, the all-zero operator digest among them, saying what to put there and how to find it", () => {
     const loaded = loadStackConfig(root, "staging");
     expect(realRun("staging", loaded.config, loaded.secretKeys)).toEqual({
       underMocks: false,
+      // In the order of the stack file's keys.
       problems: [
+        encrypter("111111111111"),
+        zeroDigest,
+        host("staging"),
+        certificate("111111111111"),
         `${P}:aws.accountId: 111111111111 is an example account id; ${accountHint}`,
         ownerProblem,
         `${P}:firewall.ingress[0].cidrs[0]: 203.0.113.0/24 is reserved for documentation (RFC 5737); put the address ranges that really need this access (for example your VPN's egress ranges)`,
         keyArn("111111111111"),
-        encrypter("111111111111"),
-        host("staging"),
-        certificate("111111111111"),
       ],
     });
   });
@@ -64,14 +67,15 @@ describe("example values in a real run", () => {
     const loaded = loadStackConfig(root, "prod");
     expect(realRun("prod", loaded.config, loaded.secretKeys)).toEqual({
       underMocks: false,
+      // In the order of the stack file's keys.
       problems: [
+        encrypter("222222222222"),
+        zeroDigest,
+        host("prod"),
+        certificate("222222222222"),
         `${P}:aws.accountId: 222222222222 is an example account id; ${accountHint}`,
         ownerProblem,
         keyArn("222222222222"),
-        encrypter("222222222222"),
-        `${P}:reconciler.operator.image: the all-zero digest is a placeholder; put the digest of that image (\`crane digest ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1\`, or \`docker buildx imagetools inspect ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1\`)`,
-        host("prod"),
-        certificate("222222222222"),
       ],
     });
   });
@@ -83,7 +87,7 @@ describe("example values in a real run", () => {
         .replaceAll("222222222222", "444455556666")
         .replaceAll("acme-corp", "my-org")
         .replaceAll(".example.com", ".my-org.dev")
-        .replace(/@sha256:0{64}/, `@sha256:${"7c".repeat(32)}`),
+        .replaceAll(/@sha256:0{64}/g, `@sha256:${"7c".repeat(32)}`),
     ) as Record<string, unknown>;
     expect(realRun("prod", real, loaded.secretKeys)).toEqual({ underMocks: false, problems: [] });
   });
@@ -135,6 +139,6 @@ describe("findPlaceholders", () => {
     const raw = { stack: "staging", values: encodeConfig(loaded.config), secretKeys: loaded.secretKeys };
     expect(configProblems(raw)).toEqual([]);
     expect(() => parseConfig({ ...raw, refuseExamples: false })).not.toThrow();
-    expect(configProblems({ ...raw, refuseExamples: true })).toHaveLength(7);
+    expect(configProblems({ ...raw, refuseExamples: true })).toHaveLength(8);
   });
 });

@@ -173,7 +173,9 @@ describe("Platform", () => {
     // The receiver's URL ends in a path derived from its token.
     expect(result.outputSecretPaths).toEqual(["webhookUrl"]);
     expect(Object.keys(result.outputs.repositoryUrls as object)).toEqual(["orders", "payments"]);
-    expect(isUnknown((result.outputs.ciRoleArns as Record<string, unknown>).orders)).toBe(true);
+    // Built from fixed role names: known at preview, so policies naming these roles can be judged.
+    expect((result.outputs.ciRoleArns as Record<string, unknown>).orders).toBe("arn:aws:iam::222222222222:role/prod-ci-app-orders");
+    expect(result.outputs.deployRoleArn).toBe("arn:aws:iam::222222222222:role/prod-ci-deploy");
     expect(isUnknown(result.outputs.bucketName)).toBe(true);
     expect(result.outputs.vpcId).toBe(OFFLINE_VPC);
   });

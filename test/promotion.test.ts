@@ -147,6 +147,9 @@ class Forge {
     const tree = this.mergedTree(baseSha, headSha, `pull request ${head} -> ${base}`);
     // Squash (rebase alike for what matters here): the merged tree on one parent.
     this.commit(base, tree, method === "merge" ? [baseSha, headSha] : [baseSha], method === "merge" ? `Merge ${head} into ${base}` : `${head} (${method})`);
+    // "Automatically delete head branches" (on, as docs/apps.md asks): the merged head goes, except
+    // a branch whose ruleset forbids deletion (staging and prod, as heads of promotion and back-merge).
+    if (!this.rules.has(head)) git(this.origin, "update-ref", "-d", `refs/heads/${head}`);
     return method;
   }
 
@@ -245,10 +248,14 @@ function promoteTenTimes(dir: string, rules: ReadonlyMap<string, BranchRules>): 
 
     // Image automation as Flux does it with a push branch (image-automation-controller v1.2.1,
     // internal/source): continue from the push branch when it exists, else from the checkout
-    // branch; commit only the tag; force-push. The branch lags behind staging after the first round.
+    // branch; commit only the tag; force-push. Its merged branch is deleted, so it restarts from
+    // staging; every other round it survives the merge, so its pull request merges from an old base.
     const from = dev.has("image-updates/staging") ? "image-updates/staging" : "staging";
     dev.change("image-updates/staging", from, { "clusters/staging/images.yaml": setLine("orders", `1.${round}.0 # {"$imagepolicy": "flux-system:orders:tag"}`) }, true);
+    const pushed = git(forge.origin, "rev-parse", "refs/heads/image-updates/staging");
     merge("image-updates/staging", "staging");
+    // A bump pushed just as the last one merged recreates the branch at the merged commit.
+    if (round % 2 === 1) git(forge.origin, "branch", "image-updates/staging", pushed);
 
     // Promotion.
     merge("staging", "prod");

@@ -6,6 +6,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { load } from "js-yaml";
 import Ajv2020 from "ajv/dist/2020";
+import { parseConfig } from "../components/config";
+import { configProblems, encodeConfig } from "./support/config";
+import { stackConfig } from "./support/reconciler";
 
 const root = path.resolve(__dirname, "..");
 
@@ -29,23 +32,64 @@ describe("Pulumi CLI compatibility", () => {
     expect(validate({ name: "p", runtime: "nodejs", config: { x: { type: "object" } } })).toBe(false);
   });
 
-  // pulumi/pulumi pkg/workspace/config.go, mergeConfig: a key of the project's namespace declared
-  // with neither `default` nor `value` and absent from the stack file is "missing", typed or not,
-  // and the CLI refuses to run the stack ("Stack '<stack>' is missing configuration ...").
-  it("sets, in every stack file, each key the project declares without a default or value (the CLI requires them, typed or not)", () => {
-    const project = load(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as { config: Record<string, { default?: unknown; value?: unknown }> };
-    const required = Object.entries(project.config)
+  // pulumi/pulumi pkg/workspace/config.go, mergeConfig: a project-namespace key declared in
+  // Pulumi.yaml with neither `default` nor `value`, and absent from the stack file, stops every
+  // preview and up with "Stack '<stack>' is missing configuration values" — typed or not.
+  const project = () => load(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as { config: Record<string, { type?: string; default?: unknown; value?: unknown }> };
+  const cliRequired = () =>
+    Object.entries(project().config)
       .filter(([, declaration]) => declaration.default === undefined && declaration.value === undefined)
-      .map(([key]) => `gitops-platform:${key}`);
-    expect(required).toEqual(
-      ["environment", "aws", "github", "firewall", "storage", "registry", "ci", "appSecrets", "reconciler", "notifications", "notificationsAppPrivateKey"].map(
-        (key) => `gitops-platform:${key}`,
-      ),
-    );
+      .map(([key]) => key);
+
+  it("sets, in every stack file, each key the project declares without a default, typed or not (the CLI requires them)", () => {
+    const required = cliRequired();
+    expect(required.length).toBeGreaterThan(0);
+    const missing: string[] = [];
     for (const stack of ["staging", "prod"]) {
       const file = load(fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
-      for (const key of required) expect(file.config, `${stack}: ${key}`).toHaveProperty([key]);
+      for (const key of required) if (!(`gitops-platform:${key}` in file.config)) missing.push(`${stack}: ${key}`);
     }
+    expect(missing).toEqual([]);
+  });
+
+  it("declares without a default only keys the program itself requires: an optional key left out of a stack works under the CLI too", () => {
+    const optional: string[] = [];
+    for (const key of cliRequired()) {
+      const { config, secretKeys } = stackConfig("staging");
+      delete config[`gitops-platform:${key}`];
+      if (!configProblems({ stack: "staging", values: encodeConfig(config), secretKeys }).some((problem) => problem.startsWith(`gitops-platform:${key}`))) optional.push(key);
+    }
+    expect(optional).toEqual([]);
+  });
+
+  it("declares defaults the program reads as it reads the key left out: the CLI hands them over when a stack omits the key", () => {
+    const defaults = Object.entries(project().config).filter(([, declaration]) => declaration.default !== undefined);
+    expect(defaults.map(([key]) => key)).toEqual(expect.arrayContaining(["storage", "registry", "appSecrets", "reconciler"]));
+    for (const [key, declaration] of defaults) {
+      const { config, secretKeys } = stackConfig("staging");
+      config[`gitops-platform:${key}`] = declaration.default;
+      const omitted = { ...config };
+      delete omitted[`gitops-platform:${key}`];
+      const outcome = (values: Record<string, unknown>) => {
+        const problems = configProblems({ stack: "staging", values: encodeConfig(values), secretKeys });
+        return problems.length > 0 ? problems : JSON.stringify(parseConfig({ stack: "staging", values: encodeConfig(values), secretKeys }));
+      };
+      expect(outcome(config), key).toEqual(outcome(omitted));
+    }
+  });
+
+  it("leaves the notification secrets undeclared, so a stack without alerts (or without notifications) needs none of them", () => {
+    const declared = Object.keys(project().config);
+    expect(declared.filter((key) => key.startsWith("notifications") && key !== "notifications")).toEqual([]);
+    const { config, secretKeys } = stackConfig("staging");
+    expect(config["gitops-platform:notificationsAlertAddress"]).toBeUndefined();
+    expect(configProblems({ stack: "staging", values: encodeConfig(config), secretKeys })).toEqual([]);
+  });
+
+  it("keeps the program independent of the offline tooling: components/ and index.ts import nothing from tools/", () => {
+    const sources = ["index.ts", ...fs.readdirSync(path.join(root, "components")).map((file) => path.join("components", file))];
+    const offending = sources.filter((file) => /from\s+["'](\.\.?\/)+tools\//.test(fs.readFileSync(path.join(root, file), "utf8")));
+    expect(offending).toEqual([]);
   });
 
   it("loads index.ts through the CLI's ts-node and finds the program function", () => {

@@ -29,8 +29,10 @@ describe(".sops.yaml", () => {
 
   it("maps each environment's deploy path to that environment's key alias; manifests keep their metadata readable", () => {
     expect(sopsCreationRules(ROOT)).toEqual([
+      { path_regex: "(^|/)deploy/prod/(.*/)?secret-sources/", kms: PROD_KEY },
       { path_regex: "(^|/)deploy/prod/.*\\.ya?ml$", kms: PROD_KEY, encrypted_regex: MANIFEST_ENCRYPTED_REGEX },
       { path_regex: "(^|/)deploy/prod/", kms: PROD_KEY },
+      { path_regex: "(^|/)deploy/staging/(.*/)?secret-sources/", kms: STAGING_KEY },
       { path_regex: "(^|/)deploy/staging/.*\\.ya?ml$", kms: STAGING_KEY, encrypted_regex: MANIFEST_ENCRYPTED_REGEX },
       { path_regex: "(^|/)deploy/staging/", kms: STAGING_KEY },
     ]);
@@ -43,6 +45,9 @@ describe(".sops.yaml", () => {
     expect(ruleFor(rules, "/home/dev/orders/deploy/prod/db.yml")?.kms).toBe(PROD_KEY);
     // Other files (a secretGenerator's .env) are encrypted whole: an encrypted_regex would leave their keys in the clear.
     expect(ruleFor(rules, "deploy/prod/db.env")).toEqual({ path_regex: "(^|/)deploy/prod/", kms: PROD_KEY });
+    // secretGenerator sources, YAML included, are encrypted whole: the manifests' encrypted_regex would leave a YAML source in plaintext.
+    expect(ruleFor(rules, "deploy/staging/secret-sources/app.yaml")).toEqual({ path_regex: "(^|/)deploy/staging/(.*/)?secret-sources/", kms: STAGING_KEY });
+    expect(ruleFor(rules, "/home/dev/orders/deploy/prod/api/secret-sources/keys.json")?.encrypted_regex).toBeUndefined();
     for (const elsewhere of ["deploy/staging-old/db.yaml", "mydeploy/staging/db.yaml", "clusters/staging/db.yaml", "db.yaml"]) expect(ruleFor(rules, elsewhere), elsewhere).toBeUndefined();
   });
 
@@ -51,7 +56,14 @@ describe(".sops.yaml", () => {
       stack === "staging" ? text.replace("      path: deploy/staging\n      imageAutomation", "      path: apps/orders.v2/staging\n      imageAutomation") : text,
     );
     const staging = sopsCreationRules(dir).filter((rule) => rule.kms === STAGING_KEY);
-    expect(staging.map((rule) => rule.path_regex)).toEqual(["(^|/)apps/orders\\.v2/staging/.*\\.ya?ml$", "(^|/)apps/orders\\.v2/staging/", "(^|/)deploy/staging/.*\\.ya?ml$", "(^|/)deploy/staging/"]);
+    expect(staging.map((rule) => rule.path_regex)).toEqual([
+      "(^|/)apps/orders\\.v2/staging/(.*/)?secret-sources/",
+      "(^|/)apps/orders\\.v2/staging/.*\\.ya?ml$",
+      "(^|/)apps/orders\\.v2/staging/",
+      "(^|/)deploy/staging/(.*/)?secret-sources/",
+      "(^|/)deploy/staging/.*\\.ya?ml$",
+      "(^|/)deploy/staging/",
+    ]);
     expect(ruleFor(staging, "apps/ordersXv2/staging/db.yaml")).toBeUndefined();
   });
 

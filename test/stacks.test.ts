@@ -38,7 +38,8 @@ describe.each(["staging", "prod"])("the %s stack", (stack) => {
     expect(doc.project).toBe("gitops-platform");
     expect(doc.stack).toBe(stack);
     expect(doc.outputs.bucketName).toBe("[unknown]");
-    expect(doc.outputs.previewRoleArn).toBe("[unknown]");
+    // A fixed role name: the ARN is known at preview, and the pack judges the policies naming it.
+    expect(doc.outputs.previewRoleArn).toBe(`arn:aws:iam::${stack === "prod" ? "222222222222" : "111111111111"}:role/${stack}-ci-preview`);
     expect(doc.outputs.webhookUrl).toBe("[secret]");
   });
 
@@ -85,6 +86,24 @@ describe("staging and prod differ only as their configs say", () => {
   });
 });
 
+describe("images reach prod's own registry", () => {
+  it("every app prod runs has, in each stack, its own ECR repository, a CI push role and the variables the app CI template pushes with", async () => {
+    const appsOf = (doc: PlanDoc) => ofType(doc, "aws:ecr/repository:Repository").map((r) => String(r.inputs.name).split("/")[1]).sort();
+    const staging = (await planJson("staging")).doc;
+    const prod = (await planJson("prod")).doc;
+    // Prod pulls a promoted tag from its own account's registry: the release pushes it there too.
+    for (const app of appsOf(prod)) expect(appsOf(staging), app).toContain(app);
+    for (const [stack, doc] of [["staging", staging], ["prod", prod]] as const) {
+      const suffix = stack.toUpperCase();
+      for (const app of appsOf(doc)) {
+        expect(ofType(doc, "aws:iam/role:Role").map((r) => r.name), `${stack} ${String(app)}`).toContain(`${stack}-ci-app-${String(app)}`);
+        const variables = ofType(doc, "github:index/actionsVariable:ActionsVariable").filter((v) => v.inputs.repository === app);
+        expect(variables.map((v) => v.inputs.variableName).sort(), `${stack} ${String(app)}`).toEqual([`AWS_REGION_${suffix}`, `AWS_ROLE_ARN_${suffix}`, `ECR_REPOSITORY_URL_${suffix}`]);
+      }
+    }
+  });
+});
+
 describe("staging tests what prod runs", () => {
   it("both stack files name the same exact Flux version and the same operator release", () => {
     const reconciler = (stack: string) =>
@@ -96,6 +115,25 @@ describe("staging tests what prod runs", () => {
     // The operator release is the vendored one in both (the default where a file leaves it out).
     expect(staging?.operator?.version ?? VENDORED_OPERATOR_VERSION).toBe(VENDORED_OPERATOR_VERSION);
     expect(prod?.operator?.version ?? VENDORED_OPERATOR_VERSION).toBe(VENDORED_OPERATOR_VERSION);
+  });
+
+  it("both stacks run the same operator image, pinned by digest", async () => {
+    const image = async (stack: string) =>
+      valueAt(ofType((await planJson(stack)).doc, "kubernetes:apps/v1:Deployment").find((d) => valueAt(d.inputs, "metadata.name") === "flux-operator")?.inputs, "spec.template.spec.containers.0.image");
+    const [staging, prod] = [await image("staging"), await image("prod")];
+    expect(staging).toMatch(/^ghcr\.io\/controlplaneio-fluxcd\/flux-operator:v\d+\.\d+\.\d+@sha256:[a-f0-9]{64}$/);
+    expect(prod).toBe(staging);
+  });
+
+  it("staging's image automation takes releases only, never a pre-release", () => {
+    const apps = (load(fs.readFileSync(path.join(root, "Pulumi.staging.yaml"), "utf8")) as { config: Record<string, { imageAutomation?: { policy: { semver?: string } } }[]> }).config[
+      "gitops-platform:apps"
+    ];
+    const ranges = (apps ?? []).flatMap((app) => (app.imageAutomation?.policy.semver !== undefined ? [app.imageAutomation.policy.semver] : []));
+    expect(ranges).toEqual([">=1.0.0"]);
+    // Masterminds/semver v3 (image-reflector-controller's): a comparator with a pre-release part
+    // ("-0") admits every pre-release; without one, none.
+    for (const range of ranges) expect(range).not.toMatch(/\d-/);
   });
 });
 

@@ -76,7 +76,7 @@ describe("WebhookReceiver", async () => {
     expect(fluxSchemaErrors(receiver)).toEqual([]);
   });
 
-  it("exposes only /hook/ over HTTPS on an internet-facing ALB with the Firewall's groups and WAF", async () => {
+  it("exposes only the receiver's own path over HTTPS on an internet-facing ALB with the Firewall's groups and WAF", async () => {
     const withWaf = await run({ wafAclArn: "arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/platform/0123", securityGroupIds: ["sg-1", "sg-2"] });
     expect((ingress(withWaf).metadata as Json).annotations).toEqual({
       "alb.ingress.kubernetes.io/scheme": "internet-facing",
@@ -90,16 +90,14 @@ describe("WebhookReceiver", async () => {
       "alb.ingress.kubernetes.io/healthcheck-path": "/readyz",
       "alb.ingress.kubernetes.io/wafv2-acl-arn": "arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/platform/0123",
     });
-    expect(ingress(withWaf).spec).toEqual({
-      ingressClassName: "alb",
-      rules: [
-        {
-          host: "flux-webhook.example.com",
-          http: { paths: [{ path: "/hook/", pathType: "Prefix", backend: { service: { name: "webhook-receiver", port: { number: 80 } } } }] },
-        },
-      ],
-    });
-    expect(await modelErrors(ingress(withWaf))).toBe("");
+    const spec = ingress(withWaf).spec as { ingressClassName: string; rules: { host: string; http: { paths: Json[] } }[] };
+    expect(spec.ingressClassName).toBe("alb");
+    expect(spec.rules).toHaveLength(1);
+    expect(spec.rules[0]?.host).toBe("flux-webhook.example.com");
+    // The path derives from the token: unknown until the password exists (checked below once it does).
+    expect(spec.rules[0]?.http.paths).toHaveLength(1);
+    expect(spec.rules[0]?.http.paths[0]).toMatchObject({ pathType: "Exact", backend: { service: { name: "webhook-receiver", port: { number: 80 } } } });
+    expect(isUnknown(spec.rules[0]?.http.paths[0]?.path)).toBe(true);
   });
 
   it("adds a JSON push webhook to every repository, after the Ingress", () => {
@@ -151,6 +149,11 @@ describe("WebhookReceiver once the token exists", () => {
       insecureSsl: false,
       secret: "s3cr3t-token",
     });
+    // The Ingress routes exactly that path, nothing else under /hook/.
+    expect(JSON.stringify((recorded["webhook-ingress"] as { spec: Json }).spec)).toContain(`"path":"${expectedPath}","pathType":"Exact"`);
+    const routed = JSON.stringify((recorded["webhook-ingress"] as { spec: Json }).spec).match(/"path":"[^"]*"/g);
+    expect(routed).toEqual([`"path":"${expectedPath}"`]);
+    expect(await modelErrors(recorded["webhook-ingress"] as Json)).toBe("");
     const stringData = (recorded["webhook-token-secret"] as { stringData: Json }).stringData;
     expect(stringData[SECRET_SIGNATURE_KEY]).toBe(SECRET_SIGNATURE);
     expect(stringData.value).toEqual({ token: "s3cr3t-token" });

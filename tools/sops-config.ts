@@ -24,6 +24,12 @@ export const SOPS_CONFIG_FILE = ".sops.yaml";
 /** Kubernetes manifests: only `data` and `stringData` are encrypted, so reviewers still see what a Secret is. */
 export const MANIFEST_ENCRYPTED_REGEX = "^(data|stringData)$";
 
+/**
+ * The directory (anywhere under a deploy path) for files a kustomize secretGenerator reads: sops
+ * encrypts them whole, whatever their format.
+ */
+export const SECRET_SOURCES_DIR = "secret-sources";
+
 /** One creation rule of `.sops.yaml`. */
 export interface SopsCreationRule {
   readonly path_regex: string;
@@ -42,7 +48,7 @@ export function stackNames(rootDir: string): string[] {
     .sort();
 }
 
-/** The creation rules of every stack: per deploy path, YAML manifests (data only) first, then any other file whole. */
+/** The creation rules of every stack: per deploy path, secretGenerator sources whole, YAML manifests (data only), then any other file whole. */
 export function sopsCreationRules(rootDir: string = projectRoot): SopsCreationRule[] {
   const rules: SopsCreationRule[] = [];
   const owners = new Map<string, string>();
@@ -61,6 +67,9 @@ export function sopsCreationRules(rootDir: string = projectRoot): SopsCreationRu
       }
       owners.set(deployPath, stack);
       const prefix = `(^|/)${escapeRegex(deployPath)}/`;
+      // secretGenerator sources first, whole: under the manifests' encrypted_regex a YAML source
+      // (no data/stringData keys) would be written with every value in plaintext.
+      rules.push({ path_regex: `${prefix}(.*/)?${SECRET_SOURCES_DIR}/`, kms });
       rules.push({ path_regex: `${prefix}.*\\.ya?ml$`, kms, encrypted_regex: MANIFEST_ENCRYPTED_REGEX });
       rules.push({ path_regex: prefix, kms });
     }

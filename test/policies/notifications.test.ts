@@ -82,6 +82,36 @@ describe("flux-commit-status-alerts", () => {
     expect(await messages(fluxCommitStatusAlerts, [instance, appSource, unknownRef, ...statuses.slice(0, 2)])).toEqual([APP_MISSING]);
   });
 
+  it("does not count an Alert that filters messages: an exclusionList or an inclusionList can drop a reconcile's status", async () => {
+    const filtered = (extra: object) => [instance, appSource, appKustomization, ...statuses.slice(0, 3), alert("commit-status-orders", "orders", extra)];
+    expect(await messages(fluxCommitStatusAlerts, filtered({ exclusionList: [".*"] }))).toEqual([APP_MISSING]);
+    expect(await messages(fluxCommitStatusAlerts, filtered({ inclusionList: ["^never$"] }))).toEqual([APP_MISSING]);
+    expect(await messages(fluxCommitStatusAlerts, filtered({ inclusionList: [], exclusionList: [] }))).toEqual([]);
+  });
+
+  it("reads the Provider's address from its Secret's address key, which overrides spec.address", async () => {
+    const secret = (stringData: object) => res("kubernetes:core/v1:Secret", "s", { metadata: { name: "commit-status-github-app", namespace: NS }, stringData: { githubAppID: "1", ...stringData } });
+    expect(await messages(fluxCommitStatusAlerts, [...flux, ...statuses, secret({ address: "https://github.com/acme-corp/gitops-platform" })])).toEqual([APP_MISSING]);
+    expect(await messages(fluxCommitStatusAlerts, [...flux, ...statuses, secret({})])).toEqual([]);
+  });
+
+  it("takes a missing metadata.namespace as the default namespace, not as any namespace", async () => {
+    const unplaced = res("kubernetes:notification.toolkit.fluxcd.io/v1beta3:Alert", "a", {
+      metadata: { name: "commit-status-orders" },
+      spec: { providerRef: { name: "commit-status-orders" }, eventSeverity: "info", eventSources: [{ kind: "Kustomization", name: "orders" }] },
+    });
+    expect(await messages(fluxCommitStatusAlerts, [...flux, ...statuses.slice(0, 3), unplaced])).toEqual([APP_MISSING]);
+  });
+
+  it("does not count a github Provider without a credential: no secretRef, or a Secret with neither token nor GitHub App details", async () => {
+    const noRef = withInputs(statuses[2]!, { spec: { type: "github", address: "https://github.com/acme-corp/orders" } });
+    expect(await messages(fluxCommitStatusAlerts, [...flux, ...statuses.slice(0, 2), noRef, statuses[3]!])).toEqual([APP_MISSING]);
+    const empty = res("kubernetes:core/v1:Secret", "s", { metadata: { name: "commit-status-github-app", namespace: NS }, stringData: { other: "x" } });
+    expect(await messages(fluxCommitStatusAlerts, [...flux, ...statuses, empty])).toEqual([SYNC_MISSING, APP_MISSING]);
+    const token = withInputs(empty, { stringData: { token: "x" } });
+    expect(await messages(fluxCommitStatusAlerts, [...flux, ...statuses, token])).toEqual([]);
+  });
+
   it("notes a Provider address unknown during preview", async () => {
     const unknownAddress = provider("commit-status-orders", "acme-corp/orders", { address: UNKNOWN });
     const found = await violations(fluxCommitStatusAlerts, [...flux, ...statuses.slice(0, 2), unknownAddress, statuses[3]!]);
@@ -110,24 +140,46 @@ describe("notification-https-only", () => {
     ]);
   });
 
-  it("fails a plain-HTTP address or proxy held in the Provider's Secret (stringData or base64 data)", async () => {
+  it("fails a plain-HTTP address held in the Provider's Secret (stringData or base64 data)", async () => {
     expect(await messages(notificationHttpsOnly, [alertProvider({ type: "generic-hmac" }), alertSecret({ address: "http://hooks.example.com/token-in-path" })])).toEqual([
       'Provider "alerts" address (from Secret "alert-destination") uses http://; alert destinations must use https://',
     ]);
-    const encoded = withInputs(alertSecret({}), { stringData: undefined, data: { proxy: Buffer.from("http://proxy.internal:3128").toString("base64") } });
+    const encoded = withInputs(alertSecret({}), { stringData: undefined, data: { address: Buffer.from("http://hooks.example.com/x").toString("base64") } });
     expect(await messages(notificationHttpsOnly, [alertProvider({ type: "msteams" }), encoded])).toEqual([
-      'Provider "alerts" proxy (from Secret "alert-destination") uses http://; alert destinations must use https://',
+      'Provider "alerts" address (from Secret "alert-destination") uses http://; alert destinations must use https://',
     ]);
   });
 
-  it("fails a plain-HTTP spec.proxy", async () => {
-    expect(await messages(notificationHttpsOnly, [alertProvider({ type: "slack", proxy: "http://proxy.internal:3128" })])).toEqual([
-      'Provider "alerts" spec.proxy uses http://; alert destinations must use https://',
+  it("passes an http:// proxy (HTTPS to the destination is tunnelled through it with CONNECT) but not one that carries credentials in the clear", async () => {
+    const proxySecret = (stringData: object) => res("kubernetes:core/v1:Secret", "proxy-secret", { metadata: { name: "proxy", namespace: NS }, stringData });
+    expect(
+      await messages(notificationHttpsOnly, [
+        alertProvider({ type: "slack", address: "https://hooks.slack.com/services/T/B/X", proxy: "http://proxy.internal:3128", proxySecretRef: { name: "proxy" } }),
+        alertSecret({ proxy: "http://proxy.internal:3128" }),
+        proxySecret({ address: "http://proxy.internal:3128" }),
+      ]),
+    ).toEqual([]);
+    expect(
+      await messages(notificationHttpsOnly, [
+        alertProvider({ type: "slack", proxy: "http://user:pass@proxy.internal:3128", proxySecretRef: { name: "proxy" } }),
+        proxySecret({ address: "http://proxy.internal:3128", username: "u", password: "p" }),
+      ]),
+    ).toEqual([
+      'Provider "alerts" proxy (from Secret "proxy") is an http:// proxy with credentials, which would cross in the clear; use an https:// proxy or none',
+      'Provider "alerts" spec.proxy is an http:// proxy with credentials, which would cross in the clear; use an https:// proxy or none',
     ]);
+    expect(await messages(notificationHttpsOnly, [alertProvider({ type: "slack", proxySecretRef: { name: "proxy" } }), proxySecret({ address: "https://proxy.internal:3128", username: "u", password: "p" })])).toEqual([]);
   });
 
-  it("leaves Provider types that do not post over HTTP alone", async () => {
-    expect(await messages(notificationHttpsOnly, [alertProvider({ type: "nats", address: "nats://nats.internal:4222" })])).toEqual([]);
+  it("requires TLS of NATS too (tls:// or wss://: nats.go dials nats:// in plaintext), checks a telegram proxy, and leaves addresses that are not URLs alone", async () => {
+    expect(await messages(notificationHttpsOnly, [alertProvider({ type: "nats", address: "nats://nats.internal:4222" })])).toEqual([
+      'Provider "alerts" spec.address uses nats://; alert destinations must use tls:// or wss://',
+    ]);
+    expect(await messages(notificationHttpsOnly, [alertProvider({ type: "nats", address: "tls://nats.internal:4222" })])).toEqual([]);
+    expect(await messages(notificationHttpsOnly, [alertProvider({ type: "telegram", address: "ignored", proxy: "http://u:p@proxy.internal:3128" })])).toEqual([
+      'Provider "alerts" spec.proxy is an http:// proxy with credentials, which would cross in the clear; use an https:// proxy or none',
+    ]);
+    expect(await messages(notificationHttpsOnly, [alertProvider({ type: "googlepubsub", address: "my-project" })])).toEqual([]);
   });
 
   it("notes an address unknown during preview", async () => {

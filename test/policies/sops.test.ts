@@ -3,8 +3,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { appSecretsKeyPolicy } from "../../components/app-secrets";
+import { syncedPathsOfStacks } from "../../tools/check-secrets";
 import { irsaTrustPolicy } from "../../components/image-reflector-role";
-import { FLUX_MANIFEST_PATHS, fluxSecretsSopsOnly, manifestSecretProblems, manifestTextProblems, repositoryRoot, sopsKeyDecryptOnlyController } from "../../policies/sops";
+import { fluxSecretsSopsOnly, manifestSecretProblems, manifestTextProblems, repositoryRoot, sopsKeyDecryptOnlyController } from "../../policies/sops";
+import { actionCovers } from "../../policies/support";
 import { messages, res, UNKNOWN, unknownNote, violations, withInputs } from "./harness";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -101,7 +103,7 @@ describe("manifest scan (the config repo's Flux paths, plan renders)", () => {
     });
     expect(manifestSecretProblems(root, ["app"])).toEqual([
       'app/kustomization.yaml: secretGenerator "lit" has literals, which are plaintext in Git; generate it from a SOPS-encrypted envs or files source',
-      'app/kustomization.yaml: secretGenerator "env" reads plain.env, which is not SOPS-encrypted; encrypt it with sops',
+      'app/kustomization.yaml: secretGenerator "env" reads plain.env, which has no SOPS metadata; encrypt the whole file with sops (see docs/secrets.md)',
     ]);
   });
 
@@ -112,19 +114,88 @@ describe("manifest scan (the config repo's Flux paths, plan renders)", () => {
     expect(manifestTextProblems("kind: ConfigMap\ndata: [unclosed\n", "bad.yaml")).toEqual([]);
   });
 
-  it("walks every YAML and JSON file under the given paths, skips missing ones and names files from the root", () => {
+  it("walks every file under the given paths, hidden directories and any name included, names files from the root, and refuses a missing path", () => {
     const json = JSON.stringify({ apiVersion: "v1", kind: "Secret", metadata: { name: "db" }, data: { password: "aHVudGVyMg==" } });
     const root = tree({
       "clusters/staging/apps/db.yaml": PLAIN_SECRET,
       "examples/app/deploy/staging/secret.yml": PLAIN_SECRET,
       "examples/app/deploy/staging/secret.json": json,
-      "examples/README.md": PLAIN_SECRET,
+      "examples/creds.txt": PLAIN_SECRET,
       "examples/.hidden/s.yaml": PLAIN_SECRET,
+      "examples/.git/config.yaml": PLAIN_SECRET,
     });
     expect(manifestSecretProblems(root, ["clusters", "examples", "missing"]).map((p) => p.split(":")[0])).toEqual([
       "clusters/staging/apps/db.yaml",
+      "examples/.hidden/s.yaml",
       "examples/app/deploy/staging/secret.json",
       "examples/app/deploy/staging/secret.yml",
+      "examples/creds.txt",
+      "missing",
+    ]);
+    expect(manifestSecretProblems(root, ["missing"])).toEqual([`missing: Flux applies this path, but it does not exist under ${root}; nothing there could be checked`]);
+  });
+
+  it("opens every *List kind, as kustomize does (SecretList, ConfigMapList, …), not only List", () => {
+    const list = "apiVersion: v1\nkind: SecretList\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata:\n    name: db\n  stringData:\n    password: hunter2\n";
+    expect(manifestTextProblems(list, "secrets.yaml")).toEqual([
+      'secrets.yaml: Secret "db" has plaintext stringData and no SOPS metadata; only SOPS-encrypted Secrets belong in Git (sops --encrypt --in-place secrets.yaml)',
+    ]);
+  });
+
+  it("refuses inline patches of a kustomization.yaml (patches, patchesStrategicMerge, patchesJson6902) and patch files that write Secret data", () => {
+    const root = tree({
+      "app/kustomization.yaml": `resources: [db.yaml]
+patches:
+- patch: |-
+${PLAIN_SECRET.split("\n").map((line) => `    ${line}`).join("\n")}
+- path: json-patch.yaml
+  target: { name: db }
+- path: sa-patch.yaml
+  target: { kind: ServiceAccount, name: db }
+patchesStrategicMerge:
+- |-
+${PLAIN_SECRET.split("\n").map((line) => `  ${line}`).join("\n")}
+patchesJson6902:
+- target: { version: v1, kind: Secret, name: db }
+  patch: "[{op: replace, path: /stringData/password, value: hunter2}]"
+`,
+      "app/db.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n",
+      "app/json-patch.yaml": "- op: add\n  path: /data/password\n  value: aHVudGVyMg==\n",
+      "app/sa-patch.yaml": "- op: add\n  path: /data/x\n  value: y\n",
+    });
+    const writes = (label: string) => `app/kustomization.yaml: ${label} of the kustomization writes Secret data in plaintext; put the Secret SOPS-encrypted in the applied path instead`;
+    expect(manifestSecretProblems(root, ["app"])).toEqual([writes("patches[0]"), writes("patches[1]"), writes("patchesStrategicMerge[0]"), writes("patchesJson6902[0]")]);
+  });
+
+  it("refuses spec.patches of a Flux Kustomization manifest in the synced path that write Secret data", () => {
+    const flux = `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: orders
+  namespace: flux-system
+spec:
+  path: ./deploy
+  sourceRef: { kind: GitRepository, name: orders }
+  patches:
+    - target: { kind: Secret, name: db }
+      patch: |
+${PLAIN_SECRET.split("\n").map((line) => `        ${line}`).join("\n")}`;
+    expect(manifestTextProblems(flux, "clusters/staging/orders.yaml")).toEqual([
+      'clusters/staging/orders.yaml: patches[0] of Kustomization "orders" writes Secret data in plaintext; put the Secret SOPS-encrypted in the applied path instead',
+    ]);
+  });
+
+  it("refuses a secretGenerator source with SOPS metadata whose values stayed plaintext: YAML under an encrypted_regex, a .env with only a marker line", () => {
+    // `sops --encrypt` of a YAML file without data/stringData keys under `encrypted_regex: ^(data|stringData)$` (sops 3.11.0): nothing encrypted.
+    const nothingEncrypted = `db:\n    password: hunter2\nsops:\n    age:\n        - recipient: age18v9wagutu0y9wp3qhkdrhwaw8hmd6aadm45rfqsdfezprqfrjats4hdzkr\n    mac: ENC[AES256_GCM,data:cqwCmgKJ,iv:7OF0ysXsH9ly6v63EbwDZ6dAEzm9GORMJSF9Vp6b/yM=,tag:Lyef4fJoxXSqn+c+BFG22A==,type:str]\n    encrypted_regex: ^(data|stringData)$\n    version: 3.11.0\n`;
+    const root = tree({
+      "app/kustomization.yaml": "secretGenerator:\n- name: app\n  files: [app-secrets.yaml]\n  envs: [app.env]\n",
+      "app/app-secrets.yaml": nothingEncrypted,
+      "app/app.env": "DB_PASSWORD=hunter2\nsops_mac=ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]\n",
+    });
+    expect(manifestSecretProblems(root, ["app"])).toEqual([
+      'app/kustomization.yaml: secretGenerator "app" reads app.env, which keeps DB_PASSWORD in plaintext; encrypt the whole file with sops (see docs/secrets.md)',
+      'app/kustomization.yaml: secretGenerator "app" reads app-secrets.yaml, which keeps db.password in plaintext; encrypt the whole file with sops (see docs/secrets.md)',
     ]);
   });
 
@@ -135,9 +206,9 @@ describe("manifest scan (the config repo's Flux paths, plan renders)", () => {
     ]);
   });
 
-  it("finds no plaintext Secret in what this repository ships to Flux", () => {
-    expect(FLUX_MANIFEST_PATHS).toEqual(["clusters", "examples"]);
-    expect(manifestSecretProblems(ROOT, FLUX_MANIFEST_PATHS)).toEqual([]);
+  it("finds no plaintext Secret in what this repository ships to Flux: each stack's synced path", () => {
+    expect(syncedPathsOfStacks(ROOT)).toEqual(["clusters/prod", "clusters/staging"]);
+    expect(manifestSecretProblems(ROOT, syncedPathsOfStacks(ROOT))).toEqual([]);
   });
 });
 
@@ -145,20 +216,23 @@ describe("manifest scan (the config repo's Flux paths, plan renders)", () => {
 // flux-secrets-sops-only
 // ---------------------------------------------------------------------------------------------
 
-const platformSecret = res("kubernetes:core/v1:Secret", "deploy-key", {
-  apiVersion: "v1",
-  kind: "Secret",
-  metadata: { name: "flux-system", namespace: "flux-system", labels: { "app.kubernetes.io/part-of": "gitops-platform" } },
-  stringData: { identity: "key" },
-});
+const deployKeyComponent = { ...res("gitops-platform:github:DeployKey", "config-repo-key"), custom: false };
+const platformSecret = res(
+  "kubernetes:core/v1:Secret",
+  "deploy-key",
+  { apiVersion: "v1", kind: "Secret", metadata: { name: "flux-system", namespace: "flux-system" }, stringData: { identity: "key" } },
+  { parent: deployKeyComponent },
+);
 const appSecret = res("kubernetes:core/v1:Secret", "db", { apiVersion: "v1", kind: "Secret", metadata: { name: "db", namespace: "orders" }, stringData: { password: "hunter2" } });
 const emptyRoot = { manifestRoot: tree({}) };
+const NOT_PLATFORM = (kind: string, name: string) =>
+  `${kind} "${name}" is declared by the program but is not one of the platform's own credentials (a Secret of DeployKey, WebhookReceiver, Notifications); an app's secrets go SOPS-encrypted into its deploy path, where Flux decrypts them`;
 const instance = (patches: unknown[]) =>
   res("kubernetes:fluxcd.controlplane.io/v1:FluxInstance", "flux", { apiVersion: "fluxcd.controlplane.io/v1", kind: "FluxInstance", metadata: { name: "flux", namespace: "flux-system" }, spec: { kustomize: { patches } } });
 
 describe("flux-secrets-sops-only", () => {
   it("passes the platform's own credential Secrets and clean manifests", async () => {
-    expect(await messages(fluxSecretsSopsOnly, [platformSecret], { config: emptyRoot })).toEqual([]);
+    expect(await messages(fluxSecretsSopsOnly, [deployKeyComponent, platformSecret], { config: emptyRoot })).toEqual([]);
   });
 
   it("refuses a Secret the program declares that is not a platform credential", async () => {
@@ -166,14 +240,19 @@ describe("flux-secrets-sops-only", () => {
     expect(found.map((v) => [v.resource, v.message])).toEqual([
       [
         appSecret.urn,
-        "Secret \"orders/db\" is declared by the program but is not one of the platform's own credentials (label app.kubernetes.io/part-of: gitops-platform); an app's secrets go SOPS-encrypted into its deploy path, where Flux decrypts them",
+        NOT_PLATFORM("Secret", "orders/db"),
       ],
     ]);
+    // The platform's label is no exemption: anyone can set it. What counts is which component declares the Secret.
+    const labelled = withInputs(appSecret, { metadata: { name: "db", namespace: "orders", labels: { "app.kubernetes.io/part-of": "gitops-platform" } } });
+    const registry = { ...res("gitops-platform:aws:Registry", "registry"), custom: false };
+    const underOther = res("kubernetes:core/v1:Secret", "other", { metadata: { name: "other", namespace: "orders" }, stringData: { a: "b" } }, { parent: registry });
+    expect(await messages(fluxSecretsSopsOnly, [labelled, registry, underOther], { config: emptyRoot })).toEqual([NOT_PLATFORM("Secret", "orders/db"), NOT_PLATFORM("Secret", "orders/other")]);
   });
 
   it("refuses a plaintext Secret under the configured manifest paths", async () => {
     const root = tree({ "clusters/staging/db.yaml": PLAIN_SECRET, "examples/orders/secret.yaml": ENCRYPTED_SECRET });
-    expect(await messages(fluxSecretsSopsOnly, [], { config: { manifestRoot: root } })).toEqual([
+    expect(await messages(fluxSecretsSopsOnly, [], { config: { manifestRoot: root, manifestPaths: ["clusters", "examples"] } })).toEqual([
       'clusters/staging/db.yaml: Secret "db" has plaintext stringData and no SOPS metadata; only SOPS-encrypted Secrets belong in Git (sops --encrypt --in-place clusters/staging/db.yaml)',
     ]);
   });
@@ -205,6 +284,46 @@ describe("flux-secrets-sops-only", () => {
     expect(await violations(fluxSecretsSopsOnly, [instance([unknownOther])], { config: emptyRoot })).toEqual([]);
     const found = await violations(fluxSecretsSopsOnly, [instance([unknownOther, { patch: UNKNOWN, target: { kind: "Secret" } }])], { config: emptyRoot });
     expect(found.map((v) => [v.enforcementLevel, v.message])).toEqual([["advisory", unknownNote("flux-secrets-sops-only", "spec.kustomize.patches.1.patch")]]);
+  });
+
+  it("refuses a SecretPatch with data, and a JSON 6902 patch aimed at a Secret by name only", async () => {
+    const patch = res("kubernetes:core/v1:SecretPatch", "db", { metadata: { name: "db", namespace: "orders" }, stringData: { password: "hunter2" } });
+    expect(await messages(fluxSecretsSopsOnly, [patch], { config: emptyRoot })).toEqual([NOT_PLATFORM("SecretPatch", "orders/db")]);
+    const byName = res("kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization", "orders", {
+      metadata: { name: "orders", namespace: "flux-system" },
+      spec: { patches: [{ patch: "- op: add\n  path: /data/password\n  value: aHVudGVyMg==\n", target: { name: "db" } }] },
+    });
+    expect(await messages(fluxSecretsSopsOnly, [byName], { config: emptyRoot })).toEqual([
+      'patches[0] of Kustomization "orders" writes Secret data in plaintext; put the Secret SOPS-encrypted in the applied path instead',
+    ]);
+  });
+
+  it("checks the paths Flux syncs: the FluxInstance's spec.sync.path and the Kustomizations of its source, wherever they are", async () => {
+    const root = tree({ "flux/staging/db.yaml": PLAIN_SECRET, "flux/apps/db.yaml": PLAIN_SECRET, "other/db.yaml": PLAIN_SECRET });
+    const synced = res("kubernetes:fluxcd.controlplane.io/v1:FluxInstance", "flux", {
+      metadata: { name: "flux", namespace: "flux-system" },
+      spec: { sync: { kind: "GitRepository", url: "ssh://git@github.com/acme-corp/gitops-platform.git", ref: "refs/heads/staging", path: "flux/staging" } },
+    });
+    const ofSync = res("kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization", "apps", { metadata: { name: "apps", namespace: "flux-system" }, spec: { path: "./flux/apps", sourceRef: { kind: "GitRepository", name: "flux-system" } } });
+    const ofApp = res("kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization", "orders", { metadata: { name: "orders", namespace: "flux-system" }, spec: { path: "./other", sourceRef: { kind: "GitRepository", name: "orders" } } });
+    const plain = (file: string) => `${file}: Secret "db" has plaintext stringData and no SOPS metadata; only SOPS-encrypted Secrets belong in Git (sops --encrypt --in-place ${file})`;
+    expect(await messages(fluxSecretsSopsOnly, [synced, ofSync, ofApp], { config: { manifestRoot: root } })).toEqual([plain("flux/apps/db.yaml"), plain("flux/staging/db.yaml")]);
+    // Kustomizations in the synced files that apply another path of this repository are followed.
+    const chained = tree({
+      "flux/staging/infra.yaml": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: { name: infra, namespace: flux-system }\nspec:\n  path: ./infra/\n  sourceRef: { kind: GitRepository, name: flux-system }\n",
+      "flux/staging/other.yaml": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: { name: other, namespace: flux-system }\nspec:\n  path: ./other\n  sourceRef: { kind: GitRepository, name: orders }\n",
+      "flux/staging/escape.yaml": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: { name: escape, namespace: flux-system }\nspec:\n  path: ../elsewhere\n  sourceRef: { kind: GitRepository, name: flux-system }\n",
+      "infra/db.yaml": PLAIN_SECRET,
+      "other/db.yaml": PLAIN_SECRET,
+    });
+    expect(await messages(fluxSecretsSopsOnly, [synced], { config: { manifestRoot: chained } })).toEqual([
+      "../elsewhere: Flux applies this path, but it is outside the repository; nothing there could be checked",
+      plain("infra/db.yaml"),
+    ]);
+    const missing = withInputs(synced, { spec: { sync: { kind: "GitRepository", url: "ssh://git@github.com/acme-corp/gitops-platform.git", ref: "refs/heads/staging", path: "clusters/staging" } } });
+    expect(await messages(fluxSecretsSopsOnly, [missing], { config: { manifestRoot: root } })).toEqual([
+      `clusters/staging: Flux applies this path, but it does not exist under ${root}; nothing there could be checked`,
+    ]);
   });
 
   it("finds the repository root above a bundled copy of the rules, not just one level up", () => {
@@ -305,6 +424,60 @@ describe("sops-key-decrypt-only-controller", () => {
     expect(await check(sopsKey, [grant(CI, ["Decrypt", "Encrypt"])])).toEqual([
       `grant to "${CI}" on the SOPS key allows Decrypt; only kustomize-controller's IRSA role may decrypt, through the key policy`,
     ]);
+  });
+
+  it("knows the controller's role by its full ARN: the same name in another account, or a kustomize-controller ServiceAccount in another namespace, is someone else", async () => {
+    const foreign = "arn:aws:iam::999999999999:role/staging-flux-sops-decrypt";
+    expect(await check(withInputs(sopsKey, { policy: withStatements(allow({ AWS: foreign }, "kms:Decrypt")) }))).toEqual([`key policy statement "Extra" lets "${foreign}" use kms:Decrypt; ${WHO}`]);
+    const tenantRole = res("aws:iam/role:Role", "tenant", { name: "orders-decrypt", assumeRolePolicy: irsaTrustPolicy(ISSUER, "111111111111", "aws", "orders", "kustomize-controller") });
+    const tenant = "arn:aws:iam::111111111111:role/orders-decrypt";
+    expect(await check(withInputs(sopsKey, { policy: withStatements(allow({ AWS: tenant }, "kms:Decrypt")) }), [tenantRole])).toEqual([`key policy statement "Extra" lets "${tenant}" use kms:Decrypt; ${WHO}`]);
+    // The Flux namespace is the FluxInstance's.
+    const fluxIn = (namespace: string) => res("kubernetes:fluxcd.controlplane.io/v1:FluxInstance", "flux", { metadata: { name: "flux", namespace } });
+    expect(await check(sopsKey, [fluxIn("flux-system")])).toEqual([]);
+    expect(await check(sopsKey, [fluxIn("gitops")])).toEqual([
+      `key policy statement "DecryptByKustomizeController" lets "${CONTROLLER}" use kms:Decrypt; only kustomize-controller's IRSA role (none in this stack) may decrypt the SOPS key, with kms:Decrypt alone`,
+      "the SOPS key's policy lets no kustomize-controller IRSA role (none in this stack) decrypt; Flux could not read the secrets",
+    ]);
+  });
+
+  it("refuses kustomize-controller roles of more than one cluster (OIDC issuer)", async () => {
+    const otherCluster = res("aws:iam/role:Role", "other", {
+      name: "other-cluster-sops",
+      assumeRolePolicy: irsaTrustPolicy("https://oidc.eks.eu-west-1.amazonaws.com/id/OTHERCLUSTER", "111111111111", "aws", "flux-system", "kustomize-controller"),
+    });
+    const both = withInputs(sopsKey, { policy: withStatements(allow({ AWS: "arn:aws:iam::111111111111:role/other-cluster-sops" }, "kms:Decrypt")) });
+    expect(await check(both, [otherCluster])).toEqual([
+      'kustomize-controller is trusted through more than one cluster\'s OIDC provider ("oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF0123456789", "oidc.eks.eu-west-1.amazonaws.com/id/OTHERCLUSTER"), by roles "staging-flux-sops-decrypt", "other-cluster-sops"; only this cluster\'s controller may decrypt the SOPS key',
+    ]);
+  });
+
+  it("honours IAM's ? wildcard: kms:Decr?pt is kms:Decrypt", async () => {
+    expect(await check(withInputs(sopsKey, { policy: withStatements(allow({ AWS: CI }, "kms:Decr?pt", "CiDecrypts")) }))).toEqual([`key policy statement "CiDecrypts" lets "${CI}" use kms:Decrypt; ${WHO}`]);
+    expect(actionCovers("kms:Decr?pt", "kms:Decrypt")).toBe(true);
+    expect(actionCovers("kms:Decr?pt", "kms:Decrpt")).toBe(false);
+    expect(actionCovers("kms:Re?ncrypt*", "kms:ReEncryptFrom")).toBe(true);
+    expect(actionCovers("kms:Decrypt.", "kms:Decrypts")).toBe(false);
+  });
+
+  it("judges a separate KeyPolicy on the SOPS key as the key's own policy (it replaces it), by reference or by the key's alias", async () => {
+    const ciOnly = JSON.stringify({ Version: "2012-10-17", Statement: [allow({ AWS: CI }, "kms:Decrypt", "CiDecrypts")] });
+    const expected = [`key policy statement "CiDecrypts" lets "${CI}" use kms:Decrypt; ${WHO}`, 'the SOPS key\'s policy lets no kustomize-controller IRSA role ("staging-flux-sops-decrypt") decrypt; Flux could not read the secrets'];
+    const byReference = res("aws:kms/keyPolicy:KeyPolicy", "sops-policy", { keyId: "k", policy: ciOnly }, { deps: { keyId: [sopsKey] } });
+    expect(await check(sopsKey, [byReference])).toEqual(expected);
+    const byAlias = res("aws:kms/keyPolicy:KeyPolicy", "sops-policy", { keyId: "alias/gitops-platform/staging/app-secrets", policy: ciOnly });
+    expect(await check(sopsKey, [byAlias])).toEqual(expected);
+    const otherKey = res("aws:kms/keyPolicy:KeyPolicy", "storage-policy", { keyId: "alias/storage", policy: ciOnly });
+    expect(await check(sopsKey, [otherKey])).toEqual([]);
+  });
+
+  it("refuses a grant of decryption on a key named by a literal id, which may be the SOPS key", async () => {
+    const grant = res("aws:kms/grant:Grant", "grant", { keyId: "1234abcd-12ab-34cd-56ef-1234567890ab", granteePrincipal: CI, operations: ["Decrypt"] });
+    expect(await check(sopsKey, [grant])).toEqual([
+      `grant to "${CI}" on key "1234abcd-12ab-34cd-56ef-1234567890ab" allows Decrypt, and a key named by a literal id may be the SOPS key; reference the key resource (keyId: key.keyId) so the pack can tell`,
+    ]);
+    const byAlias = res("aws:kms/grant:Grant", "grant", { keyId: "alias/gitops-platform/staging/app-secrets", granteePrincipal: CI, operations: ["Decrypt"] });
+    expect(await check(sopsKey, [byAlias])).toEqual([`grant to "${CI}" on the SOPS key allows Decrypt; only kustomize-controller's IRSA role may decrypt, through the key policy`]);
   });
 
   it("notes a SOPS key policy unknown during preview", async () => {

@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { load, YAMLException } from "js-yaml";
+import { OFFLINE_SECRET } from "../../components/offline-secret";
 
 /** The config of one stack, ready for {@link import("./index").runProgram}. */
 export interface StackConfig {
@@ -15,9 +16,6 @@ export interface StackConfig {
   readonly config: Record<string, unknown>;
   readonly secretKeys: string[];
 }
-
-/** What a secure value reads as offline. */
-export const OFFLINE_SECRET = "[secret: encrypted in the stack config, not readable offline]";
 
 /**
  * A stack or project file that cannot be read: the message names the file as the caller shows it
