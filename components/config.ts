@@ -382,15 +382,12 @@ export const quantity = z
   .string()
   .regex(/^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/, "expected a Kubernetes quantity such as 100m, 1, 64Mi or 1Gi");
 
-const computeResources = z.strictObject({ cpu: quantity, memory: quantity });
+/** CPU and memory, each defaulting on its own, so `{cpu: 100m}` keeps the default memory. */
+const computeResources = (defaults: { readonly cpu: string; readonly memory: string }) =>
+  z.strictObject({ cpu: quantity.default(defaults.cpu), memory: quantity.default(defaults.memory) }).prefault({});
 
 // The operator release is the vendored one (vendor/flux-operator); its requests and limits upstream's.
-const OPERATOR_DEFAULTS = {
-  version: VENDORED_OPERATOR_VERSION,
-  image: `ghcr.io/controlplaneio-fluxcd/flux-operator:${VENDORED_OPERATOR_VERSION}`,
-  replicas: 1,
-  resources: { requests: { ...OPERATOR_RESOURCES.requests }, limits: { ...OPERATOR_RESOURCES.limits } },
-};
+const OPERATOR_IMAGE_REPOSITORY = "ghcr.io/controlplaneio-fluxcd/flux-operator";
 
 /**
  * The Flux release both environments run unless their stack files say otherwise. Exact: a range
@@ -437,6 +434,7 @@ const webhookSection = z.strictObject({
 const reconcilerSection = z.strictObject({
   /** Namespace of the operator and Flux. @default flux-system */
   namespace: dnsLabel.default("flux-system"),
+  // Every field defaults on its own (prefault), so a partly written operator keeps the rest.
   operator: z
     .strictObject({
       /** Flux Operator release; must be the vendored one, whose CRDs are installed. @default the vendored release (v0.58.1) */
@@ -451,17 +449,19 @@ const reconcilerSection = z.strictObject({
               message: `${value} is not the vendored release ${VENDORED_OPERATOR_VERSION} (vendor/flux-operator); vendor its CRDs with \`npm run vendor:flux-operator -- ${value}\` or set ${VENDORED_OPERATOR_VERSION}`,
             });
           }
-        }),
+        })
+        .default(VENDORED_OPERATOR_VERSION),
       /** Operator image; production needs it pinned by digest. @default ghcr.io/controlplaneio-fluxcd/flux-operator:<version> */
-      image: imageRef,
+      image: imageRef.optional(),
       /** Operator replicas (leader election keeps one active). @default 1 */
       replicas: z.number().int("expected 1 to 3 replicas").min(1, "expected 1 to 3 replicas").max(3, "expected 1 to 3 replicas").default(1),
       /** Requests and limits of the operator container. @default upstream's: requests 10m/64Mi, limits 2000m/1Gi */
       resources: z
-        .strictObject({ requests: computeResources.default(OPERATOR_RESOURCES.requests), limits: computeResources.default(OPERATOR_RESOURCES.limits) })
-        .default(OPERATOR_RESOURCES),
+        .strictObject({ requests: computeResources(OPERATOR_RESOURCES.requests), limits: computeResources(OPERATOR_RESOURCES.limits) })
+        .prefault({}),
     })
-    .default(OPERATOR_DEFAULTS),
+    .transform(({ image, ...operator }) => ({ ...operator, image: image ?? `${OPERATOR_IMAGE_REPOSITORY}:${operator.version}` }))
+    .prefault({}),
   flux: z
     .strictObject({
       /** Flux distribution version, exact, the same in every stack. @default 2.7.3 */
@@ -570,6 +570,7 @@ function notificationProblems(raw: RawConfig, section: unknown): string[] {
       problems.push(`${key}: must be a secret; store it with \`pulumi config set --secret ${name}\``);
       continue;
     }
+    if (structuredKind(value) !== undefined) continue; // refused as such by parseConfig
     const problem = notificationSecretProblem(name, value);
     if (problem) problems.push(`${key}: ${problem}`);
   }
@@ -607,14 +608,7 @@ export const configSchema = z.strictObject({
   ci: ciSection,
   /** The SOPS key of the app secrets: who may encrypt, who administers it. */
   appSecrets: appSecretsSection.default({ deletionWindowDays: 30, ciRolesEncrypt: true, encrypters: [], administrators: [] }),
-  reconciler: reconcilerSection.default({
-    namespace: "flux-system",
-    operator: OPERATOR_DEFAULTS,
-    flux: { version: FLUX_VERSION, registry: "ghcr.io/fluxcd" },
-    interval: "1m",
-    metricsNamespace: "monitoring",
-    commitAuthor: { name: "fluxcdbot", email: "fluxcdbot@users.noreply.github.com" },
-  }),
+  reconciler: reconcilerSection.prefault({}),
   /** Commit statuses and alerts from the reconciler. @default none */
   notifications: notificationsSection.optional(),
   /** The GitHub App's private key (PEM), secret. Read as a secret, never as plain text. */
@@ -729,7 +723,8 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
     if (!key.startsWith(prefix)) continue;
     const name = key.slice(prefix.length);
     if (RETIRED_GITHUB_TOKEN_KEYS[key] !== undefined) continue;
-    input[name] = STRING_KEYS.has(name) ? value : decodeValue(value);
+    // A key read as text would take a mapping's JSON text for its value: the schema sees the mapping.
+    input[name] = STRING_KEYS.has(name) && structuredKind(value) === undefined ? value : decodeValue(value);
   }
 
   // reportInput: a type error quotes what it got, and a missing key is told from a wrong one.
@@ -753,7 +748,9 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
     if (raw.values[key] !== undefined) problems.push(`${key}: ${why}`);
   }
   for (const key of PROVIDER_SECRET_KEYS) {
-    if (raw.values[key] !== undefined && !raw.secretKeys.includes(key)) {
+    const structured = raw.values[key] === undefined ? undefined : structuredKind(raw.values[key]);
+    if (structured !== undefined) problems.push(`${key}: expected a string, got ${structured}; store the value itself with \`pulumi config set --secret ${key}\``);
+    else if (raw.values[key] !== undefined && !raw.secretKeys.includes(key)) {
       problems.push(`${key}: must be a secret; store it with \`pulumi config set --secret ${key}\``);
     }
   }
@@ -766,6 +763,18 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
   if (problems.length > 0) throw new ConfigError(problems.map((problem) => redact(problem, secretFragments(raw))));
   const data = result.data as Schema;
   return { ...data, stack: raw.stack, region: region as string };
+}
+
+/**
+ * "a mapping" or "a list" when a config value is structured (the CLI hands those over as JSON text),
+ * else undefined. Scalars reach a program as text whatever the stack file's YAML type, and a secure
+ * value is always a string, so a structured value is the one non-string a secret key can receive.
+ */
+function structuredKind(value: string): string | undefined {
+  if (!/^\s*[[{]/.test(value)) return undefined;
+  const decoded = decodeValue(value);
+  if (Array.isArray(decoded)) return "a list";
+  return decoded !== null && typeof decoded === "object" ? "a mapping" : undefined;
 }
 
 /** Credentials of the providers' own namespaces that must never sit in the stack file in plaintext. */

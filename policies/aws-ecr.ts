@@ -48,11 +48,11 @@ export const ecrScanOnPush: StackValidationPolicy = {
           if (rule.scanFrequency !== "SCAN_ON_PUSH" && rule.scanFrequency !== "CONTINUOUS_SCAN") return [];
           return list(rule.repositoryFilters).flatMap((f) => (record(f)?.filterType === "WILDCARD" ? [str(record(f)?.filter) ?? ""] : []));
         });
-      });
+      }, scanning);
       if (filters !== UNKNOWN) enhancedFilters.push(...filters);
     }
     for (const repository of ofTypes(args.resources, REPOSITORY_TYPES)) {
-      const scanOnPush = unknowns.read(() => record(repository.props.imageScanningConfiguration)?.scanOnPush);
+      const scanOnPush = unknowns.read(() => record(repository.props.imageScanningConfiguration)?.scanOnPush, repository);
       if (scanOnPush === true || scanOnPush === UNKNOWN) continue;
       const name = knownNames(repository, ["name"])[0];
       if (enhancedFilters.some((filter) => wildcardMatches(filter, name))) continue;
@@ -78,7 +78,7 @@ export const ecrLifecyclePolicy: StackValidationPolicy = {
         continue;
       }
       for (const policy of policies) {
-        const text = unknowns.read((): unknown => policy.props.policy);
+        const text = unknowns.read((): unknown => policy.props.policy, policy);
         if (text === UNKNOWN) continue;
         let document: unknown = text;
         if (typeof text === "string") {

@@ -4,8 +4,9 @@
  *
  * Documents are read from every place a program can put one: a role's `assumeRolePolicy` and
  * `inlinePolicies`, `aws.iam.RolePolicy`, `aws.iam.Policy`, `aws.iam.UserPolicy` and
- * `aws.iam.GroupPolicy`. Attaching the AWS managed AdministratorAccess policy (a role's
- * `managedPolicyArns` or a policy attachment) counts as `Action: "*"`.
+ * `aws.iam.GroupPolicy`. Attaching an AWS managed policy that amounts to admin or to privilege
+ * escalation (a role's `managedPolicyArns`, a policy attachment, an exclusive attachment list)
+ * counts as `Action: "*"`.
  */
 import type { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { conditionValues, isEveryone, list, ofTypes, parseDocument, q, record, str, UNKNOWN, Unknowns, type Statement } from "./support";
@@ -20,8 +21,35 @@ const ATTACHMENT_TYPES = [
   "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
   "aws:iam/policyAttachment:PolicyAttachment",
 ];
-/** The AWS managed policy whose document is `Action: "*"` on `Resource: "*"`. */
-const ADMINISTRATOR_ACCESS = /^arn:aws[\w-]*:iam::aws:policy\/AdministratorAccess$/;
+/** Resources that attach a list of managed policies (`policyArns`). */
+const EXCLUSIVE_ATTACHMENT_TYPES = [
+  "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive",
+  "aws:iam/userPolicyAttachmentsExclusive:UserPolicyAttachmentsExclusive",
+  "aws:iam/groupPolicyAttachmentsExclusive:GroupPolicyAttachmentsExclusive",
+];
+
+/**
+ * AWS managed policies that amount to administrator access or let the holder grant itself more
+ * (their documents as AWS publishes them in the managed policy reference,
+ * docs.aws.amazon.com/aws-managed-policy/latest/reference/): what each one allows.
+ * PowerUserAccess is not among them: it excludes IAM, Organizations and Account management, so it
+ * cannot grant itself more; it is what the program's deploy role builds on.
+ */
+export const PRIVILEGED_MANAGED_POLICIES: Readonly<Record<string, string>> = {
+  AdministratorAccess: 'allows "*" on every resource',
+  "AdministratorAccess-Amplify": "grants account administrative permissions, IAM role and policy changes included",
+  "AdministratorAccess-AWSElasticBeanstalk": "grants account administrative permissions, IAM role and policy changes included",
+  IAMFullAccess: 'allows "iam:*" on every resource, so the holder can grant itself anything',
+  AWSOrganizationsFullAccess: 'allows "organizations:*", including control over every account of the organization',
+  // lambda:* on "*" and iam:PassRole on "*" for lambda.amazonaws.com: a function run as any role.
+  AWSLambda_FullAccess: 'allows "lambda:*" and passing any role to Lambda, so the holder can run code as any role Lambda may assume',
+};
+
+function privilegedManagedPolicy(arn: string): { name: string; allows: string } | undefined {
+  const name = /^arn:aws[\w-]*:iam::aws:policy\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]+)$/.exec(arn)?.[1];
+  const allows = name === undefined ? undefined : PRIVILEGED_MANAGED_POLICIES[name];
+  return name !== undefined && allows !== undefined ? { name, allows } : undefined;
+}
 
 /** Managed policy ARNs a resource attaches, with where they sit. */
 function attachedPolicyArns(type: string, props: Record<string, unknown>, unknowns: Unknowns): { label: string; arn: string }[] {
@@ -29,10 +57,11 @@ function attachedPolicyArns(type: string, props: Record<string, unknown>, unknow
     const arn = unknowns.read(() => str(props.policyArn));
     return typeof arn === "string" ? [{ label: "policyArn", arn }] : [];
   }
-  if (type === ROLE) {
-    const arns = unknowns.read(() => list(props.managedPolicyArns).map((arn) => str(arn)));
+  const listProp = type === ROLE ? "managedPolicyArns" : EXCLUSIVE_ATTACHMENT_TYPES.includes(type) ? "policyArns" : undefined;
+  if (listProp !== undefined) {
+    const arns = unknowns.read(() => list(props[listProp]).map((arn) => str(arn)));
     if (arns === UNKNOWN) return [];
-    return arns.flatMap((arn, index) => (arn === undefined ? [] : [{ label: `managedPolicyArns[${index}]`, arn }]));
+    return arns.flatMap((arn, index) => (arn === undefined ? [] : [{ label: `${listProp}[${index}]`, arn }]));
   }
   return [];
 }
@@ -79,14 +108,38 @@ export const RESOURCE_WILDCARD_ACTIONS: readonly string[] = [
   "kms:ListAliases",
 ];
 
-function isServiceWildcard(action: string): boolean {
-  return action === "*" || /^[\w-]+:\*$/.test(action);
+/**
+ * True for an action pattern that covers a whole service or every service: `*`, `iam:*`, and the
+ * same written with other wildcards (`iam:*?`, `*:*`, `i*:Get*`): the action part is only
+ * wildcards, or the service part has one.
+ */
+export function isServiceWildcard(action: string): boolean {
+  const colon = action.indexOf(":");
+  if (colon < 0) return /[*?]/.test(action);
+  const service = action.slice(0, colon);
+  const name = action.slice(colon + 1);
+  return /[*?]/.test(service) || /^[*?]+$/.test(name);
+}
+
+/**
+ * True for a resource pattern that names every resource of its service: `*`, an ARN whose
+ * resource part is only wildcards (`arn:aws:s3:::*` is every bucket, `arn:aws:kms:*:*:*` every
+ * key), or an ARN cut short by a wildcard (`arn:*`).
+ */
+export function isEveryResource(resource: string): boolean {
+  if (/^[*?]+$/.test(resource)) return true;
+  const parts = resource.split(":");
+  if (parts[0] !== "arn") return false;
+  // A wildcard matches across colons too: `arn:*` and `arn:aws:*` are every ARN.
+  if (parts.length < 6) return /^[*?]*\*[*?]*$/.test(parts[parts.length - 1] ?? "");
+  // `arn:aws:s3:::*/*` is every object of every bucket.
+  return /^[*?/]*\*[*?/]*$/.test(parts.slice(5).join(":"));
 }
 
 /** IAM wildcards: no `*` or `service:*` actions; `Resource: "*"` only for allow-listed actions. */
 export const iamNoWildcards: ResourceValidationPolicy = {
   name: "iam-no-wildcards",
-  description: "IAM policy documents allow no \"*\" or \"service:*\" actions and no NotAction (nor is AdministratorAccess attached), use Resource \"*\" only for allow-listed actions that have no resource-level permissions (ecr:GetAuthorizationToken and a few metadata reads), and no role trusts Principal \"*\".",
+  description: "IAM policy documents allow no \"*\" or service-wide (\"iam:*\") actions and no NotAction, no AWS managed policy amounting to admin or privilege escalation (AdministratorAccess, IAMFullAccess, AWSOrganizationsFullAccess, ...) is attached, Resource \"*\" or a pattern naming every resource of a service (\"arn:aws:s3:::*\") is used only for allow-listed actions that have no resource-level permissions (ecr:GetAuthorizationToken and a few metadata reads), and no role trusts Principal \"*\".",
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
@@ -99,12 +152,13 @@ export const iamNoWildcards: ResourceValidationPolicy = {
     },
   },
   validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
-    if (args.type !== ROLE && !POLICY_DOCUMENT_TYPES.includes(args.type) && !ATTACHMENT_TYPES.includes(args.type)) return;
+    if (args.type !== ROLE && !POLICY_DOCUMENT_TYPES.includes(args.type) && !ATTACHMENT_TYPES.includes(args.type) && !EXCLUSIVE_ATTACHMENT_TYPES.includes(args.type)) return;
     const { resourceWildcardActions = [...RESOURCE_WILDCARD_ACTIONS] } = args.getConfig<{ resourceWildcardActions?: string[] }>();
     const allowed = resourceWildcardActions.map((action) => action.toLowerCase());
     const unknowns = new Unknowns();
     for (const { label, arn } of attachedPolicyArns(args.type, args.props, unknowns)) {
-      if (ADMINISTRATOR_ACCESS.test(arn)) reportViolation(`${label} attaches AdministratorAccess, which allows "*" on every resource; attach a policy that lists the actions it needs`);
+      const privileged = privilegedManagedPolicy(arn);
+      if (privileged) reportViolation(`${label} attaches ${privileged.name}, which ${privileged.allows}; attach a policy that lists the actions it needs`);
     }
     for (const document of documentsOf(args.type, args.props, unknowns)) {
       const parsed = unknowns.read(() => parseDocument(document.value));
@@ -122,10 +176,14 @@ export const iamNoWildcards: ResourceValidationPolicy = {
           if (statement.principals.some(isEveryone) || statement.hasNotPrincipal) reportViolation(`${where} lets every AWS principal assume the role; name the principals that may assume it`);
           continue;
         }
-        if (statement.resources.includes("*") || statement.notResources.length > 0) {
+        const everyResource = statement.resources.filter(isEveryResource);
+        if (everyResource.length > 0 || statement.notResources.length > 0) {
           const broad = statement.actions.filter((action) => !allowed.includes(action.toLowerCase()));
           if (broad.length > 0 || statement.notActions.length > 0) {
-            reportViolation(`${where} allows ${broad.map((action) => q(action)).join(", ") || "NotAction"} on every resource; only ${resourceWildcardActions.join(", ")} may use Resource "*"`);
+            const named = everyResource.filter((resource) => resource !== "*");
+            reportViolation(
+              `${where} allows ${broad.map((action) => q(action)).join(", ") || "NotAction"} on every resource${named.length > 0 ? ` (${named.map((resource) => q(resource)).join(", ")} counts as "*")` : ""}; only ${resourceWildcardActions.join(", ")} may use Resource "*"`,
+            );
           }
         }
       }
@@ -201,10 +259,10 @@ function trustPolicy(issuer: Issuer): StackValidationPolicy["validateStack"] {
       if (text === undefined) {
         // Unknown during preview: only a concern when it is built from a provider for this issuer.
         const providers = (role.propertyDependencies.assumeRolePolicy ?? []).filter((dep) => dep.type === OIDC_PROVIDER);
-        if (providers.some((provider) => issuer.host.test(Unknowns.peek(() => str(provider.props.url)) ?? ""))) unknowns.read((): unknown => role.props.assumeRolePolicy);
+        if (providers.some((provider) => issuer.host.test(Unknowns.peek(() => str(provider.props.url)) ?? ""))) unknowns.read((): unknown => role.props.assumeRolePolicy, role);
         continue;
       }
-      const parsed = unknowns.read(() => parseDocument(text));
+      const parsed = unknowns.read(() => parseDocument(text), role);
       if (parsed === UNKNOWN || "error" in parsed) continue; // iam-no-wildcards reports documents that do not parse
       for (const statement of parsed.statements) {
         if (statement.effect !== "Allow") continue;

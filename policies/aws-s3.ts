@@ -11,6 +11,7 @@ import * as aws from "@pulumi/aws";
 import type { PolicyResource, ReportViolation, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { validateResourceOfType } from "@pulumi/policy";
 import {
+  actionCovers,
   attached,
   conditionValues,
   dependenciesOfType,
@@ -71,7 +72,7 @@ export const s3PublicAccessBlock: StackValidationPolicy = {
       }
       for (const block of blocks) {
         const off = PUBLIC_ACCESS_FLAGS.filter((flag) => {
-          const value = unknowns.read((): unknown => block.props[flag]);
+          const value = unknowns.read((): unknown => block.props[flag], block);
           return value !== true && value !== UNKNOWN;
         });
         if (off.length > 0) reportViolation(`public access block of ${label} must set ${off.join(", ")} to true`, block.urn);
@@ -89,9 +90,9 @@ export const s3OwnershipEnforced: StackValidationPolicy = {
   validateStack: (args, reportViolation) => {
     const unknowns = new Unknowns();
     forEachBucket(args, OWNERSHIP_TYPES, (bucket, controls, label) => {
-      const acl = unknowns.read(() => str(bucket.props.acl));
+      const acl = unknowns.read(() => str(bucket.props.acl), bucket);
       if (typeof acl === "string" && acl !== "private") reportViolation(`${label} sets the ACL ${q(acl)}; ACLs are disabled with BucketOwnerEnforced, remove it`, bucket.urn);
-      const grants = unknowns.read(() => list(bucket.props.grants).length);
+      const grants = unknowns.read(() => list(bucket.props.grants).length, bucket);
       if (typeof grants === "number" && grants > 0) reportViolation(`${label} has ACL grants; ACLs are disabled with BucketOwnerEnforced, grant access with the bucket policy instead`, bucket.urn);
       for (const aclResource of attached(args.resources, ACL_TYPES, "bucket", bucket, knownNames(bucket, ["bucket"]))) {
         reportViolation(`${label} has an ACL resource (${aclResource.name}); ACLs are disabled with BucketOwnerEnforced, remove it`, aclResource.urn);
@@ -100,7 +101,7 @@ export const s3OwnershipEnforced: StackValidationPolicy = {
         reportViolation(`${label} has no ownership controls; declare an aws.s3.BucketOwnershipControls for it with objectOwnership BucketOwnerEnforced`, bucket.urn);
       }
       for (const control of controls) {
-        const ownership = unknowns.read(() => str(record(control.props.rule)?.objectOwnership));
+        const ownership = unknowns.read(() => str(record(control.props.rule)?.objectOwnership), control);
         if (ownership !== UNKNOWN && ownership !== "BucketOwnerEnforced") {
           reportViolation(`ownership controls of ${label} must set objectOwnership to BucketOwnerEnforced, got ${q(ownership ?? null)}`, control.urn);
         }
@@ -118,10 +119,52 @@ interface EncryptionRule {
   readonly bucketKey: unknown;
 }
 
+/**
+ * Elastic Load Balancing's log delivery: the service principal of Regions launched from August 2022
+ * and the regional ELB accounts of older Regions ("Enable access logs for your Application Load
+ * Balancer", step 2, docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html).
+ */
+const ELB_LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com";
+const ELB_ACCOUNTS = [
+  "127311923021", "033677994240", "027434742980", "797873946194", "098369216593", "754344448648", "589379963580", "718504428378",
+  "383597477331", "600734575887", "114774131450", "783225319266", "582318560864", "985666609251", "054676820928", "156460612806",
+  "652711504416", "635631232127", "009996457667", "897822967062", "076674570225", "507241528517", "048591011584", "190560391635",
+  "638102146993",
+];
+
+function grantsElbLogDelivery(statement: Statement): boolean {
+  if (statement.effect !== "Allow" || !statement.actions.some((action) => actionCovers(action, "s3:PutObject"))) return false;
+  return statement.principals.some(
+    (principal) =>
+      (principal.kind === "Service" && principal.value === ELB_LOG_DELIVERY_SERVICE) ||
+      (principal.kind === "AWS" && ELB_ACCOUNTS.some((account) => principal.value === account || new RegExp(`^arn:aws[\\w-]*:iam::${account}:root$`).test(principal.value))),
+  );
+}
+
+/**
+ * Whether a bucket receives Application Load Balancer access logs: a policy of it lets Elastic
+ * Load Balancing put objects. UNKNOWN when a policy of it is unknown during preview.
+ */
+function receivesAlbLogs(args: StackValidationArgs, bucket: PolicyResource): boolean | typeof UNKNOWN {
+  const policies = attached(args.resources, POLICY_TYPES, "bucket", bucket, knownNames(bucket, ["bucket"]));
+  const documents: (() => unknown)[] = [...policies.map((policy) => (): unknown => policy.props.policy), (): unknown => bucket.props.policy];
+  let unknown = false;
+  for (const read of documents) {
+    // undefined: unknown during preview; null: no policy there.
+    const document = Unknowns.peek((): unknown => read() ?? null);
+    if (document === undefined) unknown = true;
+    if (document === undefined || document === null) continue;
+    const parsed = parseDocument(document);
+    if ("statements" in parsed && parsed.statements.some(grantsElbLogDelivery)) return true;
+  }
+  return unknown ? UNKNOWN : false;
+}
+
 /** S3 encryption: SSE-KMS with a key declared in the stack and S3 bucket keys on. */
 export const s3EncryptionKms: StackValidationPolicy = {
   name: "s3-encryption-kms",
-  description: "Every S3 bucket encrypts by default with SSE-KMS, using a KMS key declared in the same stack, with bucket keys enabled.",
+  description:
+    "Every S3 bucket encrypts by default with SSE-KMS (bucket keys on) or DSSE-KMS (which AWS does not let use bucket keys), using a KMS key declared in the same stack, except that a bucket whose policy lets Elastic Load Balancing deliver access logs may use SSE-S3, the only encryption AWS supports for Application Load Balancer logs.",
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
@@ -135,13 +178,13 @@ export const s3EncryptionKms: StackValidationPolicy = {
       const sources: { urn: string; rules: EncryptionRule[] }[] = [];
       for (const config of configs) {
         const fromStack = dependenciesOfType(config, "rules", KMS_KEY_TYPES).length > 0;
-        const rules = unknowns.read(() => list(config.props.rules).map((rule) => encryptionRule(rule, fromStack, unknowns)));
+        const rules = unknowns.read(() => list(config.props.rules).map((rule) => encryptionRule(rule, fromStack, unknowns, config)), config);
         if (rules !== UNKNOWN) sources.push({ urn: config.urn, rules });
       }
-      const inline = unknowns.read(() => record(bucket.props.serverSideEncryptionConfiguration));
+      const inline = unknowns.read(() => record(bucket.props.serverSideEncryptionConfiguration), bucket);
       if (inline !== UNKNOWN && inline !== undefined) {
         const fromStack = dependenciesOfType(bucket, "serverSideEncryptionConfiguration", KMS_KEY_TYPES).length > 0;
-        const rule = unknowns.read(() => encryptionRule(inline.rule, fromStack, unknowns));
+        const rule = unknowns.read(() => encryptionRule(inline.rule, fromStack, unknowns, bucket), bucket);
         if (rule !== UNKNOWN) sources.push({ urn: bucket.urn, rules: [rule] });
       }
       if (configs.length === 0 && (inline === undefined || inline === UNKNOWN)) {
@@ -155,7 +198,12 @@ export const s3EncryptionKms: StackValidationPolicy = {
       for (const source of sources) {
         for (const rule of source.rules) {
           if (rule.algorithm === "AES256") {
-            if (!allowSseS3) reportViolation(`encryption of ${label} uses SSE-S3 (AES256); use SSE-KMS (aws:kms) with a KMS key declared in this stack`, source.urn);
+            if (allowSseS3) continue;
+            const alb = receivesAlbLogs(args, bucket);
+            if (alb === true) continue;
+            // Unknown is judged as not proven: the same verdict at first preview as in every later one.
+            const why = alb === UNKNOWN ? " (only a bucket whose policy lets Elastic Load Balancing deliver access logs may use SSE-S3, and this bucket's policy is not known during preview)" : "";
+            reportViolation(`encryption of ${label} uses SSE-S3 (AES256); use SSE-KMS (aws:kms) with a KMS key declared in this stack${why}`, source.urn);
             continue;
           }
           if (rule.algorithm !== "aws:kms" && rule.algorithm !== "aws:kms:dsse") {
@@ -167,7 +215,8 @@ export const s3EncryptionKms: StackValidationPolicy = {
           } else if (!rule.keyFromStack && rule.keyValue !== UNKNOWN) {
             reportViolation(`encryption of ${label} uses the key ${q(rule.keyValue ?? null)}, which is not declared in this stack; use the stack's own KMS key`, source.urn);
           }
-          if (rule.bucketKey !== true && rule.bucketKey !== UNKNOWN) reportViolation(`encryption of ${label} must set bucketKeyEnabled to true`, source.urn);
+          // AWS: "S3 Bucket Keys aren't supported for DSSE-KMS".
+          if (rule.algorithm === "aws:kms" && rule.bucketKey !== true && rule.bucketKey !== UNKNOWN) reportViolation(`encryption of ${label} must set bucketKeyEnabled to true`, source.urn);
         }
       }
     });
@@ -175,14 +224,14 @@ export const s3EncryptionKms: StackValidationPolicy = {
   },
 };
 
-function encryptionRule(raw: unknown, keyFromStack: boolean, unknowns: Unknowns): EncryptionRule {
+function encryptionRule(raw: unknown, keyFromStack: boolean, unknowns: Unknowns, resource: PolicyResource): EncryptionRule {
   const rule = record(raw) ?? {};
   const byDefault = record(rule.applyServerSideEncryptionByDefault) ?? {};
   const algorithm = str(byDefault.sseAlgorithm);
   // The key's value is unknown until the key exists; its property dependency says where it comes from.
   const keyIsSet = "kmsMasterKeyId" in byDefault;
-  const keyValue = keyIsSet && !keyFromStack ? unknowns.read(() => str(byDefault.kmsMasterKeyId)) : undefined;
-  const bucketKey = unknowns.read(() => rule.bucketKeyEnabled);
+  const keyValue = keyIsSet && !keyFromStack ? unknowns.read(() => str(byDefault.kmsMasterKeyId), resource) : undefined;
+  const bucketKey = unknowns.read(() => rule.bucketKeyEnabled, resource);
   return { algorithm, keyIsSet, keyFromStack, keyValue, bucketKey };
 }
 
@@ -215,8 +264,8 @@ export const s3TlsOnly: StackValidationPolicy = {
     const unknowns = new Unknowns();
     forEachBucket(args, POLICY_TYPES, (bucket, policies, label) => {
       const names = knownNames(bucket, ["bucket"]);
-      const documents: { urn: string; value: unknown }[] = policies.map((policy) => ({ urn: policy.urn, value: unknowns.read((): unknown => policy.props.policy) }));
-      const inline = unknowns.read((): unknown => bucket.props.policy);
+      const documents: { urn: string; value: unknown }[] = policies.map((policy) => ({ urn: policy.urn, value: unknowns.read((): unknown => policy.props.policy, policy) }));
+      const inline = unknowns.read((): unknown => bucket.props.policy, bucket);
       if (inline !== undefined) documents.push({ urn: bucket.urn, value: inline });
       if (documents.length === 0) {
         reportViolation(`${label} has no bucket policy; declare an aws.s3.BucketPolicy that denies s3:* to every principal when aws:SecureTransport is false`, bucket.urn);
@@ -224,7 +273,7 @@ export const s3TlsOnly: StackValidationPolicy = {
       }
       for (const document of documents) {
         if (document.value === UNKNOWN) continue;
-        const parsed = unknowns.read(() => parseDocument(document.value));
+        const parsed = unknowns.read(() => parseDocument(document.value), args.resources.find((resource) => resource.urn === document.urn));
         if (parsed === UNKNOWN) continue;
         if ("error" in parsed) {
           reportViolation(`bucket policy of ${label} ${parsed.error}`, document.urn);
@@ -282,12 +331,12 @@ export const s3VersioningLifecycle: StackValidationPolicy = {
       const label = `bucket ${q(names[0] ?? bucket.name)}`;
 
       const versionings = attached(args.resources, VERSIONING_TYPES, "bucket", bucket, names);
-      const inlineVersioning = unknowns.read(() => record(bucket.props.versioning)?.enabled);
+      const inlineVersioning = unknowns.read(() => record(bucket.props.versioning)?.enabled, bucket);
       if (versionings.length === 0 && inlineVersioning !== true && inlineVersioning !== UNKNOWN) {
         reportViolation(`${label} is not versioned; declare an aws.s3.BucketVersioning for it with status Enabled`, bucket.urn);
       }
       for (const versioning of versionings) {
-        const status = unknowns.read(() => str(record(versioning.props.versioningConfiguration)?.status));
+        const status = unknowns.read(() => str(record(versioning.props.versioningConfiguration)?.status), versioning);
         if (status !== UNKNOWN && status !== "Enabled") reportViolation(`versioning of ${label} must have status Enabled, got ${q(status ?? null)}`, versioning.urn);
       }
 
@@ -304,6 +353,7 @@ export const s3VersioningLifecycle: StackValidationPolicy = {
               abort: enabled && (num(record(rule.abortIncompleteMultipartUpload)?.daysAfterInitiation) ?? 0) > 0,
             };
           }),
+          lifecycle,
         );
         if (read === UNKNOWN) unknownRules = true;
         else rules.push(...read);
@@ -316,6 +366,7 @@ export const s3VersioningLifecycle: StackValidationPolicy = {
             abort: rule.enabled === true && (num(rule.abortIncompleteMultipartUploadDays) ?? 0) > 0,
           };
         }),
+        bucket,
       );
       if (inlineRules === UNKNOWN) unknownRules = true;
       else rules.push(...inlineRules);

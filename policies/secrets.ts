@@ -9,30 +9,24 @@
  * tls.PrivateKey or is an output named like a secret: the rule then cannot decide and says so.
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
+import { SDK_SECRET_PROPERTIES } from "./sdk-secret-properties";
 import { dependenciesOfType, q, UNKNOWN, Unknowns } from "./support";
 
 const STACK = "pulumi:pulumi:Stack";
 const PRIVATE_KEY = "tls:index/privateKey:PrivateKey";
 
 /**
- * `<type token>#<property>` pairs allowed to carry key material: properties stored as secrets
- * by their provider, and public-key properties that are computed from a private key.
+ * Public-key properties computed from a private key: they never hold key material, but while
+ * unknown during preview they count as possibly holding it, so they are named here.
  */
-export const SECRET_PROPERTIES = [
-  "kubernetes:core/v1:Secret#data",
-  "kubernetes:core/v1:Secret#stringData",
-  "github:index/actionsSecret:ActionsSecret#plaintextValue",
-  "github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret#plaintextValue",
-  "github:index/dependabotSecret:DependabotSecret#plaintextValue",
-  "aws:secretsmanager/secretVersion:SecretVersion#secretString",
-  "tls:index/selfSignedCert:SelfSignedCert#privateKeyPem",
-  "tls:index/certRequest:CertRequest#privateKeyPem",
-  "tls:index/locallySignedCert:LocallySignedCert#caPrivateKeyPem",
-  "pulumi:providers:github#token",
-  "pulumi:providers:kubernetes#kubeconfig",
-  "github:index/repositoryDeployKey:RepositoryDeployKey#key",
-  "github:index/userSshKey:UserSshKey#key",
-];
+const PUBLIC_KEY_PROPERTIES = ["github:index/repositoryDeployKey:RepositoryDeployKey#key", "github:index/userSshKey:UserSshKey#key"];
+
+/**
+ * `<type token>#<property>` pairs allowed to carry key material: the properties the provider SDKs
+ * themselves keep secret (./sdk-secret-properties, derived from the SDKs' generated code), and
+ * public-key properties computed from a private key.
+ */
+export const SECRET_PROPERTIES: readonly string[] = [...SDK_SECRET_PROPERTIES, ...PUBLIC_KEY_PROPERTIES];
 
 const PRIVATE_KEY_PATTERN = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
 const TOKEN_PATTERN = /\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})\b/;
@@ -76,7 +70,7 @@ export const secretMaterialPlaintext: StackValidationPolicy = {
       secretProperties: {
         type: "array",
         items: { type: "string", pattern: "^[^#]+#[^#]+$" },
-        default: SECRET_PROPERTIES,
+        default: [...SECRET_PROPERTIES],
         description: "<type token>#<property> pairs allowed to carry key material.",
       },
     },
@@ -100,7 +94,7 @@ export const secretMaterialPlaintext: StackValidationPolicy = {
             resource.urn,
           );
         });
-        if (mayHoldSecret(resource, prop, stack)) unknowns.read(() => local.rethrow());
+        if (mayHoldSecret(resource, prop, stack)) unknowns.read(() => local.rethrow(), resource);
       }
     }
     unknowns.rethrow();

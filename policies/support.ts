@@ -8,7 +8,7 @@
  * unknown read through {@link Unknowns}, which remembers the first unknown value and lets the rule
  * rethrow it after it has reported everything it could check.
  */
-import type { PolicyResource } from "@pulumi/policy";
+import type { PolicyResource, ReportViolation } from "@pulumi/policy";
 
 /** Plain property bag. */
 export type Props = Record<string, unknown>;
@@ -58,22 +58,37 @@ export function isUnknownValueError(error: unknown): boolean {
 /** Marker returned by {@link Unknowns.read} for a value unknown during preview. */
 export const UNKNOWN = Symbol("unknown during preview");
 
+const UNKNOWN_SUFFIX = " can't be known during preview";
+
+/** How a note names a resource: its type token and name. */
+export function resourceLabel(resource: Pick<PolicyResource, "type" | "name">): string {
+  return `${resource.type} ${q(resource.name)}`;
+}
+
 /**
  * Reads values that may be unknown during preview without giving up at the first one: `read`
  * returns {@link UNKNOWN} and remembers the error; `rethrow` at the end of a rule throws the first
  * one, so the engine records the rule as not checkable during preview (an advisory note) after
  * the rule has reported what it could check.
+ *
+ * A stack policy's note carries no resource (the analyzer reports it for the whole stack), so
+ * `read` takes the resource the value belongs to and the note names every such resource.
  */
 export class Unknowns {
   private first: Error | undefined;
+  private readonly about: string[] = [];
 
   /** Runs `fn`; an unknown value yields {@link UNKNOWN} instead of throwing. */
-  read<T>(fn: () => T): T | typeof UNKNOWN {
+  read<T>(fn: () => T, resource?: Pick<PolicyResource, "type" | "name">): T | typeof UNKNOWN {
     try {
       return fn();
     } catch (error) {
       if (!isUnknownValueError(error)) throw error;
       this.first ??= error as Error;
+      if (resource) {
+        const what = `${resourceLabel(resource)}: ${(error as Error).message.slice(0, -UNKNOWN_SUFFIX.length)}`;
+        if (!this.about.includes(what)) this.about.push(what);
+      }
       return UNKNOWN;
     }
   }
@@ -88,11 +103,21 @@ export class Unknowns {
     }
   }
 
-  /** Throws the first unknown value read, if any. */
+  /** Throws the first unknown value read, if any, naming the resources whose values were unknown. */
   rethrow(): void {
-    // The SDK's own UnknownValueError, rethrown as caught.
-    if (this.first !== undefined) throw this.first;
+    if (this.first === undefined) return;
+    // The SDK's own UnknownValueError (the analyzer recognises its class), its message naming the resources.
+    if (this.about.length > 0) this.first.message = `${this.about.join("; ")}${UNKNOWN_SUFFIX}`;
+    throw this.first;
   }
+}
+
+/**
+ * Reports an advisory note on a resource, whatever the rule's level: something the rule cannot
+ * judge and the reader must (the object form of reportViolation, which the analyzer honours).
+ */
+export function reportNote(reportViolation: ReportViolation, message: string, urn: string): void {
+  (reportViolation as unknown as (info: { message: string; urn: string; enforcementLevel: "advisory" }) => void)({ message, urn, enforcementLevel: "advisory" });
 }
 
 /** Quotes a value for a message. */
@@ -267,25 +292,9 @@ export interface Container {
   readonly spec: Props;
 }
 
-/** Every type that runs pods: the workloads plus bare Pods, ReplicaSets, Jobs and CronJobs. */
-export const POD_TYPES = [
-  ...WORKLOAD_TYPES,
-  "kubernetes:apps/v1:ReplicaSet",
-  "kubernetes:batch/v1:Job",
-  "kubernetes:batch/v1:CronJob",
-  "kubernetes:core/v1:Pod",
-] as const;
-
 /** The pod spec of a workload's template. */
 export function podSpec(props: Props): Props {
   return record(record(record(props.spec)?.template)?.spec) ?? {};
-}
-
-/** The pod spec of any of {@link POD_TYPES}: a Pod's own spec, a CronJob's job template's. */
-export function podSpecOf(type: string, props: Props): Props {
-  if (type === "kubernetes:core/v1:Pod") return record(props.spec) ?? {};
-  if (type === "kubernetes:batch/v1:CronJob") return podSpec(record(record(props.spec)?.jobTemplate) ?? {});
-  return podSpec(props);
 }
 
 /** Containers and init containers of a pod spec. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { iamGithubOidcTrust, iamIrsaTrust, iamNoWildcards } from "../../policies/aws-iam";
-import { messages, res, UNKNOWN, unknownNote, violations, withInputs } from "./harness";
+import { messages, res, stackUnknownNote, UNKNOWN, unknownNote, violations, withInputs } from "./harness";
 
 const GH = "token.actions.githubusercontent.com";
 const EKS = "oidc.eks.eu-west-1.amazonaws.com/id/0123456789ABCDEF";
@@ -70,6 +70,69 @@ describe("iam-no-wildcards", () => {
     ]);
   });
 
+  it("fails service-wide actions however the wildcard is written", async () => {
+    const policy = res("aws:iam/policy:Policy", "wide", {
+      policy: doc({ Effect: "Allow", Action: ["iam:*?", "*:Get*", "KMS:*", "s3:GetObject"], Resource: "arn:aws:s3:::x/*" }),
+    });
+    expect(await messages(iamNoWildcards, [policy])).toEqual([
+      'policy statement #0 allows "*:Get*"; list the actions it needs',
+      'policy statement #0 allows "KMS:*"; list the actions it needs',
+      'policy statement #0 allows "iam:*?"; list the actions it needs',
+    ]);
+  });
+
+  it("counts a resource pattern that names every resource of a service as Resource *", async () => {
+    const policy = res("aws:iam/policy:Policy", "buckets", {
+      policy: doc(
+        { Sid: "Buckets", Effect: "Allow", Action: "s3:GetObject", Resource: ["arn:aws:s3:::*", "arn:aws:s3:::*/*"] },
+        { Sid: "Keys", Effect: "Allow", Action: "kms:Decrypt", Resource: "arn:aws:kms:*:*:*" },
+        { Sid: "Any", Effect: "Allow", Action: "sqs:SendMessage", Resource: "arn:*" },
+      ),
+    });
+    expect(await messages(iamNoWildcards, [policy])).toEqual([
+      'policy statement "Any" allows "sqs:SendMessage" on every resource ("arn:*" counts as "*"); only ecr:GetAuthorizationToken, ec2:DescribeSecurityGroups, ec2:DescribeSecurityGroupRules, kms:ListAliases may use Resource "*"',
+      'policy statement "Buckets" allows "s3:GetObject" on every resource ("arn:aws:s3:::*", "arn:aws:s3:::*/*" counts as "*"); only ecr:GetAuthorizationToken, ec2:DescribeSecurityGroups, ec2:DescribeSecurityGroupRules, kms:ListAliases may use Resource "*"',
+      'policy statement "Keys" allows "kms:Decrypt" on every resource ("arn:aws:kms:*:*:*" counts as "*"); only ecr:GetAuthorizationToken, ec2:DescribeSecurityGroups, ec2:DescribeSecurityGroupRules, kms:ListAliases may use Resource "*"',
+    ]);
+  });
+
+  it("passes resource patterns that name one bucket, one bucket's objects or one repository", async () => {
+    const policy = res("aws:iam/policy:Policy", "narrow", {
+      policy: doc({ Effect: "Allow", Action: ["s3:GetObject", "ecr:BatchGetImage"], Resource: ["arn:aws:s3:::state-bucket/*", "arn:aws:ecr:eu-west-1:111111111111:repository/orders"] }),
+    });
+    expect(await messages(iamNoWildcards, [policy])).toEqual([]);
+  });
+
+  it("fails every AWS managed policy that amounts to admin or privilege escalation, however it is attached", async () => {
+    const arn = (name: string) => `arn:aws:iam::aws:policy/${name}`;
+    const role = withInputs(reconcilerRole, { managedPolicyArns: [arn("AmazonEC2ContainerRegistryReadOnly"), arn("IAMFullAccess")] });
+    const exclusive = res("aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive", "exclusive", {
+      roleName: "ci",
+      policyArns: [arn("AdministratorAccess-Amplify"), arn("AWSOrganizationsFullAccess"), arn("AdministratorAccess-AWSElasticBeanstalk")],
+    });
+    const govCloud = res("aws:iam/groupPolicyAttachment:GroupPolicyAttachment", "gov", { group: "ops", policyArn: "arn:aws-us-gov:iam::aws:policy/AdministratorAccess" });
+    const lambda = res("aws:iam/userPolicyAttachment:UserPolicyAttachment", "lambda", { user: "dev", policyArn: arn("AWSLambda_FullAccess") });
+    expect(await messages(iamNoWildcards, [role, exclusive, govCloud, lambda])).toEqual([
+      'policyArn attaches AdministratorAccess, which allows "*" on every resource; attach a policy that lists the actions it needs',
+      'managedPolicyArns[1] attaches IAMFullAccess, which allows "iam:*" on every resource, so the holder can grant itself anything; attach a policy that lists the actions it needs',
+      "policyArns[0] attaches AdministratorAccess-Amplify, which grants account administrative permissions, IAM role and policy changes included; attach a policy that lists the actions it needs",
+      'policyArns[1] attaches AWSOrganizationsFullAccess, which allows "organizations:*", including control over every account of the organization; attach a policy that lists the actions it needs',
+      "policyArns[2] attaches AdministratorAccess-AWSElasticBeanstalk, which grants account administrative permissions, IAM role and policy changes included; attach a policy that lists the actions it needs",
+      'policyArn attaches AWSLambda_FullAccess, which allows "lambda:*" and passing any role to Lambda, so the holder can run code as any role Lambda may assume; attach a policy that lists the actions it needs',
+    ]);
+  });
+
+  it("passes PowerUserAccess, which excludes IAM and Organizations management", async () => {
+    const power = res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "deploy", { role: "deploy", policyArn: "arn:aws:iam::aws:policy/PowerUserAccess" });
+    expect(await messages(iamNoWildcards, [power])).toEqual([]);
+  });
+
+  it("notes an attached policy ARN unknown during preview", async () => {
+    const attachment = res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "later", { role: "ci-orders", policyArn: UNKNOWN });
+    const found = await violations(iamNoWildcards, [attachment]);
+    expect(found.map((v) => [v.enforcementLevel, v.message])).toEqual([["advisory", unknownNote("iam-no-wildcards", "policyArn")]]);
+  });
+
   it("fails a trust policy that lets Principal * assume the role", async () => {
     const role = withInputs(reconcilerRole, { assumeRolePolicy: doc({ Sid: "Anyone", Effect: "Allow", Principal: { AWS: "*" }, Action: "sts:AssumeRole" }) });
     expect(await messages(iamNoWildcards, [role])).toEqual(['assumeRolePolicy statement "Anyone" lets every AWS principal assume the role; name the principals that may assume it']);
@@ -134,7 +197,7 @@ describe("iam-github-oidc-trust", () => {
     const provider = res("aws:iam/openIdConnectProvider:OpenIdConnectProvider", "github", { url: `https://${GH}`, clientIdLists: ["sts.amazonaws.com"] });
     const role = res("aws:iam/role:Role", "ci", { assumeRolePolicy: UNKNOWN }, { deps: { assumeRolePolicy: [provider] } });
     const found = await violations(iamGithubOidcTrust, [provider, role, withInputs(reconcilerRole, { assumeRolePolicy: UNKNOWN })]);
-    expect(found.map((v) => [v.enforcementLevel, v.message])).toEqual([["advisory", unknownNote("iam-github-oidc-trust", "assumeRolePolicy")]]);
+    expect(found.map((v) => [v.enforcementLevel, v.message])).toEqual([["advisory", stackUnknownNote("iam-github-oidc-trust", 'aws:iam/role:Role "ci": string value at .assumeRolePolicy')]]);
   });
 });
 

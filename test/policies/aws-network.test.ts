@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { sgHygiene, sgNoWorldAdminPorts, sgNoWorldRiskyPorts, sgWorldIngressAllowlist } from "../../policies/aws-network";
-import { messages, res, UNKNOWN, unknownNote, violations, withInputs } from "./harness";
+import { messages, res, stackUnknownNote, UNKNOWN, violations, withInputs } from "./harness";
 
 const SG = "aws:ec2/securityGroup:SecurityGroup";
 const group = res(SG, "entry", { description: "Cluster entry point", vpcId: "vpc-1" });
@@ -73,7 +73,99 @@ describe("sg-no-world-admin-ports", () => {
 
   it("notes a CIDR unknown during preview", async () => {
     const found = await violations(sgNoWorldAdminPorts, [ingressRule({ fromPort: 22, toPort: 22, cidrIpv4: UNKNOWN })]);
-    expect(found.map((v) => [v.enforcementLevel, v.message])).toEqual([["advisory", unknownNote("sg-no-world-admin-ports", "cidrIpv4")]]);
+    expect(found.map((v) => [v.enforcementLevel, v.message])).toEqual([
+      ["advisory", stackUnknownNote("sg-no-world-admin-ports", 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule "entry-https": string value at .cidrIpv4')],
+    ]);
+  });
+});
+
+describe("security group sources given as managed prefix lists", () => {
+  const office = res("aws:ec2/managedPrefixList:ManagedPrefixList", "office", {
+    name: "office",
+    addressFamily: "IPv4",
+    maxEntries: 5,
+    entries: [{ cidr: "203.0.113.0/24", description: "office" }],
+  });
+  const worldEntry = res("aws:ec2/managedPrefixListEntry:ManagedPrefixListEntry", "office-world", { prefixListId: UNKNOWN, cidr: "0.0.0.0/0" }, { deps: { prefixListId: [office] } });
+  const sshFrom = (...lists: ReturnType<typeof res>[]) =>
+    res(
+      "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+      "ssh",
+      { securityGroupId: UNKNOWN, description: "SSH", ipProtocol: "tcp", fromPort: 22, toPort: 22, prefixListId: UNKNOWN },
+      { deps: { securityGroupId: [group], prefixListId: lists } },
+    );
+
+  it("passes a declared prefix list of private and office blocks", async () => {
+    expect(await violations(sgNoWorldAdminPorts, [office, sshFrom(office)])).toEqual([]);
+  });
+
+  it("fails a declared prefix list with a world-open entry resource, at first preview and once IDs are known", async () => {
+    expect(await messages(sgNoWorldAdminPorts, [office, worldEntry, sshFrom(office)])).toEqual(['rule lets 0.0.0.0/0 (from prefix list "office") reach port 22 (tcp 22)']);
+    const known = withInputs(sshFrom(office), { prefixListId: "pl-0123456789abcdef0" });
+    expect(await messages(sgNoWorldAdminPorts, [withInputs(office, { entries: [{ cidr: "::/0" }] }), known])).toEqual([
+      'rule lets ::/0 (from prefix list "office") reach port 22 (tcp 22)',
+    ]);
+  });
+
+  it("resolves prefix lists of inline rules and legacy rules, for every port rule", async () => {
+    const open = withInputs(office, { entries: [{ cidr: "0.0.0.0/0" }] });
+    const legacy = res(
+      "aws:ec2/securityGroupRule:SecurityGroupRule",
+      "legacy",
+      { type: "ingress", securityGroupId: "sg-1", description: "db", protocol: "tcp", fromPort: 5432, toPort: 5432, prefixListIds: [UNKNOWN] },
+      { deps: { prefixListIds: [open] } },
+    );
+    const withInline = res(SG, "inline", { description: "x", ingress: [{ description: "web", protocol: "tcp", fromPort: 8080, toPort: 8080, prefixListIds: [UNKNOWN] }] }, { deps: { ingress: [open] } });
+    expect(await messages(sgNoWorldRiskyPorts, [open, legacy])).toEqual(['rule lets 0.0.0.0/0 (from prefix list "office") reach port 5432 (tcp 5432)']);
+    expect(await messages(sgWorldIngressAllowlist, [open, withInline])).toEqual([
+      'ingress[0] opens tcp 8080 to 0.0.0.0/0 (from prefix list "office"); world-open ingress is allowed only on port 443',
+    ]);
+  });
+
+  it("notes a prefix list the stack does not declare, on the rule, instead of passing it", async () => {
+    const managed = withInputs(sshFrom(), { prefixListId: "pl-0cloudfront000000" });
+    const found = await violations(sgNoWorldAdminPorts, [managed]);
+    expect(found.map((v) => [v.enforcementLevel, v.resource, v.message])).toEqual([
+      [
+        "advisory",
+        managed.urn,
+        'rule takes sources from prefix list "pl-0cloudfront000000", which this stack does not declare; its entries cannot be checked, so make sure none is open to the world',
+      ],
+    ]);
+  });
+
+  it("notes an undeclared prefix list next to a declared one in a group's inline rules, at first preview and once IDs are known", async () => {
+    const rules = (declaredId: unknown) => [
+      { description: "office", protocol: "tcp", fromPort: 443, toPort: 443, prefixListIds: [declaredId] },
+      { description: "cdn", protocol: "tcp", fromPort: 443, toPort: 443, prefixListIds: ["pl-0cloudfront000000"] },
+    ];
+    const group = (declaredId: unknown) => res(SG, "mixed", { description: "x", ingress: rules(declaredId) }, { deps: { ingress: [office] } });
+    const preview = await violations(sgNoWorldAdminPorts, [office, group(UNKNOWN)]);
+    expect(preview.map((v) => [v.enforcementLevel, v.message])).toEqual([
+      ["advisory", 'ingress[1] takes sources from prefix list "pl-0cloudfront000000", which this stack does not declare; its entries cannot be checked, so make sure none is open to the world'],
+    ]);
+    const known = await violations(sgNoWorldAdminPorts, [office, group("pl-0office00000000000")]);
+    expect(known.map((v) => [v.enforcementLevel, v.message])).toEqual([
+      ["advisory", "ingress[0] and ingress[1] name 2 prefix lists and this stack declares 1 of them; the entries of the others cannot be checked, so make sure none is open to the world"],
+    ]);
+    // Two rules naming the same declared list are not an undeclared one.
+    const twice = res(SG, "twice", { description: "x", ingress: [rules("pl-0office00000000000")[0], { ...rules("pl-0office00000000000")[0], fromPort: 8443, toPort: 8443 }] }, { deps: { ingress: [office] } });
+    expect(await violations(sgNoWorldAdminPorts, [office, twice])).toEqual([]);
+  });
+
+  it("notes a prefix list ID unknown during preview that comes from nothing the stack declares", async () => {
+    const found = await violations(sgNoWorldAdminPorts, [sshFrom()]);
+    expect(found.map((v) => [v.enforcementLevel, v.message])).toEqual([
+      ["advisory", stackUnknownNote("sg-no-world-admin-ports", 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule "ssh": string value at .prefixListId')],
+    ]);
+  });
+
+  it("notes prefix list entries unknown during preview, naming the list", async () => {
+    const unknownEntries = withInputs(office, { entries: [{ cidr: UNKNOWN }] });
+    const found = await violations(sgNoWorldAdminPorts, [unknownEntries, sshFrom(office)]);
+    expect(found.map((v) => [v.enforcementLevel, v.message])).toEqual([
+      ["advisory", stackUnknownNote("sg-no-world-admin-ports", 'aws:ec2/managedPrefixList:ManagedPrefixList "office": string value at .entries.0.cidr')],
+    ]);
   });
 });
 

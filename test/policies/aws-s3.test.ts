@@ -9,7 +9,7 @@ import {
   s3TlsOnly,
   s3VersioningLifecycle,
 } from "../../policies/aws-s3";
-import { messages, res, UNKNOWN, unknownNote, violations, withInputs } from "./harness";
+import { messages, res, stackUnknownNote, UNKNOWN, violations, withInputs } from "./harness";
 
 const TLS_STATEMENT = {
   Sid: "DenyInsecureTransport",
@@ -106,7 +106,9 @@ describe("s3-public-access-block", () => {
   it("cannot be decided when a flag is unknown during preview: an advisory note, not a pass", async () => {
     const block = withInputs(good.block, { blockPublicPolicy: UNKNOWN });
     const found = await violations(s3PublicAccessBlock, stack({ block }));
-    expect(found.map((v) => [v.enforcementLevel, v.message])).toEqual([["advisory", unknownNote("s3-public-access-block", "blockPublicPolicy")]]);
+    expect(found.map((v) => [v.enforcementLevel, v.message])).toEqual([
+      ["advisory", stackUnknownNote("s3-public-access-block", 'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock "data-block": string value at .blockPublicPolicy')],
+    ]);
   });
 });
 
@@ -181,6 +183,43 @@ describe("s3-encryption-kms", () => {
     expect(await messages(s3EncryptionKms, stack({ encryption }))).toEqual(['encryption of bucket "data" must set bucketKeyEnabled to true']);
   });
 
+  const albLogs = (principal: object) =>
+    withInputs(good.policy, {
+      policy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [TLS_STATEMENT, { Sid: "ElbLogs", Effect: "Allow", Principal: principal, Action: "s3:PutObject", Resource: "arn:aws:s3:::data-bucket/AWSLogs/111111111111/*" }],
+      }),
+    });
+
+  it("accepts SSE-S3 on a bucket that receives Application Load Balancer logs, the only encryption AWS supports for them", async () => {
+    expect(await messages(s3EncryptionKms, stack({ encryption: sseS3, policy: albLogs({ Service: "logdelivery.elasticloadbalancing.amazonaws.com" }) }))).toEqual([]);
+    expect(await messages(s3EncryptionKms, stack({ encryption: sseS3, policy: albLogs({ AWS: "arn:aws:iam::156460612806:root" }) }))).toEqual([]);
+  });
+
+  it("still fails SSE-S3 on a bucket whose policy grants log delivery to anyone else", async () => {
+    expect(await messages(s3EncryptionKms, stack({ encryption: sseS3, policy: albLogs({ Service: "delivery.logs.amazonaws.com" }) }))).toEqual([
+      'encryption of bucket "data" uses SSE-S3 (AES256); use SSE-KMS (aws:kms) with a KMS key declared in this stack',
+    ]);
+    expect(await messages(s3EncryptionKms, stack({ encryption: sseS3, policy: albLogs({ AWS: "arn:aws:iam::222222222222:root" }) }))).toEqual([
+      'encryption of bucket "data" uses SSE-S3 (AES256); use SSE-KMS (aws:kms) with a KMS key declared in this stack',
+    ]);
+  });
+
+  it("fails SSE-S3 at first preview too when the bucket policy is not known yet, saying why", async () => {
+    expect(await messages(s3EncryptionKms, stack({ encryption: sseS3, policy: withInputs(good.policy, { policy: UNKNOWN }) }))).toEqual([
+      'encryption of bucket "data" uses SSE-S3 (AES256); use SSE-KMS (aws:kms) with a KMS key declared in this stack (only a bucket whose policy lets Elastic Load Balancing deliver access logs may use SSE-S3, and this bucket\'s policy is not known during preview)',
+    ]);
+  });
+
+  it("accepts DSSE-KMS without bucket keys, which AWS does not support for it", async () => {
+    const encryption = withInputs(good.encryption, { rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms:dsse", kmsMasterKeyId: UNKNOWN } }] });
+    expect(await messages(s3EncryptionKms, stack({ encryption }))).toEqual([]);
+    const managedKey = withInputs(good.encryption, { rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms:dsse" } }] });
+    expect(await messages(s3EncryptionKms, stack({ encryption: managedKey }))).toEqual([
+      'encryption of bucket "data" uses the AWS managed key; set kmsMasterKeyId to a KMS key declared in this stack',
+    ]);
+  });
+
   it("accepts the deprecated inline configuration on the bucket", async () => {
     const bucket = {
       ...withInputs(good.bucket, {
@@ -233,7 +272,8 @@ describe("s3-tls-only", () => {
     const policy = withInputs(good.policy, { policy: UNKNOWN });
     const found = await violations(s3TlsOnly, stack({ policy }));
     expect(found).toEqual([
-      { policyPack: "gitops-platform", policyName: "s3-tls-only", enforcementLevel: "advisory", message: unknownNote("s3-tls-only", "policy") },
+      { policyPack: "gitops-platform", policyName: "s3-tls-only", enforcementLevel: "advisory", message: stackUnknownNote("s3-tls-only", 'aws:s3/bucketPolicy:BucketPolicy "data-policy": string value at .policy'),
+      },
     ]);
   });
 });

@@ -83,3 +83,8 @@ export async function messages(policy: Policy, resources: readonly RecordedResou
 export function unknownNote(policyName: string, path: string): string {
   return `can't run policy '${policyName}' from policy pack '${PROJECT}@v0.1.0' during preview: string value at .${path} can't be known during preview`;
 }
+
+/** The note a stack policy gets when values of these resources (`<type> "<name>": <kind> value at .<path>`) are unknown. */
+export function stackUnknownNote(policyName: string, ...values: readonly string[]): string {
+  return `can't run policy '${policyName}' from policy pack '${PROJECT}@v0.1.0' during preview: ${values.join("; ")} can't be known during preview`;
+}
