@@ -606,6 +606,46 @@ export function appCiRules(
     region: `\${{ vars.${names.region} }}`,
   }));
   if (!same(include, expected)) problems.push(`job release: expected the matrix ${JSON.stringify(expected)}`);
+  // One build: every environment gets the bytes of the build job's archive, with its digest.
+  const builds = jobsOf(workflow).flatMap(([jobId, job]) => stepsOf(job).filter((s) => /\bdocker (buildx )?build\b|\bbuildah\b|\bdocker push\b/.test(s.run ?? "")).map(() => jobId));
+  if (!same(builds, ["build"])) problems.push(`jobs: expected exactly one image build, in the job build (found in: ${builds.join(", ") || "none"})`);
+  const build = workflow.jobs?.build;
+  const upload = findStep(build, (s) => usesAction(s, "actions/upload-artifact"));
+  if (!upload || upload.with?.name !== "release-image" || build?.outputs?.digest === undefined) {
+    problems.push("job build: expected the release image kept as the artifact release-image, and its digest as the output digest");
+  }
+  const download = findStep(release, (s) => usesAction(s, "actions/download-artifact"));
+  const pushStep = findStep(release, (s) => /\bskopeo copy --preserve-digests\b/.test(s.run ?? ""));
+  if (!same(release.needs, "build") || download?.with?.name !== "release-image" || release.env?.DIGEST !== "${{ needs.build.outputs.digest }}") {
+    problems.push("job release: expected needs: build, the artifact release-image and DIGEST from needs.build.outputs.digest");
+  }
+  if (!pushStep || !/"\$pushed" != "\$DIGEST"/.test(pushStep.run ?? "") || !/"\$built" != "\$DIGEST"/.test(pushStep.run ?? "")) {
+    problems.push("job release: expected skopeo copy --preserve-digests of the archive, checking the archive's and the pushed digest against DIGEST");
+  }
+  return problems;
+}
+
+/**
+ * preview.yml, job tag-changes: on pull requests into prod, `check-tag-changes` of the pull
+ * request's base and head against origin/staging, with the full history and no credentials.
+ */
+export function tagChangesRules(workflow: Workflow): string[] {
+  const problems: string[] = [];
+  const job = workflow.jobs?.["tag-changes"];
+  if (!job || job.name !== "tag-changes") return ["jobs: expected a job tag-changes named tag-changes (the check the prod ruleset requires)"];
+  if (job.if !== "github.event_name == 'pull_request' && github.base_ref == 'prod'") problems.push("job tag-changes: must run for every pull request into prod");
+  if (job.environment !== undefined || !same(grantsOf(job.permissions), { contents: "read" }) || secretsIn(job).length > 0) {
+    problems.push("job tag-changes: expected permissions exactly { contents: read }, no environment and no secrets");
+  }
+  const checkout = findStep(job, (s) => usesAction(s, "actions/checkout"));
+  if (checkout?.with?.["fetch-depth"] !== 0) problems.push("job tag-changes: the checkout needs the full history (fetch-depth: 0)");
+  if (!same(job.env, { BASE_SHA: "${{ github.event.pull_request.base.sha }}", HEAD_SHA: "${{ github.event.pull_request.head.sha }}" })) {
+    problems.push("job tag-changes: BASE_SHA and HEAD_SHA must be the pull request's base and head commits");
+  }
+  const check = findStep(job, (s) => typeof s.run === "string" && /npm run (--silent )?check-tag-changes -- "\$BASE_SHA" "\$HEAD_SHA" origin\/staging\s*$/.test(s.run));
+  if (!check || check.if !== undefined || (check as Record<string, unknown>)["continue-on-error"] !== undefined) {
+    problems.push('job tag-changes: expected the step npm run check-tag-changes -- "$BASE_SHA" "$HEAD_SHA" origin/staging, unconditional');
+  }
   return problems;
 }
 
@@ -633,5 +673,21 @@ export function automationRules(workflow: Workflow): string[] {
     "permission-pull-requests": "write",
   };
   if (!app || !same(app.with, expected)) problems.push(`job automation-pr: expected an App token step with ${JSON.stringify(expected)}`);
+  // What may merge itself comes from the program (the staging stack's offline plan), read by a job
+  // without credentials; the privileged job only gets the result.
+  const scope = workflow.jobs?.scope;
+  if (!scope) return [...problems, "jobs: expected a job scope"];
+  if (scope.if !== job.if) problems.push("job scope: must run only on the default branch, as automation-pr");
+  if (scope.environment !== undefined || !same(grantsOf(scope.permissions), { contents: "read" }) || secretsIn(scope).length > 0) {
+    problems.push("job scope: expected permissions exactly { contents: read }, no environment and no secrets");
+  }
+  const reads = findStep(scope, (s) => typeof s.run === "string" && /npm run --silent plan -- --stack staging --json\b/.test(s.run) && /node tools\/delivery\.cjs automation-scope --plan /.test(s.run));
+  if (!reads?.id || scope.outputs?.scope !== `\${{ steps.${reads.id}.outputs.scope }}`) {
+    problems.push("job scope: expected its output scope from `node tools/delivery.cjs automation-scope` over the staging stack's plan (--json)");
+  }
+  const script = findStep(job, (s) => usesAction(s, GITHUB_SCRIPT));
+  if (!same(job.needs, "scope") || script?.env?.SCOPE !== "${{ needs.scope.outputs.scope }}") {
+    problems.push("job automation-pr: expected needs: scope and the script's SCOPE from needs.scope.outputs.scope");
+  }
   return problems;
 }

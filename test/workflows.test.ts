@@ -18,6 +18,7 @@ import {
   driftRules,
   parseWorkflow,
   previewRules,
+  tagChangesRules,
   usesLines,
   type Step,
   type Workflow,
@@ -195,13 +196,47 @@ describe("templates/app-ci.yml, the app repositories' CI", () => {
       ])}`,
     ]);
     // The generic rules catch the rest: a build job with id-token: write has no AWS step.
-    expect(auditWorkflow(template().replace("    permissions:\n      contents: read\n    steps:", "    permissions:\n      contents: read\n      id-token: write\n    steps:"))).toEqual([
+    expect(auditWorkflow(template().replace("    permissions:\n      contents: read\n    outputs:", "    permissions:\n      contents: read\n      id-token: write\n    outputs:"))).toEqual([
       "job build: id-token: write without an AWS credentials step",
     ]);
   });
 
+  it("builds once and pushes that image's bytes to every environment, checking the digest", () => {
+    const wf = parseWorkflow(template());
+    expect(wf.jobs?.build?.steps?.map((s) => s.name)).toEqual([
+      "Check out",
+      "Check the version tag",
+      "Build the image",
+      "Save the release image as an OCI archive",
+      "Keep the release image for the release jobs",
+    ]);
+    expect(wf.jobs?.release?.steps?.map((s) => s.name)).toEqual([
+      "Check the build's output and the variables gitops-platform set",
+      "Fetch the release image the build job saved",
+      "Assume the app's push role (OIDC)",
+      "Push the release image",
+    ]);
+    const bad = structuredClone(wf) as unknown as { jobs: Record<string, { env: Record<string, string>; steps: Step[] }> };
+    const release = bad.jobs.release!;
+    release.steps = release.steps.map((s) => (s.name === "Push the release image" ? { ...s, run: "docker build --tag \"$REPOSITORY_URL:$VERSION\" .\ndocker push \"$REPOSITORY_URL:$VERSION\"" } : s));
+    release.env.DIGEST = "";
+    expect(appCiRules(bad as unknown as Workflow, APP_RELEASE_ENVIRONMENT, variables)).toEqual([
+      "jobs: expected exactly one image build, in the job build (found in: build, release)",
+      "job release: expected needs: build, the artifact release-image and DIGEST from needs.build.outputs.digest",
+      "job release: expected skopeo copy --preserve-digests of the archive, checking the archive's and the pushed digest against DIGEST",
+    ]);
+    const unchecked = template().replace('if [ "$pushed" != "$DIGEST" ]; then', 'if false; then');
+    expect(appCiRules(parseWorkflow(unchecked), APP_RELEASE_ENVIRONMENT, variables)).toEqual([
+      "job release: expected skopeo copy --preserve-digests of the archive, checking the archive's and the pushed digest against DIGEST",
+    ]);
+    const noArtifact = template().replace("name: release-image\n          path: ${{ runner.temp }}", "name: image\n          path: ${{ runner.temp }}");
+    expect(appCiRules(parseWorkflow(noArtifact), APP_RELEASE_ENVIRONMENT, variables)).toEqual([
+      "job build: expected the release image kept as the artifact release-image, and its digest as the output digest",
+    ]);
+  });
+
   it("catches a release on branch pushes", () => {
-    const bad = template().replace('tags: ["v*.*.*"]', 'tags: ["*"]').replace("startsWith(github.ref, 'refs/tags/v')", "true");
+    const bad = template().replace('tags: ["v*.*.*"]', 'tags: ["*"]').replace("\n    if: github.event_name == 'push' && startsWith(github.ref, 'refs/tags/v')", "\n    if: true");
     expect(appCiRules(parseWorkflow(bad), APP_RELEASE_ENVIRONMENT, variables)).toEqual([
       'on: expected push of tags ["v*.*.*"]',
       "job release: must run only for pushed version tags",
@@ -407,6 +442,37 @@ describe("preview.yml", () => {
       "pulumi preview with the policy pack",
       "Write the report",
       "Fail on a policy violation, a config error or a failed preview",
+    ]);
+  });
+
+  it("checks every pull request into prod for image tags changed outside a promotion, without credentials", () => {
+    expect(tagChangesRules(workflow("preview.yml"))).toEqual([]);
+    const job = workflow("preview.yml").jobs?.["tag-changes"];
+    expect(job?.steps?.map((s) => s.name)).toEqual(["Check out", "Set up Node (.nvmrc)", "Install from the lockfile", "Image tags change on staging only"]);
+  });
+
+  it("catches a tag check that is skipped, privileged, shallow or compares the wrong commits", () => {
+    const check = step("preview.yml", "tag-changes", "Image tags change on staging only");
+    const bad = broken(
+      "preview.yml",
+      [["jobs", "tag-changes", "if"], "github.event_name == 'pull_request' && github.base_ref == 'prod' && github.event.pull_request.head.ref != 'staging'"],
+      [["jobs", "tag-changes", "permissions", "id-token"], "write"],
+      [["jobs", "tag-changes", "steps", 0, "with", "fetch-depth"], REMOVE],
+      [["jobs", "tag-changes", "env", "HEAD_SHA"], "${{ github.sha }}"],
+      [["jobs", "tag-changes", "steps", check, "continue-on-error"], true],
+    );
+    expect(tagChangesRules(bad)).toEqual([
+      "job tag-changes: must run for every pull request into prod",
+      "job tag-changes: expected permissions exactly { contents: read }, no environment and no secrets",
+      "job tag-changes: the checkout needs the full history (fetch-depth: 0)",
+      "job tag-changes: BASE_SHA and HEAD_SHA must be the pull request's base and head commits",
+      'job tag-changes: expected the step npm run check-tag-changes -- "$BASE_SHA" "$HEAD_SHA" origin/staging, unconditional',
+    ]);
+    expect(tagChangesRules(broken("preview.yml", [["jobs", "tag-changes", "steps", check, "run"], replaced("origin/staging", "origin/prod")]))).toEqual([
+      'job tag-changes: expected the step npm run check-tag-changes -- "$BASE_SHA" "$HEAD_SHA" origin/staging, unconditional',
+    ]);
+    expect(tagChangesRules(broken("preview.yml", [["jobs", "tag-changes", "name"], "Tag changes"]))).toEqual([
+      "jobs: expected a job tag-changes named tag-changes (the check the prod ruleset requires)",
     ]);
   });
 
@@ -616,6 +682,7 @@ function fakeGitHub(handlers: Record<string, Handler>) {
   const rest = {
     issues: group("issues", ["listComments", "createComment", "updateComment", "listForRepo", "create", "update", "getLabel", "createLabel"]),
     pulls: group("pulls", ["list", "create", "update"]),
+    git: group("git", ["getRef", "deleteRef"]),
     repos: group("repos", ["compareCommits"]),
     actions: group("actions", ["createWorkflowDispatch"]),
   };
@@ -798,19 +865,46 @@ describe("automation.yml", () => {
       'job automation-pr: expected an App token step with {"client-id":"${{ vars.DEPLOY_APP_CLIENT_ID }}","private-key":"${{ secrets.DEPLOY_APP_PRIVATE_KEY }}","repositories":"${{ github.event.repository.name }}","permission-contents":"write","permission-pull-requests":"write"}',
     ]);
   });
+
+  it("catches a scope that is not the program's, or a scope job with credentials", () => {
+    const script = step("automation.yml", "automation-pr", "Open or refresh the automation pull request");
+    const read = step("automation.yml", "scope", "Read the image automations of the staging stack");
+    const bad = broken(
+      "automation.yml",
+      [["jobs", "scope", "environment"], "staging"],
+      [["jobs", "scope", "steps", read, "run"], replaced("--stack staging --json", "--stack prod --json")],
+      [["jobs", "automation-pr", "steps", script, "env", "SCOPE"], '[{"base":"staging","head":"image-updates/staging","paths":["clusters/staging/"],"policies":[]}]'],
+    );
+    expect(automationRules(bad)).toEqual([
+      "job scope: expected permissions exactly { contents: read }, no environment and no secrets",
+      "job scope: expected its output scope from `node tools/delivery.cjs automation-scope` over the staging stack's plan (--json)",
+      "job automation-pr: expected needs: scope and the script's SCOPE from needs.scope.outputs.scope",
+    ]);
+    expect(automationRules(broken("automation.yml", [["jobs", "scope", "steps"], (steps: unknown) => [...(steps as Step[]), { run: "echo ${{ secrets.DEPLOY_APP_PRIVATE_KEY }}" }]]))).toEqual([
+      "job scope: expected permissions exactly { contents: read }, no environment and no secrets",
+    ]);
+    expect(automationRules(broken("automation.yml", [["jobs", "scope"], REMOVE]))).toEqual(["jobs: expected a job scope"]);
+  });
 });
 
 describe("the automation pull request script", () => {
   const context = { repo, runId: 70, eventName: "schedule" };
-  const marked = (tag: string) => `  image: 111111111111.dkr.ecr.eu-west-1.amazonaws.com/staging/orders:${tag} # {"$imagepolicy": "flux-system:orders"}`;
+  // What the scope job computes from the staging stack (test/delivery.test.ts runs it on the real plan).
+  const scope = [{ base: "staging", head: "image-updates/staging", paths: ["clusters/base/"], policies: ["flux-system:orders"] }];
+  const env = { SCOPE: JSON.stringify(scope) };
+  // The marked line exactly as the config repository holds it, with another tag.
+  const ordersFile = "clusters/base/orders-image.yaml";
+  const ordersLine = fs.readFileSync(path.join(root, ordersFile), "utf8").split("\n").find((l) => l.includes('"$imagepolicy"')) ?? "";
+  const marked = (tag: string) => ordersLine.replace('"1.0.0"', `"${tag}"`);
   const bump = {
-    filename: "clusters/staging/apps/orders.yaml",
+    filename: ordersFile,
     status: "modified",
-    patch: `@@ -3,7 +3,7 @@ spec:\n   replicas: 2\n-${marked("1.4.0")}\n+${marked("1.5.0")}\n   port: 8080`,
+    patch: `@@ -12,3 +12,3 @@ metadata:\n     gitops-platform/app: orders\n data:\n-${marked("1.4.0")}\n+${marked("1.5.0")}\n\\ No newline at end of file`,
   };
   const comparison = (files: unknown[]) => ({ ahead_by: 1, files, commits: [{ sha: "ccccccc3333333", commit: { message: "orders: 1.5.0" } }] });
 
-  it("opens the pull request and turns on auto-merge when only marked tags change", async () => {
+  it("opens the pull request and turns on auto-merge when only the marked tags of the automation's policies change", async () => {
+    expect(ordersLine).toBe('  IMAGE_TAG: "1.0.0" # {"$imagepolicy": "flux-system:orders:tag"}');
     const { github, calls } = fakeGitHub({
       "repos.compareCommits": () => comparison([bump]),
       "pulls.list": () => [],
@@ -818,7 +912,7 @@ describe("the automation pull request script", () => {
       graphql: () => ({}),
     });
     const { core, log } = fakeCore();
-    await runScript("automation.yml", "automation-pr", { github, context, core, env: {} });
+    await runScript("automation.yml", "automation-pr", { github, context, core, env });
     expect(calls.map((c) => c.method)).toEqual(["repos.compareCommits", "pulls.list", "pulls.create", "graphql"]);
     expect(calls[0]?.params).toEqual({ ...repo, base: "staging", head: "image-updates/staging" });
     expect(calls[2]?.params).toMatchObject({ base: "staging", head: "image-updates/staging", title: "Image updates for staging" });
@@ -830,42 +924,112 @@ describe("the automation pull request script", () => {
   });
 
   it("leaves anything but a tag bump to a person, and turns auto-merge off again", async () => {
-    const registry = { ...bump, patch: `@@ -3 +3 @@\n-${marked("1.4.0")}\n+${marked("1.5.0").replace("111111111111.dkr.ecr", "evil.example")}` };
-    const unmarked = { filename: "clusters/staging/kustomization.yaml", status: "modified", patch: "@@ -1 +1 @@\n-resources: [a]\n+resources: [a, b]" };
-    const outside = { filename: ".github/workflows/deploy.yml", status: "modified", patch: "@@ -1 +1 @@\n-a\n+b" };
-    const added = { filename: "clusters/staging/new.yaml", status: "added", patch: "@@ +1 @@\n+kind: ClusterRoleBinding" };
+    const edit = (filename: string, patch: string, status = "modified") => ({ filename, status, patch });
+    const files = [
+      edit(ordersFile, `@@ -14 +14 @@\n-${marked("1.4.0")}\n+${marked("1.5.0").replace("IMAGE_TAG", "OTHER_TAG")}`),
+      edit("clusters/base/payments-image.yaml", '@@ -14 +14 @@\n-  IMAGE_TAG: "1.0.0"\n+  IMAGE_TAG: "6.6.6"'),
+      edit("clusters/base/extra.yaml", `@@ -1 +1 @@\n-${marked("1.4.0").replace("flux-system:orders:tag", "flux-system:payments:tag")}\n+${marked("6.6.6").replace("flux-system:orders:tag", "flux-system:payments:tag")}`),
+      edit("clusters/base/image.yaml", '@@ -1 +1 @@\n-  image: r.example/orders:1.4.0 # {"$imagepolicy": "flux-system:orders"}\n+  image: evil.example/orders:1.5.0 # {"$imagepolicy": "flux-system:orders"}'),
+      edit("clusters/base/kustomization.yaml", "@@ -1 +1,2 @@\n resources: [a]\n+- rbac.yaml"),
+      edit("clusters/base/mode.yaml", ""),
+      edit("clusters/base/moved.yaml", `@@ -3,1 +3,0 @@\n-${marked("1.4.0")}\n@@ -20,0 +19,1 @@\n+${marked("1.5.0")}`),
+      edit("clusters/staging/apps/orders.yaml", `@@ -3 +3 @@\n-${marked("1.4.0")}\n+${marked("1.5.0")}`),
+      edit(".github/workflows/deploy.yml", "@@ -1 +1 @@\n-a\n+b"),
+      edit("clusters/base/new.yaml", "@@ +1 @@\n+kind: ClusterRoleBinding", "added"),
+    ];
     const { github, calls } = fakeGitHub({
-      "repos.compareCommits": () => comparison([registry, unmarked, outside, added]),
+      "repos.compareCommits": () => comparison(files),
       "pulls.list": () => [{ number: 21, node_id: "PR_21", html_url: "https://github.com/p/21", auto_merge: { enabled_by: {} } }],
       "pulls.update": () => ({}),
       graphql: () => ({}),
     });
     const { core, log } = fakeCore();
-    await runScript("automation.yml", "automation-pr", { github, context, core, env: {} });
+    await runScript("automation.yml", "automation-pr", { github, context, core, env });
     expect(calls.map((c) => c.method)).toEqual(["repos.compareCommits", "pulls.list", "pulls.update", "graphql"]);
     expect(String(calls[3]?.params.query)).toContain("disablePullRequestAutoMerge");
     const problems = [
-      "`clusters/staging/apps/orders.yaml` changes more than the tags of image policy markers",
-      "`clusters/staging/kustomization.yaml` changes more than the tags of image policy markers",
-      "`.github/workflows/deploy.yml` is outside clusters/staging/",
-      "`clusters/staging/new.yaml` is added",
+      "`clusters/base/orders-image.yaml` changes more than the tags of image policy markers",
+      "`clusters/base/payments-image.yaml` changes more than the tags of image policy markers",
+      "`clusters/base/extra.yaml` changes tags marked for `flux-system:payments:tag`, not the tag setter of an image policy of this automation (flux-system:orders:tag)",
+      "`clusters/base/image.yaml` changes more than the tags of image policy markers",
+      "`clusters/base/kustomization.yaml` changes more than the tags of image policy markers",
+      "`clusters/base/mode.yaml` changes more than the tags of image policy markers",
+      "`clusters/base/moved.yaml` changes more than the tags of image policy markers",
+      "`clusters/staging/apps/orders.yaml` is outside clusters/base/",
+      "`.github/workflows/deploy.yml` is outside clusters/base/",
+      "`clusters/base/new.yaml` is added",
     ];
     expect(calls[2]?.params.body).toContain(["**Not merged automatically**: a person must review it, because:", "", ...problems.map((p) => `- ${p}`)].join("\n"));
     expect(log).toEqual(["info: refreshed https://github.com/p/21", `warning: #21 needs a review: ${problems.join("; ")}`]);
   });
 
-  it("does nothing without the branch or without new commits", async () => {
+  it("proposes each push branch of the scope into its own base", async () => {
+    const two = [...scope, { base: "qa", head: "image-updates/qa", paths: ["clusters/qa-tags/"], policies: ["flux-system:web"] }];
+    const { github, calls } = fakeGitHub({
+      "repos.compareCommits": (p) => (p.head === "image-updates/qa" ? comparison([{ ...bump, filename: "clusters/qa-tags/web.yaml", patch: bump.patch.replaceAll("flux-system:orders:tag", "flux-system:web:tag") }]) : comparison([bump])),
+      "pulls.list": () => [],
+      "pulls.create": (p) => ({ number: p.base === "qa" ? 31 : 30, node_id: `PR_${String(p.base)}`, html_url: `https://github.com/p/${String(p.base)}`, auto_merge: null }),
+      graphql: () => ({}),
+    });
+    const { core, log } = fakeCore();
+    await runScript("automation.yml", "automation-pr", { github, context, core, env: { SCOPE: JSON.stringify(two) } });
+    expect(calls.filter((c) => c.method === "pulls.create").map((c) => [c.params.base, c.params.head, c.params.title])).toEqual([
+      ["staging", "image-updates/staging", "Image updates for staging"],
+      ["qa", "image-updates/qa", "Image updates for qa"],
+    ]);
+    expect(log).toEqual([
+      "info: opened https://github.com/p/staging",
+      "info: #30 merges itself once the required checks pass",
+      "info: opened https://github.com/p/qa",
+      "info: #31 merges itself once the required checks pass",
+    ]);
+  });
+
+  it("does nothing without the branch, and fails or stops on a missing or empty scope", async () => {
     const missing = fakeGitHub({
       "repos.compareCommits": () => {
         throw Object.assign(new Error("Not Found"), { status: 404 });
       },
     });
     const { core, log } = fakeCore();
-    await runScript("automation.yml", "automation-pr", { github: missing.github, context, core, env: {} });
+    await runScript("automation.yml", "automation-pr", { github: missing.github, context, core, env });
     expect(log).toEqual(["info: no branch image-updates/staging: nothing to propose"]);
-    const current = fakeGitHub({ "repos.compareCommits": () => ({ ahead_by: 0, files: [], commits: [] }) });
-    await runScript("automation.yml", "automation-pr", { github: current.github, context, core: fakeCore().core, env: {} });
-    expect(current.calls.map((c) => c.method)).toEqual(["repos.compareCommits"]);
+
+    const none = fakeGitHub({});
+    const failed = fakeCore();
+    await runScript("automation.yml", "automation-pr", { github: none.github, context, core: failed.core, env: {} });
+    await runScript("automation.yml", "automation-pr", { github: none.github, context, core: failed.core, env: { SCOPE: "[]" } });
+    expect(failed.log).toEqual(['failed: SCOPE: expected the list the scope job wrote, got ""', "info: the staging stack runs no image automation: nothing to propose"]);
+    expect(none.calls).toEqual([]);
+  });
+
+  it("deletes the push branch once its pull request merged, and only that one", async () => {
+    const tip = "a".repeat(40);
+    const merged = (sha: string) =>
+      fakeGitHub({
+        "repos.compareCommits": () => ({ ahead_by: 0, files: [], commits: [] }),
+        "git.getRef": () => ({ ref: "refs/heads/image-updates/staging", object: { sha: tip } }),
+        "pulls.list": () => [
+          { number: 19, merged_at: null, head: { sha: tip } },
+          { number: 20, merged_at: "2026-12-01T10:00:00Z", head: { sha } },
+        ],
+        "git.deleteRef": () => ({}),
+      });
+    const done = merged(tip);
+    const { core, log } = fakeCore();
+    await runScript("automation.yml", "automation-pr", { github: done.github, context, core, env });
+    expect(done.calls.map((c) => c.method)).toEqual(["repos.compareCommits", "git.getRef", "pulls.list", "git.deleteRef"]);
+    expect(done.calls[1]?.params).toEqual({ ...repo, ref: "heads/image-updates/staging" });
+    expect(done.calls[2]?.params).toEqual({ ...repo, state: "closed", base: "staging", head: "acme-corp:image-updates/staging", per_page: 10 });
+    expect(done.calls[3]?.params).toEqual({ ...repo, ref: "heads/image-updates/staging" });
+    expect(log).toEqual(["info: deleted image-updates/staging: #20 merged it into staging"]);
+
+    // The tip is not what was merged (e.g. merged by another route): the branch stays.
+    const other = merged("b".repeat(40));
+    const kept = fakeCore();
+    await runScript("automation.yml", "automation-pr", { github: other.github, context, core: kept.core, env });
+    expect(other.calls.map((c) => c.method)).toEqual(["repos.compareCommits", "git.getRef", "pulls.list"]);
+    expect(kept.log).toEqual(["info: staging already has every commit of image-updates/staging: nothing to propose"]);
   });
 });
 

@@ -12,9 +12,10 @@
  * 1 a tag line changed outside staging, 2 usage error.
  */
 import { execFileSync } from "node:child_process";
+import { IMAGE_TAGS_PATH } from "../components/reconciler";
 
-/** Where the tag files live, and the branch that alone may carry tag changes into prod. */
-const TAG_FILES = "clusters/base";
+/** Where the tag files live: the directory the program's image automation updates. */
+const TAG_FILES = IMAGE_TAGS_PATH;
 
 /** Each changed `IMAGE_TAG` line of the head since it left the base, as `file: old -> new`. */
 export function tagChanges(cwd: string, base: string, head: string): string[] {

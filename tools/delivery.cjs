@@ -47,6 +47,75 @@ class DeliveryConfigError extends Error {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Image automation scope
+// ---------------------------------------------------------------------------------------------
+
+const IMAGE_UPDATE_AUTOMATION_TYPE = "kubernetes:image.toolkit.fluxcd.io/v1:ImageUpdateAutomation";
+const IMAGE_POLICY_TYPE = "kubernetes:image.toolkit.fluxcd.io/v1:ImagePolicy";
+
+/** `./clusters/base`, `clusters/base/` -> `clusters/base/`; null for a path outside the repository. */
+function repoDirectory(updatePath) {
+  const parts = updatePath.split("/").filter((part) => part !== "" && part !== ".");
+  if (updatePath.startsWith("/") || parts.length === 0 || parts.includes("..")) return null;
+  return `${parts.join("/")}/`;
+}
+
+/**
+ * What image automation may write, read from a stack's offline plan (`npm run plan -- --json`),
+ * the objects the program declares: per pair of checkout and push branch of its
+ * ImageUpdateAutomations, the directories they update (`spec.update.path`) and the image policies
+ * (`<namespace>:<name>`) their `policySelector` picks. Flux (image-automation-controller
+ * `api/v1/imageupdateautomation_types.go`): an empty policySelector selects every ImagePolicy of
+ * the automation's namespace, and the Setters strategy rewrites only marked fields under the path.
+ * Throws a DeliveryConfigError for an automation whose branches or path are not plain values.
+ */
+function automationScope(plan) {
+  const resources = plan && Array.isArray(plan.resources) ? plan.resources : null;
+  if (resources === null) throw new DeliveryConfigError(["plan: expected the JSON of `npm run plan -- --json` (a resources list)"]);
+  const policies = resources
+    .filter((r) => r.type === IMAGE_POLICY_TYPE)
+    .map((r) => ({ metadata: (r.inputs && r.inputs.metadata) || {} }));
+  const problems = [];
+  const groups = new Map();
+  for (const resource of resources.filter((r) => r.type === IMAGE_UPDATE_AUTOMATION_TYPE)) {
+    const metadata = (resource.inputs && resource.inputs.metadata) || {};
+    const spec = (resource.inputs && resource.inputs.spec) || {};
+    const where = `ImageUpdateAutomation ${metadata.namespace}/${metadata.name}`;
+    const git = spec.git || {};
+    const base = git.checkout && git.checkout.ref && git.checkout.ref.branch;
+    const head = (git.push && git.push.branch) || base;
+    const update = spec.update || {};
+    const directory = typeof update.path === "string" ? repoDirectory(update.path) : null;
+    const found = [];
+    if (typeof metadata.namespace !== "string" || typeof metadata.name !== "string") found.push(`${where}: expected a known namespace and name`);
+    if (typeof base !== "string" || base === "") found.push(`${where}: spec.git.checkout.ref.branch: expected a branch name`);
+    if (typeof head !== "string" || head === "") found.push(`${where}: spec.git.push.branch: expected a branch name`);
+    if (update.strategy !== "Setters") found.push(`${where}: spec.update.strategy: expected Setters, got ${JSON.stringify(update.strategy)}`);
+    if (directory === null) found.push(`${where}: spec.update.path: expected a directory of the repository, got ${JSON.stringify(update.path)}`);
+    if (found.length > 0) {
+      problems.push(...found);
+      continue;
+    }
+    if (head === base) {
+      problems.push(`${where}: pushes to its checkout branch ${base}: there is no automation pull request to review`);
+      continue;
+    }
+    const matchLabels = (spec.policySelector && spec.policySelector.matchLabels) || {};
+    const selected = policies
+      .filter(({ metadata: m }) => m.namespace === metadata.namespace && typeof m.name === "string")
+      .filter(({ metadata: m }) => Object.entries(matchLabels).every(([key, value]) => (m.labels || {})[key] === value))
+      .map(({ metadata: m }) => `${m.namespace}:${m.name}`);
+    const key = `${base}\u0000${head}`;
+    const group = groups.get(key) || { base, head, paths: new Set(), policies: new Set() };
+    group.paths.add(directory);
+    for (const policy of selected) group.policies.add(policy);
+    groups.set(key, group);
+  }
+  if (problems.length > 0) throw new DeliveryConfigError(problems);
+  return [...groups.values()].map((g) => ({ base: g.base, head: g.head, paths: [...g.paths].sort(), policies: [...g.policies].sort() }));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Stack settings
 // ---------------------------------------------------------------------------------------------
 
@@ -526,6 +595,7 @@ const USAGE = [
   "usage: node tools/delivery.cjs stack-settings --stack <s> --role preview|drift|deploy [--root <dir>]",
   "       node tools/delivery.cjs preview-comment --stack <s> --plan-exit <n> --plan-log <f> [--preview-exit <n> --preview-log <f>] [--sha <sha>] --out <f>",
   "       node tools/delivery.cjs drift-report --stack <s> --exit-code <n> --log <f> [--sha <sha>] --out <f>",
+  "       node tools/delivery.cjs automation-scope --plan <f>",
 ].join("\n");
 
 /**
@@ -550,6 +620,7 @@ function main(argv, env, io = { stdout: (t) => process.stdout.write(t), stderr: 
         sha: { type: "string" },
         out: { type: "string" },
         root: { type: "string" },
+        plan: { type: "string" },
       },
     }));
   } catch (error) {
@@ -610,6 +681,22 @@ function main(argv, env, io = { stdout: (t) => process.stdout.write(t), stderr: 
         io.stdout(`stack ${values.stack}: ${outcome}\n`);
         return 0;
       }
+      case "automation-scope": {
+        if (!values.plan) break;
+        let plan;
+        try {
+          plan = JSON.parse(fs.readFileSync(values.plan, "utf8"));
+        } catch (error) {
+          throw new DeliveryConfigError([`${values.plan}: expected the JSON of \`npm run plan -- --json\` (${error.message})`]);
+        }
+        const scope = automationScope(plan);
+        setOutput(env, "scope", JSON.stringify(scope));
+        for (const { base, head, paths, policies } of scope) {
+          io.stdout(`${head} -> ${base}: tags of ${policies.join(", ") || "no image policy"} under ${paths.join(", ")}\n`);
+        }
+        if (scope.length === 0) io.stdout("no image automation\n");
+        return 0;
+      }
       default:
         break;
     }
@@ -630,6 +717,7 @@ module.exports = {
   DRIFT_MARKER,
   DRIFT_LABEL,
   DeliveryConfigError,
+  automationScope,
   stackSettings,
   stripAnsi,
   truncateMiddle,

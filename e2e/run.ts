@@ -1,0 +1,440 @@
+/**
+ * `npm run e2e`: the program's rendered objects on a real kube-apiserver, reconciled by the real
+ * Flux controllers, against a real Git server over SSH. Builds what it runs (e2e/build.sh, cached),
+ * starts everything on 127.0.0.1, runs the scenarios, prints a table and stops every process it
+ * started. Exit status 0 only when every scenario passed.
+ *
+ * usage: npm run e2e [-- --stack staging] [--keep]
+ *   --keep   keep the work directory (logs, rendered objects, repositories) even on success
+ * env: E2E_PORT_BASE   first of the 12 consecutive loopback ports used (default 24100)
+ */
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import * as yaml from "js-yaml";
+import { startCluster, waitReady, type Kubectl } from "./lib/cluster";
+import { appConfig, appFiles, shippedClusterFiles, standInClusterFiles } from "./lib/fixtures";
+import { ed25519, git, Repo, startGitServer, stopGitServer, type KeyPair } from "./lib/git";
+import { killAllSync, start, stopAll } from "./lib/procs";
+import { render, type K8sObject } from "./lib/render";
+import { assertPortFree, run, seen, waitFor } from "./lib/util";
+
+const ROOT = path.resolve(__dirname, "..");
+const NS = "flux-system";
+
+/** Controllers the e2e cannot build, and why: every version of these modules is refused by the Go module proxy. */
+const UNAVAILABLE: Record<string, string> = {
+  "notification-controller": "github.com/fluxcd/notification-controller is not served by the Go module proxy (403 for every version), so the e2e cannot build it",
+  "image-reflector-controller": "github.com/fluxcd/image-reflector-controller is not served by the Go module proxy (403 for every version), so the e2e cannot build it",
+  "image-automation-controller": "github.com/fluxcd/image-automation-controller is not served by the Go module proxy (403 for every version), so the e2e cannot build it",
+};
+
+class NotRunnable extends Error {}
+
+interface Scenario {
+  readonly name: string;
+  readonly run: () => Promise<string>;
+}
+
+interface Outcome {
+  readonly name: string;
+  readonly result: "PASS" | "FAIL";
+  readonly seconds: number;
+  readonly detail: string;
+}
+
+function log(message: string): void {
+  process.stderr.write(`[e2e ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+async function build(): Promise<Record<string, string>> {
+  const result = await run("bash", [path.join(ROOT, "e2e", "build.sh")], { timeoutMs: 80 * 60_000 });
+  process.stderr.write(result.stderr);
+  if (result.code !== 0) throw new Error(`e2e/build.sh exited ${result.code}`);
+  const bins: Record<string, string> = {};
+  for (const line of result.stdout.split("\n")) {
+    const eq = line.indexOf("=");
+    if (eq > 0) bins[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  return bins;
+}
+
+function need(bins: Record<string, string>, name: string): string {
+  const value = bins[name];
+  if (!value) throw new Error(`e2e/build.sh printed no path for ${name}`);
+  return value;
+}
+
+/** Every CustomResourceDefinition in the given YAML files. */
+function crdsOf(files: string[]): string {
+  const docs: unknown[] = [];
+  for (const file of files) for (const doc of yaml.loadAll(fs.readFileSync(file, "utf8"))) if ((doc as K8sObject | null)?.kind === "CustomResourceDefinition") docs.push(doc);
+  return docs.map((doc) => yaml.dump(doc)).join("---\n");
+}
+
+/** Flags of a container in the cluster's Deployment, minus the ones the e2e must set itself. */
+async function deploymentArgs(kubectl: Kubectl, name: string, drop: RegExp): Promise<string[]> {
+  const deployment = await kubectl.get("deployment", name, NS);
+  const containers = (deployment?.spec as { template?: { spec?: { containers?: { args?: string[] }[] } } } | undefined)?.template?.spec?.containers;
+  const args = containers?.[0]?.args;
+  if (!args) throw new Error(`Deployment ${NS}/${name} has no container args`);
+  return args.filter((arg) => !drop.test(arg));
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { stack: { type: "string", default: "staging" }, keep: { type: "boolean", default: false } } });
+  const stack = values.stack ?? "staging";
+  const base = Number(process.env.E2E_PORT_BASE ?? "24100");
+  if (!Number.isInteger(base) || base < 1024 || base > 65_000) throw new Error(`E2E_PORT_BASE: expected an integer from 1024 to 65000, got ${process.env.E2E_PORT_BASE}`);
+  const port = {
+    etcd: base, etcdPeer: base + 1, apiserver: base + 2, storage: base + 3,
+    sourceMetrics: base + 4, sourceHealth: base + 5, kustomizeMetrics: base + 6, kustomizeHealth: base + 7,
+    operatorMetrics: base + 8, operatorHealth: base + 9, git: base + 10, registry: base + 11,
+  };
+
+  const t0 = Date.now();
+  const bins = await build();
+  const buildSeconds = Math.round((Date.now() - t0) / 1000);
+  for (const [what, p] of Object.entries(port)) await assertPortFree(p, what);
+
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-platform-e2e-"));
+  const logDir = path.join(work, "logs");
+  fs.mkdirSync(logDir);
+  log(`work directory ${work}`);
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (interrupted) return;
+    interrupted = true;
+    log(`${signal}: stopping every process the e2e started`);
+    void stopAll(5_000).then(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  process.on("exit", killAllSync);
+
+  const outcomes: Outcome[] = [];
+  try {
+    await setUpAndRun(stack, bins, port, work, logDir, outcomes);
+  } catch (error) {
+    outcomes.push({ name: "setup", result: "FAIL", seconds: 0, detail: error instanceof Error ? error.message : String(error) });
+  } finally {
+    await stopAll();
+  }
+  const total = Math.round((Date.now() - t0) / 1000);
+  printTable(outcomes, buildSeconds, total);
+  const ok = outcomes.length > 0 && outcomes.every((o) => o.result === "PASS");
+  if (ok && !values.keep) fs.rmSync(work, { recursive: true, force: true });
+  else log(`logs, rendered objects and repositories kept in ${work}`);
+  return ok ? 0 : 1;
+}
+
+function printTable(outcomes: Outcome[], buildSeconds: number, total: number): void {
+  const width = Math.max(8, ...outcomes.map((o) => o.name.length));
+  const lines = [`${"scenario".padEnd(width)}  result  seconds  detail`];
+  for (const o of outcomes) lines.push(`${o.name.padEnd(width)}  ${o.result.padEnd(6)}  ${String(o.seconds).padStart(7)}  ${o.detail.replace(/\s+/g, " ").slice(0, 400)}`);
+  const passed = outcomes.filter((o) => o.result === "PASS").length;
+  lines.push("", `build ${buildSeconds}s, total ${total}s`, `${passed} passed, ${outcomes.length - passed} failed`);
+  process.stdout.write(lines.join("\n") + "\n");
+}
+
+type Ports = Record<"etcd" | "etcdPeer" | "apiserver" | "storage" | "sourceMetrics" | "sourceHealth" | "kustomizeMetrics" | "kustomizeHealth" | "operatorMetrics" | "operatorHealth" | "git" | "registry", number>;
+
+async function setUpAndRun(stack: string, bins: Record<string, string>, port: Ports, work: string, logDir: string, outcomes: Outcome[]): Promise<void> {
+  // Keys: the pinned host key, another one for the pinning scenario, one deploy key per repository.
+  const keys = path.join(work, "keys");
+  const hostKey = await ed25519(keys, "host-pinned");
+  const otherHostKey = await ed25519(keys, "host-other");
+  const stackDoc = yaml.load(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
+  const github = stackDoc.config["gitops-platform:github"] as { configRepo: { repo: string; branch: string } };
+  const apps = (stackDoc.config["gitops-platform:apps"] ?? []) as { name: string; repo: string; branch?: string; path?: string }[];
+  const deployKeys = new Map<string, KeyPair>();
+  for (const repo of [github.configRepo.repo, ...apps.map((a) => a.repo)]) deployKeys.set(repo, await ed25519(keys, repo.replace("/", "_")));
+
+  log(`rendering stack ${stack} with the e2e overrides`);
+  const rendered = await render({ root: ROOT, stack, dir: work, hostKey, gitPort: port.git, registryPort: port.registry, deployKeys });
+  fs.writeFileSync(path.join(work, "overrides.txt"), rendered.overrides.join("\n") + "\n");
+  const renderedFile = path.join(work, "rendered.yaml");
+  fs.writeFileSync(renderedFile, rendered.objects.map((o) => yaml.dump(o)).join("---\n"));
+
+  log("starting etcd and kube-apiserver");
+  const { kubectl, kubeconfig } = await startCluster({
+    dir: work, logDir, etcd: need(bins, "etcd"), kubeApiserver: need(bins, "kube-apiserver"), kubectlBin: need(bins, "kubectl"),
+    etcdPort: port.etcd, etcdPeerPort: port.etcdPeer, apiserverPort: port.apiserver,
+  });
+
+  // CRDs: the operator's own, and Flux 2.7.3's from the manifests the operator installs.
+  const operatorData = need(bins, "flux-operator-data");
+  const operatorCrds = need(bins, "flux-operator-crds");
+  const crdFile = path.join(work, "crds.yaml");
+  fs.writeFileSync(crdFile, crdsOf([
+    ...fs.readdirSync(operatorCrds).map((f) => path.join(operatorCrds, f)),
+    ...fs.readdirSync(path.join(operatorData, "flux", "v2.7.3")).map((f) => path.join(operatorData, "flux", "v2.7.3", f)),
+  ]));
+  await kubectl.must(["apply", "--server-side", "-f", crdFile], 120_000);
+  await kubectl.must(["wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"], 90_000);
+
+  // Git: the config repository (environment branches) and one repository per app.
+  const gitRoot = path.join(work, "git");
+  const configRepo = new Repo(gitRoot, github.configRepo.repo);
+  const branches: Record<string, Record<string, string>> = {};
+  let standIn = false;
+  for (const env of ["staging", "prod"]) {
+    const shipped = shippedClusterFiles(ROOT, env);
+    if (!shipped) standIn = true;
+    branches[env] = shipped ?? standInClusterFiles(env);
+  }
+  if (standIn) log("this repository ships no clusters/<env>: the config repository gets a minimal stand-in (e2e/lib/fixtures.ts)");
+  await configRepo.init(branches);
+  const appRepos = new Map<string, Repo>();
+  for (const app of apps) {
+    const repo = new Repo(gitRoot, app.repo);
+    await repo.init({ [app.branch ?? "main"]: appFiles(app.name, app.path ?? `deploy/${stack}`, "hello") });
+    appRepos.set(app.name, repo);
+  }
+  const authorized = [...deployKeys.values()].map((k) => k.publicKey);
+  const gitServer = { bin: need(bins, "gitserver"), root: gitRoot, port: port.git, authorizedKeys: authorized, logDir };
+  await startGitServer("gitserver", { ...gitServer, hostKeyFile: hostKey.file });
+
+  const env = { KUBECONFIG: kubeconfig, RUNTIME_NAMESPACE: NS };
+  const scenarios: Scenario[] = [];
+  const push = (name: string, fn: () => Promise<string>): void => {
+    scenarios.push({ name, run: fn });
+  };
+
+  // 7 first: it needs only the rendered namespace.
+  let applied = false;
+  const applyRendered = async (): Promise<void> => {
+    if (applied) return;
+    await kubectl.must(["apply", "--server-side", "--field-manager=gitops-platform", "-f", renderedFile], 120_000);
+    applied = true;
+  };
+
+  push("7 Pod Security: privileged Pod in flux-system refused", async () => {
+    await applyRendered();
+    const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "e2e-privileged", namespace: NS }, spec: { containers: [{ name: "c", image: "busybox", securityContext: { privileged: true } }] } };
+    const result = await kubectl.run(["create", "-f", "-"], 30_000, JSON.stringify(pod));
+    const message = (result.stderr + result.stdout).trim();
+    if (result.code === 0) throw new Error(`the privileged Pod was admitted: ${message}`);
+    if (!/violates PodSecurity "restricted:/.test(message) || !/privileged/.test(message)) throw new Error(`refused, but not by Pod Security admission: ${message}`);
+    // Control: the same Pod in a namespace without the labels is admitted, so the labels refused it.
+    await kubectl.must(["create", "namespace", "e2e-psa-control"]);
+    const control = await kubectl.run(["create", "-f", "-"], 30_000, JSON.stringify({ ...pod, metadata: { name: "e2e-privileged", namespace: "e2e-psa-control" } }));
+    if (control.code !== 0) throw new Error(`control Pod in an unlabelled namespace refused too: ${control.stderr.trim()}`);
+    await kubectl.must(["delete", "namespace", "e2e-psa-control", "--wait=false"]);
+    return message.replace(/^Error from server \(Forbidden\): error when creating "STDIN": /, "").slice(0, 120) + "…; admitted in an unlabelled namespace";
+  });
+
+  push("1 environment sync Ready from the rendered objects", async () => {
+    await applyRendered();
+    await startOperator(bins, env, port, logDir);
+    await waitReady(kubectl, "fluxinstance", "flux", NS, 180_000);
+    await startControllers(kubectl, bins, env, port, logDir, work);
+    const repoObj = await waitReady(kubectl, "gitrepository", "flux-system", NS, 180_000);
+    await waitReady(kubectl, "kustomization", "flux-system", NS, 180_000);
+    for (const app of apps) {
+      await waitReady(kubectl, "gitrepository", app.name, NS, 180_000);
+      await waitReady(kubectl, "kustomization", app.name, NS, 180_000);
+      await waitFor(`ConfigMap ${app.name}/${app.name}-config applied`, 30_000, async () => (await kubectl.get("configmap", `${app.name}-config`, app.name)) ?? seen("absent"));
+    }
+    if (standIn) {
+      const marker = await waitFor("the stand-in marker ConfigMap", 30_000, async () => (await kubectl.get("configmap", "e2e-platform-marker", NS)) ?? seen("absent"));
+      if (marker.data?.environment !== stack || !/^account-\d{12}$/.test(marker.data.account ?? "")) {
+        throw new Error(`postBuild substitution: environment=${marker.data?.environment} account=${marker.data?.account}, expected ${stack} and account-<12 digits>`);
+      }
+    }
+    return `flux-system at ${repoObj.status?.artifact?.revision ?? "?"}; ${apps.map((a) => a.name).join(", ") || "no apps"} Ready${standIn ? " (config repo: stand-in clusters/, see note)" : ""}`;
+  });
+
+  const app = apps[0];
+  const appRepo = app ? appRepos.get(app.name) : undefined;
+  const appPath = app?.path ?? `deploy/${stack}`;
+  const appBranch = app?.branch ?? "main";
+  const reconcileApp = async (): Promise<void> => {
+    if (!app) return;
+    await kubectl.requestReconcile("gitrepository", app.name, NS);
+  };
+  const appliedRevision = (commit: string) => (o: { status?: { lastAppliedRevision?: string } }): boolean => (o.status?.lastAppliedRevision ?? "").endsWith(commit);
+
+  push("5 in-cluster drift corrected", async () => {
+    if (!app) throw new NotRunnable("the stack has no app");
+    await kubectl.must(["patch", "configmap", `${app.name}-config`, "-n", app.name, "--type=merge", "-p", '{"data":{"greeting":"edited-by-hand"}}']);
+    await kubectl.must(["delete", "deployment", app.name, "-n", app.name, "--wait=false"]);
+    await kubectl.requestReconcile("kustomization", app.name, NS);
+    await waitFor(`Deployment ${app.name}/${app.name} recreated and the ConfigMap edit undone`, 90_000, async () => {
+      const cm = await kubectl.get("configmap", `${app.name}-config`, app.name);
+      const dep = await kubectl.get("deployment", app.name, app.name);
+      return cm?.data?.greeting === "hello" && dep ? true : seen(`greeting=${cm?.data?.greeting}, deployment ${dep ? "present" : "absent"}`);
+    });
+    return "ConfigMap edit reverted, deleted Deployment recreated";
+  });
+
+  push("4 git revert restores the previous state", async () => {
+    if (!app || !appRepo) throw new NotRunnable("the stack has no app");
+    appRepo.write({ [`${appPath}/config.yaml`]: appConfig(app.name, "bad-change") + `---\n${appConfig(`${app.name}-bad`, "x").replace(new RegExp(`namespace: ${app.name}-bad`), `namespace: ${app.name}`)}` });
+    const bad = await appRepo.commit("a bad change", appBranch);
+    await reconcileApp();
+    await waitReady(kubectl, "kustomization", app.name, NS, 120_000, appliedRevision(bad));
+    const during = await kubectl.get("configmap", `${app.name}-config`, app.name);
+    if (during?.data?.greeting !== "bad-change") throw new Error(`bad commit not applied: greeting=${during?.data?.greeting}`);
+    const revert = await appRepo.revertHead(appBranch);
+    await reconcileApp();
+    await waitReady(kubectl, "kustomization", app.name, NS, 120_000, appliedRevision(revert));
+    const after = await kubectl.get("configmap", `${app.name}-config`, app.name);
+    const extra = await kubectl.get("configmap", `${app.name}-bad-config`, app.name);
+    if (after?.data?.greeting !== "hello") throw new Error(`after revert greeting=${after?.data?.greeting}, expected hello`);
+    if (extra) throw new Error(`the object the bad commit added (${app.name}-bad-config) was not pruned`);
+    return `bad ${bad.slice(0, 7)} applied, revert ${revert.slice(0, 7)} restored greeting and pruned the added object`;
+  });
+
+  push("2a commit to the app deploy path applied", async () => {
+    if (!app || !appRepo) throw new NotRunnable("the stack has no app");
+    // Not all digits: YAML would read that as a number, and ConfigMap data must be strings.
+    const value = `release-${crypto.randomBytes(4).toString("hex")}`;
+    appRepo.write({ [`${appPath}/config.yaml`]: appConfig(app.name, "hello", { release: value }) });
+    const commit = await appRepo.commit("release", appBranch);
+    const t = Date.now();
+    await reconcileApp();
+    await waitReady(kubectl, "kustomization", app.name, NS, 120_000, appliedRevision(commit));
+    const cm = await kubectl.get("configmap", `${app.name}-config`, app.name);
+    if (cm?.data?.release !== value) throw new Error(`release=${cm?.data?.release}, expected ${value}`);
+    return `commit ${commit.slice(0, 7)} applied ${((Date.now() - t) / 1000).toFixed(1)}s after the reconcile request (GitRepository annotation)`;
+  });
+
+  push("2b GitHub-signed webhook to the Receiver triggers a reconcile", () => Promise.reject(new NotRunnable(UNAVAILABLE["notification-controller"])));
+  push("3 image tag reaches the staging Deployment (prod: by promotion)", () =>
+    Promise.reject(new NotRunnable(`${UNAVAILABLE["image-reflector-controller"]}; ${UNAVAILABLE["image-automation-controller"]}`)),
+  );
+
+  push("6 tenancy: app cannot bind cluster roles or write flux-system", async () => {
+    if (!app || !appRepo) throw new NotRunnable("the stack has no app");
+    const escalation = [
+      "apiVersion: rbac.authorization.k8s.io/v1",
+      "kind: ClusterRoleBinding",
+      "metadata:",
+      "  name: e2e-tenant-escalation",
+      "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}",
+      `subjects: [{kind: ServiceAccount, name: default, namespace: ${app.name}}]`,
+      "---",
+      "apiVersion: v1",
+      "kind: ConfigMap",
+      "metadata:",
+      "  name: e2e-tenant-intrusion",
+      `  namespace: ${NS}`,
+      "data: {x: y}",
+      "",
+    ].join("\n");
+    // Precondition: the app is Ready at its current head, so a failure below is this commit's.
+    const head = (await git(appRepo.work, "rev-parse", "HEAD")).trim();
+    await reconcileApp();
+    await waitReady(kubectl, "kustomization", app.name, NS, 120_000, appliedRevision(head));
+    const kustomization = fs.readFileSync(path.join(appRepo.work, appPath, "kustomization.yaml"), "utf8");
+    appRepo.write({ [`${appPath}/escalation.yaml`]: escalation, [`${appPath}/kustomization.yaml`]: `${kustomization}  - escalation.yaml\n` });
+    const commit = await appRepo.commit("try to escape the tenant", appBranch);
+    try {
+      await reconcileApp();
+      const status = await waitFor(`Kustomization ${NS}/${app.name} to reconcile ${commit.slice(0, 7)}`, 120_000, async () => {
+        const o = await kubectl.get("kustomization", app.name, NS);
+        const ready = o?.status?.conditions?.find((c) => c.type === "Ready");
+        if (o?.status?.lastAppliedRevision?.endsWith(commit)) return { applied: true, message: ready?.message ?? "" };
+        if (ready?.status === "False" && o?.status?.lastAttemptedRevision?.endsWith(commit)) return { applied: false, message: ready.message ?? "" };
+        return seen(`Ready=${ready?.status} ${ready?.message ?? ""}`);
+      });
+      const crb = await kubectl.get("clusterrolebinding", "e2e-tenant-escalation");
+      const intrusion = await kubectl.get("configmap", "e2e-tenant-intrusion", NS);
+      if (status.applied || crb || intrusion) {
+        throw new Error(
+          `not confined: ${crb ? "ClusterRoleBinding e2e-tenant-escalation was created" : ""}${crb && intrusion ? " and " : ""}${intrusion ? `ConfigMap ${NS}/e2e-tenant-intrusion was written` : ""}` +
+            ` (the rendered Kustomization ${app.name} has no serviceAccountName/targetNamespace, so kustomize-controller applies it with its own rights)`,
+        );
+      }
+      if (!/ClusterRoleBinding\/e2e-tenant-escalation|ConfigMap\/flux-system\/e2e-tenant-intrusion/.test(status.message)) {
+        throw new Error(`Kustomization ${app.name} failed, but not on the tenant's escalation objects: ${status.message}`);
+      }
+      return `refused: ${status.message}`;
+    } finally {
+      // Put the app repository back so later scenarios start clean.
+      await appRepo.revertHead(appBranch);
+      await reconcileApp();
+    }
+  });
+
+  push("8 host key pinning: a server with another host key is refused", async () => {
+    if (!app) throw new NotRunnable("the stack has no app");
+    await stopGitServer("gitserver");
+    await startGitServer("gitserver-other-key", { ...gitServer, hostKeyFile: otherHostKey.file });
+    try {
+      await kubectl.requestReconcile("gitrepository", app.name, NS);
+      const ready = await waitFor(`GitRepository ${NS}/${app.name} to report the host key mismatch`, 90_000, async () => {
+        const c = await kubectl.condition("gitrepository", app.name, NS);
+        // fluxcd/pkg ssh/v0.22.0 knownhosts returns x/crypto's KeyError: "knownhosts: key mismatch".
+        return c?.status === "False" && (c.message ?? "").includes("knownhosts: key mismatch") ? c : seen(`Ready=${c?.status} ${c?.message ?? ""}`);
+      });
+      return `${ready.reason ?? ""}: ${ready.message ?? ""}`;
+    } finally {
+      await stopGitServer("gitserver-other-key");
+      await startGitServer("gitserver", { ...gitServer, hostKeyFile: hostKey.file });
+    }
+  });
+
+  for (const scenario of scenarios) {
+    const t = Date.now();
+    log(`scenario ${scenario.name}`);
+    try {
+      const detail = await scenario.run();
+      outcomes.push({ name: scenario.name, result: "PASS", seconds: secondsSince(t), detail });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      outcomes.push({ name: scenario.name, result: "FAIL", seconds: secondsSince(t), detail: error instanceof NotRunnable ? `not run: ${message}` : message });
+    }
+    log(`  ${outcomes.at(-1)?.result}`);
+  }
+}
+
+const secondsSince = (t: number): number => Math.round((Date.now() - t) / 100) / 10;
+
+async function startOperator(bins: Record<string, string>, env: NodeJS.ProcessEnv, port: Ports, logDir: string): Promise<void> {
+  // KUBERNETES_SERVICE_HOST stays unset: the operator's preflight OS check runs only in a pod.
+  start("flux-operator", need(bins, "flux-operator"), [
+    "--enable-leader-election=false",
+    `--storage-path=${need(bins, "flux-operator-data")}`,
+    "--web-server-port=0",
+    `--metrics-addr=127.0.0.1:${port.operatorMetrics}`,
+    `--health-addr=127.0.0.1:${port.operatorHealth}`,
+  ], { logDir, env });
+  await waitFor(`flux-operator healthz on 127.0.0.1:${port.operatorHealth}`, 60_000, async () => {
+    const response = await fetch(`http://127.0.0.1:${port.operatorHealth}/healthz`).catch((e: Error) => seen(e.message));
+    return response.ok ? true : seen(`HTTP ${response.status}`);
+  });
+}
+
+/**
+ * Runs source- and kustomize-controller as local processes with the flags of the Deployments the
+ * operator rendered, minus the in-cluster addresses, leader election and storage path, plus
+ * loopback addresses.
+ */
+async function startControllers(kubectl: Kubectl, bins: Record<string, string>, env: NodeJS.ProcessEnv, port: Ports, logDir: string, work: string): Promise<void> {
+  const drop = /^--(enable-leader-election|events-addr|storage-path|storage-adv-addr|storage-addr|metrics-addr|health-addr)(=|$)/;
+  const storage = path.join(work, "artifacts");
+  fs.mkdirSync(storage);
+  start("source-controller", need(bins, "source-controller"), [
+    ...(await deploymentArgs(kubectl, "source-controller", drop)),
+    `--storage-path=${storage}`,
+    `--storage-addr=127.0.0.1:${port.storage}`,
+    `--storage-adv-addr=127.0.0.1:${port.storage}`,
+    `--metrics-addr=127.0.0.1:${port.sourceMetrics}`,
+    `--health-addr=127.0.0.1:${port.sourceHealth}`,
+  ], { logDir, env });
+  start("kustomize-controller", need(bins, "kustomize-controller"), [
+    ...(await deploymentArgs(kubectl, "kustomize-controller", drop)),
+    `--metrics-addr=127.0.0.1:${port.kustomizeMetrics}`,
+    `--health-addr=127.0.0.1:${port.kustomizeHealth}`,
+  ], { logDir, env });
+  for (const [name, p] of [["source-controller", port.sourceHealth], ["kustomize-controller", port.kustomizeHealth]] as const) {
+    await waitFor(`${name} healthz on 127.0.0.1:${p}`, 60_000, async () => {
+      const response = await fetch(`http://127.0.0.1:${p}/healthz`).catch((e: Error) => seen(e.message));
+      return response.ok ? true : seen(`HTTP ${response.status}`);
+    });
+  }
+}
