@@ -8,8 +8,10 @@
  */
 import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { z } from "zod";
 import { OPERATOR_RESOURCES, VENDORED_OPERATOR_VERSION } from "./flux-operator";
+import { findPlaceholders } from "./placeholders";
 import { OFFLINE_SECRET } from "./offline-secret";
 import { knownHostsLineProblem } from "./known-hosts";
 import { ADMIN_PORTS, isIpv4Mapped, isWorldOpen, RISKY_PORTS } from "../policies/network-rules";
@@ -629,12 +631,20 @@ export interface PlatformConfig extends Schema {
   readonly stack: string;
   /** AWS region (`aws:region`). */
   readonly region: string;
-  /** GitHub token (`gitops-platform:githubToken`), always a secret; undefined to use the ambient GITHUB_TOKEN. */
-  readonly githubToken: pulumi.Output<string> | undefined;
 }
 
-/** Keys of the project's namespace whose values must be stored encrypted (`pulumi config set --secret`). */
-export const SECRET_KEYS = ["githubToken"] as const;
+/**
+ * GitHub credentials the stack config may not hold, with why and what to do instead. The GitHub
+ * provider takes its token only from `GITHUB_TOKEN` in the environment of the `pulumi` process: a
+ * GitHub App installation token minted per run (it expires after an hour), never a long-lived
+ * token stored in config (and from there in state).
+ */
+export const RETIRED_GITHUB_TOKEN_KEYS: Readonly<Record<string, string>> = {
+  [`${PROJECT}:githubToken`]:
+    "no longer read: the GitHub provider takes its token from GITHUB_TOKEN in the environment of the pulumi process (a GitHub App installation token minted per run); remove it with `pulumi config rm githubToken`",
+  "github:token":
+    "a GitHub token in stack config outlives every run; the GitHub provider takes its token from GITHUB_TOKEN in the environment of the pulumi process (a GitHub App installation token minted per run); remove it with `pulumi config rm github:token`",
+};
 
 /** Config problems, every one with its key path and expectation. */
 export class ConfigError extends Error {
@@ -652,6 +662,12 @@ export interface RawConfig {
   readonly values: Readonly<Record<string, string>>;
   /** Keys whose values were stored as secrets. */
   readonly secretKeys: readonly string[];
+  /**
+   * Refuse the example values of the shipped stack files (components/placeholders.ts): set for a
+   * real preview or up, never under the offline engine, where the examples must keep running.
+   * @default false
+   */
+  readonly refuseExamples?: boolean;
 }
 
 const STRING_KEYS = new Set<string>(["environment", ...NOTIFICATION_SECRET_KEYS]);
@@ -706,7 +722,7 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
   for (const [key, value] of Object.entries(raw.values)) {
     if (!key.startsWith(prefix)) continue;
     const name = key.slice(prefix.length);
-    if ((SECRET_KEYS as readonly string[]).includes(name)) continue;
+    if (RETIRED_GITHUB_TOKEN_KEYS[key] !== undefined) continue;
     // A key read as text would take a mapping's JSON text for its value: the schema sees the mapping.
     input[name] = STRING_KEYS.has(name) && structuredKind(value) === undefined ? value : decodeValue(value);
   }
@@ -728,21 +744,8 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
   if (region === undefined) problems.push("aws:region: required, expected an AWS region such as eu-west-1");
   else if (!/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(region)) problems.push(`aws:region: expected an AWS region such as eu-west-1, got ${JSON.stringify(region)}`);
 
-  for (const name of SECRET_KEYS) {
-    const key = `${prefix}${name}`;
-    const value = raw.values[key];
-    const structured = value === undefined ? undefined : structuredKind(value);
-    if (structured !== undefined) {
-      // Said without the value: it may hold the secret.
-      problems.push(`${key}: expected a string (the token itself), got ${structured}; store it with \`pulumi config set --secret ${name}\``);
-    } else if (value !== undefined && !raw.secretKeys.includes(key)) {
-      problems.push(`${key}: must be a secret; store it with \`pulumi config set --secret ${name}\``);
-    } else if (value !== undefined && value.trim() === "") {
-      problems.push(`${key}: expected a token, got an empty value; remove the key to use the ambient GITHUB_TOKEN`);
-    } else if (value !== undefined && (value !== value.trim() || /[\r\n]/.test(value))) {
-      // Said without the value: it is the secret.
-      problems.push(`${key}: the token has surrounding whitespace or a line break; store the token alone`);
-    }
+  for (const [key, why] of Object.entries(RETIRED_GITHUB_TOKEN_KEYS)) {
+    if (raw.values[key] !== undefined) problems.push(`${key}: ${why}`);
   }
   for (const key of PROVIDER_SECRET_KEYS) {
     const structured = raw.values[key] === undefined ? undefined : structuredKind(raw.values[key]);
@@ -754,15 +757,12 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
 
   problems.push(...crossFieldProblems(result.success ? result.data : parseSections(input), raw.stack));
   problems.push(...notificationProblems(raw, input.notifications));
+  if (raw.refuseExamples === true) {
+    problems.push(...findPlaceholders(input).map((found) => `${keyPath(found.path)}: ${found.message}`));
+  }
   if (problems.length > 0) throw new ConfigError(problems.map((problem) => redact(problem, secretFragments(raw))));
   const data = result.data as Schema;
-  const token = raw.values[`${prefix}githubToken`];
-  return {
-    ...data,
-    stack: raw.stack,
-    region: region as string,
-    githubToken: token === undefined ? undefined : pulumi.secret(token),
-  };
+  return { ...data, stack: raw.stack, region: region as string };
 }
 
 /**
@@ -778,7 +778,7 @@ function structuredKind(value: string): string | undefined {
 }
 
 /** Credentials of the providers' own namespaces that must never sit in the stack file in plaintext. */
-export const PROVIDER_SECRET_KEYS = ["aws:secretKey", "aws:token", "github:token"] as const;
+export const PROVIDER_SECRET_KEYS = ["aws:secretKey", "aws:token"] as const;
 
 /**
  * The strings of every secret config value, as a message could quote them (raw, and JSON-escaped).
@@ -871,15 +871,8 @@ function crossFieldProblems(config: Sections, stack: string): string[] {
       } else if (previous) problems.push(`${keyPath(["apps", i, "repo"])}: ${app.repo} is already used by ${previous}; every repository needs its own deploy key`);
       else seen.set(repo, keyPath(["apps", i, "repo"]));
     });
-    const automated = apps.some((app) => app.imageAutomation !== undefined);
-    const readWrite = keyPath(["github", "configRepo", "deployKey", "readWrite"]);
-    if (github.configRepo.deployKey.readWrite && !automated) {
-      problems.push(`${readWrite}: a read-write key needs image automation on at least one app; set it to false`);
-    }
-    if (!github.configRepo.deployKey.readWrite && automated) {
-      problems.push(`${readWrite}: image automation commits to the config repo and needs a read-write key; set it to true`);
-    }
   }
+  problems.push(...gitWriteProblems(config));
 
   if (apps) {
     const names = new Map<string, number>();
@@ -903,6 +896,33 @@ function crossFieldProblems(config: Sections, stack: string): string[] {
       }
     }
     if (storage && !storage.protect) problems.push(`${keyPath(["storage", "protect"])}: production storage must be protected; set it to true`);
+  }
+  return problems;
+}
+
+/**
+ * Who may write to Git, and how changes reach an environment branch. Only a non-production stack
+ * writes, through its config repo's one read-write key, and only by image automation pushing to its
+ * own branch; no ruleset has bypass actors, so that branch reaches the environment branch through a
+ * pull request that merges itself once the required checks pass. Production never writes: every key
+ * is read-only and new images arrive with the promotion pull request.
+ */
+function gitWriteProblems(config: Sections): string[] {
+  const problems: string[] = [];
+  const { github, apps, production } = config;
+  const readWrite = keyPath(["github", "configRepo", "deployKey", "readWrite"]);
+  if (production && github) {
+    if (github.configRepo.deployKey.readWrite) {
+      problems.push(`${readWrite}: production keys are read-only: prod never writes to Git (new images arrive with the promotion pull request from staging); set it to false`);
+    }
+    if (!github.branchProtection.enabled) {
+      problems.push(`${keyPath(["github", "branchProtection", "enabled"])}: production's environment branch must be guarded by its ruleset (pull requests, reviews, checks); set it to true`);
+    }
+    if (github.branchProtection.requiredReviews < 1) {
+      problems.push(`${keyPath(["github", "branchProtection", "requiredReviews"])}: production needs at least 1 approving review: the promotion pull request is where prod changes are reviewed`);
+    }
+  }
+  if (production) {
     apps?.forEach((app, i) => {
       if (app.imageAutomation) {
         problems.push(
@@ -910,6 +930,16 @@ function crossFieldProblems(config: Sections, stack: string): string[] {
         );
       }
     });
+    return problems;
+  }
+  if (github && apps) {
+    const automated = apps.some((app) => app.imageAutomation !== undefined);
+    if (github.configRepo.deployKey.readWrite && !automated) {
+      problems.push(`${readWrite}: a read-write key needs image automation on at least one app; set it to false`);
+    }
+    if (!github.configRepo.deployKey.readWrite && automated) {
+      problems.push(`${readWrite}: image automation commits to the config repo and needs a read-write key; set it to true`);
+    }
   }
   return problems;
 }
@@ -1126,7 +1156,17 @@ function expandIpv6(address: string): number[] | undefined {
 export function readConfig(): PlatformConfig {
   const values = pulumi.runtime.allConfig();
   const secretKeys = Object.keys(values).filter((key) => isConfigSecret(key));
-  return parseConfig({ stack: pulumi.getStack(), values, secretKeys });
+  return parseConfig({ stack: pulumi.getStack(), values, secretKeys, refuseExamples: !runsUnderMocks() });
+}
+
+/**
+ * Whether the program runs under Pulumi's mock runtime (`pulumi.runtime.setMocks`: the offline
+ * engine, unit tests) rather than against a real engine. Not a setting anyone can put in config:
+ * the CLI's language host always connects the program to its resource monitor over gRPC
+ * (`PULUMI_NODEJS_MONITOR`), and only `setMocks` installs a MockMonitor.
+ */
+export function runsUnderMocks(): boolean {
+  return pulumi.runtime.getMonitor() instanceof MockMonitor;
 }
 
 // The SDK knows which keys were stored as secrets (PULUMI_CONFIG_SECRET_KEYS) but exports the

@@ -2,11 +2,16 @@
  * GithubWiring: the GitHub side of the Git-driven flow for one environment.
  *
  * - The config repo's environment branch is guarded by a repository ruleset: changes arrive by pull
- *   request only, the required checks (the preview job) must pass on an up-to-date branch, no force
- *   pushes, no deletion, and nobody bypasses it — repository admins included. Production requires
- *   approving reviews. A ruleset rather than classic branch protection because classic protection
- *   cannot let a deploy key through: where image automation commits straight to the environment
- *   branch (staging), the ruleset lets deploy keys push and everyone else still needs a PR.
+ *   request only, merged with a merge commit, once the required checks (the preview job) pass; no
+ *   force pushes, no deletion, and no bypass actors at all — admins, Apps and deploy keys included.
+ *   Production requires approving reviews. Image automation, the only writer, pushes to its own
+ *   unprotected branch; a pull request that merges itself carries that to the environment branch.
+ * - Promotion works every time (docs/github.md, test/promotion.test.ts): the branch need not be up to
+ *   date before merging. With "require up to date" on both branches, the merge commit a promotion
+ *   leaves on prod makes the next staging → prod pull request out of date, and updating it means a
+ *   push to staging that staging's ruleset refuses. Merge commits only (no squash, no rebase): a
+ *   squashed promotion or back-merge rewrites history, so staging and prod never share it again and
+ *   every later promotion re-merges old changes.
  * - Each application repository gets the Actions variables its CI needs to push images with OIDC and
  *   no stored keys: the role to assume, the ECR repository URL and the region. Staging and prod
  *   write into the same app repositories, so the names carry the environment
@@ -51,15 +56,11 @@ export interface GithubWiringArgs {
    */
   readonly requiredReviews?: number;
   /**
-   * Status checks that must pass, on a branch up to date with the environment branch.
+   * Status checks (GitHub Actions job names) that must pass before a pull request merges; only
+   * GitHub Actions can satisfy them. The branch need not be up to date.
    * @default ["preview"]
    */
   readonly requiredChecks?: readonly string[];
-  /**
-   * Let deploy keys push to the environment branch: set when image automation commits to it.
-   * @default false
-   */
-  readonly deployKeysMayPush?: boolean;
   /** AWS region, handed to CI as `AWS_REGION_<ENV>`. */
   readonly awsRegion: string;
   /**
@@ -70,6 +71,16 @@ export interface GithubWiringArgs {
   /** The GitHub provider (owner and token). */
   readonly githubProvider: github.Provider;
 }
+
+/**
+ * The GitHub App id of GitHub Actions: required checks must come from it. Unpinned, a required
+ * check is satisfied by a commit status of that name from anyone with statuses: write, such as the
+ * notifications App, whose key a stack secret holds.
+ */
+export const GITHUB_ACTIONS_APP_ID = 15368;
+
+/** How pull requests into an environment branch merge: merge commits only (see the file comment). */
+export const MERGE_METHODS = ["merge"] as const;
 
 /** The Actions variable names of one environment: `AWS_ROLE_ARN_STAGING`, ... */
 export function ciVariableNames(environment: string): { roleArn: string; ecrRepositoryUrl: string; region: string } {
@@ -90,7 +101,6 @@ export class GithubWiring extends pulumi.ComponentResource {
     const protectBranch = args.protectBranch ?? true;
     const requiredReviews = args.requiredReviews ?? 0;
     const requiredChecks = args.requiredChecks ?? ["preview"];
-    const deployKeysMayPush = args.deployKeysMayPush ?? false;
     const apps = args.apps ?? [];
 
     const problems = argProblems(args, requiredReviews, requiredChecks, protectBranch, apps);
@@ -106,8 +116,7 @@ export class GithubWiring extends pulumi.ComponentResource {
           target: "branch",
           enforcement: "active",
           conditions: { refName: { includes: [`refs/heads/${args.branch}`], excludes: [] } },
-          // No bypass for people, admins included; deploy keys only when automation commits here.
-          ...(deployKeysMayPush ? { bypassActors: [{ actorType: "DeployKey", bypassMode: "always" }] } : {}),
+          // No bypassActors: nobody, admins and deploy keys included, pushes past review.
           rules: {
             deletion: true,
             nonFastForward: true,
@@ -115,10 +124,12 @@ export class GithubWiring extends pulumi.ComponentResource {
               requiredApprovingReviewCount: requiredReviews,
               dismissStaleReviewsOnPush: requiredReviews > 0,
               requireLastPushApproval: requiredReviews > 0,
+              allowedMergeMethods: [...MERGE_METHODS],
             },
             requiredStatusChecks: {
-              requiredChecks: requiredChecks.map((context) => ({ context })),
-              strictRequiredStatusChecksPolicy: true,
+              requiredChecks: requiredChecks.map((context) => ({ context, integrationId: GITHUB_ACTIONS_APP_ID })),
+              // Not "require up to date": it deadlocks promotion (see the file comment).
+              strictRequiredStatusChecksPolicy: false,
             },
           },
         },

@@ -8,7 +8,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AppSecrets } from "./app-secrets";
 import { CiIdentity, DRIFT_READER_GROUP } from "./ci-identity";
-import { defaultPushBranch, type PlatformConfig } from "./config";
+import type { PlatformConfig } from "./config";
 import { DeployKey } from "./deploy-key";
 import { createGithubProvider } from "./github-provider";
 import { GithubWiring } from "./github-wiring";
@@ -259,7 +259,7 @@ export class Platform extends pulumi.ComponentResource {
 
     // GitHub: one deploy key per repository (the Secrets go to the reconciler's namespace), the
     // environment branch's ruleset, and the CI variables of each app repository.
-    this.githubProvider = createGithubProvider(`${name}-github`, { owner: config.github.owner, token: config.githubToken }, { parent: this });
+    this.githubProvider = createGithubProvider(`${name}-github`, { owner: config.github.owner }, { parent: this });
     const keyArgs = {
       environment: config.environment,
       // The namespace's output, not the plain name: the Secrets wait for the namespace to exist.
@@ -298,8 +298,6 @@ export class Platform extends pulumi.ComponentResource {
         protectBranch: config.github.branchProtection.enabled,
         requiredReviews: config.github.branchProtection.requiredReviews,
         requiredChecks: config.github.branchProtection.requiredChecks,
-        // Image automation that commits straight to the environment branch pushes with its deploy key.
-        deployKeysMayPush: config.apps.some((app) => app.imageAutomation !== undefined && (app.imageAutomation.pushBranch ?? defaultPushBranch(branch)) === branch),
         awsRegion: config.region,
         apps: config.apps.map((app) => ({
           name: app.name,

@@ -1,13 +1,17 @@
 /**
- * GitHub deploy keys: read-only unless image automation writes to the repository, one distinct
- * key per repository, and never RSA.
+ * GitHub: deploy keys read-only unless image automation writes to the repository (and never in a
+ * stack that writes nothing: prod), one distinct key per repository, never RSA; no ruleset or branch
+ * protection that anyone bypasses; environment-branch rulesets that require a reviewed, checked
+ * pull request.
  *
  * Which repositories image automation writes to is read from the stack itself: every Flux
  * ImageUpdateAutomation and the Git source its `sourceRef` names (a GitRepository, or the one a
  * FluxInstance syncs).
  */
-import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { dependenciesOfType, githubRepoOfUrl, imageAutomations, ofTypes, q, str, UNKNOWN, Unknowns } from "./support";
+import * as github from "@pulumi/github";
+import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { validateResourceOfType } from "@pulumi/policy";
+import { dependenciesOfType, githubRepoOfUrl, imageAutomations, list, num, ofTypes, q, record, str, UNKNOWN, Unknowns } from "./support";
 
 const DEPLOY_KEY = "github:index/repositoryDeployKey:RepositoryDeployKey";
 const PRIVATE_KEY = "tls:index/privateKey:PrivateKey";
@@ -28,7 +32,7 @@ function sameRepository(repository: string, full: string): boolean {
 /** Deploy key read-only: write access only where image automation pushes. */
 export const githubDeployKeyReadOnly: StackValidationPolicy = {
   name: "github-deploy-key-read-only",
-  description: "GitHub deploy keys are read-only, except on a repository that image automation in the same stack writes to.",
+  description: "GitHub deploy keys are read-only, except on a repository that image automation in the same stack writes to, and without exception in a stack that never writes to Git (prod).",
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
@@ -38,10 +42,15 @@ export const githubDeployKeyReadOnly: StackValidationPolicy = {
         default: [],
         description: "Repositories (owner/name) written by automation declared outside this stack.",
       },
+      allowWrite: {
+        type: "boolean",
+        default: true,
+        description: "Whether any key of this stack may write; false for a stack that never writes to Git (prod).",
+      },
     },
   },
   validateStack: (args, reportViolation) => {
-    const { writableRepositories = [] } = args.getConfig<{ writableRepositories?: string[] }>();
+    const { writableRepositories = [], allowWrite = true } = args.getConfig<{ writableRepositories?: string[]; allowWrite?: boolean }>();
     const unknowns = new Unknowns();
     const written = new Set(writableRepositories.map((repo) => repo.toLowerCase()));
     for (const automation of imageAutomations(args.resources)) {
@@ -54,6 +63,10 @@ export const githubDeployKeyReadOnly: StackValidationPolicy = {
       // The provider's default is read-only.
       if (readOnly === undefined || readOnly === true || readOnly === UNKNOWN) continue;
       const repository = repositoryOf(key);
+      if (!allowWrite) {
+        reportViolation(`deploy key for repository ${q(repository ?? "(unknown)")} has write access; every key of this stack is read-only (it never writes to Git); set readOnly: true`, key.urn);
+        continue;
+      }
       if (repository !== undefined && [...written].some((full) => sameRepository(repository, full))) continue;
       reportViolation(
         `deploy key for repository ${q(repository ?? "(unknown)")} has write access but no image automation in this stack writes to that repository; set readOnly: true`,
@@ -117,5 +130,65 @@ export const githubDeployKeyUnique: StackValidationPolicy = {
   },
 };
 
+/** No bypass: no ruleset names a bypass actor, no classic branch protection exempts admins. */
+export const githubNoBypass: ResourceValidationPolicy = {
+  name: "github-no-bypass",
+  description: "No repository or organization ruleset has bypass actors and every classic branch protection applies to admins: nobody, deploy keys and Apps included, pushes past review.",
+  enforcementLevel: "mandatory",
+  validateResource: [
+    validateResourceOfType(github.RepositoryRuleset, (ruleset, _args, reportViolation) => bypassActorsViolation(ruleset.bypassActors, reportViolation)),
+    validateResourceOfType(github.OrganizationRuleset, (ruleset, _args, reportViolation) => bypassActorsViolation(ruleset.bypassActors, reportViolation)),
+    validateResourceOfType(github.BranchProtection, (protection, _args, reportViolation) => enforceAdminsViolation(protection.enforceAdmins, reportViolation)),
+    validateResourceOfType(github.BranchProtectionV3, (protection, _args, reportViolation) => enforceAdminsViolation(protection.enforceAdmins, reportViolation)),
+  ],
+};
+
+function bypassActorsViolation(actors: unknown, reportViolation: (message: string) => void): void {
+  const named = list(actors).map((actor) => str(record(actor)?.actorType) ?? "unknown");
+  if (named.length === 0) return;
+  reportViolation(
+    `ruleset lets ${named.join(", ")} bypass it; remove bypassActors: image automation reaches the environment branch by a pull request that merges itself once the checks pass`,
+  );
+}
+
+function enforceAdminsViolation(enforceAdmins: boolean | undefined, reportViolation: (message: string) => void): void {
+  if (enforceAdmins !== true) reportViolation("branch protection lets admins bypass it; set enforceAdmins: true (or use a ruleset without bypass actors)");
+}
+
+/** Environment-branch rulesets: active, a pull request with the required reviews and checks, no force push, no deletion. */
+export const githubRulesetReview: ResourceValidationPolicy = {
+  name: "github-ruleset-review",
+  description: "Every branch ruleset is active and requires a pull request with at least the configured approving reviews and one required status check pinned to the App that runs it, and blocks force pushes and deletion.",
+  enforcementLevel: "mandatory",
+  configSchema: {
+    properties: {
+      minimumApprovingReviews: { type: "integer", minimum: 0, maximum: 10, default: 0, description: "Fewest approving reviews a pull request needs (1 in prod)." },
+    },
+  },
+  validateResource: validateResourceOfType(github.RepositoryRuleset, (ruleset, args, reportViolation) => {
+    if (ruleset.target !== "branch") return;
+    const { minimumApprovingReviews = 0 } = args.getConfig<{ minimumApprovingReviews?: number }>();
+    const rules = record(ruleset.rules) ?? {};
+    if (ruleset.enforcement !== "active") reportViolation(`enforcement is ${q(ruleset.enforcement)}; set it to "active"`);
+    const pullRequest = record(rules.pullRequest);
+    if (pullRequest === undefined) reportViolation("changes must arrive by pull request; add rules.pullRequest");
+    else {
+      const reviews = num(pullRequest.requiredApprovingReviewCount) ?? 0;
+      if (reviews < minimumApprovingReviews) {
+        reportViolation(`pull requests need at least ${minimumApprovingReviews} approving review${minimumApprovingReviews === 1 ? "" : "s"}, got ${reviews}`);
+      }
+    }
+    const checks = list(record(rules.requiredStatusChecks)?.requiredChecks).map((check) => record(check) ?? {});
+    if (checks.length === 0) reportViolation("at least one required status check (the preview) must pass; add rules.requiredStatusChecks");
+    for (const check of checks.filter((c) => !num(c.integrationId))) {
+      reportViolation(
+        `required check ${q(str(check.context) ?? "(unnamed)")} accepts a status of that name from anyone with statuses: write; pin integrationId to the App that runs it (GitHub Actions: 15368)`,
+      );
+    }
+    if (rules.nonFastForward !== true) reportViolation("force pushes must be blocked; set rules.nonFastForward: true");
+    if (rules.deletion !== true) reportViolation("deleting the branch must be blocked; set rules.deletion: true");
+  }),
+};
+
 /** The GitHub rules, in table order. */
-export const githubPolicies = [githubDeployKeyReadOnly, githubDeployKeyUnique];
+export const githubPolicies = [githubDeployKeyReadOnly, githubDeployKeyUnique, githubNoBypass, githubRulesetReview];

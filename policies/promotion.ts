@@ -1,13 +1,29 @@
 /**
- * Promotion: image automation never commits straight to a protected environment branch; changes
- * reach production through a promotion pull request.
+ * Promotion: image automation never commits straight to a protected environment branch and runs
+ * only where the stack writes to Git (staging); changes reach production through a promotion pull
+ * request, and the environment branches' rulesets keep that pull request mergeable every time.
  *
  * The branch an ImageUpdateAutomation pushes to is `spec.git.push.branch` (or the destination of
  * `spec.git.push.refspec`); without either, it pushes to the branch it checked out
  * (`spec.git.checkout.ref.branch`, else the branch of its Git source).
  */
-import type { StackValidationPolicy } from "@pulumi/policy";
-import { imageAutomations, q, record, str, UNKNOWN, Unknowns } from "./support";
+import * as github from "@pulumi/github";
+import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { validateResourceOfType } from "@pulumi/policy";
+import { imageAutomations, list, ofTypes, q, record, str, strings, UNKNOWN, Unknowns } from "./support";
+
+const RULESET = "github:index/repositoryRuleset:RepositoryRuleset";
+
+/** Branches the stack's own rulesets guard (`refs/heads/<name>` conditions), by branch name. */
+function rulesetBranches(resources: readonly PolicyResource[], unknowns: Unknowns): Map<string, string> {
+  const guarded = new Map<string, string>();
+  for (const ruleset of ofTypes(resources, [RULESET])) {
+    const includes = unknowns.read(() => strings(record(record(ruleset.props.conditions)?.refName)?.includes));
+    if (includes === UNKNOWN) continue;
+    for (const ref of includes) if (ref.startsWith("refs/heads/")) guarded.set(ref.slice("refs/heads/".length), ruleset.name);
+  }
+  return guarded;
+}
 
 /** Branches image automation pushes to, where they can be told. */
 function pushBranches(spec: Record<string, unknown>, sourceBranch: string | undefined): string[] | undefined {
@@ -29,7 +45,7 @@ function pushBranches(spec: Record<string, unknown>, sourceBranch: string | unde
 /** Promotion: automation never pushes to a protected branch. */
 export const imageAutomationNoProdPush: StackValidationPolicy = {
   name: "image-automation-no-prod-push",
-  description: "Image automation never pushes to a protected environment branch (prod); production changes arrive by promotion pull request.",
+  description: "Image automation never pushes to a protected environment branch (prod, or any branch a ruleset of the stack guards); its changes arrive there by pull request.",
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
@@ -39,6 +55,7 @@ export const imageAutomationNoProdPush: StackValidationPolicy = {
   validateStack: (args, reportViolation) => {
     const { protectedBranches = ["prod", "production"] } = args.getConfig<{ protectedBranches?: string[] }>();
     const unknowns = new Unknowns();
+    const guarded = rulesetBranches(args.resources, unknowns);
     for (const automation of imageAutomations(args.resources)) {
       const branches = unknowns.read(() => pushBranches(record(automation.resource.props.spec) ?? {}, automation.source?.branch));
       if (branches === UNKNOWN) continue;
@@ -46,13 +63,61 @@ export const imageAutomationNoProdPush: StackValidationPolicy = {
         reportViolation("image automation's push branch cannot be determined; set spec.git.push.branch to a branch that is not protected", automation.resource.urn);
         continue;
       }
-      for (const branch of branches.filter((b) => protectedBranches.includes(b))) {
-        reportViolation(`image automation pushes to the protected branch ${q(branch)}; push to another branch (e.g. image-updates/${branch}) and promote by pull request`, automation.resource.urn);
+      for (const branch of branches) {
+        const ruleset = guarded.get(branch);
+        if (ruleset !== undefined) {
+          reportViolation(
+            `image automation pushes to ${q(branch)}, which the ruleset ${q(ruleset)} lets nobody push to; push to its own branch (e.g. image-updates/${branch}) and let a pull request that merges itself once the checks pass carry it there`,
+            automation.resource.urn,
+          );
+        } else if (protectedBranches.includes(branch)) {
+          reportViolation(`image automation pushes to the protected branch ${q(branch)}; push to another branch (e.g. image-updates/${branch}) and promote by pull request`, automation.resource.urn);
+        }
       }
     }
     unknowns.rethrow();
   },
 };
 
+/** Image automation only where the stack writes to Git: staging. */
+export const imageAutomationStagingOnly: StackValidationPolicy = {
+  name: "image-automation-staging-only",
+  description: "A stack that never writes to Git (prod) runs no image automation; it receives new image tags with the promotion pull request from staging.",
+  // Staging's pack config disables it; prod's keeps it mandatory.
+  enforcementLevel: "mandatory",
+  validateStack: (args, reportViolation) => {
+    for (const automation of imageAutomations(args.resources)) {
+      reportViolation("image automation runs only in staging; this stack receives new image tags with the promotion pull request from staging", automation.resource.urn);
+    }
+  },
+};
+
+/** How pull requests may merge into an environment branch: merge commits only. */
+const MERGE_ONLY = ["merge"];
+
+/** Rulesets that keep the staging -> prod promotion pull request mergeable, however many promotions and hotfixes came before. */
+export const githubRulesetPromotion: ResourceValidationPolicy = {
+  name: "github-ruleset-promotion",
+  description:
+    "Environment-branch rulesets keep promotion mergeable: no 'require up to date' (the merge commit a promotion leaves on prod would make the next promotion pull request out of date, and updating it is a push the staging ruleset refuses), no linear history, merge commits only.",
+  enforcementLevel: "mandatory",
+  validateResource: validateResourceOfType(github.RepositoryRuleset, (ruleset, _args, reportViolation) => {
+    if (ruleset.target !== "branch") return;
+    const rules = record(ruleset.rules) ?? {};
+    if (record(rules.requiredStatusChecks)?.strictRequiredStatusChecksPolicy === true) {
+      reportViolation(
+        "requires branches to be up to date (strictRequiredStatusChecksPolicy): after a promotion's merge commit lands on prod, the next staging -> prod pull request is out of date and updating it needs a push to staging that its ruleset refuses; set it to false",
+      );
+    }
+    if (rules.requiredLinearHistory === true) reportViolation("requires linear history, which refuses the merge commits promotion relies on; remove requiredLinearHistory");
+    const methods = list(record(rules.pullRequest)?.allowedMergeMethods).map((method) => str(method) ?? "");
+    if (methods.length === 0 || methods.some((method) => !MERGE_ONLY.includes(method))) {
+      reportViolation(
+        `allows merge methods ${methods.length === 0 ? "(the repository's settings)" : methods.join(", ")}; set rules.pullRequest.allowedMergeMethods to ["merge"]: a squashed or rebased promotion or back-merge rewrites history, and every later promotion re-merges old changes`,
+      );
+    }
+  }),
+};
+
 /** The promotion rules. */
-export const promotionPolicies = [imageAutomationNoProdPush];
+export const promotionPolicies = [imageAutomationNoProdPush, imageAutomationStagingOnly, githubRulesetPromotion];

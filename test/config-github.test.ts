@@ -46,7 +46,6 @@ describe("config: github and deploy keys", () => {
     expect(config.github.branchProtection).toEqual({ enabled: true, requiredReviews: 0, requiredChecks: ["preview"] });
     // No override: the DeployKey falls back to GITHUB_KNOWN_HOSTS.
     expect(config.github.knownHosts).toBeUndefined();
-    expect(config.githubToken).toBeUndefined();
   });
 
   it("refuses a repository not in owner/name form", () => {

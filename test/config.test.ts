@@ -3,7 +3,6 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig, WORLD_CLOSED_PORTS, type PlatformConfig } from "../components/config";
 import { ADMIN_PORTS, RISKY_PORTS } from "../policies/network-rules";
@@ -27,7 +26,7 @@ function valid(): Values {
       configRepo: { repo: "acme-corp/gitops-platform", branch: "staging", deployKey: { readWrite: true } },
     },
     [`${P}:apps`]: [
-      { name: "orders", repo: "acme-corp/orders", imageAutomation: { policy: { semver: ">=1.0.0" } } },
+      { name: "orders", repo: "acme-corp/orders", imageAutomation: { policy: { semver: ">=1.0.0" }, pushBranch: "image-updates/staging" } },
       { name: "payments", repo: "acme-corp/payments" },
     ],
     [`${P}:firewall`]: {
@@ -45,10 +44,12 @@ function validProd(): Values {
   const v = valid();
   v[`${P}:environment`] = "prod";
   v[`${P}:production`] = true;
-  const github = v[`${P}:github`] as { configRepo: { branch: string; deployKey: { readWrite: boolean } } };
+  const github = v[`${P}:github`] as { configRepo: { branch: string; deployKey: { readWrite: boolean } }; branchProtection?: unknown };
   github.configRepo.branch = "prod";
-  // Production never runs image automation, so it has no use for a read-write key.
+  // Production never runs image automation, so it has no use for a read-write key; its promotion
+  // pull request needs a review.
   github.configRepo.deployKey.readWrite = false;
+  github.branchProtection = { requiredReviews: 1 };
   delete (v[`${P}:apps`] as { imageAutomation?: unknown }[])[0]!.imageAutomation;
   v[`${P}:storage`] = { protect: true };
   v[`${P}:reconciler`] = {
@@ -114,7 +115,6 @@ describe("config: valid input", () => {
     expect(config.github.hookCidrs).toEqual([]);
     expect(config.reconciler.namespace).toBe("flux-system");
     expect(config.reconciler.interval).toBe("1m");
-    expect(config.githubToken).toBeUndefined();
   });
 
   it("parses the example stack configs Pulumi.staging.yaml and Pulumi.prod.yaml cleanly", () => {
@@ -126,11 +126,6 @@ describe("config: valid input", () => {
     }
   });
 
-  it("reads a secret githubToken as a secret", async () => {
-    const config = parse({ ...valid(), [`${P}:githubToken`]: "ghp_example" }, "staging", [`${P}:githubToken`]);
-    expect(config.githubToken).toBeDefined();
-    expect(await pulumi.isSecret(config.githubToken!)).toBe(true);
-  });
 
   it("allows a world-open HTTPS port and SSH from a private range", () => {
     const v = withChange((c) => {
@@ -259,20 +254,18 @@ describe("config: every documented default applies whether its parent is absent,
 });
 
 describe("config: a secret value given as a mapping or a list is refused with its key path", () => {
-  it("refuses a structured githubToken without echoing it", () => {
+  it("refuses a structured githubToken, like any githubToken, without echoing it", () => {
     const key = `${P}:githubToken`;
     const token = fakeGithubToken("structuredValue00000000000000000");
-    const found = problems({ ...valid(), [key]: { value: token } }, "staging", [key]);
-    expect(found).toEqual([`${key}: expected a string (the token itself), got a mapping; store it with \`pulumi config set --secret githubToken\``]);
-    expect(problems({ ...valid(), [key]: [token] }, "staging", [key])).toEqual([
-      `${key}: expected a string (the token itself), got a list; store it with \`pulumi config set --secret githubToken\``,
-    ]);
+    const retired = `${key}: no longer read: the GitHub provider takes its token from GITHUB_TOKEN in the environment of the pulumi process (a GitHub App installation token minted per run); remove it with \`pulumi config rm githubToken\``;
+    expect(problems({ ...valid(), [key]: { value: token } }, "staging", [key])).toEqual([retired]);
+    expect(problems({ ...valid(), [key]: [token] }, "staging", [key])).toEqual([retired]);
   });
 
   it("refuses structured provider credentials", () => {
-    expect(problems({ ...valid(), "github:token": { token: "x" }, "aws:secretKey": ["a", "b"] }, "staging", ["github:token", "aws:secretKey"])).toEqual([
+    expect(problems({ ...valid(), "aws:token": { token: "x" }, "aws:secretKey": ["a", "b"] }, "staging", ["aws:token", "aws:secretKey"])).toEqual([
       "aws:secretKey: expected a string, got a list; store the value itself with `pulumi config set --secret aws:secretKey`",
-      "github:token: expected a string, got a mapping; store the value itself with `pulumi config set --secret github:token`",
+      "aws:token: expected a string, got a mapping; store the value itself with `pulumi config set --secret aws:token`",
     ]);
   });
 
@@ -293,10 +286,6 @@ describe("config: a secret value given as a mapping or a list is refused with it
     expect(problems({ ...valid(), [`${P}:environment`]: ["staging"] })).toEqual([`${P}:environment: expected a string, got ["staging"]`]);
   });
 
-  it("accepts a token that merely starts with a brace-free character", () => {
-    const key = `${P}:githubToken`;
-    expect(() => parse({ ...valid(), [key]: fakeGithubToken("plainTokenValue00000000000000000") }, "staging", [key])).not.toThrow();
-  });
 });
 
 describe("config: file-level mistakes get one message naming the file", () => {
@@ -569,6 +558,20 @@ describe("config: bad input is refused with every problem, its key and the expec
     ]);
   });
 
+  it("refuses any Git write in production: a read-write key, image automation, an unguarded branch, no review", () => {
+    const v = withChange((c) => {
+      c[`${P}:github`].configRepo.deployKey = { readWrite: true };
+      c[`${P}:github`].branchProtection = { enabled: false, requiredReviews: 0 };
+      c[`${P}:apps`][1].imageAutomation = { policy: { semver: ">=1.0.0" }, pushBranch: "image-updates/prod" };
+    }, validProd);
+    expect(problems(v, "prod")).toEqual([
+      `${P}:github.configRepo.deployKey.readWrite: production keys are read-only: prod never writes to Git (new images arrive with the promotion pull request from staging); set it to false`,
+      `${P}:github.branchProtection.enabled: production's environment branch must be guarded by its ruleset (pull requests, reviews, checks); set it to true`,
+      `${P}:github.branchProtection.requiredReviews: production needs at least 1 approving review: the promotion pull request is where prod changes are reviewed`,
+      `${P}:apps[1].imageAutomation: production never writes to Git; new tags reach it through the staging → prod promotion pull request, so remove imageAutomation here and set it on the staging stack`,
+    ]);
+  });
+
   it("refuses a Flux version range in every environment", () => {
     const message = `${P}:reconciler.flux.version: expected an exact Flux version such as 2.7.3; a range such as 2.x could resolve to another Flux than the other environment runs`;
     for (const [base, stack] of [[valid, "staging"], [validProd, "prod"]] as const) {
@@ -585,7 +588,9 @@ describe("config: bad input is refused with every problem, its key and the expec
         c[`${P}:apps`][0].imageAutomation = { policy: { semver: ">=1.0.0" }, ...(pushBranch ? { pushBranch } : {}) };
         c[`${P}:github`].configRepo.deployKey.readWrite = true;
       }, validProd);
-      expect(problems(v, "prod")).toEqual(pushBranch === "prod" ? [expect.stringContaining("apps[0].imageAutomation.pushBranch: "), message] : [message]);
+      // The read-write key the automation would need is refused too: every production key is read-only.
+      const readWrite = `${P}:github.configRepo.deployKey.readWrite: production keys are read-only: prod never writes to Git (new images arrive with the promotion pull request from staging); set it to false`;
+      expect(problems(v, "prod")).toEqual(pushBranch === "prod" ? [readWrite, message, expect.stringContaining("apps[0].imageAutomation.pushBranch: ")] : [readWrite, message]);
     }
   });
 
@@ -626,6 +631,7 @@ describe("config: bad input is refused with every problem, its key and the expec
     ]);
   });
 
+
   it("refuses nonsensical retention and counts", () => {
     const v = withChange((c) => {
       c[`${P}:storage`] = { noncurrentVersionExpirationDays: 0, abortIncompleteUploadDays: 0, kmsDeletionWindowDays: 5 };
@@ -665,11 +671,16 @@ describe("config: bad input is refused with every problem, its key and the expec
     ]);
   });
 
-  it("refuses a plaintext githubToken", () => {
-    expect(problems({ ...valid(), [`${P}:githubToken`]: "ghp_example" })).toEqual([
-      `${P}:githubToken: must be a secret; store it with \`pulumi config set --secret githubToken\``,
+  it("refuses a GitHub token in stack config, secret or plaintext, without echoing it", () => {
+    const token = fakeGithubToken("R3alLook1ngT0kenAAAAAAAAAAAAAAAAAAAAA");
+    const found = problems({ ...valid(), [`${P}:githubToken`]: token, "github:token": token }, "staging", [`${P}:githubToken`]);
+    expect(found).toEqual([
+      `${P}:githubToken: no longer read: the GitHub provider takes its token from GITHUB_TOKEN in the environment of the pulumi process (a GitHub App installation token minted per run); remove it with \`pulumi config rm githubToken\``,
+      "github:token: a GitHub token in stack config outlives every run; the GitHub provider takes its token from GITHUB_TOKEN in the environment of the pulumi process (a GitHub App installation token minted per run); remove it with `pulumi config rm github:token`",
     ]);
+    expect(found.join("\n")).not.toContain("R3alLook");
   });
+
 
   it("refuses weak deploy key algorithms", () => {
     const v = withChange((c) => {
@@ -767,22 +778,13 @@ describe("config: other spellings of bad input are refused too", () => {
   });
 
   it("refuses provider credentials stored in plaintext", () => {
-    expect(problems({ ...valid(), "github:token": "ghp_example", "aws:secretKey": "example" })).toEqual([
+    expect(problems({ ...valid(), "aws:token": "example", "aws:secretKey": "example" })).toEqual([
       "aws:secretKey: must be a secret; store it with `pulumi config set --secret aws:secretKey`",
-      "github:token: must be a secret; store it with `pulumi config set --secret github:token`",
+      "aws:token: must be a secret; store it with `pulumi config set --secret aws:token`",
     ]);
-    expect(() => parse({ ...valid(), "github:token": "ghp_example" }, "staging", ["github:token"])).not.toThrow();
+    expect(() => parse({ ...valid(), "aws:token": "example" }, "staging", ["aws:token"])).not.toThrow();
   });
 
-  it("refuses an empty githubToken or one pasted with a line break, without echoing it", () => {
-    const key = `${P}:githubToken`;
-    expect(problems({ ...valid(), [key]: "" }, "staging", [key])).toEqual([
-      `${key}: expected a token, got an empty value; remove the key to use the ambient GITHUB_TOKEN`,
-    ]);
-    const pasted = problems({ ...valid(), [key]: `${fakeGithubToken("pastedWithNewline0000000000000000")}\n` }, "staging", [key]);
-    expect(pasted).toEqual([`${key}: the token has surrounding whitespace or a line break; store the token alone`]);
-    expect(() => parse({ ...valid(), [key]: fakeGithubToken("pastedWithNewline0000000000000000") }, "staging", [key])).not.toThrow();
-  });
 
   it("never quotes a value stored as a secret in a problem, not even cut short", () => {
     const secretCidr = "10.1.2.3/8";
@@ -799,16 +801,16 @@ describe("config: other spellings of bad input are refused too", () => {
     expect(problems(values)[1]).toBe(`${P}:firewall.ingress[0].cidrs[0]: host bits set in ${secretCidr}; use the network address`);
   });
 
-  it("keeps a secret githubToken out of every problem of an otherwise bad config", () => {
+  it("keeps a secret value out of every problem of an otherwise bad config", () => {
     const token = fakeGithubToken("R3alLook1ngT0kenAAAAAAAAAAAAAAAAAAAAA");
     const values = withChange((c) => {
-      c[`${P}:githubToken`] = token;
+      c["aws:token"] = token;
       c[`${P}:environment`] = "prod";
       // A token pasted into a plaintext key by mistake, next to the real one.
       c[`${P}:github`].hookCidrs = [token];
     });
     try {
-      parse(values, "staging", [`${P}:githubToken`]);
+      parse(values, "staging", ["aws:token"]);
       throw new Error("expected the config to be refused");
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigError);

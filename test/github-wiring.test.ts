@@ -1,9 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
 import * as aws from "@pulumi/aws";
-import { findResource, isUnknown, resourcesOfType, runProgram } from "../tools/engine";
+import * as path from "node:path";
+import { findResource, isUnknown, loadStackConfig, resourcesOfType, runProgram } from "../tools/engine";
 import { GithubWiring, ciVariableNames, type GithubWiringArgs } from "../components/github-wiring";
 import { createGithubProvider } from "../components/github-provider";
 
+const root = path.resolve(__dirname, "..");
 const RULESET = "github:index/repositoryRuleset:RepositoryRuleset";
 const VARIABLE = "github:index/actionsVariable:ActionsVariable";
 
@@ -45,10 +47,11 @@ describe("GithubWiring", () => {
       rules: {
         deletion: true,
         nonFastForward: true,
-        pullRequest: { requiredApprovingReviewCount: 0, dismissStaleReviewsOnPush: false, requireLastPushApproval: false },
-        requiredStatusChecks: { requiredChecks: [{ context: "preview" }], strictRequiredStatusChecksPolicy: true },
+        pullRequest: { requiredApprovingReviewCount: 0, dismissStaleReviewsOnPush: false, requireLastPushApproval: false, allowedMergeMethods: ["merge"] },
+        requiredStatusChecks: { requiredChecks: [{ context: "preview", integrationId: 15368 }], strictRequiredStatusChecksPolicy: false },
       },
     });
+    expect(ruleset.inputs.bypassActors).toBeUndefined();
     expect(ruleset.provider).toMatch(/::pulumi:providers:github::github::/);
     expect(resourcesOfType(result, VARIABLE)).toEqual([]);
   });
@@ -59,15 +62,26 @@ describe("GithubWiring", () => {
     expect(ruleset.inputs.name).toBe("prod environment branch");
     expect(ruleset.inputs.conditions).toEqual({ refName: { includes: ["refs/heads/prod"], excludes: [] } });
     expect(ruleset.inputs.rules).toMatchObject({
-      pullRequest: { requiredApprovingReviewCount: 1, dismissStaleReviewsOnPush: true, requireLastPushApproval: true },
-      requiredStatusChecks: { requiredChecks: [{ context: "preview" }, { context: "policy" }], strictRequiredStatusChecksPolicy: true },
+      pullRequest: { requiredApprovingReviewCount: 1, dismissStaleReviewsOnPush: true, requireLastPushApproval: true, allowedMergeMethods: ["merge"] },
+      requiredStatusChecks: {
+        requiredChecks: [
+          { context: "preview", integrationId: 15368 },
+          { context: "policy", integrationId: 15368 },
+        ],
+        strictRequiredStatusChecksPolicy: false,
+      },
     });
     expect(ruleset.inputs.bypassActors).toBeUndefined();
   });
 
-  it("lets deploy keys push only when image automation commits to the branch", async () => {
-    const result = await wiring({ deployKeysMayPush: true });
-    expect(findResource(result, RULESET, "github-branch-ruleset").inputs.bypassActors).toEqual([{ actorType: "DeployKey", bypassMode: "always" }]);
+  it("declares no bypass actor in either stack's ruleset: image automation reaches staging by pull request", async () => {
+    for (const stack of ["staging", "prod"]) {
+      const loaded = loadStackConfig(root, stack);
+      const result = await runProgram({ stack, config: loaded.config, secretKeys: loaded.secretKeys, program: path.join(root, "index.ts") });
+      const rulesets = resourcesOfType(result, RULESET);
+      expect(rulesets.map((r) => r.inputs.conditions)).toEqual([{ refName: { includes: [`refs/heads/${stack}`], excludes: [] } }]);
+      expect(rulesets.map((r) => r.inputs.bypassActors)).toEqual([undefined]);
+    }
   });
 
   it("guards nothing when branch protection is switched off", async () => {
@@ -144,26 +158,20 @@ describe("createGithubProvider", () => {
     else process.env.GITHUB_TOKEN = ambient;
   });
 
-  const provider = (token?: string) =>
+  const provider = () =>
     runProgram({
       stack: "staging",
       config: {},
       program: () => {
-        createGithubProvider("github", { owner: "acme-corp", ...(token === undefined ? {} : { token }) });
+        createGithubProvider("github", { owner: "acme-corp" });
       },
     }).then((result) => findResource(result, "pulumi:providers:github", "github"));
 
-  it("acts on the configured owner with the configured token, as a secret", async () => {
-    const recorded = await provider("ghp_from_config");
-    expect(recorded.inputs.owner).toBe("acme-corp");
-    expect(recorded.inputs.token).toBe("ghp_from_config");
-    expect(recorded.secretPaths).toEqual(["token"]);
-  });
-
-  it("leaves the ambient GITHUB_TOKEN to the provider plugin, never copying it into inputs", async () => {
+  it("takes no token: the provider plugin reads GITHUB_TOKEN from the pulumi process, the program never copies it into inputs", async () => {
     process.env.GITHUB_TOKEN = "ghp_ambient_token";
     const recorded = await provider();
-    expect(recorded.inputs.owner).toBe("acme-corp");
-    expect(JSON.stringify(recorded.inputs)).not.toContain("ghp_ambient_token");
+    // token empty (a secret undefined); baseUrl is the SDK's own default.
+    expect(recorded.inputs).toEqual({ baseUrl: "https://api.github.com/", owner: "acme-corp", token: null });
+    expect(JSON.stringify(recorded)).not.toContain("ghp_ambient_token");
   });
 });

@@ -42,8 +42,7 @@ describe("Pulumi CLI compatibility", () => {
       .map(([key]) => key);
 
   it("sets, in every stack file, each key the project declares without a default, typed or not (the CLI requires them)", () => {
-    // githubToken is declared without a default yet optional; it is on its way out of Pulumi.yaml.
-    const required = cliRequired().filter((key) => key !== "githubToken");
+    const required = cliRequired();
     expect(required.length).toBeGreaterThan(0);
     const missing: string[] = [];
     for (const stack of ["staging", "prod"]) {
@@ -55,7 +54,7 @@ describe("Pulumi CLI compatibility", () => {
 
   it("declares without a default only keys the program itself requires: an optional key left out of a stack works under the CLI too", () => {
     const optional: string[] = [];
-    for (const key of cliRequired().filter((name) => name !== "githubToken")) {
+    for (const key of cliRequired()) {
       const { config, secretKeys } = stackConfig("staging");
       delete config[`gitops-platform:${key}`];
       if (!configProblems({ stack: "staging", values: encodeConfig(config), secretKeys }).some((problem) => problem.startsWith(`gitops-platform:${key}`))) optional.push(key);

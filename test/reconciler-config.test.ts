@@ -18,7 +18,7 @@ function problems(stack: "staging" | "prod", patch: Json = {}): string[] {
 }
 
 const automatedApp = (imageAutomation: Json) => ({
-  apps: [{ name: "orders", repo: "acme-corp/orders", path: "deploy/staging", imageAutomation }],
+  apps: [{ name: "orders", repo: "acme-corp/orders", path: "deploy/staging", imageAutomation: { pushBranch: "image-updates/staging", ...imageAutomation } }],
 });
 
 describe("reconciler config", () => {
@@ -69,6 +69,7 @@ describe("reconciler config", () => {
           apps: [{ name: "orders", repo: "acme-corp/orders", imageAutomation: { policy: { semver: ">=1.0.0" }, pushBranch: "image-updates/prod" } }],
         }),
       ).toEqual([
+        "gitops-platform:github.configRepo.deployKey.readWrite: production keys are read-only: prod never writes to Git (new images arrive with the promotion pull request from staging); set it to false",
         "gitops-platform:apps[0].imageAutomation: production never writes to Git; new tags reach it through the staging → prod promotion pull request, so remove imageAutomation here and set it on the staging stack",
       ]);
     });

@@ -26,8 +26,13 @@ describe("repository access of the project's stacks", () => {
     expect((ruleset.inputs.rules as { pullRequest: unknown }).pullRequest).toMatchObject({ requiredApprovingReviewCount: 0 });
   });
 
-  it("prod: one review, and no bypass because automation pushes to its own branch", async () => {
+  it("prod: every key read-only, one review, no bypass", async () => {
     const result = await stack("prod");
+    expect(resourcesOfType(result, DEPLOY_KEY).map((r) => [r.inputs.repository, r.inputs.readOnly])).toEqual([
+      ["gitops-platform", true],
+      ["orders", true],
+      ["payments", true],
+    ]);
     const ruleset = findResource(result, "github:index/repositoryRuleset:RepositoryRuleset", "prod-github-branch-ruleset");
     expect(ruleset.inputs.bypassActors).toBeUndefined();
     expect((ruleset.inputs.rules as { pullRequest: unknown }).pullRequest).toMatchObject({ requiredApprovingReviewCount: 1 });

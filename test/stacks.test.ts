@@ -1,5 +1,5 @@
 // End to end: the real program (index.ts) for both example stacks through `plan`, as users run it.
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -166,32 +166,51 @@ describe("a bad stack config", () => {
   });
 });
 
-describe("a githubToken stored as a secret", () => {
+describe("the GitHub token", () => {
   // Real-looking: if any path printed it, the pattern below would find it.
   const token = fakeGithubToken("R3alLook1ngT0kenAAAAAAAAAAAAAAAAAAAAA");
+  const ambient = process.env.GITHUB_TOKEN;
+  afterEach(() => {
+    if (ambient === undefined) delete process.env.GITHUB_TOKEN;
+    else process.env.GITHUB_TOKEN = ambient;
+  });
 
-  it.each(["staging", "prod"])("reaches the %s provider as a secret and no text: tree, JSON, --out YAML, outputs", async (stack) => {
+  it.each(["staging", "prod"])("stays in the environment of the %s run: not in the provider's inputs, tree, JSON, --out YAML or outputs", async (stack) => {
+    process.env.GITHUB_TOKEN = token;
     const loaded = loadStackConfig(root, stack);
-    const result = await runProgram({
-      stack,
-      config: { ...loaded.config, "gitops-platform:githubToken": token },
-      secretKeys: [...loaded.secretKeys, "gitops-platform:githubToken"],
-      program: path.join(root, "index.ts"),
-    });
+    expect(Object.keys(loaded.config).filter((key) => /token/i.test(key))).toEqual([]);
+    const result = await runProgram({ stack, config: loaded.config, secretKeys: loaded.secretKeys, program: path.join(root, "index.ts") });
     const provider = findResource(result, "pulumi:providers:github", `${stack}-github`);
-    expect(provider.inputs.token).toBe(token);
-    expect(provider.secretPaths).toContain("token");
+    expect(provider.inputs.owner).toBe("acme-corp");
+    // Empty (a secret undefined): the provider plugin reads GITHUB_TOKEN itself.
+    expect(provider.inputs.token).toBeNull();
 
     const out = fs.mkdtempSync(path.join(os.tmpdir(), "plan-token-"));
     try {
       writeKubernetesObjects(result, out);
       const yaml = fs.readdirSync(out).map((file) => fs.readFileSync(path.join(out, file), "utf8"));
-      for (const text of [renderTree(result), renderJson(result), JSON.stringify(result.outputs), ...yaml]) {
+      for (const text of [renderTree(result), renderJson(result), JSON.stringify(result.outputs), JSON.stringify(result.resources), ...yaml]) {
         expect(text).not.toContain("R3alLook1ngT0ken");
       }
-      expect(renderJson(result)).toContain('"token": "[secret]"');
     } finally {
       fs.rmSync(out, { recursive: true, force: true });
     }
+  });
+
+  it("is refused in stack config, secret or not, with what to do instead", async () => {
+    const loaded = loadStackConfig(root, "staging");
+    const run = runProgram({
+      stack: "staging",
+      config: { ...loaded.config, "gitops-platform:githubToken": token, "github:token": token },
+      secretKeys: [...loaded.secretKeys, "gitops-platform:githubToken"],
+      program: path.join(root, "index.ts"),
+    });
+    await expect(run).rejects.toThrow(
+      [
+        "invalid stack config (2 problems):",
+        "  - gitops-platform:githubToken: no longer read: the GitHub provider takes its token from GITHUB_TOKEN in the environment of the pulumi process (a GitHub App installation token minted per run); remove it with `pulumi config rm githubToken`",
+        "  - github:token: a GitHub token in stack config outlives every run; the GitHub provider takes its token from GITHUB_TOKEN in the environment of the pulumi process (a GitHub App installation token minted per run); remove it with `pulumi config rm github:token`",
+      ].join("\n"),
+    );
   });
 });

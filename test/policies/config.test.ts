@@ -31,6 +31,8 @@ const TABLE: Record<string, [staging: string, prod: string]> = {
   "iam-irsa-trust": ["mandatory", "mandatory"],
   "github-deploy-key-read-only": ["mandatory", "mandatory"],
   "github-deploy-key-unique": ["mandatory", "mandatory"],
+  "github-no-bypass": ["mandatory", "mandatory"],
+  "github-ruleset-review": ["mandatory", "mandatory"],
   "secret-material-plaintext": ["mandatory", "mandatory"],
   "k8s-pod-security": ["mandatory", "mandatory"],
   "k8s-resources-probes": ["advisory", "mandatory"],
@@ -39,7 +41,9 @@ const TABLE: Record<string, [staging: string, prod: string]> = {
   "k8s-reconciler-network-policies": ["advisory", "mandatory"],
   "flux-git-secret": ["mandatory", "mandatory"],
   "flux-pinned-versions": ["advisory", "mandatory"],
-  "image-automation-no-prod-push": ["advisory", "mandatory"],
+  "image-automation-no-prod-push": ["mandatory", "mandatory"],
+  "image-automation-staging-only": ["disabled", "mandatory"],
+  "github-ruleset-promotion": ["mandatory", "mandatory"],
   "flux-commit-status-alerts": ["mandatory", "mandatory"],
   "notification-https-only": ["mandatory", "mandatory"],
   "flux-secrets-sops-only": ["mandatory", "mandatory"],
@@ -93,6 +97,9 @@ describe("per-stack enforcement", () => {
     expect(prod.get("kms-rotation-deletion-window")?.properties).toEqual({ minimumDeletionWindowDays: 30 });
     expect(staging.get("s3-encryption-kms")?.properties).toEqual({ allowSseS3: true });
     expect(prod.get("s3-encryption-kms")?.properties).toEqual({ allowSseS3: false });
+    // Prod never writes to Git, and its promotion pull request is reviewed.
+    expect(prod.get("github-deploy-key-read-only")?.properties).toEqual({ allowWrite: false });
+    expect(prod.get("github-ruleset-review")?.properties).toEqual({ minimumApprovingReviews: 1 });
   });
 });
 

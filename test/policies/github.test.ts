@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RecordedResource } from "../../tools/engine";
-import { githubDeployKeyReadOnly, githubDeployKeyUnique } from "../../policies/github";
+import { githubDeployKeyReadOnly, githubDeployKeyUnique, githubNoBypass, githubRulesetReview } from "../../policies/github";
 import { messages, res, UNKNOWN, unknownNote, violations, withInputs } from "./harness";
 
 const DEPLOY_KEY = "github:index/repositoryDeployKey:RepositoryDeployKey";
@@ -106,5 +106,95 @@ describe("github-deploy-key-unique", () => {
     const unknown = withInputs(ordersKey, { algorithm: UNKNOWN });
     const found = await violations(githubDeployKeyUnique, [configKey, unknown, configDeployKey, ordersDeployKey]);
     expect(found.map((v) => [v.enforcementLevel, v.message])).toEqual([["advisory", unknownNote("github-deploy-key-unique", "algorithm")]]);
+  });
+});
+
+const RULESET = "github:index/repositoryRuleset:RepositoryRuleset";
+/** The staging ruleset as GithubWiring declares it. */
+const ruleset = res(RULESET, "staging-branch-ruleset", {
+  repository: "gitops-platform",
+  name: "staging environment branch",
+  target: "branch",
+  enforcement: "active",
+  conditions: { refName: { includes: ["refs/heads/staging"], excludes: [] } },
+  rules: {
+    deletion: true,
+    nonFastForward: true,
+    pullRequest: { requiredApprovingReviewCount: 0, dismissStaleReviewsOnPush: false, requireLastPushApproval: false, allowedMergeMethods: ["merge"] },
+    requiredStatusChecks: { requiredChecks: [{ context: "preview", integrationId: 15368 }], strictRequiredStatusChecksPolicy: false },
+  },
+});
+const rules = (patch: Record<string, unknown>) => withInputs(ruleset, { rules: { ...(ruleset.inputs.rules as object), ...patch } });
+
+describe("github-deploy-key-read-only in a stack that never writes (allowWrite: false)", () => {
+  it("fails every read-write key, even on the repository automation writes to", async () => {
+    expect(await messages(githubDeployKeyReadOnly, good, { config: { allowWrite: false } })).toEqual([
+      'deploy key for repository "gitops-platform" has write access; every key of this stack is read-only (it never writes to Git); set readOnly: true',
+    ]);
+  });
+
+  it("passes read-only keys", async () => {
+    const readOnly = withInputs(configDeployKey, { readOnly: true });
+    expect(await messages(githubDeployKeyReadOnly, [configKey, ordersKey, readOnly, ordersDeployKey], { config: { allowWrite: false } })).toEqual([]);
+  });
+});
+
+describe("github-no-bypass", () => {
+  it("passes a ruleset without bypass actors and a branch protection that binds admins", async () => {
+    const protection = res("github:index/branchProtection:BranchProtection", "main", { repositoryId: "r", pattern: "main", enforceAdmins: true });
+    expect(await messages(githubNoBypass, [ruleset, protection])).toEqual([]);
+  });
+
+  it("fails a ruleset that lets deploy keys (or anyone) through", async () => {
+    const bypassed = withInputs(ruleset, { bypassActors: [{ actorType: "DeployKey", bypassMode: "always" }, { actorType: "RepositoryRole", actorId: 5, bypassMode: "always" }] });
+    expect(await messages(githubNoBypass, [bypassed])).toEqual([
+      "ruleset lets DeployKey, RepositoryRole bypass it; remove bypassActors: image automation reaches the environment branch by a pull request that merges itself once the checks pass",
+    ]);
+  });
+
+  it("fails an organization ruleset with bypass actors", async () => {
+    const org = res("github:index/organizationRuleset:OrganizationRuleset", "org", { name: "org", target: "branch", enforcement: "active", bypassActors: [{ actorType: "OrganizationAdmin", actorId: 1, bypassMode: "always" }] });
+    expect(await messages(githubNoBypass, [org])).toEqual([
+      "ruleset lets OrganizationAdmin bypass it; remove bypassActors: image automation reaches the environment branch by a pull request that merges itself once the checks pass",
+    ]);
+  });
+
+  it("fails classic branch protection that admins bypass", async () => {
+    const protection = res("github:index/branchProtection:BranchProtection", "main", { repositoryId: "r", pattern: "main" });
+    expect(await messages(githubNoBypass, [protection])).toEqual(["branch protection lets admins bypass it; set enforceAdmins: true (or use a ruleset without bypass actors)"]);
+  });
+});
+
+describe("github-ruleset-review", () => {
+  it("passes the environment-branch ruleset", async () => {
+    expect(await messages(githubRulesetReview, [ruleset])).toEqual([]);
+  });
+
+  it("fails a ruleset that is not enforced, takes no pull request, no check, and allows force pushes and deletion", async () => {
+    const weak = withInputs(ruleset, { enforcement: "evaluate", rules: { requiredStatusChecks: { requiredChecks: [] } } });
+    expect(await messages(githubRulesetReview, [weak])).toEqual([
+      "at least one required status check (the preview) must pass; add rules.requiredStatusChecks",
+      "changes must arrive by pull request; add rules.pullRequest",
+      "deleting the branch must be blocked; set rules.deletion: true",
+      'enforcement is "evaluate"; set it to "active"',
+      "force pushes must be blocked; set rules.nonFastForward: true",
+    ]);
+  });
+
+  it("fails too few approving reviews for the stack's minimum (prod: 1)", async () => {
+    expect(await messages(githubRulesetReview, [ruleset], { config: { minimumApprovingReviews: 1 } })).toEqual(["pull requests need at least 1 approving review, got 0"]);
+    const reviewed = rules({ pullRequest: { requiredApprovingReviewCount: 1, allowedMergeMethods: ["merge"] } });
+    expect(await messages(githubRulesetReview, [reviewed], { config: { minimumApprovingReviews: 1 } })).toEqual([]);
+  });
+
+  it("fails a required check any App or token with statuses: write could satisfy", async () => {
+    const unpinned = rules({ requiredStatusChecks: { requiredChecks: [{ context: "preview", integrationId: 15368 }, { context: "policy" }] } });
+    expect(await messages(githubRulesetReview, [unpinned])).toEqual([
+      'required check "policy" accepts a status of that name from anyone with statuses: write; pin integrationId to the App that runs it (GitHub Actions: 15368)',
+    ]);
+  });
+
+  it("leaves tag rulesets alone", async () => {
+    expect(await messages(githubRulesetReview, [withInputs(ruleset, { target: "tag", rules: {} })])).toEqual([]);
   });
 });

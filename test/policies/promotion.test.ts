@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { imageAutomationNoProdPush } from "../../policies/promotion";
+import { githubRulesetPromotion, imageAutomationNoProdPush, imageAutomationStagingOnly } from "../../policies/promotion";
 import { messages, res, UNKNOWN, unknownNote, violations, withInputs } from "./harness";
 
 const source = res("kubernetes:source.toolkit.fluxcd.io/v1:GitRepository", "config-source", {
@@ -62,5 +62,73 @@ describe("image-automation-no-prod-push", () => {
   it("notes a push branch unknown during preview", async () => {
     const found = await violations(imageAutomationNoProdPush, [source, git({ push: { branch: UNKNOWN } })]);
     expect(found.map((v) => [v.enforcementLevel, v.message])).toEqual([["advisory", unknownNote("image-automation-no-prod-push", "spec.git.push.branch")]]);
+  });
+});
+
+const RULESET = "github:index/repositoryRuleset:RepositoryRuleset";
+const stagingRuleset = res(RULESET, "staging-branch-ruleset", {
+  repository: "gitops-platform",
+  name: "staging environment branch",
+  target: "branch",
+  enforcement: "active",
+  conditions: { refName: { includes: ["refs/heads/staging"], excludes: [] } },
+  rules: {
+    deletion: true,
+    nonFastForward: true,
+    pullRequest: { requiredApprovingReviewCount: 0, allowedMergeMethods: ["merge"] },
+    requiredStatusChecks: { requiredChecks: [{ context: "preview" }], strictRequiredStatusChecksPolicy: false },
+  },
+});
+const stagingAutomation = (push: object) =>
+  withInputs(automation, { spec: { sourceRef: { kind: "GitRepository", name: "flux-system" }, git: { checkout: { ref: { branch: "staging" } }, push } } });
+
+describe("image-automation-no-prod-push and the stack's rulesets", () => {
+  it("fails automation pushing to a branch the stack's ruleset guards (no bypass: the push would be refused)", async () => {
+    expect(await messages(imageAutomationNoProdPush, [stagingRuleset, stagingAutomation({ branch: "staging" })])).toEqual([
+      'image automation pushes to "staging", which the ruleset "staging-branch-ruleset" lets nobody push to; push to its own branch (e.g. image-updates/staging) and let a pull request that merges itself once the checks pass carry it there',
+    ]);
+  });
+
+  it("passes automation pushing to its own branch next to that ruleset", async () => {
+    expect(await messages(imageAutomationNoProdPush, [stagingRuleset, stagingAutomation({ branch: "image-updates/staging" })])).toEqual([]);
+  });
+});
+
+describe("image-automation-staging-only", () => {
+  it("fails any image automation in the stack", async () => {
+    expect(await messages(imageAutomationStagingOnly, [source, automation])).toEqual([
+      "image automation runs only in staging; this stack receives new image tags with the promotion pull request from staging",
+    ]);
+  });
+
+  it("passes a stack without image automation", async () => {
+    expect(await messages(imageAutomationStagingOnly, [source, stagingRuleset])).toEqual([]);
+  });
+});
+
+describe("github-ruleset-promotion", () => {
+  const rules = (patch: Record<string, unknown>) => withInputs(stagingRuleset, { rules: { ...(stagingRuleset.inputs.rules as object), ...patch } });
+
+  it("passes merge commits, no up-to-date requirement, no linear history", async () => {
+    expect(await messages(githubRulesetPromotion, [stagingRuleset])).toEqual([]);
+  });
+
+  it("fails 'require branches to be up to date', which deadlocks the next promotion", async () => {
+    const strict = rules({ requiredStatusChecks: { requiredChecks: [{ context: "preview" }], strictRequiredStatusChecksPolicy: true } });
+    expect(await messages(githubRulesetPromotion, [strict])).toEqual([
+      "requires branches to be up to date (strictRequiredStatusChecksPolicy): after a promotion's merge commit lands on prod, the next staging -> prod pull request is out of date and updating it needs a push to staging that its ruleset refuses; set it to false",
+    ]);
+  });
+
+  it("fails linear history and merge methods other than merge commits, or none named", async () => {
+    const squash = rules({ requiredLinearHistory: true, pullRequest: { requiredApprovingReviewCount: 0, allowedMergeMethods: ["merge", "squash"] } });
+    expect(await messages(githubRulesetPromotion, [squash])).toEqual([
+      'allows merge methods merge, squash; set rules.pullRequest.allowedMergeMethods to ["merge"]: a squashed or rebased promotion or back-merge rewrites history, and every later promotion re-merges old changes',
+      "requires linear history, which refuses the merge commits promotion relies on; remove requiredLinearHistory",
+    ]);
+    const unnamed = rules({ pullRequest: { requiredApprovingReviewCount: 0 } });
+    expect(await messages(githubRulesetPromotion, [unnamed])).toEqual([
+      'allows merge methods (the repository\'s settings); set rules.pullRequest.allowedMergeMethods to ["merge"]: a squashed or rebased promotion or back-merge rewrites history, and every later promotion re-merges old changes',
+    ]);
   });
 });
