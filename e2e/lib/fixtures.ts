@@ -5,10 +5,13 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-/** Files of `clusters/<env>` as shipped in this repository, or undefined when there are none. */
+/**
+ * Files of `clusters/` as shipped in this repository (an environment branch carries the whole
+ * tree: `clusters/<env>` builds on `clusters/base`), or undefined when `clusters/<env>` is missing.
+ */
 export function shippedClusterFiles(root: string, env: string): Record<string, string> | undefined {
-  const dir = path.join(root, "clusters", env);
-  if (!fs.existsSync(dir)) return undefined;
+  if (!fs.existsSync(path.join(root, "clusters", env))) return undefined;
+  const dir = path.join(root, "clusters");
   const files: Record<string, string> = {};
   const walk = (d: string): void => {
     for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
@@ -44,12 +47,14 @@ export function standInClusterFiles(env: string): Record<string, string> {
   };
 }
 
-/** The example app's manifests under `deployPath`: a namespace, a ConfigMap and a Deployment. */
+/**
+ * The example app's manifests under `deployPath`, following the app contract (docs/apps.md): a
+ * ConfigMap and a Deployment in the app's namespace, which the platform creates (an app's tenant
+ * Role may not touch Namespaces), the image from the platform's IMAGE_REPOSITORY and IMAGE_TAG.
+ */
 export function appFiles(app: string, deployPath: string, greeting: string): Record<string, string> {
-  const upper = app.toUpperCase().replace(/-/g, "_");
   return {
-    [`${deployPath}/kustomization.yaml`]: "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - namespace.yaml\n  - config.yaml\n  - deployment.yaml\n",
-    [`${deployPath}/namespace.yaml`]: `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${app}\n`,
+    [`${deployPath}/kustomization.yaml`]: "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - config.yaml\n  - deployment.yaml\n",
     [`${deployPath}/config.yaml`]: appConfig(app, greeting),
     [`${deployPath}/deployment.yaml`]: [
       "apiVersion: apps/v1",
@@ -68,7 +73,7 @@ export function appFiles(app: string, deployPath: string, greeting: string): Rec
       "      securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}",
       "      containers:",
       "        - name: app",
-      `          image: \${ECR_REPOSITORY_URL_${upper}}:1.0.0`,
+      "          image: ${IMAGE_REPOSITORY}:${IMAGE_TAG}",
       "          securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}",
       "",
     ].join("\n"),
