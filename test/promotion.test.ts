@@ -15,6 +15,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { loadStackConfig, resourcesOfType, runProgram, type RecordedResource } from "../tools/engine";
+import { git, GIT_ENV, gitOk } from "./support/config-repo-git";
 
 const root = path.resolve(__dirname, "..");
 const RULESET = "github:index/repositoryRuleset:RepositoryRuleset";
@@ -72,29 +73,6 @@ async function declare(): Promise<RecordedResource[]> {
     rulesets.push(...resourcesOfType(result, RULESET));
   }
   return rulesets;
-}
-
-const GIT_ENV = {
-  ...process.env,
-  GIT_AUTHOR_NAME: "dev",
-  GIT_AUTHOR_EMAIL: "dev@users.noreply.github.com",
-  GIT_COMMITTER_NAME: "dev",
-  GIT_COMMITTER_EMAIL: "dev@users.noreply.github.com",
-  GIT_CONFIG_NOSYSTEM: "1",
-  GIT_CONFIG_GLOBAL: "/dev/null",
-};
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync("git", args, { cwd, env: GIT_ENV, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
-}
-
-function gitOk(cwd: string, ...args: string[]): boolean {
-  try {
-    git(cwd, ...args);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** A refusal of the model, with GitHub's reason. */

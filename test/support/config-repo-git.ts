@@ -9,7 +9,8 @@ import * as path from "node:path";
 
 const root = path.resolve(__dirname, "..", "..");
 
-const GIT_ENV = {
+/** Git with a fixed identity and no user or system config: the same commits on every machine. */
+export const GIT_ENV = {
   ...process.env,
   GIT_AUTHOR_NAME: "dev",
   GIT_AUTHOR_EMAIL: "dev@users.noreply.github.com",
@@ -23,7 +24,7 @@ export function git(cwd: string, ...args: string[]): string {
   return execFileSync("git", args, { cwd, env: GIT_ENV, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
 }
 
-function gitOk(cwd: string, ...args: string[]): boolean {
+export function gitOk(cwd: string, ...args: string[]): boolean {
   try {
     git(cwd, ...args);
     return true;
