@@ -63,6 +63,9 @@ build kubectl kube-apiserver k8s.io/kubernetes/cmd/kubectl "$k8s_ldflags"
 build source-controller source-controller github.com/fluxcd/source-controller ""
 build kustomize-controller kustomize-controller github.com/fluxcd/kustomize-controller ""
 build gitserver gitserver . ""
+# sops (v3.11.0) and age-keygen: SOPS-encrypted app Secrets, an age key standing in for KMS.
+build sops sops github.com/getsops/sops/v3/cmd/sops ""
+build age-keygen sops filippo.io/age/cmd/age-keygen ""
 
 # Flux Operator v0.58.1: its module zip lacks web/dist (gitignored, //go:embed dist/* in web/) and
 # the operator refuses to run without FIPS 140 mode (cmd/operator/main.go; upstream Makefile builds
