@@ -169,7 +169,10 @@ export class Platform extends pulumi.ComponentResource {
         .all([cluster.endpoint, cluster.certificateAuthorities])
         .apply(([endpoint, cas]) => clusterKubeconfig(config.aws.clusterName, config.region, endpoint, cas[0]?.data ?? "")),
     );
-    this.k8sProvider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig }, { parent: this });
+    // Secrets mutable in place: without it the provider replaces a Secret whose data changes, and
+    // a same-named replacement deletes first (pulumi-kubernetes provider diff), so rotating a deploy
+    // key or the commit-status App key would leave Flux without its Secret for a moment.
+    this.k8sProvider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig, enableSecretMutable: true }, { parent: this });
 
     const partition = partitionOf(config.region);
     const onAws = { parent: this, providers: [this.awsProvider] };

@@ -220,6 +220,8 @@ describe("replacement verdicts", () => {
     const secret = k8s("v1", "Secret");
     expect(replacementOf(secret, "stringData.identity")).toEqual({ replaces: true, reason: K8S });
     expect(replacementOf(secret, "stringData.identity", { enableSecretMutable: true })).toEqual({ replaces: false, reason: K8S });
+    expect(replacementOf(secret, "stringData.identity", { enableSecretMutable: "true" })).toEqual({ replaces: false, reason: K8S });
+    expect(replacementOf(secret, "stringData.identity", { enableSecretMutable: "false" }).replaces).toBe(true);
     expect(replacementOf(secret, "type", { enableSecretMutable: true }).replaces).toBe(true);
     const immutable = { ...secret, inputs: { ...secret.inputs, immutable: true } };
     expect(replacementOf(immutable, "data.a", { enableSecretMutable: true }).replaces).toBe(true);

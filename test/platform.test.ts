@@ -2,6 +2,7 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { clusterKubeconfig, partitionOf, repositoryName } from "../components/platform";
 import { findResource, isUnknown, loadStackConfig, resourcesOfType, runProgram, type PlanResult } from "../tools/engine";
+import { replacementOf } from "../tools/plan/replacement";
 
 const root = path.resolve(__dirname, "..");
 const entry = path.join(root, "index.ts");
@@ -130,6 +131,18 @@ describe("Platform", () => {
     expect(findResource(result, "aws:wafv2/webAcl:WebAcl", "prod-firewall-waf").inputs.scope).toBe("REGIONAL");
     const staging = await plan("staging");
     expect(findResource(staging, "aws:s3/bucket:Bucket", "staging-storage-bucket").protect).toBe(false);
+  });
+
+  it("rotates the Secrets Flux reads in place, never by a delete-first replacement (no sync gap)", async () => {
+    const result = await plan("staging");
+    const provider = findResource(result, "pulumi:providers:kubernetes", "staging-k8s");
+    // Provider config values are recorded as strings, as Pulumi serialises them.
+    expect(provider.inputs.enableSecretMutable).toBe("true");
+    // A key rotation changes the Git Secret's data: with the provider's switch that is an update.
+    const gitSecret = findResource(result, "kubernetes:core/v1:Secret", "staging-config-repo-secret");
+    expect(replacementOf(gitSecret, "stringData.identity", provider.inputs).replaces).toBe(false);
+    // The check can fail: without the switch the same change replaces the Secret.
+    expect(replacementOf(gitSecret, "stringData.identity", {}).replaces).toBe(true);
   });
 
   it("builds the Kubernetes provider from the cluster, with a secret kubeconfig that authenticates through aws eks get-token", async () => {

@@ -118,9 +118,12 @@ function kubernetesRules(resource: RecordedResource, providerInputs: Record<stri
   const forceNew = ["metadata.name", "metadata.namespace"];
   const immutable = resource.inputs.immutable === true;
   // Secrets and ConfigMaps are replaced on a data change unless the provider is told they are mutable.
-  if (group === "" && version === "v1" && kind === "Secret" && (providerInputs?.enableSecretMutable !== true || immutable)) {
+  // Provider inputs reach the engine as strings (Pulumi serialises a provider's config values), so
+  // `true` is recorded as "true".
+  const on = (value: unknown): boolean => value === true || value === "true";
+  if (group === "" && version === "v1" && kind === "Secret" && (!on(providerInputs?.enableSecretMutable) || immutable)) {
     forceNew.push("type", "stringData", "data");
-  } else if (group === "" && version === "v1" && kind === "ConfigMap" && (providerInputs?.enableConfigMapMutable !== true || immutable)) {
+  } else if (group === "" && version === "v1" && kind === "ConfigMap" && (!on(providerInputs?.enableConfigMapMutable) || immutable)) {
     forceNew.push("binaryData", "data");
   } else {
     forceNew.push(...(K8S_FORCE_NEW[`${group}/${version}/${kind}`] ?? []));
