@@ -537,7 +537,7 @@ export function notificationSecretProblem(name: (typeof NOTIFICATION_SECRET_KEYS
       const key = crypto.createPrivateKey(value);
       if (key.asymmetricKeyType !== "rsa") return `expected the GitHub App's RSA private key, got a key of type ${key.asymmetricKeyType ?? "unknown"}`;
     } catch {
-      return "expected the GitHub App's private key in PEM form (-----BEGIN RSA PRIVATE KEY-----), as GitHub downloads it";
+      return "expected the GitHub App's private key in PEM form (an RSA private key block), as GitHub downloads it";
     }
     return undefined;
   }

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig, type PlatformConfig } from "../components/config";
 import { OFFLINE_SECRET } from "../components/offline-secret";
 import { configProblems, encodeConfig } from "./support/config";
+import { fakeGithubToken } from "./support/fake-keys";
 
 const P = "gitops-platform";
 const KEY = `${P}:notificationsAppPrivateKey`;
@@ -124,9 +125,9 @@ describe("notifications config", () => {
   });
 
   it("refuses a key that is not the App's RSA private key, and a short HMAC key", () => {
-    const notPem = withNotifications(APP, { [KEY]: "ghp_notAKeyAtAll000000000000000000000000" });
+    const notPem = withNotifications(APP, { [KEY]: fakeGithubToken("notAKeyAtAll000000000000000000000000") });
     expect(problems(notPem.values, notPem.secretKeys)).toEqual([
-      `${KEY}: expected the GitHub App's private key in PEM form (-----BEGIN RSA PRIVATE KEY-----), as GitHub downloads it`,
+      `${KEY}: expected the GitHub App's private key in PEM form (an RSA private key block), as GitHub downloads it`,
     ]);
     const ec = withNotifications(APP, { [KEY]: EC_KEY });
     expect(problems(ec.values, ec.secretKeys)).toEqual([`${KEY}: expected the GitHub App's RSA private key, got a key of type ec`]);
