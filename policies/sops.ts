@@ -139,12 +139,8 @@ function generatorProblems(doc: Record<string, unknown>, file: string, dir: stri
  * target names another kind, it may be a Secret.
  */
 export function patchWritesSecretData(text: string, targetKind: string | undefined): boolean {
-  let docs: unknown[];
-  try {
-    docs = loadAll(text);
-  } catch {
-    return false;
-  }
+  const docs = parsedDocs(text);
+  if (docs === undefined) return false;
   if (targetKind !== undefined && targetKind !== "Secret") return false;
   return docs.some((raw) => {
     if (Array.isArray(raw)) return raw.some((op) => /^\/(data|stringData)(\/|$)/.test(str(record(op)?.path) ?? "") && record(op)?.op !== "remove");
@@ -197,6 +193,15 @@ function patchProblems(patches: readonly Patch[], owner: string, file: string, d
   return problems;
 }
 
+/** Every YAML document of a file's text, or undefined when it does not parse. */
+function parsedDocs(text: string): unknown[] | undefined {
+  try {
+    return loadAll(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The objects of parsed documents, with every `*List` (List, SecretList, …) opened up, as kustomize does. */
 function objectsOf(docs: readonly unknown[]): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
@@ -229,10 +234,8 @@ function fluxObjectPatches(doc: Record<string, unknown>): Patch[] {
 
 /** Problems of one manifest file's text, its path shown as `file`. */
 export function manifestTextProblems(text: string, file: string, dir = "."): string[] {
-  let docs: unknown[];
-  try {
-    docs = loadAll(text);
-  } catch {
+  const docs = parsedDocs(text);
+  if (docs === undefined) {
     // Unparsable: Flux would fail on it too, but a plaintext Secret in it must not pass unseen.
     if (/^kind:\s*["']?Secret["']?\s*$/m.test(text) && !/^sops:\s*$/m.test(text)) {
       return [`${file}: is not valid YAML and declares a Secret without SOPS metadata; fix the file so it can be checked`];
@@ -263,12 +266,8 @@ export const SUBSTITUTE_DISABLED = { key: "kustomize.toolkit.fluxcd.io/substitut
 
 /** Advice on one manifest file: SOPS-encrypted Secrets that postBuild substitution would rewrite. */
 export function manifestTextAdvice(text: string, file: string): string[] {
-  let docs: unknown[];
-  try {
-    docs = loadAll(text);
-  } catch {
-    return [];
-  }
+  const docs = parsedDocs(text);
+  if (docs === undefined) return [];
   return objectsOf(docs)
     .filter((doc) => doc.kind === "Secret" && hasSopsMetadata(doc))
     .filter((doc) => {
@@ -315,12 +314,8 @@ function allFiles(dir: string): string[] {
 
 /** The `spec.path` of each Flux Kustomization in a file whose source is one of `sources` (GitRepositories of this repository). */
 function followedPaths(text: string, sources: readonly string[]): string[] {
-  let docs: unknown[];
-  try {
-    docs = loadAll(text);
-  } catch {
-    return [];
-  }
+  const docs = parsedDocs(text);
+  if (docs === undefined) return [];
   return objectsOf(docs)
     .filter(isFluxKustomization)
     .flatMap((doc) => {
