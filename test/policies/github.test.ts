@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { RecordedResource } from "../../tools/engine";
 import { githubDeployKeyReadOnly, githubDeployKeyUnique, githubNoBypass, githubRulesetReview } from "../../policies/github";
-import { messages, res, UNKNOWN, unknownNote, violations, withInputs } from "./harness";
+import { messages, res, stagingRuleset, UNKNOWN, unknownNote, violations, withInputs, withStagingRules } from "./harness";
 
 const DEPLOY_KEY = "github:index/repositoryDeployKey:RepositoryDeployKey";
 const PRIVATE_KEY = "tls:index/privateKey:PrivateKey";
@@ -109,22 +109,8 @@ describe("github-deploy-key-unique", () => {
   });
 });
 
-const RULESET = "github:index/repositoryRuleset:RepositoryRuleset";
-/** The staging ruleset as GithubWiring declares it. */
-const ruleset = res(RULESET, "staging-branch-ruleset", {
-  repository: "gitops-platform",
-  name: "staging environment branch",
-  target: "branch",
-  enforcement: "active",
-  conditions: { refName: { includes: ["refs/heads/staging"], excludes: [] } },
-  rules: {
-    deletion: true,
-    nonFastForward: true,
-    pullRequest: { requiredApprovingReviewCount: 0, dismissStaleReviewsOnPush: false, requireLastPushApproval: false, allowedMergeMethods: ["merge"] },
-    requiredStatusChecks: { requiredChecks: [{ context: "preview", integrationId: 15368 }], strictRequiredStatusChecksPolicy: false },
-  },
-});
-const rules = (patch: Record<string, unknown>) => withInputs(ruleset, { rules: { ...(ruleset.inputs.rules as object), ...patch } });
+const ruleset = stagingRuleset;
+const rules = withStagingRules;
 
 describe("github-deploy-key-read-only in a stack that never writes (allowWrite: false)", () => {
   it("fails every read-write key, even on the repository automation writes to", async () => {

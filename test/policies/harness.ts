@@ -88,3 +88,23 @@ export function unknownNote(policyName: string, path: string): string {
 export function stackUnknownNote(policyName: string, ...values: readonly string[]): string {
   return `can't run policy '${policyName}' from policy pack '${PROJECT}@v0.1.0' during preview: ${values.join("; ")} can't be known during preview`;
 }
+
+const RULESET = "github:index/repositoryRuleset:RepositoryRuleset";
+/** The staging ruleset as GithubWiring declares it. */
+export const stagingRuleset = res(RULESET, "staging-branch-ruleset", {
+  repository: "gitops-platform",
+  name: "staging environment branch",
+  target: "branch",
+  enforcement: "active",
+  conditions: { refName: { includes: ["refs/heads/staging"], excludes: [] } },
+  rules: {
+    deletion: true,
+    nonFastForward: true,
+    pullRequest: { requiredApprovingReviewCount: 0, dismissStaleReviewsOnPush: false, requireLastPushApproval: false, allowedMergeMethods: ["merge"] },
+    requiredStatusChecks: { requiredChecks: [{ context: "preview", integrationId: 15368 }], strictRequiredStatusChecksPolicy: false },
+  },
+});
+
+/** The staging ruleset with some of its rules replaced. */
+export const withStagingRules = (patch: Record<string, unknown>): RecordedResource =>
+  withInputs(stagingRuleset, { rules: { ...(stagingRuleset.inputs.rules as object), ...patch } });

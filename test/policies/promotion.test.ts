@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { githubRulesetPromotion, imageAutomationNoProdPush, imageAutomationStagingOnly } from "../../policies/promotion";
-import { messages, res, UNKNOWN, unknownNote, violations, withInputs } from "./harness";
+import { messages, res, stagingRuleset, UNKNOWN, unknownNote, violations, withInputs, withStagingRules } from "./harness";
 
 const source = res("kubernetes:source.toolkit.fluxcd.io/v1:GitRepository", "config-source", {
   metadata: { name: "flux-system", namespace: "flux-system" },
@@ -65,20 +65,6 @@ describe("image-automation-no-prod-push", () => {
   });
 });
 
-const RULESET = "github:index/repositoryRuleset:RepositoryRuleset";
-const stagingRuleset = res(RULESET, "staging-branch-ruleset", {
-  repository: "gitops-platform",
-  name: "staging environment branch",
-  target: "branch",
-  enforcement: "active",
-  conditions: { refName: { includes: ["refs/heads/staging"], excludes: [] } },
-  rules: {
-    deletion: true,
-    nonFastForward: true,
-    pullRequest: { requiredApprovingReviewCount: 0, allowedMergeMethods: ["merge"] },
-    requiredStatusChecks: { requiredChecks: [{ context: "preview" }], strictRequiredStatusChecksPolicy: false },
-  },
-});
 const stagingAutomation = (push: object) =>
   withInputs(automation, { spec: { sourceRef: { kind: "GitRepository", name: "flux-system" }, git: { checkout: { ref: { branch: "staging" } }, push } } });
 
@@ -107,7 +93,7 @@ describe("image-automation-staging-only", () => {
 });
 
 describe("github-ruleset-promotion", () => {
-  const rules = (patch: Record<string, unknown>) => withInputs(stagingRuleset, { rules: { ...(stagingRuleset.inputs.rules as object), ...patch } });
+  const rules = withStagingRules;
 
   it("passes merge commits, no up-to-date requirement, no linear history", async () => {
     expect(await messages(githubRulesetPromotion, [stagingRuleset])).toEqual([]);
