@@ -305,8 +305,9 @@ describe("Reconciler without image automation", async () => {
   it("installs only the core controllers and declares no automation, role annotation or ECR policy", () => {
     const instance = spec(result, "FluxInstance", "flux");
     expect(instance.components).toEqual(["source-controller", "kustomize-controller", "helm-controller", "notification-controller"]);
-    const patches = (instance.kustomize as { patches: { target: { kind: string } }[] }).patches;
-    expect(patches.map((p) => p.target.kind)).toEqual(["Kustomization", "NetworkPolicy", "NetworkPolicy"]);
+    const patches = (instance.kustomize as { patches: { target: { kind: string; name?: string } }[] }).patches;
+    // No role annotation: the one Deployment patch is kustomize-controller's dependency requeue.
+    expect(patches.map((p) => `${p.target.kind}/${p.target.name}`)).toEqual(["Deployment/kustomize-controller", "Kustomization/flux-system", "NetworkPolicy/allow-scraping", "NetworkPolicy/allow-webhooks"]);
     expect(kubernetesObjects(result).filter((r) => String(r.inputs.kind).startsWith("Image"))).toEqual([]);
     expect(resourcesOfType(result, "aws:iam/rolePolicy:RolePolicy")).toEqual([]);
     expect(findResource(result, "kubernetes:core/v1:ConfigMap", "reconciler-metadata").inputs.data).not.toHaveProperty("IMAGE_REFLECTOR_ROLE_ARN");
