@@ -84,6 +84,9 @@ export interface CiApp {
   readonly repositoryArn: pulumi.Input<string>;
 }
 
+/** Defaults of the optional {@link CiIdentityArgs}; the stack contract's `ci` section defaults to them too. */
+export const CI_IDENTITY_DEFAULTS = { createOidcProvider: true } as const;
+
 export interface CiIdentityArgs {
   /** The AWS account the roles live in. */
   readonly accountId: string;
@@ -351,7 +354,7 @@ export class CiIdentity extends pulumi.ComponentResource {
   constructor(name: string, args: CiIdentityArgs, opts?: pulumi.ComponentResourceOptions) {
     super(CI_IDENTITY_TYPE, name, {}, opts);
     const partition = args.partition ?? "aws";
-    const createOidcProvider = args.createOidcProvider ?? true;
+    const createOidcProvider = args.createOidcProvider ?? CI_IDENTITY_DEFAULTS.createOidcProvider;
 
     // The provider is one per account and its ARN is fixed by its URL: trust policies name it
     // directly, so they are fully known at preview even before the provider exists.

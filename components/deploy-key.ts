@@ -43,6 +43,9 @@ export const ECDSA_CURVE = "P256";
 /** Keys of the Secret, in the layout Flux's GitRepository reads for SSH. */
 export const SECRET_KEYS = ["identity", "identity.pub", "known_hosts"] as const;
 
+/** Defaults of the optional {@link DeployKeyArgs}; the stack contract's deploy keys and `github.knownHosts` default to them too. */
+export const DEPLOY_KEY_DEFAULTS = { generation: 0, algorithm: "ED25519", readWrite: false, knownHosts: GITHUB_KNOWN_HOSTS } as const;
+
 export interface DeployKeyArgs {
   /** The repository the key opens, `owner/name`; its owner must be the GitHub provider's owner. */
   readonly repository: string;
@@ -102,10 +105,10 @@ export class DeployKey extends pulumi.ComponentResource {
 
   constructor(name: string, args: DeployKeyArgs, opts?: pulumi.ComponentResourceOptions) {
     super(DEPLOY_KEY_TYPE, name, {}, opts);
-    const generation = args.generation ?? 0;
-    const algorithm = args.algorithm ?? "ED25519";
-    const readWrite = args.readWrite ?? false;
-    const knownHosts = args.knownHosts ?? GITHUB_KNOWN_HOSTS;
+    const generation = args.generation ?? DEPLOY_KEY_DEFAULTS.generation;
+    const algorithm = args.algorithm ?? DEPLOY_KEY_DEFAULTS.algorithm;
+    const readWrite = args.readWrite ?? DEPLOY_KEY_DEFAULTS.readWrite;
+    const knownHosts = args.knownHosts ?? DEPLOY_KEY_DEFAULTS.knownHosts;
 
     const problems = argProblems(args, generation, algorithm, knownHosts);
     if (problems.length > 0) throw new Error(`DeployKey ${name}: ${problems.join("; ")}`);

@@ -38,6 +38,9 @@ export interface AppCiWiring {
   readonly ecrRepositoryUrl: pulumi.Input<string>;
 }
 
+/** Defaults of the optional {@link GithubWiringArgs}; the stack contract's `github.branchProtection` defaults to them too. */
+export const GITHUB_WIRING_DEFAULTS = { protectBranch: true, requiredReviews: 0, requiredChecks: ["preview"] } as const;
+
 export interface GithubWiringArgs {
   /** Environment name; suffixes the Actions variable names and names the ruleset. */
   readonly environment: string;
@@ -98,9 +101,9 @@ export class GithubWiring extends pulumi.ComponentResource {
 
   constructor(name: string, args: GithubWiringArgs, opts?: pulumi.ComponentResourceOptions) {
     super(GITHUB_WIRING_TYPE, name, {}, opts);
-    const protectBranch = args.protectBranch ?? true;
-    const requiredReviews = args.requiredReviews ?? 0;
-    const requiredChecks = args.requiredChecks ?? ["preview"];
+    const protectBranch = args.protectBranch ?? GITHUB_WIRING_DEFAULTS.protectBranch;
+    const requiredReviews = args.requiredReviews ?? GITHUB_WIRING_DEFAULTS.requiredReviews;
+    const requiredChecks = args.requiredChecks ?? GITHUB_WIRING_DEFAULTS.requiredChecks;
     const apps = args.apps ?? [];
 
     const problems = argProblems(args, requiredReviews, requiredChecks, protectBranch, apps);

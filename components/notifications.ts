@@ -93,6 +93,9 @@ export interface WatchedObject {
   readonly name: string;
 }
 
+/** Defaults of the optional {@link NotificationsArgs}; the stack contract's `notifications.alerts` defaults to them too. */
+export const NOTIFICATIONS_DEFAULTS = { drift: true } as const;
+
 export interface NotificationsArgs {
   /** Environment name: names every commit status and is added to every alert's metadata. */
   readonly environment: string;
@@ -134,7 +137,7 @@ export class Notifications extends pulumi.ComponentResource {
 
   constructor(name: string, args: NotificationsArgs, opts?: pulumi.ComponentResourceOptions) {
     super(NOTIFICATIONS_TYPE, name, {}, opts);
-    const drift = args.alerts?.drift ?? true;
+    const drift = args.alerts?.drift ?? NOTIFICATIONS_DEFAULTS.drift;
 
     const problems = argProblems(args);
     if (problems.length > 0) throw new Error(`${NOTIFICATIONS_TYPE} ${name}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);

@@ -11,7 +11,7 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AppSource } from "./app-source";
-import { defaultPushBranch, type PlatformConfig } from "./config";
+import type { PlatformConfig } from "./config";
 import { FluxInstance } from "./flux-instance";
 import { FluxNetworkPolicies, REPLACED_FLUX_POLICIES } from "./flux-network-policies";
 import { FluxOperator } from "./flux-operator";
@@ -332,7 +332,7 @@ export function reconcilerArgsFromConfig(config: PlatformConfig, inputs: Reconci
     configRepo: {
       repo: config.github.configRepo.repo,
       branch: config.github.configRepo.branch,
-      path: config.github.configRepo.path ?? `clusters/${env}`,
+      path: config.github.configRepo.path,
       secretName: inputs.configRepoSecretName,
     },
     apps: config.apps.map((app) => {
@@ -345,7 +345,7 @@ export function reconcilerArgsFromConfig(config: PlatformConfig, inputs: Reconci
         name: app.name,
         repo: app.repo,
         branch: app.branch,
-        path: app.path ?? `deploy/${env}`,
+        path: app.path,
         interval: app.interval,
         secretName,
         repository,
@@ -354,7 +354,7 @@ export function reconcilerArgsFromConfig(config: PlatformConfig, inputs: Reconci
               imageAutomation: {
                 policy: automation.policy,
                 interval: automation.interval,
-                pushBranch: automation.pushBranch ?? defaultPushBranch(config.github.configRepo.branch),
+                pushBranch: automation.pushBranch,
               },
             }
           : {}),

@@ -5,7 +5,7 @@
 import type { z } from "zod";
 import { findPlaceholders } from "../placeholders";
 import { crossFieldProblems, notificationProblems, parseSections } from "./rules";
-import { configSchema, NOTIFICATION_SECRET_KEYS } from "./schema";
+import { configSchema, NOTIFICATION_SECRET_KEYS, withDerivedDefaults } from "./schema";
 import { ConfigError, decodeValue, keyPath, PROJECT, structuredKind, type PlatformConfig, type RawConfig, type Schema } from "./values";
 
 /**
@@ -102,7 +102,7 @@ export function parseConfig(raw: RawConfig): PlatformConfig {
     problems.push(...findPlaceholders(input).map((found) => `${keyPath(found.path)}: ${found.message}`));
   }
   if (problems.length > 0) throw new ConfigError(problems.map((problem) => redact(problem, secretFragments(raw))));
-  const data = result.data as Schema;
+  const data = withDerivedDefaults(result.data as Schema);
   return { ...data, stack: raw.stack, region: region as string };
 }
 

@@ -6,7 +6,7 @@
 import * as crypto from "node:crypto";
 import { OFFLINE_SECRET } from "../offline-secret";
 import { cidrContains, quantityValue } from "./formats";
-import { configSchema, defaultPushBranch, NOTIFICATION_SECRET_KEYS, notificationsSection, type ImagePolicy } from "./schema";
+import { configSchema, defaultPushBranch, NOTIFICATION_SECRET_KEYS, notificationsSection, RECONCILER_DEFAULTS, type ImagePolicy } from "./schema";
 import { keyPath, PROJECT, structuredKind, type RawConfig, type Schema } from "./values";
 
 /** The value the offline engine hands the program for a secure value it cannot decrypt: its content cannot be checked there. */
@@ -246,9 +246,9 @@ function reconcilerProblems(config: Sections): string[] {
       );
     }
     // Each app reconciles into the namespace of its name; these belong to the platform or Kubernetes.
-    const fluxNamespace = reconciler?.namespace ?? "flux-system";
+    const fluxNamespace = reconciler?.namespace ?? RECONCILER_DEFAULTS.namespace;
     // The metrics namespace may scrape Flux's controllers (allow-metrics): no app may own it.
-    const metricsNamespace = reconciler?.metricsNamespace ?? "monitoring";
+    const metricsNamespace = reconciler?.metricsNamespace ?? RECONCILER_DEFAULTS.metricsNamespace;
     const why =
       app.name === fluxNamespace
         ? "the Flux namespace"

@@ -52,7 +52,7 @@ const egressRule = firewallRuleSection.superRefine(portRangeIssues);
 
 const wafSection = z.strictObject({
   enabled: z.boolean().default(false),
-  /** Requests per 5 minutes per source IP before blocking. @default 2000 */
+  /** Requests per 5 minutes per source IP before blocking. */
   rateLimit: z.number().int().min(100, "expected a rate limit from 100 to 2000000000").max(2_000_000_000).default(2000),
   /** AWS managed rule groups (names under vendor AWS). */
   managedRuleGroups: z
@@ -65,5 +65,5 @@ export const firewallSection = z.strictObject({
   ingress: z.array(ingressRule).min(1, "expected at least one ingress rule"),
   /** Egress from the entry point. @default none (no egress) */
   egress: z.array(egressRule).default([]),
-  waf: wafSection.default({ enabled: false, rateLimit: 2000, managedRuleGroups: ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"] }),
+  waf: wafSection.prefault({}),
 });

@@ -5,7 +5,15 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { OPERATOR_RESOURCES, VENDORED_OPERATOR_VERSION } from "../flux-operator";
+import { APP_SECRETS_DEFAULTS } from "../app-secrets";
+import { CI_IDENTITY_DEFAULTS } from "../ci-identity";
+import { DEPLOY_KEY_DEFAULTS } from "../deploy-key";
+import { FLUX_OPERATOR_DEFAULTS, VENDORED_OPERATOR_VERSION } from "../flux-operator";
+import { GITHUB_WIRING_DEFAULTS } from "../github-wiring";
+import { NOTIFICATIONS_DEFAULTS } from "../notifications";
+import { REGISTRY_DEFAULTS } from "../registry";
+import { STORAGE_DEFAULTS } from "../storage";
+import { WEBHOOK_RECEIVER_DEFAULTS } from "../webhook-receiver";
 import {
   bucketName,
   cidr,
@@ -47,11 +55,11 @@ const deployKeySection = z.strictObject({
   generation: z
     .number()
     .refine((value) => Number.isSafeInteger(value) && value >= 0, "expected a non-negative integer")
-    .default(0),
+    .default(DEPLOY_KEY_DEFAULTS.generation),
   /** Key algorithm; RSA is refused. */
-  algorithm: z.enum(["ED25519", "ECDSA"], { error: "expected ED25519 or ECDSA (RSA keys are refused)" }).default("ED25519"),
+  algorithm: z.enum(["ED25519", "ECDSA"], { error: "expected ED25519 or ECDSA (RSA keys are refused)" }).default(DEPLOY_KEY_DEFAULTS.algorithm),
   /** Write access, only for a repository that image automation commits to. */
-  readWrite: z.boolean().default(false),
+  readWrite: z.boolean().default(DEPLOY_KEY_DEFAULTS.readWrite),
 });
 
 const configRepoSection = z.strictObject({
@@ -59,36 +67,35 @@ const configRepoSection = z.strictObject({
   repo: githubRepo,
   /** The environment branch the reconciler syncs; must equal the environment name. */
   branch: gitBranch,
-  /** Path the reconciler applies, relative to the repository root. @default clusters/<environment> */
+  /** Path the reconciler applies, relative to the repository root. @default clusters/<environment> ({@link withDerivedDefaults}) */
   path: repoPath.optional(),
-  deployKey: deployKeySection.default({ generation: 0, algorithm: "ED25519", readWrite: false }),
+  deployKey: deployKeySection.prefault({}),
 });
 
 const branchProtectionSection = z.strictObject({
-  /** Protect the environment branch (changes only by PR, no force pushes). @default true */
-  enabled: z.boolean().default(true),
-  /** Approving reviews a PR needs before merging. @default 0 */
-  requiredReviews: z.number().int().min(0, "expected 0 to 6 reviews").max(6, "expected 0 to 6 reviews").default(0),
-  /** Status checks that must pass (the preview job). @default ["preview"] */
+  /** Protect the environment branch (changes only by PR, no force pushes). */
+  enabled: z.boolean().default(GITHUB_WIRING_DEFAULTS.protectBranch),
+  /** Approving reviews a PR needs before merging. */
+  requiredReviews: z.number().int().min(0, "expected 0 to 6 reviews").max(6, "expected 0 to 6 reviews").default(GITHUB_WIRING_DEFAULTS.requiredReviews),
+  /** Status checks that must pass (the preview job). */
   requiredChecks: z
     .array(z.string().regex(/^\S(.*\S)?$/, "expected a check name (the job name, no leading or trailing spaces)"))
     .min(1, "expected at least one check (the preview job)")
-    .default(["preview"]),
+    .default(() => [...GITHUB_WIRING_DEFAULTS.requiredChecks]),
 });
 
 const githubSection = z.strictObject({
   /** The GitHub owner (organisation or user) the provider acts on. */
   owner: githubOwner,
   configRepo: configRepoSection,
-  branchProtection: branchProtectionSection.default({ enabled: true, requiredReviews: 0, requiredChecks: ["preview"] }),
+  branchProtection: branchProtectionSection.prefault({}),
   /**
    * `known_hosts` lines for github.com, pinned; never scanned on first use.
-   * @default GitHub's published SSH host keys
    */
   knownHosts: z
     .array(knownHostsLine)
     .min(1, "expected at least one line; omit the key to use GitHub's published host keys")
-    .optional(),
+    .default(() => [...DEPLOY_KEY_DEFAULTS.knownHosts]),
   /** CIDRs GitHub sends webhooks from (GitHub's `hooks` meta ranges), allowed to reach the receiver. */
   hookCidrs: z.array(cidr).default([]),
 });
@@ -101,9 +108,9 @@ const imagePolicySection = z.union(
       pattern: z.string().min(1),
       /** What to order by: a named group of the pattern, e.g. `$ts`. */
       extract: z.string().min(1),
-      /** `asc` takes the highest value as the newest, `desc` the lowest. @default asc */
+      /** `asc` takes the highest value as the newest, `desc` the lowest. */
       order: z.enum(["asc", "desc"]).default("asc"),
-      /** Compare the extracted values as numbers or as text. @default numerical */
+      /** Compare the extracted values as numbers or as text. */
       sort: z.enum(["numerical", "alphabetical"], { error: "expected numerical or alphabetical" }).default("numerical"),
     }),
   ],
@@ -115,12 +122,12 @@ export type ImagePolicy = z.output<typeof imagePolicySection>;
 const imageAutomationSection = z.strictObject({
   /** How to choose the newest image tag. */
   policy: imagePolicySection,
-  /** How often to scan the registry. @default 5m */
+  /** How often to scan the registry. */
   interval: fluxDuration.default("5m"),
   /**
    * Branch of the config repo automation pushes to: its own branch, never the environment branch,
    * so every bump reaches the environment through a pull request.
-   * @default image-updates/<environment>
+   * @default image-updates/<environment> ({@link withDerivedDefaults})
    */
   pushBranch: gitBranch.optional(),
 });
@@ -130,33 +137,33 @@ const appSection = z.strictObject({
   name: dnsLabel,
   /** The application's repository, `owner/name`. */
   repo: githubRepo,
-  /** Branch whose CI may push images and whose manifests the reconciler applies. @default main */
+  /** Branch whose CI may push images and whose manifests the reconciler applies. */
   branch: gitBranch.default("main"),
-  /** Path of the deploy manifests in the app repository. @default deploy/<environment> */
+  /** Path of the deploy manifests in the app repository. @default deploy/<environment> ({@link withDerivedDefaults}) */
   path: repoPath.optional(),
-  /** Reconcile interval. @default 5m */
+  /** Reconcile interval. */
   interval: fluxDuration.default("5m"),
-  deployKey: deployKeySection.default({ generation: 0, algorithm: "ED25519", readWrite: false }),
+  deployKey: deployKeySection.prefault({}),
   /** Image automation for this app: bumps the tag in the config repo. */
   imageAutomation: imageAutomationSection.optional(),
 });
 
 const storageSection = z.strictObject({
-  /** Days a noncurrent object version is kept. @default 30 */
-  noncurrentVersionExpirationDays: z.number().int().min(1, "expected at least 1 day").max(3650).default(30),
-  /** Days before an incomplete multipart upload is aborted. @default 7 */
-  abortIncompleteUploadDays: z.number().int().min(1, "expected at least 1 day").max(365).default(7),
-  /** Waiting period before the KMS key is deleted. @default 30 */
-  kmsDeletionWindowDays: z.number().int().min(7, "expected 7 to 30 days").max(30, "expected 7 to 30 days").default(30),
-  /** Protect the bucket and its key from deletion and retain them when removed from the program. @default false */
-  protect: z.boolean().default(false),
+  /** Days a noncurrent object version is kept. */
+  noncurrentVersionExpirationDays: z.number().int().min(1, "expected at least 1 day").max(3650).default(STORAGE_DEFAULTS.noncurrentVersionExpirationDays),
+  /** Days before an incomplete multipart upload is aborted. */
+  abortIncompleteUploadDays: z.number().int().min(1, "expected at least 1 day").max(365).default(STORAGE_DEFAULTS.abortIncompleteUploadDays),
+  /** Waiting period before the KMS key is deleted. */
+  kmsDeletionWindowDays: z.number().int().min(7, "expected 7 to 30 days").max(30, "expected 7 to 30 days").default(STORAGE_DEFAULTS.kmsDeletionWindowDays),
+  /** Protect the bucket and its key from deletion and retain them when removed from the program. */
+  protect: z.boolean().default(STORAGE_DEFAULTS.protect),
 });
 
 const registrySection = z.strictObject({
-  /** Tagged images kept per repository. @default 30 */
-  keepLastImages: z.number().int().min(1, "expected at least 1 image").max(10_000).default(30),
-  /** Days an untagged image is kept. @default 7 */
-  untaggedExpiryDays: z.number().int().min(1, "expected at least 1 day").max(3650).default(7),
+  /** Tagged images kept per repository. */
+  keepLastImages: z.number().int().min(1, "expected at least 1 image").max(10_000).default(REGISTRY_DEFAULTS.keepLastImages),
+  /** Days an untagged image is kept. */
+  untaggedExpiryDays: z.number().int().min(1, "expected at least 1 day").max(3650).default(REGISTRY_DEFAULTS.untaggedExpiryDays),
 });
 
 const ciSection = z.strictObject({
@@ -167,9 +174,8 @@ const ciSection = z.strictObject({
   /**
    * Create the account's GitHub OIDC provider. It is one per account: when both stacks share an
    * account, exactly one of them creates it and the other sets this to false and uses it.
-   * @default true
    */
-  createOidcProvider: z.boolean().default(true),
+  createOidcProvider: z.boolean().default(CI_IDENTITY_DEFAULTS.createOidcProvider),
   /**
    * The config repository's default branch, where scheduled drift checks and dispatched previews
    * run; its workflow runs may assume the (read-only) preview role too, and only they may assume
@@ -180,13 +186,13 @@ const ciSection = z.strictObject({
 });
 
 const appSecretsSection = z.strictObject({
-  /** Waiting period before the SOPS key is deleted. @default 30 */
-  deletionWindowDays: z.number().int().min(7, "expected 7 to 30 days").max(30, "expected 7 to 30 days").default(30),
-  /** Let each app's CI role encrypt secrets with the key. @default true */
+  /** Waiting period before the SOPS key is deleted. */
+  deletionWindowDays: z.number().int().min(7, "expected 7 to 30 days").max(30, "expected 7 to 30 days").default(APP_SECRETS_DEFAULTS.deletionWindowInDays),
+  /** Let each app's CI role encrypt secrets with the key. */
   ciRolesEncrypt: z.boolean().default(true),
-  /** More IAM roles or users (people, e.g. an SSO role) that may encrypt; none may decrypt. @default [] */
+  /** More IAM roles or users (people, e.g. an SSO role) that may encrypt; none may decrypt. */
   encrypters: z.array(iamPrincipalArn).default([]),
-  /** IAM roles or users that administer the key besides the deploy role (no decryption). @default [] */
+  /** IAM roles or users that administer the key besides the deploy role (no decryption). */
   administrators: z.array(iamPrincipalArn).default([]),
 });
 
@@ -219,22 +225,22 @@ const webhookSection = z.strictObject({
       /^arn:aws(-cn|-us-gov)?:acm:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:certificate\/[0-9a-f-]{36}$/,
       "expected an ACM certificate ARN such as arn:aws:acm:eu-west-1:111111111111:certificate/<uuid>",
     ),
-  /** IngressClass of the AWS Load Balancer Controller. @default alb */
-  ingressClassName: dnsLabel.default("alb"),
-  /** TLS policy of the HTTPS listener. @default ELBSecurityPolicy-TLS13-1-2-2021-06 */
+  /** IngressClass of the AWS Load Balancer Controller. */
+  ingressClassName: dnsLabel.default(WEBHOOK_RECEIVER_DEFAULTS.ingressClassName),
+  /** TLS policy of the HTTPS listener. */
   sslPolicy: z
     .string()
     .regex(/^ELBSecurityPolicy-[A-Za-z0-9-]+$/, "expected an ELB security policy name such as ELBSecurityPolicy-TLS13-1-2-2021-06")
-    .default("ELBSecurityPolicy-TLS13-1-2-2021-06"),
+    .default(WEBHOOK_RECEIVER_DEFAULTS.sslPolicy),
 });
 
 const reconcilerSection = z.strictObject({
-  /** Namespace of the operator and Flux. @default flux-system */
+  /** Namespace of the operator and Flux. */
   namespace: dnsLabel.default("flux-system"),
   // Every field defaults on its own (prefault), so a partly written operator keeps the rest.
   operator: z
     .strictObject({
-      /** Flux Operator release; must be the vendored one, whose CRDs are installed. @default the vendored release (v0.58.1) */
+      /** Flux Operator release; must be the vendored one, whose CRDs are installed. */
       version: z
         .string()
         .regex(exactVersion, "expected an exact release such as v0.58.1")
@@ -250,40 +256,40 @@ const reconcilerSection = z.strictObject({
         .default(VENDORED_OPERATOR_VERSION),
       /** Operator image; production needs it pinned by digest. @default ghcr.io/controlplaneio-fluxcd/flux-operator:<version> */
       image: imageRef.optional(),
-      /** Operator replicas (leader election keeps one active). @default 1 */
-      replicas: z.number().int("expected 1 to 3 replicas").min(1, "expected 1 to 3 replicas").max(3, "expected 1 to 3 replicas").default(1),
-      /** Requests and limits of the operator container. @default upstream's: requests 10m/64Mi, limits 2000m/1Gi */
+      /** Operator replicas (leader election keeps one active). */
+      replicas: z.number().int("expected 1 to 3 replicas").min(1, "expected 1 to 3 replicas").max(3, "expected 1 to 3 replicas").default(FLUX_OPERATOR_DEFAULTS.replicas),
+      /** Requests and limits of the operator container. */
       resources: z
-        .strictObject({ requests: computeResources(OPERATOR_RESOURCES.requests), limits: computeResources(OPERATOR_RESOURCES.limits) })
+        .strictObject({ requests: computeResources(FLUX_OPERATOR_DEFAULTS.resources.requests), limits: computeResources(FLUX_OPERATOR_DEFAULTS.resources.limits) })
         .prefault({}),
     })
     .transform(({ image, ...operator }) => ({ ...operator, image: image ?? `${OPERATOR_IMAGE_REPOSITORY}:${operator.version}` }))
     .prefault({}),
   flux: z
     .strictObject({
-      /** Flux distribution version, exact, the same in every stack. @default 2.7.3 */
+      /** Flux distribution version, exact, the same in every stack. */
       version: z
         .string()
         .regex(exactVersion, "expected an exact Flux version such as 2.7.3; a range such as 2.x could resolve to another Flux than the other environment runs")
         .default(FLUX_VERSION),
-      /** Registry the Flux controller images come from. @default ghcr.io/fluxcd */
+      /** Registry the Flux controller images come from. */
       registry: z
         .string()
         .regex(/^[a-z0-9]+([.-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/, "expected a registry such as ghcr.io/fluxcd")
         .default("ghcr.io/fluxcd"),
     })
-    .default({ version: FLUX_VERSION, registry: "ghcr.io/fluxcd" }),
-  /** How often the environment branch is fetched (the webhook makes it immediate). @default 1m */
+    .prefault({}),
+  /** How often the environment branch is fetched (the webhook makes it immediate). */
   interval: fluxDuration.default("1m"),
-  /** Namespace allowed to scrape the controllers' metrics (port 8080). @default monitoring */
+  /** Namespace allowed to scrape the controllers' metrics (port 8080). */
   metricsNamespace: dnsLabel.default("monitoring"),
-  /** Author of image automation commits. @default fluxcdbot <fluxcdbot@users.noreply.github.com> */
+  /** Author of image automation commits. */
   commitAuthor: z
     .strictObject({
       name: z.string().min(1, "expected a commit author name").max(100).default("fluxcdbot"),
       email: z.email("expected an e-mail address").default("fluxcdbot@users.noreply.github.com"),
     })
-    .default({ name: "fluxcdbot", email: "fluxcdbot@users.noreply.github.com" }),
+    .prefault({}),
   /** The GitHub webhook receiver, exposed through the AWS load balancer behind the Firewall. @default none (Flux polls) */
   webhook: webhookSection.optional(),
 });
@@ -315,8 +321,8 @@ export const notificationsSection = z.strictObject({
   alerts: z
     .strictObject({
       type: z.enum(ALERT_TYPES, { error: "expected slack, msteams or generic-hmac" }),
-      /** Also send the changes the reconciler applied (info events), which include every corrected drift. @default true */
-      drift: z.boolean().default(true),
+      /** Also send the changes the reconciler applied (info events), which include every corrected drift. */
+      drift: z.boolean().default(NOTIFICATIONS_DEFAULTS.drift),
     })
     .optional(),
 });
@@ -325,18 +331,18 @@ export const notificationsSection = z.strictObject({
 export const configSchema = z.strictObject({
   /** Environment name; must equal the stack name. */
   environment: dnsLabel,
-  /** Production rules: exact versions, digests, protected storage, reviews, automation by PR. @default false */
+  /** Production rules: exact versions, digests, protected storage, reviews, automation by PR. */
   production: z.boolean().default(false),
   aws: awsSection,
   github: githubSection,
   apps: z.array(appSection).default([]),
   firewall: firewallSection,
-  storage: storageSection.default({ noncurrentVersionExpirationDays: 30, abortIncompleteUploadDays: 7, kmsDeletionWindowDays: 30, protect: false }),
-  registry: registrySection.default({ keepLastImages: 30, untaggedExpiryDays: 7 }),
+  storage: storageSection.prefault({}),
+  registry: registrySection.prefault({}),
   /** Identities of the delivery workflows and the state backend they use. */
   ci: ciSection,
   /** The SOPS key of the app secrets: who may encrypt, who administers it. */
-  appSecrets: appSecretsSection.default({ deletionWindowDays: 30, ciRolesEncrypt: true, encrypters: [], administrators: [] }),
+  appSecrets: appSecretsSection.prefault({}),
   reconciler: reconcilerSection.prefault({}),
   /** Commit statuses and alerts from the reconciler. @default none */
   notifications: notificationsSection.optional(),
@@ -348,3 +354,24 @@ export const configSchema = z.strictObject({
   notificationsAlertHmacKey: z.string().transform((value) => pulumi.secret(value)).optional(),
 });
 
+/** The `reconciler` section as an omitted one parses: the rules fall back to it when the section is invalid. */
+export const RECONCILER_DEFAULTS = configSchema.shape.reconciler.parse(undefined);
+
+/**
+ * The config with the defaults that derive from other keys filled in, each written here once: the
+ * config repo's path and each app's deploy path from the environment, and image automation's push
+ * branch from the environment branch. Everything past the contract sees resolved values.
+ */
+export function withDerivedDefaults(config: z.output<typeof configSchema>) {
+  const env = config.environment;
+  const { configRepo } = config.github;
+  return {
+    ...config,
+    github: { ...config.github, configRepo: { ...configRepo, path: configRepo.path ?? `clusters/${env}` } },
+    apps: config.apps.map((app) => ({
+      ...app,
+      path: app.path ?? `deploy/${env}`,
+      imageAutomation: app.imageAutomation && { ...app.imageAutomation, pushBranch: app.imageAutomation.pushBranch ?? defaultPushBranch(configRepo.branch) },
+    })),
+  };
+}

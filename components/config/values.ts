@@ -3,15 +3,15 @@
  * it, and the error that lists every problem with its key path.
  */
 import type { z } from "zod";
-import type { configSchema } from "./schema";
+import type { configSchema, withDerivedDefaults } from "./schema";
 
 /** The Pulumi project name; config keys of this project are `gitops-platform:<key>`. */
 export const PROJECT = "gitops-platform";
 
 export type Schema = z.output<typeof configSchema>;
 
-/** The validated config, plus the values read from other namespaces and the secrets. */
-export interface PlatformConfig extends Schema {
+/** The validated config with every default filled in, plus the values read from other namespaces. */
+export interface PlatformConfig extends ReturnType<typeof withDerivedDefaults> {
   /** Stack name the config was validated against. */
   readonly stack: string;
   /** AWS region (`aws:region`). */

@@ -53,21 +53,6 @@ export function stackConfig(stack: "staging" | "prod", patch: Json = {}): { conf
   return { config, secretKeys: loaded.secretKeys };
 }
 
-/** The `reconciler` section as the schema fills it in when the stack config leaves it out. */
-export const DEFAULT_RECONCILER_SETTINGS = {
-  namespace: "flux-system",
-  operator: {
-    version: "v0.58.1",
-    image: "ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1",
-    replicas: 1,
-    resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { cpu: "2000m", memory: "1Gi" } },
-  },
-  flux: { version: "2.7.3", registry: "ghcr.io/fluxcd" },
-  interval: "1m",
-  metricsNamespace: "monitoring",
-  commitAuthor: { name: "fluxcdbot", email: "fluxcdbot@users.noreply.github.com" },
-};
-
 /** A webhook section for tests. */
 export const WEBHOOK = {
   host: "flux-webhook.staging.example.com",
