@@ -27,8 +27,8 @@ import * as github from "@pulumi/github";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { githubRepo } from "./config";
 import { GITHUB_KNOWN_HOSTS, knownHostsFile, knownHostsLineProblem } from "./known-hosts";
+import { githubRepoProblem } from "./names";
 
 /** Type token of {@link DeployKey}. */
 export const DEPLOY_KEY_TYPE = "gitops-platform:github:DeployKey";
@@ -181,7 +181,7 @@ export class DeployKey extends pulumi.ComponentResource {
 
 function argProblems(args: DeployKeyArgs, generation: number, algorithm: string, knownHosts: readonly string[]): string[] {
   const problems: string[] = [];
-  if (!githubRepo.safeParse(args.repository).success) problems.push(`repository: expected owner/name, got ${JSON.stringify(args.repository)}`);
+  if (githubRepoProblem(args.repository) !== undefined) problems.push(`repository: expected owner/name, got ${JSON.stringify(args.repository)}`);
   if (!Number.isSafeInteger(generation) || generation < 0) problems.push(`generation: expected a non-negative integer, got ${generation}`);
   if (!(DEPLOY_KEY_ALGORITHMS as readonly string[]).includes(algorithm)) {
     problems.push(`algorithm: expected ${DEPLOY_KEY_ALGORITHMS.join(" or ")} (RSA keys are refused), got ${JSON.stringify(algorithm)}`);

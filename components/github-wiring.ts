@@ -21,7 +21,7 @@
  */
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
-import { githubRepo } from "./config";
+import { githubRepoProblem } from "./names";
 
 /** Type token of {@link GithubWiring}. */
 export const GITHUB_WIRING_TYPE = "gitops-platform:github:GithubWiring";
@@ -171,12 +171,12 @@ function repoName(repository: string): string {
 
 function argProblems(args: GithubWiringArgs, reviews: number, checks: readonly string[], protect: boolean, apps: readonly AppCiWiring[]): string[] {
   const problems: string[] = [];
-  if (!githubRepo.safeParse(args.configRepo).success) problems.push(`configRepo: expected owner/name, got ${JSON.stringify(args.configRepo)}`);
+  if (githubRepoProblem(args.configRepo) !== undefined) problems.push(`configRepo: expected owner/name, got ${JSON.stringify(args.configRepo)}`);
   if (!Number.isInteger(reviews) || reviews < 0 || reviews > 6) problems.push(`requiredReviews: expected 0 to 6, got ${reviews}`);
   if (protect && checks.length === 0) problems.push("requiredChecks: expected at least one check (the preview job)");
   const seen = new Set<string>();
   apps.forEach((app, i) => {
-    if (!githubRepo.safeParse(app.repository).success) problems.push(`apps[${i}].repository: expected owner/name, got ${JSON.stringify(app.repository)}`);
+    if (githubRepoProblem(app.repository) !== undefined) problems.push(`apps[${i}].repository: expected owner/name, got ${JSON.stringify(app.repository)}`);
     if (seen.has(app.name)) problems.push(`apps[${i}].name: ${app.name} appears twice`);
     seen.add(app.name);
   });

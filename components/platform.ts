@@ -15,8 +15,9 @@ import { GithubWiring } from "./github-wiring";
 import { Firewall } from "./firewall";
 import { FluxNamespace } from "./flux-namespace";
 import { ImageReflectorRole } from "./image-reflector-role";
-import { ALERT_SECRET, GITHUB_APP_SECRET, Notifications, notificationsArgsFromConfig } from "./notifications";
-import { Reconciler, reconcilerArgsFromConfig } from "./reconciler";
+import { ALERT_SECRET, GITHUB_APP_SECRET, Notifications } from "./notifications";
+import { notificationsArgs, reconcilerApp, reconcilerArgs, type AppWiring } from "./platform-wiring";
+import { Reconciler } from "./reconciler";
 import { Registry } from "./registry";
 import { Storage } from "./storage";
 import { DriftReader } from "./drift-reader";
@@ -133,6 +134,8 @@ export class Platform extends pulumi.ComponentResource {
   public readonly configRepoKey: DeployKey;
   /** Per application name, the reconciler's key to its repository. */
   public readonly appKeys: Record<string, DeployKey>;
+  /** Every app with its config and what the platform declared for it, in config order. */
+  public readonly apps: readonly AppWiring[];
   /** The environment branch's ruleset and the app repositories' CI variables. */
   public readonly githubWiring: GithubWiring;
   /** The in-cluster reconciler (Flux Operator, FluxInstance, sources, automation, webhook). */
@@ -218,21 +221,24 @@ export class Platform extends pulumi.ComponentResource {
       : undefined;
     const imageReflectorRoleArn = this.imageReflectorRole?.arn;
 
-    this.registries = {};
-    for (const app of config.apps) {
-      const pushRoleArn = perApp(this.ciIdentity.appRoleArns, app.name, "CI role");
-      this.registries[app.name] = new Registry(
+    // Each app's wiring, built once: its AWS half here, its deploy key with the GitHub resources below.
+    const awsWiring = config.apps.map((app) => {
+      const ciRoleArn = perApp(this.ciIdentity.appRoleArns, app.name, "CI role");
+      const registry = new Registry(
         `${name}-registry-${app.name}`,
         {
           repositoryName: repositoryName(config.environment, app.name),
-          pushRoleArn,
+          pushRoleArn: ciRoleArn,
           pullRoleArn: imageReflectorRoleArn,
           keepLastImages: config.registry.keepLastImages,
           untaggedExpiryDays: config.registry.untaggedExpiryDays,
         },
         onAws,
       );
-    }
+      const repository = { name: repositoryName(config.environment, app.name), arn: repositoryArn(app.name), url: registry.repositoryUrl };
+      return { app, ciRoleArn, registry, repository };
+    });
+    this.registries = Object.fromEntries(awsWiring.map((wiring) => [wiring.app.name, wiring.registry]));
 
     // App secrets: one SOPS key per environment, decrypted only by kustomize-controller.
     const secrets = config.appSecrets;
@@ -277,16 +283,18 @@ export class Platform extends pulumi.ComponentResource {
       { ...keyArgs, repository: config.github.configRepo.repo, purpose: "config", secretName: "flux-system", ...configKey },
       { parent: this },
     );
-    this.appKeys = {};
-    for (const app of config.apps) {
-      this.appKeys[app.name] = new DeployKey(
+    this.apps = awsWiring.map((wiring) => {
+      const app = wiring.app;
+      const deployKey = new DeployKey(
         `${name}-app-${app.name}`,
         { ...keyArgs, repository: app.repo, purpose: `app ${app.name}`, secretName: `${app.name}-deploy-key`, ...app.deployKey },
         { parent: this },
       );
-    }
+      return { ...wiring, deployKey };
+    });
+    this.appKeys = Object.fromEntries(this.apps.map((wiring) => [wiring.app.name, wiring.deployKey]));
     this.deployKeys = Object.fromEntries(
-      [this.configRepoKey, ...Object.values(this.appKeys)].map((key) => [
+      [this.configRepoKey, ...this.apps.map((wiring) => wiring.deployKey)].map((key) => [
         key.repository,
         { title: key.title, readOnly: key.readOnly, id: key.deployKeyId, secretName: key.secretName },
       ]),
@@ -302,11 +310,11 @@ export class Platform extends pulumi.ComponentResource {
         requiredReviews: config.github.branchProtection.requiredReviews,
         requiredChecks: config.github.branchProtection.requiredChecks,
         awsRegion: config.region,
-        apps: config.apps.map((app) => ({
-          name: app.name,
-          repository: app.repo,
-          ciRoleArn: perApp(this.ciIdentity.appRoleArns, app.name, "CI role"),
-          ecrRepositoryUrl: perApp(this.registries, app.name, "ECR repository").repositoryUrl,
+        apps: this.apps.map((wiring) => ({
+          name: wiring.app.name,
+          repository: wiring.app.repo,
+          ciRoleArn: wiring.ciRoleArn,
+          ecrRepositoryUrl: wiring.repository.url,
         })),
         githubProvider: this.githubProvider,
       },
@@ -317,16 +325,10 @@ export class Platform extends pulumi.ComponentResource {
     // with the config repo's key, each app's source, image automation and the webhook receiver.
     this.reconciler = new Reconciler(
       `${name}-reconciler`,
-      reconcilerArgsFromConfig(config, {
+      reconcilerArgs(config, {
         namespace: this.fluxNamespace.name,
         configRepoSecretName: this.configRepoKey.secretName,
-        appSecretNames: Object.fromEntries(Object.entries(this.appKeys).map(([app, key]) => [app, key.secretName])),
-        repositories: Object.fromEntries(
-          config.apps.map((app) => [
-            app.name,
-            { url: perApp(this.registries, app.name, "ECR repository").repositoryUrl, arn: perApp(this.repositoryArns, app.name, "ECR repository ARN") },
-          ]),
-        ),
+        apps: this.apps.map((wiring) => reconcilerApp(wiring.app, wiring.deployKey.secretName, wiring.repository)),
         bucketName: this.storage.bucketName,
         ...(this.appSecrets ? { appSecretsRoleArn: this.appSecrets.roleArn } : {}),
         ...(this.imageReflectorRole ? { imageReflectorRole: { arn: this.imageReflectorRole.arn, name: this.imageReflectorRole.roleName } } : {}),
@@ -342,9 +344,9 @@ export class Platform extends pulumi.ComponentResource {
       { parent: this, providers: [this.k8sProvider, this.awsProvider, this.githubProvider] },
     );
     // What the reconciler tells people: a commit status per Kustomization, and optional alerts.
-    const notificationsArgs = notificationsArgsFromConfig(config, this.reconciler);
-    this.notifications = notificationsArgs
-      ? new Notifications(`${name}-notifications`, notificationsArgs, { parent: this, providers: [this.k8sProvider] })
+    const notifying = notificationsArgs(config, this.reconciler);
+    this.notifications = notifying
+      ? new Notifications(`${name}-notifications`, notifying, { parent: this, providers: [this.k8sProvider] })
       : undefined;
     this.webhookUrl = this.reconciler.webhookUrl;
 
@@ -358,9 +360,9 @@ export class Platform extends pulumi.ComponentResource {
               namespace: this.fluxNamespace.name,
               secretNames: [
                 this.configRepoKey.secretName,
-                ...Object.values(this.appKeys).map((key) => key.secretName),
+                ...this.apps.map((wiring) => wiring.deployKey.secretName),
                 ...(config.reconciler.webhook ? [receiverTokenSecretName()] : []),
-                ...(notificationsArgs ? [GITHUB_APP_SECRET, ...(notificationsArgs.alerts !== undefined ? [ALERT_SECRET] : [])] : []),
+                ...(notifying ? [GITHUB_APP_SECRET, ...(notifying.alerts !== undefined ? [ALERT_SECRET] : [])] : []),
               ],
             },
             { parent: this, providers: [this.k8sProvider] },

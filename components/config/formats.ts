@@ -5,32 +5,22 @@
  */
 import { z } from "zod";
 import { knownHostsLineProblem } from "../known-hosts";
+import { EXACT_VERSION, GITHUB_OWNER, githubRepoProblem, RFC1123_LABEL } from "../names";
 
 /** RFC 1123 label: Kubernetes namespace and object names, environment names. */
 export const dnsLabel = z
   .string()
-  .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "expected a lowercase RFC 1123 label (a-z, 0-9, '-', at most 63 characters)");
-
-const githubName = /^[A-Za-z0-9_.-]{1,100}$/;
+  .regex(RFC1123_LABEL, "expected a lowercase RFC 1123 label (a-z, 0-9, '-', at most 63 characters)");
 
 /** A GitHub owner (user or organisation) login. */
 export const githubOwner = z
   .string()
-  .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$/, "expected a GitHub owner login (letters, digits, single '-')");
+  .regex(GITHUB_OWNER, "expected a GitHub owner login (letters, digits, single '-')");
 
 /** A GitHub repository in `owner/name` form. */
 export const githubRepo = z.string().superRefine((value, ctx) => {
-  const parts = value.split("/");
-  const wellFormed =
-    parts.length === 2 &&
-    /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$/.test(parts[0] ?? "") &&
-    githubName.test(parts[1] ?? "") &&
-    parts[1] !== "." &&
-    parts[1] !== "..";
-  if (!wellFormed) ctx.addIssue({ code: "custom", message: "expected a GitHub repository as owner/name" });
-  // GitHub drops a trailing .git, so owner/x.git is owner/x under another spelling: it would slip
-  // past the one-key-per-repository and config-repo checks, and break the ssh URL built from it.
-  else if (/\.git$/i.test(value)) ctx.addIssue({ code: "custom", message: "expected owner/name without a trailing .git" });
+  const problem = githubRepoProblem(value);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
 });
 
 /** One pinned `known_hosts` line for github.com (see components/known-hosts.ts). */
@@ -92,7 +82,7 @@ export const fluxDuration = z
 export const port = z.number().int("expected an integer port").min(0, "expected a port from 0 to 65535").max(65535, "expected a port from 0 to 65535");
 
 /** An exact semantic version such as `v2.7.3` or `2.7.3`. */
-export const exactVersion = /^v?\d+\.\d+\.\d+$/;
+export const exactVersion = EXACT_VERSION;
 
 /** An S3 bucket name (general purpose buckets, as AWS's naming rules allow for new buckets). */
 export const bucketName = z.string().refine(

@@ -10,7 +10,8 @@ import Ajv, { type ValidateFunction } from "ajv";
 import { load } from "js-yaml";
 import { readConfig, type PlatformConfig } from "../../components/config";
 import { FluxNamespace } from "../../components/flux-namespace";
-import { Reconciler, reconcilerArgsFromConfig } from "../../components/reconciler";
+import { reconcilerApp, reconcilerArgs } from "../../components/platform-wiring";
+import { Reconciler } from "../../components/reconciler";
 import { loadStackConfig, runProgram, type PlanResult, type RecordedResource } from "../../tools/engine";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
@@ -68,11 +69,10 @@ export function reconcilerProgram(): () => Record<string, unknown> {
     const automated = config.apps.some((app) => app.imageAutomation !== undefined);
     const reconciler = new Reconciler(
       "reconciler",
-      reconcilerArgsFromConfig(config, {
+      reconcilerArgs(config, {
         namespace: namespace.name,
         configRepoSecretName: secretNameOf(config.github.configRepo.repo),
-        appSecretNames: Object.fromEntries(config.apps.map((app) => [app.name, secretNameOf(app.repo)])),
-        repositories: Object.fromEntries(config.apps.map((app) => [app.name, repositoryOf(config, app.name)])),
+        apps: config.apps.map((app) => reconcilerApp(app, secretNameOf(app.repo), repositoryOf(config, app.name))),
         bucketName: BUCKET,
         ...(automated ? { imageReflectorRole: { arn: ROLE_ARN, name: ROLE_NAME } } : {}),
         ...(config.reconciler.webhook ? { webhookExposure: { securityGroupIds: [SECURITY_GROUP], wafAclArn: WAF_ACL } } : {}),
