@@ -79,4 +79,57 @@ describe("components layout", () => {
     );
     expect(readers).toEqual(["components/config/reader.ts"]);
   });
+
+  it("keeps every source file of the program under 400 lines", () => {
+    const long = ["index.ts", ...sources(root, "components")]
+      .map((file) => ({ file, lines: fs.readFileSync(path.join(root, file), "utf8").split("\n").length - 1 }))
+      .filter(({ lines }) => lines > 400)
+      .map(({ file, lines }) => `${file}: ${lines} lines`);
+    expect(long).toEqual([]);
+  });
+
+
+  it("puts each component in the folder its type token names, one per file, each token once", () => {
+    const wrong: string[] = [];
+    const tokens = new Map<string, string>();
+    for (const file of sources(root, "components").filter((f) => !f.startsWith(CONTRACT))) {
+      const text = fs.readFileSync(path.join(root, file), "utf8");
+      const classes = [...text.matchAll(/\bclass (\w+) extends pulumi\.ComponentResource\b/g)].map((m) => m[1] as string);
+      const declared = [...text.matchAll(/"gitops-platform:([a-z0-9]+):([A-Za-z]+)"/g)].map((m) => ({ module: m[1] as string, type: m[2] as string }));
+      if (classes.length > 1) wrong.push(`${file}: ${classes.length} components (${classes.join(", ")})`);
+      const folder = file.split("/")[1] as string;
+      for (const name of classes) {
+        const token = declared.find((d) => d.type === name);
+        if (token === undefined) wrong.push(`${file}: ${name} has no type token gitops-platform:<module>:${name}`);
+        else if (token.module !== folder) wrong.push(`${file}: ${name}'s token names module ${token.module}, the file is in ${folder}/`);
+      }
+      for (const { module, type } of declared) {
+        const previous = tokens.get(`${module}:${type}`);
+        if (previous !== undefined) wrong.push(`${file}: gitops-platform:${module}:${type} is already declared in ${previous}`);
+        else tokens.set(`${module}:${type}`, file);
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect([...tokens.keys()].sort()).toEqual([
+      "aws:AppSecrets",
+      "aws:CiIdentity",
+      "aws:Firewall",
+      "aws:ImageReflectorRole",
+      "aws:Registry",
+      "aws:Storage",
+      "github:DeployKey",
+      "github:GithubWiring",
+      "k8s:AppSource",
+      "k8s:DriftReader",
+      "k8s:FluxInstance",
+      "k8s:FluxNamespace",
+      "k8s:FluxNetworkPolicies",
+      "k8s:FluxOperator",
+      "k8s:ImageAutomation",
+      "k8s:Notifications",
+      "k8s:Reconciler",
+      "k8s:WebhookReceiver",
+      "platform:Platform",
+    ]);
+  });
 });

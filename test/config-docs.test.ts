@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { load } from "js-yaml";
 import { z } from "zod";
 import { configSchema, withDerivedDefaults } from "../components/config";
-import { GITHUB_KNOWN_HOSTS } from "../components/known-hosts";
+import { GITHUB_KNOWN_HOSTS } from "../components/github/known-hosts";
 import { loadStackConfig } from "../tools/engine";
 
 const root = path.resolve(__dirname, "..");

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig, WORLD_CLOSED_PORTS, type PlatformConfig } from "../components/config";
 import { ADMIN_PORTS, RISKY_PORTS } from "../policies/network-rules";
-import { GITHUB_KNOWN_HOSTS } from "../components/known-hosts";
+import { GITHUB_KNOWN_HOSTS } from "../components/github/known-hosts";
 import { loadStackConfig } from "../tools/engine";
 import { configProblems, encodeConfig } from "./support/config";
 import { fakeGithubToken } from "./support/fake-keys";

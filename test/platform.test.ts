@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { clusterKubeconfig, partitionOf, repositoryName } from "../components/platform";
+import { clusterKubeconfig, partitionOf, repositoryName } from "../components/platform/cluster";
 import { findResource, isUnknown, loadStackConfig, resourcesOfType, runProgram, type PlanResult } from "../tools/engine";
 import { replacementOf } from "../tools/plan/replacement";
 

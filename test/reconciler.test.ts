@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
-import { FluxNamespace } from "../components/flux-namespace";
+import { FluxNamespace } from "../components/k8s/flux-namespace";
 import { RECONCILER_DEFAULTS } from "../components/config";
-import { WEBHOOK_RECEIVER_DEFAULTS } from "../components/webhook-receiver";
-import { Reconciler, ecrReadPolicy, repositoryUrlKey, type ReconcilerArgs } from "../components/reconciler";
+import { WEBHOOK_RECEIVER_DEFAULTS } from "../components/k8s/webhook-receiver";
+import { Reconciler, ecrReadPolicy, repositoryUrlKey, type ReconcilerArgs } from "../components/k8s/reconciler";
 import { findResource, isUnknown, resourcesOfType, runProgram, type PlanResult } from "../tools/engine";
 import {
   BUCKET,

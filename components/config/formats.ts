@@ -4,7 +4,7 @@
  * containment, quantity values). No section and no default lives here.
  */
 import { z } from "zod";
-import { knownHostsLineProblem } from "../known-hosts";
+import { knownHostsLineProblem } from "../github/known-hosts";
 import { EXACT_VERSION, GITHUB_OWNER, githubRepoProblem, RFC1123_LABEL } from "../names";
 
 /** RFC 1123 label: Kubernetes namespace and object names, environment names. */
@@ -23,7 +23,7 @@ export const githubRepo = z.string().superRefine((value, ctx) => {
   if (problem) ctx.addIssue({ code: "custom", message: problem });
 });
 
-/** One pinned `known_hosts` line for github.com (see components/known-hosts.ts). */
+/** One pinned `known_hosts` line for github.com (see components/github/known-hosts.ts). */
 export const knownHostsLine = z.string().superRefine((value, ctx) => {
   const problem = knownHostsLineProblem(value);
   if (problem) ctx.addIssue({ code: "custom", message: problem });

@@ -3,7 +3,7 @@
  * listing every problem with its key path; secret values are never quoted (redaction).
  */
 import type { z } from "zod";
-import { findPlaceholders } from "../placeholders";
+import { findPlaceholders } from "./placeholders";
 import { crossFieldProblems, notificationProblems, parseSections } from "./rules";
 import { configSchema, NOTIFICATION_SECRET_KEYS, withDerivedDefaults } from "./schema";
 import { ConfigError, decodeValue, keyPath, PROJECT, structuredKind, type PlatformConfig, type RawConfig, type Schema } from "./values";

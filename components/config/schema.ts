@@ -5,15 +5,15 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { APP_SECRETS_DEFAULTS } from "../app-secrets";
-import { CI_IDENTITY_DEFAULTS } from "../ci-identity";
-import { DEPLOY_KEY_DEFAULTS } from "../deploy-key";
-import { FLUX_OPERATOR_DEFAULTS, VENDORED_OPERATOR_VERSION } from "../flux-operator";
-import { GITHUB_WIRING_DEFAULTS } from "../github-wiring";
-import { NOTIFICATIONS_DEFAULTS } from "../notifications";
-import { REGISTRY_DEFAULTS } from "../registry";
-import { STORAGE_DEFAULTS } from "../storage";
-import { WEBHOOK_RECEIVER_DEFAULTS } from "../webhook-receiver";
+import { APP_SECRETS_DEFAULTS } from "../aws/app-secrets";
+import { CI_IDENTITY_DEFAULTS } from "../aws/ci-identity";
+import { DEPLOY_KEY_DEFAULTS } from "../github/deploy-key";
+import { FLUX_OPERATOR_DEFAULTS, VENDORED_OPERATOR_VERSION } from "../k8s/flux-operator";
+import { GITHUB_WIRING_DEFAULTS } from "../github/github-wiring";
+import { NOTIFICATIONS_DEFAULTS } from "../k8s/notifications";
+import { REGISTRY_DEFAULTS } from "../aws/registry";
+import { STORAGE_DEFAULTS } from "../aws/storage";
+import { WEBHOOK_RECEIVER_DEFAULTS } from "../k8s/webhook-receiver";
 import {
   bucketName,
   cidr,
@@ -295,7 +295,7 @@ const reconcilerSection = z.strictObject({
 });
 
 // ---------------------------------------------------------------------------------------------
-// Notifications: commit statuses and alerts (components/notifications.ts)
+// Notifications: commit statuses and alerts (components/k8s/notifications.ts)
 // ---------------------------------------------------------------------------------------------
 
 /** Alert destinations: chat (Slack, Microsoft Teams) or a generic webhook whose requests are signed (HMAC). */

@@ -35,7 +35,7 @@ export interface RawConfig {
   /** Keys whose values were stored as secrets. */
   readonly secretKeys: readonly string[];
   /**
-   * Refuse the example values of the shipped stack files (components/placeholders.ts): set for a
+   * Refuse the example values of the shipped stack files (components/config/placeholders.ts): set for a
    * real preview or up, never under the offline engine, where the examples must keep running.
    * @default false
    */

@@ -9,9 +9,9 @@ import * as k8s from "@pulumi/kubernetes";
 import Ajv, { type ValidateFunction } from "ajv";
 import { load } from "js-yaml";
 import { readConfig, type PlatformConfig } from "../../components/config";
-import { FluxNamespace } from "../../components/flux-namespace";
-import { reconcilerApp, reconcilerArgs } from "../../components/platform-wiring";
-import { Reconciler } from "../../components/reconciler";
+import { FluxNamespace } from "../../components/k8s/flux-namespace";
+import { reconcilerApp, reconcilerArgs } from "../../components/platform/wiring";
+import { Reconciler } from "../../components/k8s/reconciler";
 import { loadStackConfig, runProgram, type PlanResult, type RecordedResource } from "../../tools/engine";
 
 export const ROOT = path.resolve(__dirname, "..", "..");

@@ -6,63 +6,30 @@ import * as aws from "@pulumi/aws";
 import type * as github from "@pulumi/github";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { AppSecrets } from "./app-secrets";
-import { CiIdentity, DRIFT_READER_GROUP } from "./ci-identity";
-import type { PlatformConfig } from "./config";
-import { DeployKey } from "./deploy-key";
-import { createGithubProvider } from "./github-provider";
-import { GithubWiring } from "./github-wiring";
-import { Firewall } from "./firewall";
-import { FluxNamespace } from "./flux-namespace";
-import { ImageReflectorRole } from "./image-reflector-role";
-import { ALERT_SECRET, GITHUB_APP_SECRET, Notifications } from "./notifications";
-import { notificationsArgs, reconcilerApp, reconcilerArgs, type AppWiring } from "./platform-wiring";
-import { Reconciler } from "./reconciler";
-import { Registry } from "./registry";
-import { Storage } from "./storage";
-import { DriftReader } from "./drift-reader";
-import { RECEIVER_HEALTH_PORT, RECEIVER_PATH_PREFIX, RECEIVER_PORT, receiverTokenSecretName } from "./webhook-receiver";
+import { AppSecrets } from "../aws/app-secrets";
+import { CiIdentity, DRIFT_READER_GROUP } from "../aws/ci-identity";
+import type { PlatformConfig } from "../config";
+import { DeployKey } from "../github/deploy-key";
+import { createGithubProvider } from "../github/github-provider";
+import { GithubWiring } from "../github/github-wiring";
+import { Firewall } from "../aws/firewall";
+import { FluxNamespace } from "../k8s/flux-namespace";
+import { ImageReflectorRole } from "../aws/image-reflector-role";
+import { ALERT_SECRET, GITHUB_APP_SECRET, Notifications } from "../k8s/notifications";
+import { clusterKubeconfig, partitionOf, repositoryName } from "./cluster";
+import { notificationsArgs, reconcilerApp, reconcilerArgs, type AppWiring } from "./wiring";
+import { Reconciler } from "../k8s/reconciler";
+import { Registry } from "../aws/registry";
+import { Storage } from "../aws/storage";
+import { DriftReader } from "../k8s/drift-reader";
+import { RECEIVER_HEALTH_PORT, RECEIVER_PATH_PREFIX, RECEIVER_PORT, receiverTokenSecretName } from "../k8s/webhook-receiver";
 
 /** Type token of {@link Platform}. */
 export const PLATFORM_TYPE = "gitops-platform:platform:Platform";
 
 export interface PlatformArgs {
-  /** The validated stack config (components/config.ts). */
+  /** The validated stack config (components/config/). */
   readonly config: PlatformConfig;
-}
-
-/** The AWS partition a region belongs to (`aws`, `aws-cn`, `aws-us-gov`), for ARNs built from config. */
-export function partitionOf(region: string): string {
-  if (region.startsWith("cn-")) return "aws-cn";
-  if (region.startsWith("us-gov-")) return "aws-us-gov";
-  return "aws";
-}
-
-/**
- * A kubeconfig for the cluster that authenticates through `aws eks get-token`, so it holds no
- * credential of its own; it is still handled as a secret because it names the private endpoint.
- */
-export function clusterKubeconfig(clusterName: string, region: string, endpoint: string, certificateAuthority: string): string {
-  return JSON.stringify({
-    apiVersion: "v1",
-    kind: "Config",
-    clusters: [{ name: clusterName, cluster: { server: endpoint, "certificate-authority-data": certificateAuthority } }],
-    contexts: [{ name: clusterName, context: { cluster: clusterName, user: clusterName } }],
-    "current-context": clusterName,
-    users: [
-      {
-        name: clusterName,
-        user: {
-          exec: {
-            apiVersion: "client.authentication.k8s.io/v1beta1",
-            command: "aws",
-            args: ["eks", "get-token", "--cluster-name", clusterName, "--region", region, "--output", "json"],
-            interactiveMode: "Never",
-          },
-        },
-      },
-    ],
-  });
 }
 
 /** A per-app value the platform itself declared; a missing one is a bug, never a silent "". */
@@ -70,11 +37,6 @@ function perApp<T>(values: Readonly<Record<string, T>>, app: string, what: strin
   const value = values[app];
   if (value === undefined) throw new Error(`${PLATFORM_TYPE}: no ${what} was declared for app ${JSON.stringify(app)}`);
   return value;
-}
-
-/** An app's ECR repository name: fixed, so manifests can name its URL; per environment, so stacks sharing an account don't collide. */
-export function repositoryName(environment: string, app: string): string {
-  return `${environment}/${app}`;
 }
 
 export class Platform extends pulumi.ComponentResource {

@@ -17,7 +17,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { dump } from "js-yaml";
-import { EXACT_VERSION } from "./names";
+import { EXACT_VERSION } from "../names";
 
 /** Type token of {@link FluxInstance}. */
 export const FLUX_INSTANCE_TYPE = "gitops-platform:k8s:FluxInstance";

@@ -28,7 +28,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { GITHUB_KNOWN_HOSTS, knownHostsFile, knownHostsLineProblem } from "./known-hosts";
-import { githubRepoProblem } from "./names";
+import { githubRepoProblem } from "../names";
 
 /** Type token of {@link DeployKey}. */
 export const DEPLOY_KEY_TYPE = "gitops-platform:github:DeployKey";

@@ -5,11 +5,11 @@
  * reads the config's types.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import type { PlatformConfig } from "./config";
-import type { DeployKey } from "./deploy-key";
-import { NOTIFICATIONS_TYPE, type NotificationsArgs } from "./notifications";
-import type { ReconcilerApp, ReconcilerArgs } from "./reconciler";
-import type { Registry } from "./registry";
+import type { PlatformConfig } from "../config";
+import type { DeployKey } from "../github/deploy-key";
+import { NOTIFICATIONS_TYPE, type NotificationsArgs } from "../k8s/notifications";
+import type { ReconcilerApp, ReconcilerArgs } from "../k8s/reconciler";
+import type { Registry } from "../aws/registry";
 
 /** One application as the stack config declares it, every default resolved. */
 export type AppConfig = PlatformConfig["apps"][number];
@@ -80,14 +80,14 @@ export function reconcilerArgs(config: PlatformConfig, parts: ReconcilerParts): 
   };
 }
 
-/** The image automation objects an automated app has, each named after the app (components/image-automation.ts). */
+/** The image automation objects an automated app has, each named after the app (components/k8s/image-automation.ts). */
 const IMAGE_KINDS = ["ImageRepository", "ImagePolicy", "ImageUpdateAutomation"] as const;
 
 /**
  * Notifications args from the validated stack config, or undefined when the config has no
  * `notifications`. `syncName` is the environment sync's GitRepository and Kustomization (the
  * Reconciler's); each app's GitRepository and Kustomization are named after the app
- * (components/app-source.ts).
+ * (components/k8s/app-source.ts).
  */
 export function notificationsArgs(
   config: PlatformConfig,

@@ -21,7 +21,7 @@
  */
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
-import { githubRepoProblem } from "./names";
+import { githubRepoProblem } from "../names";
 
 /** Type token of {@link GithubWiring}. */
 export const GITHUB_WIRING_TYPE = "gitops-platform:github:GithubWiring";

@@ -22,7 +22,7 @@ import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { loadAll } from "js-yaml";
-import vendored from "../vendor/flux-operator/manifest.json";
+import vendored from "../../vendor/flux-operator/manifest.json";
 
 /** Type token of {@link FluxOperator}. */
 export const FLUX_OPERATOR_TYPE = "gitops-platform:k8s:FluxOperator";

@@ -41,7 +41,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { githubRepoProblem, RFC1123_LABEL } from "./names";
+import { githubRepoProblem, RFC1123_LABEL } from "../names";
 
 /** Type token of {@link Notifications}. */
 export const NOTIFICATIONS_TYPE = "gitops-platform:k8s:Notifications";

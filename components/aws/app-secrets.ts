@@ -171,7 +171,7 @@ export class AppSecrets extends pulumi.ComponentResource {
       { parent: this },
     );
     // From the fixed name, so this principal is known at preview (the CI roles' ARNs are built from
-    // fixed names too, components/ci-identity.ts: the whole key policy is, and the pack judges it on
+    // fixed names too, components/aws/ci-identity.ts: the whole key policy is, and the pack judges it on
     // a first preview); the output keeps the dependency (KMS refuses a policy naming a role that
     // does not exist yet).
     this.roleArn = pulumi.interpolate`arn:${partition}:iam::${args.accountId}:role/${this.role.name}`;
