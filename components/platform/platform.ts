@@ -149,9 +149,14 @@ export class Platform extends pulumi.ComponentResource {
     this.firewall = new Firewall(`${name}-firewall`, { vpcId: this.vpcId, rules: config.firewall, ...(receiver ? { receiver } : {}) }, onAws);
     this.storage = new Storage(`${name}-storage`, { ...config.storage, partition }, onAws);
 
-    const repositoryArn = (app: string) =>
-      `arn:${partition}:ecr:${config.region}:${config.aws.accountId}:repository/${repositoryName(config.environment, app)}`;
-    this.repositoryArns = Object.fromEntries(config.apps.map((app) => [app.name, repositoryArn(app.name)]));
+    // Each app's wiring is built once and handed down: first what its config fixes (the repository's
+    // name and ARN, so roles can name the repository before it exists), then its AWS resources, then
+    // its deploy key with the GitHub resources below.
+    const named = config.apps.map((app) => {
+      const repository = repositoryName(config.environment, app.name);
+      return { app, repository: { name: repository, arn: `arn:${partition}:ecr:${config.region}:${config.aws.accountId}:repository/${repository}` } };
+    });
+    this.repositoryArns = Object.fromEntries(named.map(({ app, repository }) => [app.name, repository.arn]));
     this.ciIdentity = new CiIdentity(
       `${name}-ci`,
       {
@@ -160,7 +165,7 @@ export class Platform extends pulumi.ComponentResource {
         partition,
         environment: config.environment,
         configRepo: config.github.configRepo.repo,
-        apps: config.apps.map((app) => ({ name: app.name, repo: app.repo, branch: app.branch, repositoryArn: repositoryArn(app.name) })),
+        apps: named.map(({ app, repository }) => ({ name: app.name, repo: app.repo, branch: app.branch, repositoryArn: repository.arn })),
         stateBucket: config.ci.stateBucket,
         secretsKeyArn: config.ci.secretsKeyArn,
         createOidcProvider: config.ci.createOidcProvider,
@@ -183,13 +188,12 @@ export class Platform extends pulumi.ComponentResource {
       : undefined;
     const imageReflectorRoleArn = this.imageReflectorRole?.arn;
 
-    // Each app's wiring, built once: its AWS half here, its deploy key with the GitHub resources below.
-    const awsWiring = config.apps.map((app) => {
+    const awsWiring = named.map(({ app, repository }) => {
       const ciRoleArn = perApp(this.ciIdentity.appRoleArns, app.name, "CI role");
       const registry = new Registry(
         `${name}-registry-${app.name}`,
         {
-          repositoryName: repositoryName(config.environment, app.name),
+          repositoryName: repository.name,
           pushRoleArn: ciRoleArn,
           pullRoleArn: imageReflectorRoleArn,
           keepLastImages: config.registry.keepLastImages,
@@ -197,8 +201,7 @@ export class Platform extends pulumi.ComponentResource {
         },
         onAws,
       );
-      const repository = { name: repositoryName(config.environment, app.name), arn: repositoryArn(app.name), url: registry.repositoryUrl };
-      return { app, ciRoleArn, registry, repository };
+      return { app, ciRoleArn, registry, repository: { ...repository, url: registry.repositoryUrl } };
     });
     this.registries = Object.fromEntries(awsWiring.map((wiring) => [wiring.app.name, wiring.registry]));
 
