@@ -1,8 +1,8 @@
 /**
  * How the Platform turns the stack contract into the components' own args: one {@link AppWiring} per
  * app, built once, and the args of the Reconciler and of Notifications from the config and what the
- * other components declared. Part of the composition root: the only code besides index.ts that
- * reads the config's types.
+ * other components declared. Part of the composition root (index.ts and components/platform/), the
+ * only code that sees the contract's types.
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { PlatformConfig } from "../config";
