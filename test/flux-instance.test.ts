@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import * as aws from "@pulumi/aws";
-import { FluxInstance, githubSshUrl, type FluxInstanceArgs } from "../components/flux-instance";
+import { FluxInstance, githubSshUrl, type FluxInstanceArgs } from "../components/k8s/flux-instance";
 import { findResource, runProgram, type PlanResult } from "../tools/engine";
 import { fluxSchemaErrors } from "./support/reconciler";
 

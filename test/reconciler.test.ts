@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
-import { FluxNamespace } from "../components/flux-namespace";
-import { Reconciler, ecrReadPolicy, repositoryUrlKey, type ReconcilerArgs } from "../components/reconciler";
+import { FluxNamespace } from "../components/k8s/flux-namespace";
+import { RECONCILER_DEFAULTS } from "../components/config";
+import { WEBHOOK_RECEIVER_DEFAULTS } from "../components/k8s/webhook-receiver";
+import { Reconciler, ecrReadPolicy, repositoryUrlKey, type ReconcilerArgs } from "../components/k8s/reconciler";
 import { findResource, isUnknown, resourcesOfType, runProgram, type PlanResult } from "../tools/engine";
 import {
   BUCKET,
-  DEFAULT_RECONCILER_SETTINGS,
   ROLE_ARN,
   ROLE_NAME,
   SECURITY_GROUP,
@@ -318,7 +319,7 @@ describe("Reconciler: bad wiring fails with every problem named", () => {
   const args = (overrides: Partial<ReconcilerArgs>): ReconcilerArgs => ({
     environment: "staging",
     namespace: "flux-system",
-    settings: { ...DEFAULT_RECONCILER_SETTINGS, webhook: { ...WEBHOOK, ingressClassName: "alb", sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06" } },
+    settings: { ...RECONCILER_DEFAULTS, webhook: { ...WEBHOOK, ...WEBHOOK_RECEIVER_DEFAULTS } },
     configRepo: { repo: "acme-corp/gitops-platform", branch: "staging", path: "clusters/staging", secretName: "flux-gitops-platform" },
     apps: [
       {
