@@ -12,8 +12,10 @@
  * @pulumi/pulumi itself ships for inline programs (automation/server.js, LanguageServer, the one
  * `LocalWorkspace` starts), with index.ts loaded as the SDK's cmd/run loads it (its ts-node, the
  * project's tsconfig). The CLI still reads the stack, merges and checks the config, decrypts the
- * secrets and hands them over in its RunRequest, the call it makes to the Go host too. No provider
- * plugin is built: the first resource that needs one stops the preview, and that stop is asserted.
+ * secrets and hands them over in its RunRequest, built by the same client as for a launched host
+ * (pkg/engine/plugin_host.go wraps the --client connection in plugin.NewLanguageRuntimeClient,
+ * read at v3.274.1). No provider plugin is built: the first resource that needs one stops the
+ * preview, and that stop is asserted.
  *
  * Also a command (`node tools/run-ts.cjs e2e/pulumi-cli.ts host <programDir> <recordFile>`): that
  * language runtime, in its own process so the program's module state stays out of the e2e's.
@@ -248,6 +250,8 @@ export async function pulumiCliScenario(bins: Record<string, string>, work: stri
         `${stack}: valid preview: expected exactly one error, "no resource plugin 'pulumi-resource-<provider>' found in the workspace at version v<installed @pulumi/<provider>> or on your $PATH"`,
         output(valid.result),
       );
+      const leaked = secretKeys.filter((key) => [output(valid.result), fs.readFileSync(valid.log, "utf8")].some((text) => text.includes(telltale(secrets[key] ?? ""))));
+      expectThat(leaked.length === 0, `${stack}: valid preview: expected no secret in plaintext in the CLI's output or engine events`, leaked.join(", "));
       const reached = registered(valid.log);
       expectThat(
         reached[0] === `pulumi:pulumi:Stack ${PROJECT}-${stack}` && reached[1] === `gitops-platform:platform:Platform ${stack}` && reached.slice(1).every((r) => r.startsWith("gitops-platform:")),
