@@ -498,6 +498,7 @@ async function setUpAndRun(stack: string, bins: Record<string, string>, port: Po
     }
   });
 
+  push("10 Pulumi CLI: stack files, config, secrets; preview up to the provider plugin", () => import("./pulumi-cli.js").then((m) => m.pulumiCliScenario(bins, work)));
   for (const scenario of scenarios) {
     const t = Date.now();
     log(`scenario ${scenario.name}`);
