@@ -73,7 +73,7 @@ async function secretValues(): Promise<Record<string, string>> {
 }
 
 /**
- * e2e override: the shipped stack files' example values (components/placeholders.ts), which a real
+ * e2e override: the shipped stack files' example values (components/config/placeholders.ts), which a real
  * preview refuses, replaced by values of the same shape that are nobody's: an account id that is
  * not an example one, an organisation name, a private block, a host under `.test` (RFC 2606,
  * reserved for testing), a digest that is not all zeros. Nothing is contacted with them.

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { findPlaceholders } from "../components/placeholders";
+import { findPlaceholders } from "../components/config/placeholders";
 import { overrideExamples } from "../e2e/pulumi-cli";
 import { loadStackConfig } from "../tools/engine/stack-config";
 import { configProblems, encodeConfig } from "./support/config";
