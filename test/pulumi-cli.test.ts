@@ -16,7 +16,7 @@ describe("Pulumi CLI compatibility", () => {
   it("declares the project the CLI runs: name, Node.js runtime, TypeScript entry", () => {
     const project = load(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as Record<string, unknown>;
     expect(project.name).toBe("gitops-platform");
-    expect(project.runtime).toEqual({ name: "nodejs", options: { packagemanager: "npm" } });
+    expect(project.runtime).toEqual({ name: "nodejs", options: { packagemanager: "npm", tsconfig: "tsconfig.pulumi.json" } });
     expect(project.main).toBe("index.ts");
     const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as Record<string, unknown>;
     // A "type": "module" package would need the ESM loader and .js import endings the CLI's ts-node lacks.
@@ -92,10 +92,39 @@ describe("Pulumi CLI compatibility", () => {
     expect(offending).toEqual([]);
   });
 
-  it("loads index.ts through the CLI's ts-node and finds the program function", () => {
-    const run = spawnSync(process.execPath, [path.join(__dirname, "support", "pulumi-cli-load.cjs"), root], { encoding: "utf8" });
+  it("loads index.ts through the CLI's ts-node, with the tsconfig Pulumi.yaml names, transpile-only, and finds the program function", () => {
+    // The language host passes runtime.options.tsconfig on as PULUMI_NODEJS_TSCONFIG_PATH.
+    const { runtime } = load(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as { runtime: { options: { tsconfig: string } } };
+    const env = { ...process.env, PULUMI_NODEJS_TSCONFIG_PATH: runtime.options.tsconfig };
+    const run = spawnSync(process.execPath, [path.join(__dirname, "support", "pulumi-cli-load.cjs"), root], { encoding: "utf8", env });
     expect(run.stderr).toBe("");
     expect(run.status).toBe(0);
-    expect(JSON.parse(run.stdout)).toEqual({ exportType: "function", transpileOnly: true });
+    expect(JSON.parse(run.stdout)).toEqual({ exportType: "function", tsconfig: "tsconfig.pulumi.json", transpileOnly: true });
+  });
+});
+
+describe("type checking", () => {
+  // A file with a type error, compiled by `tsc -p` with a config that extends the project's
+  // tsconfig.json and only names that file: the project's settings report it; the CLI's
+  // (tsconfig.pulumi.json, transpile-only) do not.
+  const planted = (base: string) => {
+    const dir = fs.mkdtempSync(path.join(root, "node_modules", ".cache", "tsc-planted-"));
+    try {
+      fs.writeFileSync(path.join(dir, "planted.ts"), 'export const port: number = "8080";\n');
+      const config = { extends: path.join(root, base), compilerOptions: { rootDir: "." }, files: ["planted.ts"], include: [] };
+      fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify(config));
+      const tsc = spawnSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", dir, "--pretty", "false"], { cwd: dir, encoding: "utf8" });
+      return { status: tsc.status, output: tsc.stdout + tsc.stderr };
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  it("tsc -p . with the project's tsconfig.json reports a planted type error", () => {
+    expect(planted("tsconfig.json")).toEqual({ status: 2, output: "planted.ts(1,14): error TS2322: Type 'string' is not assignable to type 'number'.\n" });
+  });
+
+  it("the CLI's tsconfig.pulumi.json only transpiles: the same file passes", () => {
+    expect(planted("tsconfig.pulumi.json")).toEqual({ status: 0, output: "" });
   });
 });
