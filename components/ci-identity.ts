@@ -13,9 +13,8 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { RESOURCE_WILDCARD_ACTIONS } from "../policies/aws-iam";
-import { PUSH_ACTIONS } from "./registry";
-import { STS_AUDIENCE, webIdentityTrustPolicy } from "./web-identity";
+import { ECR_LOGIN_ACTION, ECR_PUSH_ACTIONS, RESOURCE_WILDCARD_ACTIONS, STS_AUDIENCE } from "../policies/vocabulary";
+import { webIdentityTrustPolicy } from "./web-identity";
 
 /** Type token of {@link CiIdentity}. */
 export const CI_IDENTITY_TYPE = "gitops-platform:aws:CiIdentity";
@@ -189,7 +188,7 @@ export function controlPlaneReadPolicy(scope: ReadScope): string {
   const iam = `arn:${partition}:iam::${accountId}`;
   const statements: Record<string, unknown>[] = [
     // No resource-level permissions: describe calls of EC2 and the alias listing of KMS.
-    { Sid: "DescribeNetworkAndAliases", Effect: "Allow", Action: RESOURCE_WILDCARD_ACTIONS.filter((a) => a !== "ecr:GetAuthorizationToken"), Resource: "*" },
+    { Sid: "DescribeNetworkAndAliases", Effect: "Allow", Action: RESOURCE_WILDCARD_ACTIONS.filter((a) => a !== ECR_LOGIN_ACTION), Resource: "*" },
     {
       Sid: "ReadWebAcls",
       Effect: "Allow",
@@ -269,8 +268,8 @@ export function pushPolicy(repositoryArn: string): string {
   return JSON.stringify({
     Version: "2012-10-17",
     Statement: [
-      { Sid: "RegistryLogin", Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
-      { Sid: "PushOwnRepository", Effect: "Allow", Action: PUSH_ACTIONS, Resource: repositoryArn },
+      { Sid: "RegistryLogin", Effect: "Allow", Action: ECR_LOGIN_ACTION, Resource: "*" },
+      { Sid: "PushOwnRepository", Effect: "Allow", Action: ECR_PUSH_ACTIONS, Resource: repositoryArn },
     ],
   });
 }

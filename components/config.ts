@@ -15,6 +15,7 @@ import { findPlaceholders } from "./placeholders";
 import { OFFLINE_SECRET } from "./offline-secret";
 import { knownHostsLineProblem } from "./known-hosts";
 import { ADMIN_PORTS, isIpv4Mapped, isWorldOpen, RISKY_PORTS } from "../policies/network-rules";
+import { EXACT_VERSION, imageParts, pinnedByDigest, RFC1123_LABEL, splitRepository } from "../policies/vocabulary";
 
 /** The Pulumi project name; config keys of this project are `gitops-platform:<key>`. */
 export const PROJECT = "gitops-platform";
@@ -26,7 +27,7 @@ export const PROJECT = "gitops-platform";
 /** RFC 1123 label: Kubernetes namespace and object names, environment names. */
 export const dnsLabel = z
   .string()
-  .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "expected a lowercase RFC 1123 label (a-z, 0-9, '-', at most 63 characters)");
+  .regex(RFC1123_LABEL, "expected a lowercase RFC 1123 label (a-z, 0-9, '-', at most 63 characters)");
 
 const githubName = /^[A-Za-z0-9_.-]{1,100}$/;
 
@@ -107,9 +108,6 @@ export const fluxDuration = z
   .refine((value) => !/^(0+(\.0+)?(ms|s|m|h))+$/.test(value), "expected a duration greater than zero");
 
 const port = z.number().int("expected an integer port").min(0, "expected a port from 0 to 65535").max(65535, "expected a port from 0 to 65535");
-
-/** An exact semantic version such as `v2.7.3` or `2.7.3`. */
-export const exactVersion = /^v?\d+\.\d+\.\d+$/;
 
 // ---------------------------------------------------------------------------------------------
 // Sections
@@ -408,7 +406,7 @@ export const hostName = z
     (value) =>
       value.length <= 253 &&
       value.split(".").length >= 2 &&
-      value.split(".").every((label) => /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(label)),
+      value.split(".").every((label) => RFC1123_LABEL.test(label)),
     "expected a lowercase DNS host name such as flux-webhook.example.com",
   );
 
@@ -440,10 +438,10 @@ const reconcilerSection = z.strictObject({
       /** Flux Operator release; must be the vendored one, whose CRDs are installed. @default the vendored release (v0.58.1) */
       version: z
         .string()
-        .regex(exactVersion, "expected an exact release such as v0.58.1")
+        .regex(EXACT_VERSION, "expected an exact release such as v0.58.1")
         .superRefine((value, ctx) => {
           // Its CRDs are installed from the repo, never downloaded: only the vendored release can run.
-          if (value !== VENDORED_OPERATOR_VERSION && exactVersion.test(value)) {
+          if (value !== VENDORED_OPERATOR_VERSION && EXACT_VERSION.test(value)) {
             ctx.addIssue({
               code: "custom",
               message: `${value} is not the vendored release ${VENDORED_OPERATOR_VERSION} (vendor/flux-operator); vendor its CRDs with \`npm run vendor:flux-operator -- ${value}\` or set ${VENDORED_OPERATOR_VERSION}`,
@@ -467,7 +465,7 @@ const reconcilerSection = z.strictObject({
       /** Flux distribution version, exact, the same in every stack. @default 2.7.3 */
       version: z
         .string()
-        .regex(exactVersion, "expected an exact Flux version such as 2.7.3; a range such as 2.x could resolve to another Flux than the other environment runs")
+        .regex(EXACT_VERSION, "expected an exact Flux version such as 2.7.3; a range such as 2.x could resolve to another Flux than the other environment runs")
         .default(FLUX_VERSION),
       /** Registry the Flux controller images come from. @default ghcr.io/fluxcd */
       registry: z
@@ -850,7 +848,7 @@ function crossFieldProblems(config: Sections, stack: string): string[] {
     // The provider acts on one owner and addresses repositories by name, so every repo is the owner's.
     const owner = github.owner;
     const ownerProblem = (repo: string, path: (string | number)[]) => {
-      const repoOwner = repo.split("/")[0] ?? "";
+      const repoOwner = splitRepository(repo).owner ?? "";
       if (repoOwner.toLowerCase() !== owner.toLowerCase()) {
         problems.push(`${keyPath(path)}: owner ${repoOwner} differs from github.owner ${owner}; the GitHub provider manages one owner's repositories`);
       }
@@ -891,7 +889,7 @@ function crossFieldProblems(config: Sections, stack: string): string[] {
 
   if (production) {
     if (reconciler) {
-      if (!reconciler.operator.image.includes("@sha256:")) {
+      if (!pinnedByDigest(reconciler.operator.image)) {
         problems.push(`${keyPath(["reconciler", "operator", "image"])}: production needs an image pinned by digest (@sha256:...)`);
       }
     }
@@ -1027,8 +1025,7 @@ function operatorProblems(operator: Schema["reconciler"]["operator"]): string[] 
   const problems: string[] = [];
 
   // The CRDs come from operator.version's release; an operator of another release would run against them.
-  const lastSegment = operator.image.replace(/@sha256:[a-f0-9]{64}$/, "").split("/").pop() ?? "";
-  const tag = /:([\w][\w.-]{0,127})$/.exec(lastSegment)?.[1];
+  const { tag } = imageParts(operator.image);
   if (tag !== undefined && tag !== operator.version) {
     problems.push(`${keyPath(["reconciler", "operator", "image"])}: tag ${tag} does not match reconciler.operator.version ${operator.version} (the CRDs come from that release)`);
   }

@@ -17,7 +17,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { dump } from "js-yaml";
-import { exactVersion } from "./config";
+import { EXACT_VERSION } from "../policies/vocabulary";
 
 /** Type token of {@link FluxInstance}. */
 export const FLUX_INSTANCE_TYPE = "gitops-platform:k8s:FluxInstance";
@@ -93,7 +93,7 @@ export class FluxInstance extends pulumi.ComponentResource {
     this.syncName = syncName;
     this.components = [...CORE_COMPONENTS, ...(args.imageAutomation ? IMAGE_COMPONENTS : [])];
 
-    if (!exactVersion.test(args.version)) {
+    if (!EXACT_VERSION.test(args.version)) {
       throw new Error(`${FLUX_INSTANCE_TYPE} ${name}: version ${JSON.stringify(args.version)} is not exact; pin a release such as 2.7.3`);
     }
     const patches: InstancePatch[] = [];

@@ -10,6 +10,7 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { ECR_LOGIN_ACTION, ECR_READ_ACTIONS } from "../policies/vocabulary";
 import { AppSource } from "./app-source";
 import { defaultPushBranch, type PlatformConfig } from "./config";
 import { FluxInstance } from "./flux-instance";
@@ -33,16 +34,6 @@ export const IMAGE_TAGS_PATH = "clusters/base";
 
 /** The reconciler's settings: the `reconciler` section of the stack config. */
 export type ReconcilerSettings = PlatformConfig["reconciler"];
-
-/** The ECR actions image-reflector-controller needs to list and inspect tags. */
-export const ECR_READ_ACTIONS = [
-  "ecr:BatchCheckLayerAvailability",
-  "ecr:BatchGetImage",
-  "ecr:DescribeImages",
-  "ecr:DescribeRepositories",
-  "ecr:GetDownloadUrlForLayer",
-  "ecr:ListImages",
-] as const;
 
 /** One application the reconciler pulls. */
 export interface ReconcilerApp {
@@ -104,7 +95,7 @@ export function ecrReadPolicy(repositoryArns: readonly string[]): string {
     Statement: [
       { Sid: "ReadRepositories", Effect: "Allow", Action: [...ECR_READ_ACTIONS], Resource: [...repositoryArns] },
       // Registry login is account-wide in ECR: it cannot be scoped to repositories.
-      { Sid: "RegistryLogin", Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
+      { Sid: "RegistryLogin", Effect: "Allow", Action: ECR_LOGIN_ACTION, Resource: "*" },
     ],
   });
 }

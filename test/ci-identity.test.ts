@@ -7,8 +7,7 @@ import {
   IAM_MANAGEMENT_ACTIONS,
   type CiIdentityArgs,
 } from "../components/ci-identity";
-import { RESOURCE_WILDCARD_ACTIONS } from "../policies/aws-iam";
-import { PUSH_ACTIONS } from "../components/registry";
+import { ECR_PUSH_ACTIONS, RESOURCE_WILDCARD_ACTIONS } from "../policies/vocabulary";
 import { findResource, resourcesOfType, runProgram, type PlanResult, type RecordedResource } from "../tools/engine";
 
 const OIDC = "aws:iam/openIdConnectProvider:OpenIdConnectProvider";
@@ -113,7 +112,7 @@ describe("CiIdentity", () => {
       Version: "2012-10-17",
       Statement: [
         { Sid: "RegistryLogin", Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
-        { Sid: "PushOwnRepository", Effect: "Allow", Action: PUSH_ACTIONS, Resource: ORDERS_REPO },
+        { Sid: "PushOwnRepository", Effect: "Allow", Action: ECR_PUSH_ACTIONS, Resource: ORDERS_REPO },
       ],
     });
   });

@@ -3,7 +3,8 @@ import * as crypto from "node:crypto";
 import * as path from "node:path";
 import { loadStackConfig } from "../tools/engine";
 import { parseConfig, type PlatformConfig } from "../components/config";
-import { GITHUB_KNOWN_HOSTS, knownHostsLineProblem } from "../components/known-hosts";
+import { GITHUB_KNOWN_HOSTS } from "../policies/vocabulary";
+import { knownHostsLineProblem } from "../components/known-hosts";
 import { configProblems, encodeConfig } from "./support/config";
 
 const root = path.resolve(__dirname, "..");

@@ -3,7 +3,8 @@ import * as k8s from "@pulumi/kubernetes";
 import { findResource, isUnknown, resourcesOfType, runProgram, type PlanResult, type RecordedResource } from "../tools/engine";
 import { DeployKey, type DeployKeyArgs } from "../components/deploy-key";
 import { createGithubProvider } from "../components/github-provider";
-import { GITHUB_KNOWN_HOSTS, knownHostsFile } from "../components/known-hosts";
+import { GITHUB_KNOWN_HOSTS } from "../policies/vocabulary";
+import { knownHostsFile } from "../components/known-hosts";
 import { configRepoKey } from "./support/deploy-key-fixture";
 
 const TLS_KEY = "tls:index/privateKey:PrivateKey";

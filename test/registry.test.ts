@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import { describe, expect, it } from "vitest";
-import { PULL_ACTIONS, PUSH_ACTIONS, Registry, repositoryPolicy, type RegistryArgs } from "../components/registry";
+import { ECR_PULL_ACTIONS, ECR_PUSH_ACTIONS } from "../policies/vocabulary";
+import { Registry, repositoryPolicy, type RegistryArgs } from "../components/registry";
 import { findResource, isUnknown, runProgram, type PlanResult } from "../tools/engine";
 
 const REPO = "aws:ecr/repository:Repository";
@@ -69,8 +70,8 @@ describe("Registry", () => {
     expect(JSON.parse(policy.inputs.policy as string)).toEqual({
       Version: "2012-10-17",
       Statement: [
-        { Sid: "PushByCi", Effect: "Allow", Principal: { AWS: pushRoleArn }, Action: PUSH_ACTIONS },
-        { Sid: "PullByReconciler", Effect: "Allow", Principal: { AWS: pullRoleArn }, Action: PULL_ACTIONS },
+        { Sid: "PushByCi", Effect: "Allow", Principal: { AWS: pushRoleArn }, Action: ECR_PUSH_ACTIONS },
+        { Sid: "PullByReconciler", Effect: "Allow", Principal: { AWS: pullRoleArn }, Action: ECR_PULL_ACTIONS },
       ],
     });
   });
@@ -79,7 +80,7 @@ describe("Registry", () => {
     const policy = findResource(await run(), POLICY, "orders-policy");
     expect(JSON.parse(policy.inputs.policy as string)).toEqual({
       Version: "2012-10-17",
-      Statement: [{ Sid: "PushByCi", Effect: "Allow", Principal: { AWS: pushRoleArn }, Action: PUSH_ACTIONS }],
+      Statement: [{ Sid: "PushByCi", Effect: "Allow", Principal: { AWS: pushRoleArn }, Action: ECR_PUSH_ACTIONS }],
     });
   });
 
@@ -100,7 +101,7 @@ describe("Registry", () => {
   it("never grants to a * principal and only push and read actions", () => {
     const document = repositoryPolicy(pushRoleArn, pullRoleArn);
     expect(document).not.toContain('"*"');
-    expect(PUSH_ACTIONS).toEqual([
+    expect(ECR_PUSH_ACTIONS).toEqual([
       "ecr:BatchCheckLayerAvailability",
       "ecr:InitiateLayerUpload",
       "ecr:UploadLayerPart",
@@ -108,6 +109,6 @@ describe("Registry", () => {
       "ecr:PutImage",
       "ecr:BatchGetImage",
     ]);
-    expect(PULL_ACTIONS).toEqual(["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages", "ecr:ListImages"]);
+    expect(ECR_PULL_ACTIONS).toEqual(["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages", "ecr:ListImages"]);
   });
 });
