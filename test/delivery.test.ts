@@ -1,5 +1,5 @@
 /**
- * tools/delivery.cjs: the stack settings a workflow resolves from the repository's variables, the
+ * tools/delivery/: the stack settings a workflow resolves from the repository's variables, the
  * preview comment and drift issue that must fit GitHub's limit, and drift told apart from errors.
  */
 import * as fs from "node:fs";
@@ -8,24 +8,13 @@ import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { IMAGE_TAGS_PATH } from "../components/reconciler";
-import {
-  BODY_LIMIT,
-  automationScope,
-  DRIFT_MARKER,
-  PREVIEW_MARKER,
-  classifyDrift,
-  codeBlock,
-  driftedResources,
-  driftIssueBody,
-  syncDriftIssue,
-  main,
-  policyCounts,
-  previewComment,
-  resourceSummary,
-  stackSettings,
-  stripAnsi,
-  truncateMiddle,
-} from "../tools/delivery.cjs";
+import { automationScope } from "../tools/delivery/automation.mts";
+import { classifyDrift, DRIFT_MARKER, driftedResources, driftIssueBody, syncDriftIssue } from "../tools/delivery/drift.mts";
+import type { IssuesClient } from "../tools/delivery/drift.mts";
+import { main } from "../tools/delivery/main.mts";
+import { PREVIEW_MARKER, previewComment } from "../tools/delivery/preview.mts";
+import { stackSettings } from "../tools/delivery/settings.mts";
+import { BODY_LIMIT, codeBlock, policyCounts, resourceSummary, stripAnsi, truncateMiddle } from "../tools/delivery/text.mts";
 
 const root = path.resolve(__dirname, "..");
 const runUrl = "https://github.com/acme-corp/gitops-platform/actions/runs/42";
@@ -328,8 +317,15 @@ describe("syncDriftIssue", () => {
       if (!handler) throw new Error(`unexpected call ${name}`);
       return { data: await handler(params) };
     };
-    const issues = Object.fromEntries(["listForRepo", "create", "update", "createComment", "getLabel", "createLabel"].map((n) => [n, method(`issues.${n}`)]));
-    const github = { rest: { issues }, paginate: async (fn: (p: Record<string, unknown>) => Promise<{ data: unknown }>, p: Record<string, unknown>) => (await fn(p)).data };
+    const issues = {
+      listForRepo: method("issues.listForRepo"),
+      create: method("issues.create"),
+      update: method("issues.update"),
+      createComment: method("issues.createComment"),
+      getLabel: method("issues.getLabel"),
+      createLabel: method("issues.createLabel"),
+    };
+    const github: IssuesClient = { rest: { issues }, paginate: async (fn, p) => (await (fn as (p: Record<string, unknown>) => Promise<{ data: unknown }>)(p)).data };
     const core = { info: (m: string) => log.push(`info: ${m}`), warning: (m: string) => log.push(`warning: ${m}`), setFailed: (m: string) => log.push(`failed: ${m}`) };
     return { github, core, calls, log };
   }
@@ -499,7 +495,7 @@ describe("automationScope", () => {
   });
 
   it("is what the staging stack's program declares: its update path and its automated apps' policies", () => {
-    const run = spawnSync(process.execPath, [path.join(root, "tools", "plan.cjs"), "--stack", "staging", "--json", "--no-policy"], {
+    const run = spawnSync(process.execPath, [path.join(root, "tools", "plan.mts"), "--stack", "staging", "--json", "--no-policy"], {
       cwd: root,
       encoding: "utf8",
       maxBuffer: 64 * 1024 * 1024,

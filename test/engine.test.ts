@@ -114,7 +114,7 @@ describe("offline engine", () => {
     const entry = path.join(dir, "index.ts");
     fs.writeFileSync(entry, "export const n: number = 1;\n");
     const cached = (file: string) => {
-      // tools/bundle.cjs names an entry's cache files by this hash (format 1).
+      // tools/bundle.mts names an entry's cache files by this hash (format 1).
       const key = createHash("sha256").update(`1\0${file}`).digest("hex").slice(0, 32);
       return fs.existsSync(path.join(__dirname, "..", "node_modules", ".cache", "gitops-platform", "bundles", `${key}.js`));
     };

@@ -14,7 +14,7 @@ const P = "gitops-platform";
 
 /** What readConfig refuses in a process set up as the CLI's Node.js language host sets up a real run. */
 function realRun(stack: string, config: Record<string, unknown>, secretKeys: readonly string[] = []): { underMocks: boolean; problems: string[] } {
-  const run = spawnSync(process.execPath, [path.join(root, "tools", "run-ts.cjs"), path.join(__dirname, "support", "real-run-config.ts")], {
+  const run = spawnSync(process.execPath, [path.join(root, "tools", "run-ts.mts"), path.join(__dirname, "support", "real-run-config.ts")], {
     encoding: "utf8",
     env: {
       ...process.env,

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { load } from "js-yaml";
-import { planChanges, previewComment } from "../tools/delivery.cjs";
+import { planChanges, previewComment } from "../tools/delivery/preview.mts";
 
 const runUrl = "https://github.com/acme-corp/gitops-platform/actions/runs/1";
 const PLAN_LOG = [

@@ -133,7 +133,7 @@ describe("plan", () => {
   });
 
   it("runs as a command through npm's entry with the same exit status", () => {
-    const run = spawnSync(process.execPath, [path.join(root, "tools", "plan.cjs"), "--stack", "staging", "--entry", fixture("fails.ts")], {
+    const run = spawnSync(process.execPath, [path.join(root, "tools", "plan.mts"), "--stack", "staging", "--entry", fixture("fails.ts")], {
       cwd: root,
       encoding: "utf8",
     });
@@ -247,7 +247,7 @@ describe("plan", () => {
   it("takes the user's directory from INIT_CWD when npm runs it from the project directory", ({ onTestFinished }) => {
     const dir = scratch(onTestFinished);
     fs.writeFileSync(path.join(dir, "empty.yaml"), "");
-    const run = spawnSync(process.execPath, [path.join(root, "tools", "plan.cjs"), "--stack", "staging", "--config", "empty.yaml"], {
+    const run = spawnSync(process.execPath, [path.join(root, "tools", "plan.mts"), "--stack", "staging", "--config", "empty.yaml"], {
       cwd: root,
       env: { ...process.env, INIT_CWD: dir },
       encoding: "utf8",
@@ -288,8 +288,8 @@ describe("plan", () => {
   it("says in one line to run npm ci when the dependencies are missing", ({ onTestFinished }) => {
     const dir = scratch(onTestFinished);
     fs.mkdirSync(path.join(dir, "tools"));
-    fs.copyFileSync(path.join(root, "tools", "plan.cjs"), path.join(dir, "tools", "plan.cjs"));
-    const run = spawnSync(process.execPath, [path.join(dir, "tools", "plan.cjs"), "--stack", "staging"], { cwd: dir, encoding: "utf8" });
+    fs.copyFileSync(path.join(root, "tools", "plan.mts"), path.join(dir, "tools", "plan.mts"));
+    const run = spawnSync(process.execPath, [path.join(dir, "tools", "plan.mts"), "--stack", "staging"], { cwd: dir, encoding: "utf8" });
     expect(run.status).toBe(2);
     expect(run.stdout).toBe("");
     expect(run.stderr).toBe(`plan: the project's dependencies are not installed (esbuild is missing); run \`npm ci\` in ${dir} first\n`);

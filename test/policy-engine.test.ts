@@ -13,7 +13,7 @@ import { main } from "../tools/plan/main";
 import { policies as projectRules } from "../policies/rules";
 import { isUnknown } from "../tools/engine/values";
 import { plan, res, UNKNOWN } from "./policies/harness";
-import { analyzeWithServer } from "./support/crossguard-server.cjs";
+import { analyzeWithServer } from "./support/crossguard-server";
 
 const root = path.resolve(__dirname, "..");
 const extraPack = path.join(__dirname, "fixtures", "policy-packs", "extra");

@@ -96,7 +96,7 @@ describe("Pulumi CLI compatibility", () => {
     // The language host passes runtime.options.tsconfig on as PULUMI_NODEJS_TSCONFIG_PATH.
     const { runtime } = load(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as { runtime: { options: { tsconfig: string } } };
     const env = { ...process.env, PULUMI_NODEJS_TSCONFIG_PATH: runtime.options.tsconfig };
-    const run = spawnSync(process.execPath, [path.join(__dirname, "support", "pulumi-cli-load.cjs"), root], { encoding: "utf8", env });
+    const run = spawnSync(process.execPath, [path.join(__dirname, "support", "pulumi-cli-load.mts"), root], { encoding: "utf8", env });
     expect(run.stderr).toBe("");
     expect(run.status).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual({ exportType: "function", tsconfig: "tsconfig.pulumi.json", transpileOnly: true });

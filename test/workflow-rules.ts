@@ -566,7 +566,7 @@ export function driftRules(workflow: Workflow): string[] {
   problems.push(...appTokenRules("drift", job, "READER_APP_CLIENT_ID", "READER_APP_PRIVATE_KEY", /^pulumi preview /));
   const script = findStep(job, (s) => usesAction(s, GITHUB_SCRIPT))?.with?.script;
   if (typeof script !== "string" || !script.includes("syncDriftIssue(")) {
-    problems.push("job drift: expected a github-script that calls syncDriftIssue of tools/delivery.cjs");
+    problems.push("job drift: expected a github-script that calls syncDriftIssue of tools/delivery/drift.mts");
   }
   return problems;
 }
@@ -681,9 +681,9 @@ export function automationRules(workflow: Workflow): string[] {
   if (scope.environment !== undefined || !same(grantsOf(scope.permissions), { contents: "read" }) || secretsIn(scope).length > 0) {
     problems.push("job scope: expected permissions exactly { contents: read }, no environment and no secrets");
   }
-  const reads = findStep(scope, (s) => typeof s.run === "string" && /npm run --silent plan -- --stack staging --json\b/.test(s.run) && /node tools\/delivery\.cjs automation-scope --plan /.test(s.run));
+  const reads = findStep(scope, (s) => typeof s.run === "string" && /npm run --silent plan -- --stack staging --json\b/.test(s.run) && /node tools\/delivery\/main\.mts automation-scope --plan /.test(s.run));
   if (!reads?.id || scope.outputs?.scope !== `\${{ steps.${reads.id}.outputs.scope }}`) {
-    problems.push("job scope: expected its output scope from `node tools/delivery.cjs automation-scope` over the staging stack's plan (--json)");
+    problems.push("job scope: expected its output scope from `node tools/delivery/main.mts automation-scope` over the staging stack's plan (--json)");
   }
   const script = findStep(job, (s) => usesAction(s, GITHUB_SCRIPT));
   if (!same(job.needs, "scope") || script?.env?.SCOPE !== "${{ needs.scope.outputs.scope }}") {

@@ -7,7 +7,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { BODY_LIMIT, DRIFT_MARKER, PREVIEW_MARKER } from "../tools/delivery.cjs";
+import { DRIFT_MARKER } from "../tools/delivery/drift.mts";
+import { PREVIEW_MARKER } from "../tools/delivery/preview.mts";
+import { BODY_LIMIT } from "../tools/delivery/text.mts";
 import { APP_RELEASE_ENVIRONMENT } from "../components/ci-identity";
 import { ciVariableNames } from "../components/github-wiring";
 import {
@@ -726,7 +728,7 @@ describe("the preview comment script", () => {
   const body = `${PREVIEW_MARKER}\n### Preview of stack \`staging\`: ✅ passed\n`;
   const pullRequest = { repo, runId: 42, eventName: "pull_request", issue: { number: 7 } };
 
-  it("uses the marker and size limit of tools/delivery.cjs", () => {
+  it("uses the marker and size limit of tools/delivery/", () => {
     const script = scriptOf("preview.yml", "comment");
     expect(script).toContain(`const marker = "${PREVIEW_MARKER}";`);
     expect(script).toContain(`const limit = ${BODY_LIMIT};`);
@@ -843,7 +845,7 @@ describe("the promotion script", () => {
   });
 });
 
-// The script hands everything to syncDriftIssue of tools/delivery.cjs (tested on its own in
+// The script hands everything to syncDriftIssue of tools/delivery/drift.mts (tested on its own in
 // test/delivery.test.ts); these run the workflow's script with that module, as the job does.
 describe("automation.yml", () => {
   it("proposes from the default branch only, with the deploy App narrowed to this repository", () => {
@@ -877,7 +879,7 @@ describe("automation.yml", () => {
     );
     expect(automationRules(bad)).toEqual([
       "job scope: expected permissions exactly { contents: read }, no environment and no secrets",
-      "job scope: expected its output scope from `node tools/delivery.cjs automation-scope` over the staging stack's plan (--json)",
+      "job scope: expected its output scope from `node tools/delivery/main.mts automation-scope` over the staging stack's plan (--json)",
       "job automation-pr: expected needs: scope and the script's SCOPE from needs.scope.outputs.scope",
     ]);
     expect(automationRules(broken("automation.yml", [["jobs", "scope", "steps"], (steps: unknown) => [...(steps as Step[]), { run: "echo ${{ secrets.DEPLOY_APP_PRIVATE_KEY }}" }]]))).toEqual([
@@ -1034,7 +1036,7 @@ describe("the automation pull request script", () => {
 });
 
 describe("the drift issue script", () => {
-  const tools = path.join(root, "tools", "delivery.cjs");
+  const tools = path.join(root, "tools", "delivery", "drift.mts");
   const context = { repo, runId: 60, eventName: "schedule" };
   const reportDir = fs.mkdtempSync(path.join(os.tmpdir(), "drift-"));
   const reportFile = path.join(reportDir, "drift.md");

@@ -3,14 +3,29 @@
 // Each step runs on the same Node as this script (Node 24, see tools/node24.cjs). Steps of one
 // stage run side by side (each is single-threaded; the machine has cores to spare), their output
 // shown whole and in order once the stage ends. The first failing stage ends the run.
-"use strict";
-const fs = require("node:fs");
-const os = require("node:os");
-const path = require("node:path");
-const { spawn } = require("node:child_process");
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import { createRequire } from "node:module";
+import * as os from "node:os";
+import * as path from "node:path";
 
-const root = path.resolve(__dirname, "..");
-const bin = (pkg, file) => path.join(path.dirname(require.resolve(`${pkg}/package.json`, { paths: [root] })), file);
+const here = import.meta.dirname;
+const root = path.resolve(here, "..");
+const projectRequire = createRequire(import.meta.url);
+const bin = (pkg: string, file: string) => path.join(path.dirname(projectRequire.resolve(`${pkg}/package.json`, { paths: [root] })), file);
+
+interface Step {
+  readonly name: string;
+  readonly args: readonly string[];
+  /** Output shown as it comes (the test suites) rather than whole at the end of the stage. */
+  readonly stream?: boolean;
+}
+interface StepResult {
+  readonly step: Step;
+  readonly code: number;
+  readonly signal: NodeJS.Signals | null;
+  readonly output: string;
+}
 
 // One scratch directory per run, the temporary directory of every step (TMPDIR), removed at the
 // end: nothing a test or the report writes is left behind. vitest's own summary is for people; a
@@ -18,15 +33,15 @@ const bin = (pkg, file) => path.join(path.dirname(require.resolve(`${pkg}/packag
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-platform-test-"));
 const report = path.join(scratch, "vitest.json");
 
-const stages = [
+const stages: readonly (readonly Step[])[] = [
   [
     { name: "typecheck", args: [bin("typescript", "bin/tsc"), "-p", "."] },
     { name: "lint", args: [bin("eslint", "bin/eslint.js"), "--max-warnings", "0", "."] },
   ],
   [
-    { name: "actionlint", args: [path.join(__dirname, "lint-workflows.cjs"), "actionlint"] },
-    { name: "shellcheck", args: [path.join(__dirname, "lint-workflows.cjs"), "shellcheck"] },
-    { name: "zizmor", args: [path.join(__dirname, "lint-workflows.cjs"), "zizmor"] },
+    { name: "actionlint", args: [path.join(here, "lint-workflows.mts"), "actionlint"] },
+    { name: "shellcheck", args: [path.join(here, "lint-workflows.mts"), "shellcheck"] },
+    { name: "zizmor", args: [path.join(here, "lint-workflows.mts"), "zizmor"] },
   ],
   [
     {
@@ -40,19 +55,19 @@ const stages = [
 // Node's compile cache (V8 bytecode on disk) spares every test worker re-compiling the SDKs.
 const env = { ...process.env, TMPDIR: scratch, NODE_COMPILE_CACHE: path.join(root, "node_modules", ".cache", "gitops-platform", "v8") };
 
-function run(step) {
+function run(step: Step): Promise<StepResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, step.args, { cwd: root, env, stdio: step.stream ? "inherit" : ["ignore", "pipe", "pipe"] });
-    const chunks = [];
+    const chunks: Buffer[] = [];
     if (!step.stream) {
-      child.stdout.on("data", (chunk) => chunks.push(chunk));
-      child.stderr.on("data", (chunk) => chunks.push(chunk));
+      child.stdout?.on("data", (chunk: Buffer) => chunks.push(chunk));
+      child.stderr?.on("data", (chunk: Buffer) => chunks.push(chunk));
     }
     child.on("close", (code, signal) => resolve({ step, code: code ?? 1, signal, output: Buffer.concat(chunks).toString() }));
   });
 }
 
-async function main() {
+async function main(): Promise<number> {
   for (const stage of stages) {
     if (stage.some((step) => step.stream)) for (const step of stage) process.stdout.write(`\n== ${step.name}\n`);
     const results = await Promise.all(stage.map(run));
@@ -68,14 +83,15 @@ async function main() {
   return 0;
 }
 
-function summarize() {
+function summarize(): void {
   if (!fs.existsSync(report)) return;
-  const { numPassedTests = 0, numFailedTests = 0, numPendingTests = 0, numTodoTests = 0 } = JSON.parse(fs.readFileSync(report, "utf8"));
+  const counts = JSON.parse(fs.readFileSync(report, "utf8")) as Partial<Record<"numPassedTests" | "numFailedTests" | "numPendingTests" | "numTodoTests", number>>;
+  const { numPassedTests = 0, numFailedTests = 0, numPendingTests = 0, numTodoTests = 0 } = counts;
   const skipped = numPendingTests + numTodoTests;
   process.stdout.write(`\n${numPassedTests} passed, ${numFailedTests} failed${skipped ? `, ${skipped} skipped` : ""}\n`);
 }
 
-main()
+void main()
   .then((code) => {
     process.exitCode = code;
   })

