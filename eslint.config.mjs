@@ -5,7 +5,7 @@ import tseslint from "typescript-eslint";
 import pulumi from "@pulumi/eslint-plugin";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "tools/node24/**", "out/**", "bench-results/**"] },
+  { ignores: ["node_modules/**", "tools/build/node24/**", "out/**", "bench-results/**"] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {

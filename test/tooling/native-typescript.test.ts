@@ -25,7 +25,7 @@ function node(args: string[], env: Record<string, string> = {}) {
 describe("TypeScript that Node 24 runs as it is", () => {
   it("is erasable syntax only: Node's own type stripping accepts every .mts file", () => {
     const files = nativeFiles();
-    expect(files).toEqual(expect.arrayContaining(["tools/delivery/main.mts", "tools/delivery/drift.mts", "tools/plan.mts", "tools/test.mts"]));
+    expect(files).toEqual(expect.arrayContaining(["tools/ci/delivery/main.mts", "tools/ci/delivery/drift.mts", "tools/plan/cli.mts", "tools/build/test.mts"]));
     const refused = files.filter((file) => {
       try {
         stripTypeScriptTypes(fs.readFileSync(path.join(root, file), "utf8"), { mode: "strip" });
@@ -41,19 +41,19 @@ describe("TypeScript that Node 24 runs as it is", () => {
     expect(() => stripTypeScriptTypes("enum Color { Red }\n", { mode: "strip" })).toThrow(/TypeScript enum is not supported in strip-only mode/);
   });
 
-  it("the delivery runtime runs as the workflows start it: `node tools/delivery/main.mts <command>`", () => {
-    expect(node(["tools/delivery/main.mts", "stack-settings", "--stack", "staging", "--role", "preview"], { VARS: "{}", GITHUB_OUTPUT: "", GITHUB_STEP_SUMMARY: "" })).toEqual({
+  it("the delivery runtime runs as the workflows start it: `node tools/ci/delivery/main.mts <command>`", () => {
+    expect(node(["tools/ci/delivery/main.mts", "stack-settings", "--stack", "staging", "--role", "preview"], { VARS: "{}", GITHUB_OUTPUT: "", GITHUB_STEP_SUMMARY: "" })).toEqual({
       status: 1,
       stdout: "",
       stderr:
         "::error::repository variable PULUMI_BACKEND_URL_STAGING is not set: expected s3://<state bucket>?region=<region> (docs/delivery.md)\n" +
         "::error::repository variable AWS_PREVIEW_ROLE_ARN_STAGING (stack output previewRoleArn of staging) is not set\n",
     });
-    expect(node(["tools/delivery/main.mts", "unknown-command"]).status).toBe(2);
+    expect(node(["tools/ci/delivery/main.mts", "unknown-command"]).status).toBe(2);
   });
 
   it("the drift workflow's github-script loads syncDriftIssue with require(), as Node 24 loads the module", () => {
-    const script = `const { syncDriftIssue, DRIFT_LABEL } = require(${JSON.stringify(path.join(root, "tools", "delivery", "drift.mts"))}); process.stdout.write(typeof syncDriftIssue + " " + DRIFT_LABEL);`;
+    const script = `const { syncDriftIssue, DRIFT_LABEL } = require(${JSON.stringify(path.join(root, "tools", "ci", "delivery", "drift.mts"))}); process.stdout.write(typeof syncDriftIssue + " " + DRIFT_LABEL);`;
     expect(node(["-e", script])).toEqual({ status: 0, stdout: "function drift", stderr: "" });
   });
 });
