@@ -15,7 +15,7 @@ import { findPlaceholders } from "./placeholders";
 import { OFFLINE_SECRET } from "./offline-secret";
 import { knownHostsLineProblem } from "./known-hosts";
 import { ADMIN_PORTS, isIpv4Mapped, isWorldOpen, RISKY_PORTS } from "../policies/network-rules";
-import { EXACT_VERSION, imageParts, pinnedByDigest, RFC1123_LABEL, splitRepository } from "../policies/vocabulary";
+import { EXACT_VERSION, imageParts, pinnedByDigest, RFC1123_LABEL, SECRET_MASK, splitRepository } from "../policies/vocabulary";
 
 /** The Pulumi project name; config keys of this project are `gitops-platform:<key>`. */
 export const PROJECT = "gitops-platform";
@@ -801,7 +801,7 @@ function secretFragments(raw: RawConfig): string[] {
 /** A problem with every secret value in its text (not its key path) replaced by `[secret]`. */
 function redact(problem: string, fragments: readonly string[]): string {
   const cut = problem.indexOf(": ") + 2;
-  const text = fragments.reduce((rest, fragment) => rest.split(fragment).join("[secret]"), problem.slice(cut));
+  const text = fragments.reduce((rest, fragment) => rest.split(fragment).join(SECRET_MASK), problem.slice(cut));
   return problem.slice(0, cut) + text;
 }
 

@@ -1,5 +1,5 @@
-// The vocabulary the program and the policy pack share (policies/vocabulary.ts): each fact written
-// once, the pack self-contained, and the program never loading the pack's machinery.
+// The vocabulary the program (and its offline engine) and the policy pack share
+// (policies/vocabulary.ts): each fact written once, the pack self-contained, and the program never loading the pack's machinery.
 import { describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -16,6 +16,8 @@ import {
   pinnedByDigest,
   RESOURCE_WILDCARD_ACTIONS,
   RFC1123_LABEL,
+  SECRET_MASK,
+  SOPS_KEY_TAG,
   splitRepository,
   STS_AUDIENCE,
 } from "../../policies/vocabulary";
@@ -121,10 +123,11 @@ describe("one vocabulary: each shared fact is written once, in policies/vocabula
     const hostKeys = GITHUB_KNOWN_HOSTS.map((line) => line.split(" ")[2] as string);
     const actionLists = new Set([ECR_PUSH_ACTIONS, ECR_PULL_ACTIONS, ECR_READ_ACTIONS, ECR_WRITE_ACTIONS, RESOURCE_WILDCARD_ACTIONS].map((list) => [...list].sort().join(",")));
     const found: string[] = [];
-    for (const file of ["index.ts", ...sources("components"), ...sources("policies")].filter((f) => f !== VOCABULARY)) {
+    for (const file of ["index.ts", ...sources("components"), ...sources("policies"), ...sources("tools/engine"), ...sources("tools/plan")].filter((f) => f !== VOCABULARY)) {
       for (const literal of literalsOf(file)) {
         const copy =
-          (literal.kind === "string" && (hostKeys.some((key) => literal.text.includes(key)) || literal.text === STS_AUDIENCE || literal.text === ECR_LOGIN_ACTION)) ||
+          (literal.kind === "string" &&
+            (hostKeys.some((key) => literal.text.includes(key)) || [STS_AUDIENCE, ECR_LOGIN_ACTION, SECRET_MASK, SOPS_KEY_TAG.key].includes(literal.text))) ||
           (literal.kind === "strings" && actionLists.has(literal.text)) ||
           (literal.kind === "regex" && (literal.text === String(EXACT_VERSION) || literal.text.includes(RFC1123_LABEL.source.slice(1, -1)))) ||
           (literal.kind === "number" && literal.text === "8080");
@@ -134,7 +137,7 @@ describe("one vocabulary: each shared fact is written once, in policies/vocabula
     return found;
   };
 
-  it("finds no copy of GitHub's host keys, the STS audience, the ECR login or an ECR action list, the exact-version or RFC 1123 patterns, or the metrics port", () => {
+  it("finds no copy of GitHub's host keys, the STS audience, the ECR login or an ECR action list, the exact-version or RFC 1123 patterns, the metrics port, the secret mask or the SOPS key tag", () => {
     expect(copies()).toEqual([]);
   });
 
