@@ -1,7 +1,7 @@
 /**
  * The delivery workflows (.github/workflows): each is checked against the hardening rules of
- * test/workflow-rules.ts, and every rule is shown to catch a bad fixture. The inline github-scripts
- * are run against a fake GitHub API, as actions/github-script runs them (an async function body).
+ * tools/build/workflow-hardening.mts and test/support/lint/workflow-rules.ts, and every rule is
+ * shown to catch a bad fixture. The inline github-scripts are run against a fake GitHub API, as actions/github-script runs them (an async function body).
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -863,7 +863,7 @@ describe("the promotion script", () => {
 });
 
 // The script hands everything to syncDriftIssue of tools/ci/delivery/drift.mts (tested on its own in
-// test/delivery.test.ts); these run the workflow's script with that module, as the job does.
+// test/delivery/delivery.test.ts); these run the workflow's script with that module, as the job does.
 describe("automation.yml", () => {
   it("proposes from the default branch only, with the deploy App narrowed to this repository", () => {
     expect(automationRules(workflow("automation.yml"))).toEqual([]);
@@ -908,7 +908,7 @@ describe("automation.yml", () => {
 
 describe("the automation pull request script", () => {
   const context = { repo, runId: 70, eventName: "schedule" };
-  // What the scope job computes from the staging stack (test/delivery.test.ts runs it on the real plan).
+  // What the scope job computes from the staging stack (test/delivery/delivery.test.ts runs it on the real plan).
   const scope = [{ base: "staging", head: "image-updates/staging", paths: ["clusters/base/"], policies: ["flux-system:orders"] }];
   const env = { SCOPE: JSON.stringify(scope) };
   // The marked line exactly as the config repository holds it, with another tag.

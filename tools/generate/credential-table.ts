@@ -5,7 +5,7 @@
  * Prints the markdown table of docs/threat-model.md; `--write` replaces it between the page's
  * `<!-- credential-table:start -->` and `<!-- credential-table:end -->` markers.
  *
- * The same derivation backs test/trust-boundary.test.ts: no job that runs pull-request code, and no
+ * The same derivation backs test/delivery/trust-boundary.test.ts: no job that runs pull-request code, and no
  * workflow a pull request could add, reaches a credential that writes to GitHub, AWS or the cluster.
  */
 import * as fs from "node:fs";
