@@ -1,7 +1,8 @@
 /**
  * The delivery workflows (.github/workflows): each is checked against the hardening rules of
  * tools/build/workflow-hardening.mts and test/support/lint/workflow-rules.ts, and every rule is
- * shown to catch a bad fixture. The inline github-scripts are run against a fake GitHub API, as actions/github-script runs them (an async function body).
+ * shown to catch a bad fixture. The inline github-scripts are run against a fake GitHub API, as
+ * actions/github-script runs them (an async function body).
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
