@@ -1,12 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  BUCKET_CONFIG_READ_ACTIONS,
-  CiIdentity,
-  DATA_READ_ACTIONS,
-  DRIFT_READER_GROUP,
-  IAM_MANAGEMENT_ACTIONS,
-  type CiIdentityArgs,
-} from "../../components/ci-identity";
+import { CiIdentity, DRIFT_READER_GROUP, type CiIdentityArgs } from "../../components/aws/ci-identity";
+import { BUCKET_CONFIG_READ_ACTIONS, DATA_READ_ACTIONS, IAM_MANAGEMENT_ACTIONS } from "../../components/aws/ci-policies";
 import { ECR_PUSH_ACTIONS, RESOURCE_WILDCARD_ACTIONS } from "../../policies/vocabulary";
 import { findResource, resourcesOfType, runProgram, type PlanResult, type RecordedResource } from "../../tools/engine";
 

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import { describe, expect, it } from "vitest";
 import { ECR_PULL_ACTIONS, ECR_PUSH_ACTIONS } from "../../policies/vocabulary";
-import { Registry, repositoryPolicy, type RegistryArgs } from "../../components/registry";
+import { Registry, repositoryPolicy, type RegistryArgs } from "../../components/aws/registry";
 import { findResource, isUnknown, runProgram, type PlanResult } from "../../tools/engine";
 
 const REPO = "aws:ecr/repository:Repository";

@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { IMAGE_TAGS_PATH } from "../../components/reconciler";
+import { IMAGE_TAGS_PATH } from "../../components/k8s/reconciler";
 import { automationScope } from "../../tools/ci/delivery/automation.mts";
 import { classifyDrift, DRIFT_MARKER, driftedResources, driftIssueBody, syncDriftIssue } from "../../tools/ci/delivery/drift.mts";
 import type { IssuesClient } from "../../tools/ci/delivery/drift.mts";

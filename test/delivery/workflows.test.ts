@@ -12,8 +12,8 @@ import { describe, expect, it } from "vitest";
 import { DRIFT_MARKER } from "../../tools/ci/delivery/drift.mts";
 import { PREVIEW_MARKER } from "../../tools/ci/delivery/preview.mts";
 import { BODY_LIMIT } from "../../tools/ci/delivery/text.mts";
-import { APP_RELEASE_ENVIRONMENT } from "../../components/ci-identity";
-import { ciVariableNames } from "../../components/github-wiring";
+import { APP_RELEASE_ENVIRONMENT } from "../../components/aws/ci-identity";
+import { ciVariableNames } from "../../components/github/github-wiring";
 import {
   appCiRules,
   auditWorkflow,

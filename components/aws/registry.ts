@@ -4,10 +4,13 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ECR_PULL_ACTIONS, ECR_PUSH_ACTIONS } from "../policies/vocabulary";
+import { ECR_PULL_ACTIONS, ECR_PUSH_ACTIONS } from "../../policies/vocabulary";
 
 /** Type token of {@link Registry}. */
 export const REGISTRY_TYPE = "gitops-platform:aws:Registry";
+
+/** Defaults of the optional {@link RegistryArgs}; the stack contract's `registry` section defaults to them too. */
+export const REGISTRY_DEFAULTS = { keepLastImages: 30, untaggedExpiryDays: 7 } as const;
 
 export interface RegistryArgs {
   /**
@@ -78,8 +81,8 @@ export class Registry extends pulumi.ComponentResource {
 
   constructor(name: string, args: RegistryArgs, opts?: pulumi.ComponentResourceOptions) {
     super(REGISTRY_TYPE, name, {}, opts);
-    const keepLastImages = args.keepLastImages ?? 30;
-    const untaggedExpiryDays = args.untaggedExpiryDays ?? 7;
+    const keepLastImages = args.keepLastImages ?? REGISTRY_DEFAULTS.keepLastImages;
+    const untaggedExpiryDays = args.untaggedExpiryDays ?? REGISTRY_DEFAULTS.untaggedExpiryDays;
     const encryption = args.kmsKeyArn === undefined ? { encryptionType: "KMS" } : { encryptionType: "KMS", kmsKey: args.kmsKeyArn };
 
     this.repository = new aws.ecr.Repository(

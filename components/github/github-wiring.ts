@@ -6,7 +6,7 @@
  *   force pushes, no deletion, and no bypass actors at all — admins, Apps and deploy keys included.
  *   Production requires approving reviews. Image automation, the only writer, pushes to its own
  *   unprotected branch; a pull request that merges itself carries that to the environment branch.
- * - Promotion works every time (docs/github.md, test/delivery/promotion.test.ts): the branch need not be up to
+ * - Promotion works every time (docs/github.md, test/promotion.test.ts): the branch need not be up to
  *   date before merging. With "require up to date" on both branches, the merge commit a promotion
  *   leaves on prod makes the next staging → prod pull request out of date, and updating it means a
  *   push to staging that staging's ruleset refuses. Merge commits only (no squash, no rebase): a
@@ -21,8 +21,8 @@
  */
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
-import { splitRepository } from "../policies/vocabulary";
-import { githubRepo } from "./config";
+import { splitRepository } from "../../policies/vocabulary";
+import { githubRepoProblem } from "../names";
 
 /** Type token of {@link GithubWiring}. */
 export const GITHUB_WIRING_TYPE = "gitops-platform:github:GithubWiring";
@@ -38,6 +38,9 @@ export interface AppCiWiring {
   /** URL of the app's ECR repository (`<account>.dkr.ecr.<region>.amazonaws.com/<name>`). */
   readonly ecrRepositoryUrl: pulumi.Input<string>;
 }
+
+/** Defaults of the optional {@link GithubWiringArgs}; the stack contract's `github.branchProtection` defaults to them too. */
+export const GITHUB_WIRING_DEFAULTS = { protectBranch: true, requiredReviews: 0, requiredChecks: ["preview"] } as const;
 
 export interface GithubWiringArgs {
   /** Environment name; suffixes the Actions variable names and names the ruleset. */
@@ -99,9 +102,9 @@ export class GithubWiring extends pulumi.ComponentResource {
 
   constructor(name: string, args: GithubWiringArgs, opts?: pulumi.ComponentResourceOptions) {
     super(GITHUB_WIRING_TYPE, name, {}, opts);
-    const protectBranch = args.protectBranch ?? true;
-    const requiredReviews = args.requiredReviews ?? 0;
-    const requiredChecks = args.requiredChecks ?? ["preview"];
+    const protectBranch = args.protectBranch ?? GITHUB_WIRING_DEFAULTS.protectBranch;
+    const requiredReviews = args.requiredReviews ?? GITHUB_WIRING_DEFAULTS.requiredReviews;
+    const requiredChecks = args.requiredChecks ?? GITHUB_WIRING_DEFAULTS.requiredChecks;
     const apps = args.apps ?? [];
 
     const problems = argProblems(args, requiredReviews, requiredChecks, protectBranch, apps);
@@ -165,12 +168,12 @@ export class GithubWiring extends pulumi.ComponentResource {
 
 function argProblems(args: GithubWiringArgs, reviews: number, checks: readonly string[], protect: boolean, apps: readonly AppCiWiring[]): string[] {
   const problems: string[] = [];
-  if (!githubRepo.safeParse(args.configRepo).success) problems.push(`configRepo: expected owner/name, got ${JSON.stringify(args.configRepo)}`);
+  if (githubRepoProblem(args.configRepo) !== undefined) problems.push(`configRepo: expected owner/name, got ${JSON.stringify(args.configRepo)}`);
   if (!Number.isInteger(reviews) || reviews < 0 || reviews > 6) problems.push(`requiredReviews: expected 0 to 6, got ${reviews}`);
   if (protect && checks.length === 0) problems.push("requiredChecks: expected at least one check (the preview job)");
   const seen = new Set<string>();
   apps.forEach((app, i) => {
-    if (!githubRepo.safeParse(app.repository).success) problems.push(`apps[${i}].repository: expected owner/name, got ${JSON.stringify(app.repository)}`);
+    if (githubRepoProblem(app.repository) !== undefined) problems.push(`apps[${i}].repository: expected owner/name, got ${JSON.stringify(app.repository)}`);
     if (seen.has(app.name)) problems.push(`apps[${i}].name: ${app.name} appears twice`);
     seen.add(app.name);
   });

@@ -5,7 +5,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { RFC1123_LABEL } from "../policies/vocabulary";
+import { RFC1123_LABEL } from "../../policies/vocabulary";
 
 /** Type token of {@link FluxNamespace}. */
 export const FLUX_NAMESPACE_TYPE = "gitops-platform:k8s:FluxNamespace";

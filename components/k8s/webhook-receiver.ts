@@ -17,7 +17,7 @@ import * as crypto from "node:crypto";
 import * as github from "@pulumi/github";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { splitRepository } from "../policies/vocabulary";
+import { splitRepository } from "../../policies/vocabulary";
 import * as random from "@pulumi/random";
 
 /** Type token of {@link WebhookReceiver}. */
@@ -44,6 +44,9 @@ export function receiverTokenSecretName(receiverName: string = DEFAULT_RECEIVER_
 export function receiverWebhookPath(token: string, name: string, namespace: string): string {
   return `/hook/${crypto.createHash("sha256").update(token + name + namespace).digest("hex")}`;
 }
+
+/** Defaults of the optional {@link WebhookReceiverArgs}; the stack contract's `reconciler.webhook` defaults to them too. */
+export const WEBHOOK_RECEIVER_DEFAULTS = { ingressClassName: "alb", sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06" } as const;
 
 export interface WebhookReceiverArgs {
   /** Namespace of Flux (the FluxNamespace's name output). */
@@ -82,8 +85,8 @@ export class WebhookReceiver extends pulumi.ComponentResource {
 
   constructor(name: string, args: WebhookReceiverArgs, opts?: pulumi.ComponentResourceOptions) {
     super(WEBHOOK_RECEIVER_TYPE, name, {}, opts);
-    const ingressClassName = args.ingressClassName ?? "alb";
-    const sslPolicy = args.sslPolicy ?? "ELBSecurityPolicy-TLS13-1-2-2021-06";
+    const ingressClassName = args.ingressClassName ?? WEBHOOK_RECEIVER_DEFAULTS.ingressClassName;
+    const sslPolicy = args.sslPolicy ?? WEBHOOK_RECEIVER_DEFAULTS.sslPolicy;
     const receiverName = args.receiverName ?? DEFAULT_RECEIVER_NAME;
     const tokenLength = args.tokenLength ?? 40;
     const labels = { "app.kubernetes.io/part-of": "gitops-platform" };

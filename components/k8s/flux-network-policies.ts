@@ -12,7 +12,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { METRICS_PORT } from "../policies/vocabulary";
+import { METRICS_PORT } from "../../policies/vocabulary";
 
 /** Type token of {@link FluxNetworkPolicies}. */
 export const FLUX_NETWORK_POLICIES_TYPE = "gitops-platform:k8s:FluxNetworkPolicies";

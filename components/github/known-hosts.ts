@@ -5,7 +5,7 @@
  * scanned on first use (trust-on-first-use would accept whatever answers on port 22 the first time).
  * GitHub's own keys are part of the vocabulary the policy pack shares (policies/vocabulary.ts).
  */
-import { GITHUB_SSH_HOST } from "../policies/vocabulary";
+import { GITHUB_SSH_HOST } from "../../policies/vocabulary";
 
 /**
  * Host key types a pinned line may carry: the ones GitHub publishes plus the larger ECDSA curves.
