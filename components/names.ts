@@ -4,16 +4,15 @@
  * used on its own. Plain predicates, so components need nothing from the contract.
  */
 
-/** RFC 1123 label: Kubernetes namespace and object names, environment names. */
-export const RFC1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+// The RFC 1123 label and the exact-version pattern are facts the policy pack checks too: defined
+// once in its vocabulary.
+export { EXACT_VERSION, RFC1123_LABEL } from "../policies/vocabulary";
 
 /** A GitHub owner (user or organisation) login. */
 export const GITHUB_OWNER = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$/;
 
 const GITHUB_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
 
-/** An exact semantic version such as `v2.7.3` or `2.7.3`. */
-export const EXACT_VERSION = /^v?\d+\.\d+\.\d+$/;
 
 /** What is wrong with a GitHub repository given as `owner/name`, or undefined when nothing is. */
 export function githubRepoProblem(value: string): string | undefined {

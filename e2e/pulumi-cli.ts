@@ -17,7 +17,7 @@
  * read at v3.274.1). No provider plugin is built: the first resource that needs one stops the
  * preview, and that stop is asserted.
  *
- * Also a command (`node tools/run-ts.cjs e2e/pulumi-cli.ts host <programDir> <recordFile>`): that
+ * Also a command (`node tools/build/run-ts.mts e2e/pulumi-cli.ts host <programDir> <recordFile>`): that
  * language runtime, in its own process so the program's module state stays out of the e2e's.
  */
 import { createRequire } from "node:module";
@@ -156,7 +156,7 @@ export async function pulumiCliScenario(bins: Record<string, string>, work: stri
   // The language runtime for `--client` previews, in its own process.
   const recordFile = path.join(dir, "run-request.json");
   const hostName = "pulumi-language-runtime";
-  start(hostName, process.execPath, [path.join(ROOT, "tools", "run-ts.cjs"), path.join(ROOT, "e2e", "pulumi-cli.ts"), "host", copy, recordFile], { logDir, cwd: ROOT });
+  start(hostName, process.execPath, [path.join(ROOT, "tools", "build", "run-ts.mts"), path.join(ROOT, "e2e", "pulumi-cli.ts"), "host", copy, recordFile], { logDir, cwd: ROOT });
   const hostLog = path.join(logDir, `${hostName}.log`);
   const hostPort = await waitFor("the language runtime's port in its log", 120_000, () => {
     const match = /listening on 127\.0\.0\.1:(\d+)/.exec(fs.existsSync(hostLog) ? fs.readFileSync(hostLog, "utf8") : "");
@@ -382,11 +382,11 @@ async function host(programDir: string, recordFile: string): Promise<number> {
   return new Promise<number>(() => undefined);
 }
 
-/** `node tools/run-ts.cjs e2e/pulumi-cli.ts host <programDir> <recordFile>` */
+/** `node tools/build/run-ts.mts e2e/pulumi-cli.ts host <programDir> <recordFile>` */
 export async function main(argv: string[]): Promise<number> {
   const [mode, programDir, recordFile] = argv;
   if (mode !== "host" || !programDir || !recordFile) {
-    process.stderr.write("usage: node tools/run-ts.cjs e2e/pulumi-cli.ts host <programDir> <recordFile>\n");
+    process.stderr.write("usage: node tools/build/run-ts.mts e2e/pulumi-cli.ts host <programDir> <recordFile>\n");
     return 2;
   }
   return host(path.resolve(programDir), path.resolve(recordFile));

@@ -5,14 +5,12 @@
 import * as aws from "@pulumi/aws";
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { validateResourceOfType } from "@pulumi/policy";
+import { ECR_WRITE_ACTIONS } from "./vocabulary";
 import { actionCovers, attached, escapeRegex, isEveryone, knownNames, list, num, ofTypes, parseDocument, q, record, str, UNKNOWN, Unknowns } from "./support";
 
 const REPOSITORY_TYPES = ["aws:ecr/repository:Repository"];
 const LIFECYCLE_TYPES = ["aws:ecr/lifecyclePolicy:LifecyclePolicy"];
 const REGISTRY_SCANNING_TYPES = ["aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration"];
-
-/** Actions that write images. */
-const PUSH_ACTIONS = ["ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:BatchDeleteImage"];
 
 /** ECR immutable: tags cannot be moved to another image. */
 export const ecrImmutableTags: ResourceValidationPolicy = {
@@ -140,7 +138,7 @@ export const ecrRepositoryPolicy: ResourceValidationPolicy = {
         if (action === "*" || action.toLowerCase() === "ecr:*") reportViolation(`statement ${id} grants ${q(action)}; list the pull or push actions it needs`);
       }
       if (statement.notActions.length > 0) reportViolation(`statement ${id} uses NotAction with Allow; list the pull or push actions it needs`);
-      if (statement.actions.some((action) => PUSH_ACTIONS.some((push) => actionCovers(action, push)))) {
+      if (statement.actions.some((action) => ECR_WRITE_ACTIONS.some((push) => actionCovers(action, push)))) {
         for (const p of statement.principals) if (!isEveryone(p)) pushers.add(p.value);
       }
     }

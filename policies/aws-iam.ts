@@ -10,6 +10,7 @@
  */
 import type { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { conditionValues, isEveryone, list, ofTypes, parseDocument, q, record, str, UNKNOWN, Unknowns, type Statement } from "./support";
+import { RESOURCE_WILDCARD_ACTIONS, STS_AUDIENCE } from "./vocabulary";
 
 const ROLE = "aws:iam/role:Role";
 const POLICY_DOCUMENT_TYPES = ["aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy", "aws:iam/userPolicy:UserPolicy", "aws:iam/groupPolicy:GroupPolicy"];
@@ -95,18 +96,6 @@ function documentsOf(type: string, props: Record<string, unknown>, unknowns: Unk
   }
   return documents;
 }
-
-/**
- * Actions that have no resource-level permissions, so a policy can only grant them on Resource "*"
- * (AWS Service Authorization Reference: no resource type listed for them). All of them read
- * metadata only: the registry login token, security groups and their rules, KMS alias names.
- */
-export const RESOURCE_WILDCARD_ACTIONS: readonly string[] = [
-  "ecr:GetAuthorizationToken",
-  "ec2:DescribeSecurityGroups",
-  "ec2:DescribeSecurityGroupRules",
-  "kms:ListAliases",
-];
 
 /**
  * True for an action pattern that covers a whole service or every service: `*`, `iam:*`, and the
@@ -236,8 +225,8 @@ function trustedHost(statement: Statement, issuer: Issuer): string | undefined {
 function checkTrust(role: PolicyResource, statement: Statement, host: string, issuer: Issuer, reportViolation: ReportViolation): void {
   const where = `${issuer.label} (statement ${statement.id})`;
   const audiences = conditionValues(statement, ["StringEquals"], `${host}:aud`);
-  if (audiences === undefined || audiences.length !== 1 || audiences[0] !== "sts.amazonaws.com") {
-    reportViolation(`${where} must pin ${host}:aud to "sts.amazonaws.com" with StringEquals`, role.urn);
+  if (audiences === undefined || audiences.length !== 1 || audiences[0] !== STS_AUDIENCE) {
+    reportViolation(`${where} must pin ${host}:aud to ${q(STS_AUDIENCE)} with StringEquals`, role.urn);
   }
   const subjects = [...(conditionValues(statement, ["StringEquals"], `${host}:sub`) ?? []), ...(conditionValues(statement, ["StringLike"], `${host}:sub`) ?? [])];
   if (subjects.length === 0) {

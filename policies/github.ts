@@ -12,6 +12,7 @@ import * as github from "@pulumi/github";
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { validateResourceOfType } from "@pulumi/policy";
 import { dependenciesOfType, githubRepoOfUrl, imageAutomations, list, num, ofTypes, q, record, str, UNKNOWN, Unknowns } from "./support";
+import { splitRepository } from "./vocabulary";
 
 const DEPLOY_KEY = "github:index/repositoryDeployKey:RepositoryDeployKey";
 const PRIVATE_KEY = "tls:index/privateKey:PrivateKey";
@@ -26,7 +27,7 @@ function repositoryOf(key: PolicyResource): string | undefined {
 
 /** True when `repository` (`name` or `owner/name`) is the repository `full` (`owner/name`). */
 function sameRepository(repository: string, full: string): boolean {
-  return repository.includes("/") ? repository === full : full.split("/")[1] === repository;
+  return splitRepository(repository).owner !== undefined ? repository === full : splitRepository(full).name === repository;
 }
 
 /** Deploy key read-only: write access only where image automation pushes. */

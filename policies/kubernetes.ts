@@ -31,6 +31,7 @@ import {
   type Props,
 } from "./support";
 import { hasChildren, podTemplatesOf, type PodTemplate } from "./pod-templates";
+import { EXACT_VERSION, GITHUB_KNOWN_HOSTS, imageParts, pinnedByDigest } from "./vocabulary";
 
 const NAMESPACE = "kubernetes:core/v1:Namespace";
 const NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
@@ -38,7 +39,6 @@ const SECRET = "kubernetes:core/v1:Secret";
 const HELM_TYPES = ["kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart"];
 const MANIFEST_TYPES = ["kubernetes:yaml/v2:ConfigFile", "kubernetes:yaml/v2:ConfigGroup"];
 
-const EXACT_VERSION = /^v?\d+\.\d+\.\d+$/;
 
 /**
  * Helm charts that install the reconciler, by repository and chart name: the Flux Operator's
@@ -274,14 +274,6 @@ export const k8sResourcesProbes: ResourceValidationPolicy = {
   }),
 };
 
-/** Splits an image reference into its tag and digest. */
-export function imageParts(image: string): { tag?: string; digest?: string } {
-  const [name = "", digest] = image.split("@");
-  const lastSegment = name.slice(name.lastIndexOf("/") + 1);
-  const colon = lastSegment.indexOf(":");
-  return { ...(colon >= 0 ? { tag: lastSegment.slice(colon + 1) } : {}), ...(digest !== undefined ? { digest } : {}) };
-}
-
 /** Images: pinned by digest, never `:latest`. */
 export const k8sImageDigest: StackValidationPolicy = {
   name: "k8s-image-digest",
@@ -294,7 +286,7 @@ export const k8sImageDigest: StackValidationPolicy = {
       if (container.spec.image === undefined) continue;
       const image = str(container.spec.image) ?? "";
       const { tag, digest } = imageParts(image);
-      const pinned = digest !== undefined && /^sha256:[a-f0-9]{64}$/.test(digest);
+      const pinned = pinnedByDigest(image);
       if (tag === "latest") report(`${label} image ${q(image)} uses the latest tag; name a release tag and pin its digest (@sha256:...)`);
       else if (!pinned && tag === undefined) report(`${label} image ${q(image)} has no tag or digest, which means latest; pin it by digest (@sha256:...)`);
       if (!pinned && (tag !== undefined || digest !== undefined)) report(`${label} image ${q(image)} is not pinned by digest (@sha256:<64 hex digits>)`);
@@ -434,13 +426,6 @@ export const k8sReconcilerNetworkPolicies: StackValidationPolicy = {
 // ---------------------------------------------------------------------------------------------
 // Flux Git credentials and versions
 // ---------------------------------------------------------------------------------------------
-
-/** GitHub's published SSH host keys (api.github.com/meta), in known_hosts form. */
-export const GITHUB_KNOWN_HOSTS = [
-  "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
-  "github.com ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEmKSENjQEezOmxkZMy7opKgwFB9nkt5YRrYMjNuG5N87uRgg6CLrbo5wAdT/y6v0mKV0U2w0WZ2YB/++Tpockg=",
-  "github.com ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABgQCj7ndNxQowgcQnjshcLrqPEiiphnt+VTTvDP6mHBL9j1aNUkY4Ue1gvwnGLVlOhGeYrnZaMgRK6+PKCUXaDbC7qtbW8gIkhL7aGCsOr/C56SJMy/BCZfxd1nWzAOxSDPgVsmerOBYfNqltV9/hWCqBywINIR+5dIg6JTJ72pcEpEjcYgXkE2YEFXV1JHnsKgbLWNlhScqb2UmyRkQyytRLtL+38TGxkxCflmO+5Z8CSSNY7GidjMIZ7Q4zMjA2n1nGrlTDkzwDCsw+wqFPGQA179cnfGWOWRVruj16z6XyvxvjJwbz0wQZ75XK5tKSb7FNyeIEs4TT4jk+S4dhPeAUC5y+bDYirYgM4GC7uEnztnZyaVWQ7B381AK4Qdrwt51ZqExKbQpTUNn+EjqoTwvqNj4kqx5QUCI0ThS/YkOxJCXmPUWZbhjpCg56i+2aB6CmK2JGhn57K5mj0MNdBXA4/WnwH6XoPWJzK5Nyu2zB3nAZp+S5hpQs+p1vN1/wsjk=",
-];
 
 /**
  * What Flux's SSH authentication needs: the private key and the host keys; `identity.pub` is

@@ -18,6 +18,7 @@ import * as path from "node:path";
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { load, loadAll } from "js-yaml";
 import { actionCovers, isEveryone, kubernetesKind, isFluxInstance, list, objectMeta, ofTypes, parseDocument, q, record, str, UNKNOWN, Unknowns } from "./support";
+import { SECRET_MASK, SOPS_KEY_TAG } from "./vocabulary";
 
 const SECRET = "kubernetes:core/v1:Secret";
 const ROLE = "aws:iam/role:Role";
@@ -26,8 +27,6 @@ const KMS_KEY_POLICY = "aws:kms/keyPolicy:KeyPolicy";
 const KMS_GRANT = "aws:kms/grant:Grant";
 const isKustomization = kubernetesKind("kustomize.toolkit.fluxcd.io", "Kustomization");
 
-/** What a plan's `--out` render shows instead of a secret value. */
-const MASKED = "[secret]";
 
 /** A value SOPS encrypted (getsops/sops v3.11.0 aes/cipher.go: `ENC[AES256_GCM,data:...,iv:...,tag:...,type:...]`). */
 const ENCRYPTED_VALUE = /^ENC\[AES256_GCM,data:[^\]]*,iv:[^\]]+,tag:[^\]]+,type:[a-z]+\]$/;
@@ -50,7 +49,7 @@ function secretDocumentProblems(doc: Record<string, unknown>, file: string): str
   const values = fields.flatMap((field) => Object.entries(record(doc[field]) ?? {}).map(([key, value]) => ({ field, key, value })));
   if (!hasSopsMetadata(doc)) {
     // A plan render: every value masked, nothing in it to leak.
-    if (values.every(({ value }) => value === MASKED)) return [];
+    if (values.every(({ value }) => value === SECRET_MASK)) return [];
     return [`${file}: Secret ${q(name)} has plaintext ${fields.join(" and ")} and no SOPS metadata; only SOPS-encrypted Secrets belong in Git (sops --encrypt --in-place ${file})`];
   }
   return values
@@ -486,8 +485,6 @@ export const fluxSecretsSopsOnly: StackValidationPolicy = {
 /** Actions that read a key's plaintext: decrypting, re-encrypting it under another key, or granting either. */
 const DECRYPTING_ACTIONS = ["kms:Decrypt", "kms:ReEncryptFrom", "kms:CreateGrant"];
 
-/** The tag that marks a SOPS key. */
-export const SOPS_KEY_TAG = { key: "gitops-platform/purpose", value: "sops" } as const;
 
 /** A role kustomize-controller's ServiceAccount assumes (IRSA): its full ARN and its name for messages. */
 interface ControllerRole {

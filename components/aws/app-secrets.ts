@@ -21,6 +21,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { irsaTrustPolicy } from "./image-reflector-role";
+import { SOPS_KEY_TAG } from "../../policies/vocabulary";
 
 /** Type token of {@link AppSecrets}. */
 export const APP_SECRETS_TYPE = "gitops-platform:aws:AppSecrets";
@@ -189,7 +190,7 @@ export class AppSecrets extends pulumi.ComponentResource {
           .apply(([decrypter, encrypters, administrators, readerArns]) =>
             appSecretsKeyPolicy({ decrypter, encrypters, administrators, readers: readerArns }),
           ),
-        tags: { "gitops-platform/purpose": "sops" },
+        tags: { [SOPS_KEY_TAG.key]: SOPS_KEY_TAG.value },
       },
       keep,
     );

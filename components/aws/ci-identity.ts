@@ -23,7 +23,7 @@ import {
   previewStatePolicy,
   pushPolicy,
 } from "./ci-policies";
-import { STS_AUDIENCE } from "./web-identity";
+import { STS_AUDIENCE } from "../../policies/vocabulary";
 
 /** Type token of {@link CiIdentity}. */
 export const CI_IDENTITY_TYPE = "gitops-platform:aws:CiIdentity";

@@ -3,8 +3,7 @@
  * policy, an app's push policy, the preview and drift roles' control-plane reads with their
  * explicit data-read denials, and the deploy role's permissions: pure functions of names and ARNs.
  */
-import { RESOURCE_WILDCARD_ACTIONS } from "../../policies/aws-iam";
-import { PUSH_ACTIONS } from "./registry";
+import { ECR_LOGIN_ACTION, ECR_PUSH_ACTIONS, RESOURCE_WILDCARD_ACTIONS } from "../../policies/vocabulary";
 import { webIdentityTrustPolicy } from "./web-identity";
 
 /** GitHub Actions' OIDC issuer host; also the prefix of its claim keys in IAM conditions. */
@@ -108,7 +107,7 @@ export function controlPlaneReadPolicy(scope: ReadScope): string {
   const iam = `arn:${partition}:iam::${accountId}`;
   const statements: Record<string, unknown>[] = [
     // No resource-level permissions: describe calls of EC2 and the alias listing of KMS.
-    { Sid: "DescribeNetworkAndAliases", Effect: "Allow", Action: RESOURCE_WILDCARD_ACTIONS.filter((a) => a !== "ecr:GetAuthorizationToken"), Resource: "*" },
+    { Sid: "DescribeNetworkAndAliases", Effect: "Allow", Action: RESOURCE_WILDCARD_ACTIONS.filter((a) => a !== ECR_LOGIN_ACTION), Resource: "*" },
     {
       Sid: "ReadWebAcls",
       Effect: "Allow",
@@ -188,8 +187,8 @@ export function pushPolicy(repositoryArn: string): string {
   return JSON.stringify({
     Version: "2012-10-17",
     Statement: [
-      { Sid: "RegistryLogin", Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
-      { Sid: "PushOwnRepository", Effect: "Allow", Action: PUSH_ACTIONS, Resource: repositoryArn },
+      { Sid: "RegistryLogin", Effect: "Allow", Action: ECR_LOGIN_ACTION, Resource: "*" },
+      { Sid: "PushOwnRepository", Effect: "Allow", Action: ECR_PUSH_ACTIONS, Resource: repositoryArn },
     ],
   });
 }

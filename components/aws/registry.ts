@@ -4,28 +4,10 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { ECR_PULL_ACTIONS, ECR_PUSH_ACTIONS } from "../../policies/vocabulary";
 
 /** Type token of {@link Registry}. */
 export const REGISTRY_TYPE = "gitops-platform:aws:Registry";
-
-/** What pushing an image needs, and nothing more. */
-export const PUSH_ACTIONS = [
-  "ecr:BatchCheckLayerAvailability",
-  "ecr:InitiateLayerUpload",
-  "ecr:UploadLayerPart",
-  "ecr:CompleteLayerUpload",
-  "ecr:PutImage",
-  "ecr:BatchGetImage",
-];
-
-/** What the image reflector needs to list tags and read manifests. */
-export const PULL_ACTIONS = [
-  "ecr:BatchCheckLayerAvailability",
-  "ecr:BatchGetImage",
-  "ecr:GetDownloadUrlForLayer",
-  "ecr:DescribeImages",
-  "ecr:ListImages",
-];
 
 /** Defaults of the optional {@link RegistryArgs}; the stack contract's `registry` section defaults to them too. */
 export const REGISTRY_DEFAULTS = { keepLastImages: 30, untaggedExpiryDays: 7 } as const;
@@ -82,9 +64,9 @@ export function lifecyclePolicy(untaggedExpiryDays: number, keepLastImages: numb
 
 /** The repository policy: push by the CI role, pull by the reconciler's role when there is one. */
 export function repositoryPolicy(pushRoleArn: string, pullRoleArn: string | undefined): string {
-  const statements: object[] = [{ Sid: "PushByCi", Effect: "Allow", Principal: { AWS: pushRoleArn }, Action: PUSH_ACTIONS }];
+  const statements: object[] = [{ Sid: "PushByCi", Effect: "Allow", Principal: { AWS: pushRoleArn }, Action: ECR_PUSH_ACTIONS }];
   if (pullRoleArn !== undefined) {
-    statements.push({ Sid: "PullByReconciler", Effect: "Allow", Principal: { AWS: pullRoleArn }, Action: PULL_ACTIONS });
+    statements.push({ Sid: "PullByReconciler", Effect: "Allow", Principal: { AWS: pullRoleArn }, Action: ECR_PULL_ACTIONS });
   }
   return JSON.stringify({ Version: "2012-10-17", Statement: statements });
 }

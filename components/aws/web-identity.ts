@@ -4,8 +4,7 @@
  * its ARN, the audience pinned to STS, and an exact subject (StringEquals, never StringLike).
  */
 
-/** The audience AWS STS expects in web-identity tokens. */
-export const STS_AUDIENCE = "sts.amazonaws.com";
+import { STS_AUDIENCE } from "../../policies/vocabulary";
 
 /** A trust policy for tokens of the OIDC provider `providerArn` (issuer host `issuerHost`) with exactly this subject, or one of these. */
 export function webIdentityTrustPolicy(providerArn: string, issuerHost: string, subject: string | readonly string[]): string {

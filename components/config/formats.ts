@@ -131,7 +131,7 @@ export const hostName = z
     (value) =>
       value.length <= 253 &&
       value.split(".").length >= 2 &&
-      value.split(".").every((label) => /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(label)),
+      value.split(".").every((label) => RFC1123_LABEL.test(label)),
     "expected a lowercase DNS host name such as flux-webhook.example.com",
   );
 

@@ -3,6 +3,7 @@
  * listing every problem with its key path; secret values are never quoted (redaction).
  */
 import type { z } from "zod";
+import { SECRET_MASK } from "../../policies/vocabulary";
 import { findPlaceholders } from "./placeholders";
 import { crossFieldProblems, notificationProblems, parseSections } from "./rules";
 import { configSchema, NOTIFICATION_SECRET_KEYS, withDerivedDefaults } from "./schema";
@@ -132,7 +133,7 @@ function secretFragments(raw: RawConfig): string[] {
 /** A problem with every secret value in its text (not its key path) replaced by `[secret]`. */
 function redact(problem: string, fragments: readonly string[]): string {
   const cut = problem.indexOf(": ") + 2;
-  const text = fragments.reduce((rest, fragment) => rest.split(fragment).join("[secret]"), problem.slice(cut));
+  const text = fragments.reduce((rest, fragment) => rest.split(fragment).join(SECRET_MASK), problem.slice(cut));
   return problem.slice(0, cut) + text;
 }
 

@@ -4,6 +4,7 @@
  * every message names the key to change.
  */
 import * as crypto from "node:crypto";
+import { imageParts, pinnedByDigest, splitRepository } from "../../policies/vocabulary";
 import { OFFLINE_SECRET } from "../offline-secret";
 import { cidrContains, quantityValue } from "./formats";
 import { configSchema, defaultPushBranch, NOTIFICATION_SECRET_KEYS, notificationsSection, RECONCILER_DEFAULTS, type ImagePolicy } from "./schema";
@@ -107,7 +108,7 @@ export function crossFieldProblems(config: Sections, stack: string): string[] {
     // The provider acts on one owner and addresses repositories by name, so every repo is the owner's.
     const owner = github.owner;
     const ownerProblem = (repo: string, path: (string | number)[]) => {
-      const repoOwner = repo.split("/")[0] ?? "";
+      const repoOwner = splitRepository(repo).owner ?? "";
       if (repoOwner.toLowerCase() !== owner.toLowerCase()) {
         problems.push(`${keyPath(path)}: owner ${repoOwner} differs from github.owner ${owner}; the GitHub provider manages one owner's repositories`);
       }
@@ -148,7 +149,7 @@ export function crossFieldProblems(config: Sections, stack: string): string[] {
 
   if (production) {
     if (reconciler) {
-      if (!reconciler.operator.image.includes("@sha256:")) {
+      if (!pinnedByDigest(reconciler.operator.image)) {
         problems.push(`${keyPath(["reconciler", "operator", "image"])}: production needs an image pinned by digest (@sha256:...)`);
       }
     }
@@ -284,8 +285,7 @@ function operatorProblems(operator: Schema["reconciler"]["operator"]): string[] 
   const problems: string[] = [];
 
   // The CRDs come from operator.version's release; an operator of another release would run against them.
-  const lastSegment = operator.image.replace(/@sha256:[a-f0-9]{64}$/, "").split("/").pop() ?? "";
-  const tag = /:([\w][\w.-]{0,127})$/.exec(lastSegment)?.[1];
+  const { tag } = imageParts(operator.image);
   if (tag !== undefined && tag !== operator.version) {
     problems.push(`${keyPath(["reconciler", "operator", "image"])}: tag ${tag} does not match reconciler.operator.version ${operator.version} (the CRDs come from that release)`);
   }

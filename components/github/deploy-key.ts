@@ -27,7 +27,8 @@ import * as github from "@pulumi/github";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { GITHUB_KNOWN_HOSTS, knownHostsFile, knownHostsLineProblem } from "./known-hosts";
+import { GITHUB_KNOWN_HOSTS, splitRepository } from "../../policies/vocabulary";
+import { knownHostsFile, knownHostsLineProblem } from "./known-hosts";
 import { githubRepoProblem } from "../names";
 
 /** Type token of {@link DeployKey}. */
@@ -117,7 +118,7 @@ export class DeployKey extends pulumi.ComponentResource {
     this.readOnly = !readWrite;
     this.generation = generation;
     this.title = `flux ${args.environment} (${args.purpose}, ${readWrite ? "read-write" : "read-only"}) gen ${generation}`;
-    const repositoryName = args.repository.split("/")[1] as string;
+    const repositoryName = splitRepository(args.repository).name;
 
     // The generation is in the logical names: a bump declares new resources (created first) and
     // drops the old ones (deleted after every create and update); see the file comment.

@@ -21,6 +21,7 @@
  */
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
+import { splitRepository } from "../../policies/vocabulary";
 import { githubRepoProblem } from "../names";
 
 /** Type token of {@link GithubWiring}. */
@@ -114,7 +115,7 @@ export class GithubWiring extends pulumi.ComponentResource {
       const ruleset = new github.RepositoryRuleset(
         `${name}-branch-ruleset`,
         {
-          repository: repoName(args.configRepo),
+          repository: splitRepository(args.configRepo).name,
           name: `${args.environment} environment branch`,
           target: "branch",
           enforcement: "active",
@@ -148,7 +149,7 @@ export class GithubWiring extends pulumi.ComponentResource {
     const names = ciVariableNames(args.environment);
     const ciVariables: Record<string, string[]> = {};
     for (const app of apps) {
-      const repository = repoName(app.repository);
+      const repository = splitRepository(app.repository).name;
       const variables: [string, string, pulumi.Input<string>][] = [
         ["role-arn", names.roleArn, app.ciRoleArn],
         ["ecr-url", names.ecrRepositoryUrl, app.ecrRepositoryUrl],
@@ -163,10 +164,6 @@ export class GithubWiring extends pulumi.ComponentResource {
 
     this.registerOutputs({ protectedBranch: this.protectedBranch, rulesetId: this.rulesetId, ciVariables: this.ciVariables });
   }
-}
-
-function repoName(repository: string): string {
-  return repository.split("/")[1] as string;
 }
 
 function argProblems(args: GithubWiringArgs, reviews: number, checks: readonly string[], protect: boolean, apps: readonly AppCiWiring[]): string[] {

@@ -3,28 +3,9 @@
  *
  * The reconciler verifies GitHub's host key against these lines on every fetch; nothing is ever
  * scanned on first use (trust-on-first-use would accept whatever answers on port 22 the first time).
+ * GitHub's own keys are part of the vocabulary the policy pack shares (policies/vocabulary.ts).
  */
-
-/**
- * GitHub's published SSH host keys for github.com, as `known_hosts` lines.
- *
- * Source: GitHub Docs, "GitHub's SSH key fingerprints"
- * (https://docs.github.com/en/authentication/keeping-your-account-and-data-secure/githubs-ssh-key-fingerprints),
- * also served as `ssh_keys` by https://api.github.com/meta; checked 2026-11-21. The RSA key is the
- * one GitHub rotated to on 2023-03-24. Their SHA256 fingerprints, which a test recomputes:
- * - ssh-ed25519          SHA256:+DiY3wvvV6TuJJhbpZisF/zLDA0zPMSvHdkr4UvCOqU
- * - ecdsa-sha2-nistp256  SHA256:p2QAMXNIC1TJYWeIOttrVc98/R1BUFWu3/LiyKgUfQM
- * - ssh-rsa              SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s
- * If GitHub rotates a host key, update this constant (or override `github.knownHosts` in config).
- */
-export const GITHUB_KNOWN_HOSTS: readonly string[] = Object.freeze([
-  "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
-  "github.com ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEmKSENjQEezOmxkZMy7opKgwFB9nkt5YRrYMjNuG5N87uRgg6CLrbo5wAdT/y6v0mKV0U2w0WZ2YB/++Tpockg=",
-  "github.com ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABgQCj7ndNxQowgcQnjshcLrqPEiiphnt+VTTvDP6mHBL9j1aNUkY4Ue1gvwnGLVlOhGeYrnZaMgRK6+PKCUXaDbC7qtbW8gIkhL7aGCsOr/C56SJMy/BCZfxd1nWzAOxSDPgVsmerOBYfNqltV9/hWCqBywINIR+5dIg6JTJ72pcEpEjcYgXkE2YEFXV1JHnsKgbLWNlhScqb2UmyRkQyytRLtL+38TGxkxCflmO+5Z8CSSNY7GidjMIZ7Q4zMjA2n1nGrlTDkzwDCsw+wqFPGQA179cnfGWOWRVruj16z6XyvxvjJwbz0wQZ75XK5tKSb7FNyeIEs4TT4jk+S4dhPeAUC5y+bDYirYgM4GC7uEnztnZyaVWQ7B381AK4Qdrwt51ZqExKbQpTUNn+EjqoTwvqNj4kqx5QUCI0ThS/YkOxJCXmPUWZbhjpCg56i+2aB6CmK2JGhn57K5mj0MNdBXA4/WnwH6XoPWJzK5Nyu2zB3nAZp+S5hpQs+p1vN1/wsjk=",
-]);
-
-/** The only host the reconciler connects to over SSH. */
-export const GITHUB_SSH_HOST = "github.com";
+import { GITHUB_SSH_HOST } from "../../policies/vocabulary";
 
 /**
  * Host key types a pinned line may carry: the ones GitHub publishes plus the larger ECDSA curves.

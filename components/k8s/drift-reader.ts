@@ -23,7 +23,7 @@ export interface ManagedKinds {
 
 /**
  * The kinds the program declares in the cluster (Secrets apart): what a refresh reads. A new kind in
- * a component needs its line here; test/drift-reader.test.ts fails on any kind of either stack's
+ * a component needs its line here; test/components/drift-reader.test.ts fails on any kind of either stack's
  * plan that is missing.
  */
 export const MANAGED_KINDS: readonly ManagedKinds[] = [

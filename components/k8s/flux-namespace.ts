@@ -5,6 +5,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { RFC1123_LABEL } from "../../policies/vocabulary";
 
 /** Type token of {@link FluxNamespace}. */
 export const FLUX_NAMESPACE_TYPE = "gitops-platform:k8s:FluxNamespace";
@@ -28,7 +29,7 @@ export class FluxNamespace extends pulumi.ComponentResource {
   constructor(name: string, args: FluxNamespaceArgs, opts?: pulumi.ComponentResourceOptions) {
     super(FLUX_NAMESPACE_TYPE, name, {}, opts);
     const labels = args.labels ?? {};
-    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(args.name)) {
+    if (!RFC1123_LABEL.test(args.name)) {
       throw new Error(`${FLUX_NAMESPACE_TYPE} ${name}: namespace ${JSON.stringify(args.name)} is not an RFC 1123 label`);
     }
 

@@ -12,15 +12,13 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { METRICS_PORT } from "../../policies/vocabulary";
 
 /** Type token of {@link FluxNetworkPolicies}. */
 export const FLUX_NETWORK_POLICIES_TYPE = "gitops-platform:k8s:FluxNetworkPolicies";
 
 /** Flux's NetworkPolicies that these replace. */
 export const REPLACED_FLUX_POLICIES = ["allow-scraping", "allow-webhooks"] as const;
-
-/** Port every Flux controller and the operator serve metrics on. */
-export const METRICS_PORT = 8080;
 
 export interface FluxNetworkPoliciesArgs {
   /** Namespace of Flux (the FluxNamespace's name output). */

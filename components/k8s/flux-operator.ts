@@ -23,14 +23,13 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { loadAll } from "js-yaml";
 import vendored from "../../vendor/flux-operator/manifest.json";
+import { METRICS_PORT } from "../../policies/vocabulary";
 
 /** Type token of {@link FluxOperator}. */
 export const FLUX_OPERATOR_TYPE = "gitops-platform:k8s:FluxOperator";
 
 /** Name of the operator's Deployment, ServiceAccount and Service (upstream's). */
 export const OPERATOR_NAME = "flux-operator";
-/** Port of the operator's Prometheus metrics (`--metrics-addr :8080`). */
-export const OPERATOR_METRICS_PORT = 8080;
 /** The ServiceAccount a ResourceSet without one is applied as, in its own namespace. */
 export const DEFAULT_SERVICE_ACCOUNT = OPERATOR_NAME;
 /** Port of the operator's health endpoints (`--health-addr :8081`). */
@@ -193,7 +192,7 @@ export class FluxOperator extends pulumi.ComponentResource {
         spec: {
           type: "ClusterIP",
           selector: labels,
-          ports: [{ name: "http", port: OPERATOR_METRICS_PORT, protocol: "TCP", targetPort: "http-metrics" }],
+          ports: [{ name: "http", port: METRICS_PORT, protocol: "TCP", targetPort: "http-metrics" }],
         },
       },
       { parent: this },
@@ -214,7 +213,7 @@ export class FluxOperator extends pulumi.ComponentResource {
               annotations: {
                 "kubectl.kubernetes.io/default-container": "manager",
                 "prometheus.io/scrape": "true",
-                "prometheus.io/port": String(OPERATOR_METRICS_PORT),
+                "prometheus.io/port": String(METRICS_PORT),
                 "prometheus.io/path": "/metrics",
               },
             },
@@ -243,7 +242,7 @@ export class FluxOperator extends pulumi.ComponentResource {
                     seccompProfile: { type: "RuntimeDefault" },
                   },
                   ports: [
-                    { containerPort: OPERATOR_METRICS_PORT, name: "http-metrics", protocol: "TCP" },
+                    { containerPort: METRICS_PORT, name: "http-metrics", protocol: "TCP" },
                     { containerPort: OPERATOR_HEALTH_PORT, name: "http", protocol: "TCP" },
                   ],
                   livenessProbe: { httpGet: { path: "/healthz", port: OPERATOR_HEALTH_PORT }, initialDelaySeconds: 15, periodSeconds: 20 },

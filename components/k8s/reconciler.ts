@@ -10,6 +10,7 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { ECR_LOGIN_ACTION, ECR_READ_ACTIONS } from "../../policies/vocabulary";
 import { AppSource } from "./app-source";
 import { FluxInstance } from "./flux-instance";
 import { FluxNetworkPolicies, REPLACED_FLUX_POLICIES } from "./flux-network-policies";
@@ -55,16 +56,6 @@ export interface ReconcilerSettings {
     readonly sslPolicy?: string;
   };
 }
-
-/** The ECR actions image-reflector-controller needs to list and inspect tags. */
-export const ECR_READ_ACTIONS = [
-  "ecr:BatchCheckLayerAvailability",
-  "ecr:BatchGetImage",
-  "ecr:DescribeImages",
-  "ecr:DescribeRepositories",
-  "ecr:GetDownloadUrlForLayer",
-  "ecr:ListImages",
-] as const;
 
 /** One application the reconciler pulls. */
 export interface ReconcilerApp {
@@ -126,7 +117,7 @@ export function ecrReadPolicy(repositoryArns: readonly string[]): string {
     Statement: [
       { Sid: "ReadRepositories", Effect: "Allow", Action: [...ECR_READ_ACTIONS], Resource: [...repositoryArns] },
       // Registry login is account-wide in ECR: it cannot be scoped to repositories.
-      { Sid: "RegistryLogin", Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
+      { Sid: "RegistryLogin", Effect: "Allow", Action: ECR_LOGIN_ACTION, Resource: "*" },
     ],
   });
 }

@@ -17,6 +17,7 @@ import * as crypto from "node:crypto";
 import * as github from "@pulumi/github";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { splitRepository } from "../../policies/vocabulary";
 import * as random from "@pulumi/random";
 
 /** Type token of {@link WebhookReceiver}. */
@@ -167,7 +168,7 @@ export class WebhookReceiver extends pulumi.ComponentResource {
     this.loadBalancerHostname = ingress.status.apply((status) => status?.loadBalancer?.ingress?.[0]?.hostname ?? "");
 
     for (const repository of args.repositories) {
-      const repoName = repository.split("/")[1] ?? repository;
+      const repoName = splitRepository(repository).name;
       new github.RepositoryWebhook(
         `${name}-hook-${repoName}`,
         {

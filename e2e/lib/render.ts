@@ -78,7 +78,7 @@ export function e2eStackConfig(root: string, stack: string, hostKey: KeyPair, di
 export async function render(options: RenderOptions): Promise<Rendered> {
   const config = e2eStackConfig(options.root, options.stack, options.hostKey, options.dir);
   const out = path.join(options.dir, `rendered-${options.stack}`);
-  const plan = await run(process.execPath, [path.join(options.root, "tools", "plan.cjs"), "--stack", options.stack, "--config", config, "--out", out], {
+  const plan = await run(process.execPath, [path.join(options.root, "tools", "plan", "cli.mts"), "--stack", options.stack, "--config", config, "--out", out], {
     cwd: options.root,
     timeoutMs: 300_000,
   });

@@ -9,7 +9,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { runProgram } from "../../tools/engine";
 import { evaluatePolicies, projectPolicyPack } from "../../tools/engine/policy";
 import { isUnknown } from "../../tools/engine/values";
-import { analyzeWithServer } from "../support/crossguard-server.cjs";
+import { analyzeWithServer } from "../support/crossguard-server";
 
 const root = path.resolve(__dirname, "..", "..");
 

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { policies } from "../../policies/rules";
 import { evaluatePolicies, parsePolicyPackConfig, projectPolicyPack } from "../../tools/engine/policy";
-import { policyTable, TABLE_END, TABLE_START, withTable } from "../../tools/policy-table";
+import { policyTable, TABLE_END, TABLE_START, withTable } from "../../tools/generate/policy-table";
 import { plan } from "./harness";
 
 const root = path.resolve(__dirname, "..", "..");

@@ -3,13 +3,13 @@ import type { RecordedResource } from "../../tools/engine";
 import {
   fluxGitSecret,
   fluxPinnedVersions,
-  GITHUB_KNOWN_HOSTS,
   k8sImageDigest,
   k8sPodSecurity,
   k8sReconcilerNamespaceRestricted,
   k8sReconcilerNetworkPolicies,
   k8sResourcesProbes,
 } from "../../policies/kubernetes";
+import { GITHUB_KNOWN_HOSTS } from "../../policies/vocabulary";
 import { messages, res, stackUnknownNote, UNKNOWN, violations, withInputs } from "./harness";
 
 const DIGEST = `sha256:${"a".repeat(64)}`;

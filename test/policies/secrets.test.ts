@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { fakeOpensshPrivateKey } from "../support/fake-keys";
 import { secretMaterialPlaintext } from "../../policies/secrets";
 import { SDK_SECRET_PROPERTIES } from "../../policies/sdk-secret-properties";
-import { renderModule, sdkSecretProperties, secretPropertiesOfModule } from "../../tools/secret-properties";
+import { renderModule, sdkSecretProperties, secretPropertiesOfModule } from "../../tools/generate/secret-properties";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { messages, res, STACK_URN, stackUnknownNote, UNKNOWN, violations } from "./harness";

@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { appSecretsKeyPolicy } from "../../components/aws/app-secrets";
-import { syncedPathsOfStacks } from "../../tools/check-secrets";
+import { syncedPathsOfStacks } from "../../tools/ci/check-secrets";
 import { irsaTrustPolicy } from "../../components/aws/image-reflector-role";
 import { fluxSecretsSopsOnly, manifestSecretProblems, manifestTextProblems, repositoryRoot, sopsKeyDecryptOnlyController } from "../../policies/sops";
 import { actionCovers } from "../../policies/support";

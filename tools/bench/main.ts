@@ -7,7 +7,7 @@
  *
  *   P1  plan --stack prod --json  vs  the floor: node loading the SDKs the program uses, then exiting
  *   P2  plan of a prod config with 50 applications  vs  the same config with 1
- *   P3  the whole test command (node tools/test.cjs)
+ *   P3  the whole test command (node tools/build/test.mts)
  *   P4  plan --stack prod --diff HEAD --json  vs  plan --stack prod --json (the diff plans twice)
  *
  * Targets live here, not in tests: P1 ≤ 1.25× floor, P2 ≤ 1.5×, P3 ≤ 60 s, P4 ≤ 2.2× (two plans + 10 %).
@@ -139,7 +139,7 @@ function run(argv: string[]): number {
   const only = new Set((values.only ?? "").split(",").map((s) => s.trim().toUpperCase()));
   const log = (text: string) => process.stderr.write(text);
   const node = process.execPath;
-  const plan = path.join(root, "tools", "plan.cjs");
+  const plan = path.join(root, "tools", "plan", "cli.mts");
   const planFlags = planNodeFlags();
   const rows: Record<string, unknown>[] = [];
 
@@ -184,14 +184,14 @@ function run(argv: string[]): number {
   }
   if (only.has("P3")) {
     log("P3 test command ");
-    const tests: Command = { label: "tests", argv: [node, path.join(root, "tools", "test.cjs")] };
+    const tests: Command = { label: "tests", argv: [node, path.join(root, "tools", "build", "test.mts")] };
     measure(tests);
     const samples: Sample[] = [];
     for (let i = 0; i < runs; i++) {
       samples.push(measure(tests));
       log(".");
     }
-    rows.push({ id: "P3", a: summarize("node tools/test.cjs", samples), targetSeconds: 60 });
+    rows.push({ id: "P3", a: summarize("node tools/build/test.mts", samples), targetSeconds: 60 });
     log("\n");
   }
 

@@ -12,7 +12,7 @@ import { expandComponents, type Unexpanded } from "./expand";
 import { answerInvoke } from "./invokes";
 import { decode, UNKNOWN, isUnknown, mask, valueAt, joinPath } from "./values";
 // Entry files are bundled with esbuild (cached) and evaluated anew on every run.
-import { loadBundled } from "../bundle.cjs";
+import { loadBundled } from "../build/bundle.mts";
 
 export { UNKNOWN, isUnknown, mask, valueAt, joinPath };
 export { loadStackConfig, readProject, readYamlMapping, StackFileError, type ShowPath, type StackConfig } from "./stack-config";

@@ -10,7 +10,7 @@
  *   config, then `--policy-pack-config` (per-policy level or `{ enforcementLevel, ...props }`, and
  *   `all`), validated against each policy's config schema.
  * - Other packs load from their directory (`plan --policy-pack DIR`): the entry is bundled with
- *   esbuild (tools/bundle.cjs) and run with @pulumi/policy's PolicyPack replaced by a class that
+ *   esbuild (tools/build/bundle.mts) and run with @pulumi/policy's PolicyPack replaced by a class that
  *   only records its arguments, so no analyzer server starts and nothing exits the process.
  */
 import * as fs from "node:fs";
@@ -30,7 +30,7 @@ import type {
   StackValidationPolicy,
 } from "@pulumi/policy";
 import type { PlanResult, PolicyViolation, RecordedResource } from "./index";
-import { loadBundled } from "../bundle.cjs";
+import { loadBundled } from "../build/bundle.mts";
 import { isUnknown } from "./values";
 import { POLICY_PACK_NAME, policies as projectRules } from "../../policies/rules";
 

@@ -6,6 +6,7 @@
  * reference is an object with the URN. Recorded inputs are plain: secrets unwrapped (their paths
  * listed separately), unknowns replaced by {@link UNKNOWN}.
  */
+import { SECRET_MASK } from "../../policies/vocabulary";
 
 /** Signature key Pulumi puts on special serialised objects. */
 const SIG = "4dabf18193072939515e22adb298388d";
@@ -80,9 +81,9 @@ export function mask(value: unknown, secretPaths: readonly string[]): unknown {
     if (secrets.has(path)) {
       // A secret map (a Kubernetes Secret's data) keeps its keys visible; every value is hidden.
       if (item !== null && typeof item === "object" && !Array.isArray(item) && item !== UNKNOWN) {
-        return Object.fromEntries(Object.keys(item).map((key) => [key, "[secret]"]));
+        return Object.fromEntries(Object.keys(item).map((key) => [key, SECRET_MASK]));
       }
-      return "[secret]";
+      return SECRET_MASK;
     }
     if (item === UNKNOWN) return "[unknown]";
     if (Array.isArray(item)) return item.map((entry, i) => walk(entry, joinPath(path, i)));

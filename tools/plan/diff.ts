@@ -5,6 +5,7 @@
  */
 import { isUnknown, joinPath, mask, type PlanResult, type RecordedResource } from "../engine";
 import { replacementOf } from "./replacement";
+import { SECRET_MASK } from "../../policies/vocabulary";
 
 /** How a resource changes. */
 export type ChangeKind = "create" | "update" | "may-replace" | "replace" | "delete";
@@ -164,7 +165,7 @@ function sides(old: RecordedResource, now: RecordedResource, path: string): { be
     const masked = mask(resource.inputs, resource.secretPaths);
     const secret = resource.secretPaths.some((p) => p === path || path.startsWith(`${p}.`) || path.startsWith(`${p}[`));
     const value = at(masked, path);
-    return secret && value !== undefined ? "[secret]" : value;
+    return secret && value !== undefined ? SECRET_MASK : value;
   };
   const before = read(old);
   const after = read(now);

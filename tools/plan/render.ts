@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { dump } from "js-yaml";
 import { mask, maskedInputs, maskedOutputs, STACK_TYPE, type PlanResult, type PolicyViolation, type RecordedResource } from "../engine";
 import { diffCounts, renderDiff, type PlanDiff } from "./diff";
+import { SECRET_MASK } from "../../policies/vocabulary";
 
 // Values longer than this are printed as an indented document under their key, never cut.
 const INLINE_WIDTH = 100;
@@ -207,7 +208,7 @@ function clusterInputs(resource: RecordedResource): Record<string, unknown> {
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
       inputs[key] = {};
     } else if (BASE64_MAPS[inputs.kind] === key) {
-      inputs[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, v === "[secret]" || v === "[unknown]" ? Buffer.from(v).toString("base64") : v]));
+      inputs[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, v === SECRET_MASK || v === "[unknown]" ? Buffer.from(v).toString("base64") : v]));
     }
   }
   return inputs;
