@@ -21,6 +21,7 @@ import { startCluster, waitReady, type Kubectl } from "./lib/cluster";
 import { appConfig, appFiles, shippedClusterFiles, standInClusterFiles } from "./lib/fixtures";
 import { ed25519, git, Repo, startGitServer, stopGitServer, type KeyPair } from "./lib/git";
 import { killAllSync, start, stopAll } from "./lib/procs";
+import { succeeded, table, type Outcome } from "./lib/outcome";
 import { render, type K8sObject } from "./lib/render";
 import { assertPortFree, must as mustRun, run, seen, waitFor } from "./lib/util";
 
@@ -44,12 +45,6 @@ interface Scenario {
   readonly run: () => Promise<string>;
 }
 
-interface Outcome {
-  readonly name: string;
-  readonly result: "PASS" | "FAIL" | "BLOCKED";
-  readonly seconds: number;
-  readonly detail: string;
-}
 
 function log(message: string): void {
   process.stderr.write(`[e2e ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
@@ -129,25 +124,13 @@ export async function main(argv: string[]): Promise<number> {
     await stopAll();
   }
   const total = Math.round((Date.now() - t0) / 1000);
-  printTable(outcomes, buildSeconds, total);
-  const accepted = new Set(values["allow-blocked"] ? ["PASS", "BLOCKED"] : ["PASS"]);
-  const ok = outcomes.some((o) => o.result === "PASS") && outcomes.every((o) => accepted.has(o.result));
+  process.stdout.write(table(outcomes, buildSeconds, total));
+  const ok = succeeded(outcomes, values["allow-blocked"] ?? false);
   if (ok && !values.keep) fs.rmSync(work, { recursive: true, force: true });
   else log(`logs, rendered objects and repositories kept in ${work}`);
   return ok ? 0 : 1;
 }
 
-function printTable(outcomes: Outcome[], buildSeconds: number, total: number): void {
-  const width = Math.max(8, ...outcomes.map((o) => o.name.length));
-  const lines = [`${"scenario".padEnd(width)}  result  seconds  detail`];
-  for (const o of outcomes) lines.push(`${o.name.padEnd(width)}  ${o.result.padEnd(6)}  ${String(o.seconds).padStart(7)}  ${o.detail.replace(/\s+/g, " ").slice(0, 400)}`);
-  const count = (r: Outcome["result"]): number => outcomes.filter((o) => o.result === r).length;
-  const blocked = count("BLOCKED");
-  lines.push("", `build ${buildSeconds}s, total ${total}s`);
-  if (blocked > 0) lines.push(`skipped: ${blocked} BLOCKED scenario(s) cannot run on this machine (see detail); they did not pass`);
-  lines.push(`${count("PASS")} passed, ${count("FAIL")} failed${blocked > 0 ? `, ${blocked} skipped` : ""}`);
-  process.stdout.write(lines.join("\n") + "\n");
-}
 
 type Ports = Record<"etcd" | "etcdPeer" | "apiserver" | "storage" | "sourceMetrics" | "sourceHealth" | "kustomizeMetrics" | "kustomizeHealth" | "operatorMetrics" | "operatorHealth" | "git" | "registry", number>;
 
