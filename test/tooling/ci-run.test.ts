@@ -1,4 +1,5 @@
-// .ci/run installs the pinned Node 24 only when it is missing or another version, not on every run.
+// .ci/run installs the pinned Node 24 only when it is missing or another version, not on every run,
+// then runs the tests and the e2e (which accepts only BLOCKED scenarios besides passes).
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -31,12 +32,12 @@ function ciRun(installed: string | undefined, onTestFinished: (fn: () => void) =
 }
 
 describe.skipIf(olderNode === undefined)(".ci/run on a machine whose Node is older than 24", () => {
-  it("reuses the pinned Node already installed: only npm ci and npm test", ({ onTestFinished }) => {
-    expect(ciRun(`v${pinned}`, onTestFinished)).toEqual({ status: 0, stderr: "", calls: "--version\nci --no-audit --no-fund\ntest\n" });
+  it("reuses the pinned Node already installed: only npm ci, npm test and the e2e", ({ onTestFinished }) => {
+    expect(ciRun(`v${pinned}`, onTestFinished)).toEqual({ status: 0, stderr: "", calls: "--version\nci --no-audit --no-fund\ntest\nrun e2e -- --allow-blocked\n" });
   });
 
   it("installs the pinned Node when it is missing or another version", ({ onTestFinished }) => {
-    const install = "ci --prefix tools/build/node24 --no-audit --no-fund --loglevel=error\n--version\nci --no-audit --no-fund\ntest\n";
+    const install = "ci --prefix tools/build/node24 --no-audit --no-fund --loglevel=error\n--version\nci --no-audit --no-fund\ntest\nrun e2e -- --allow-blocked\n";
     expect(ciRun(undefined, onTestFinished)).toEqual({ status: 0, stderr: "", calls: install });
     expect(ciRun("v24.0.0", onTestFinished)).toEqual({ status: 0, stderr: "", calls: install });
   });
