@@ -14,6 +14,7 @@ import { OPERATOR_RESOURCES, VENDORED_OPERATOR_VERSION } from "./flux-operator";
 import { findPlaceholders } from "./placeholders";
 import { OFFLINE_SECRET } from "./offline-secret";
 import { knownHostsLineProblem } from "./known-hosts";
+import { promotionSection } from "./environments";
 import { ADMIN_PORTS, isIpv4Mapped, isWorldOpen, RISKY_PORTS } from "../policies/network-rules";
 
 /** The Pulumi project name; config keys of this project are `gitops-platform:<key>`. */
@@ -598,6 +599,8 @@ export const configSchema = z.strictObject({
   environment: dnsLabel,
   /** Production rules: exact versions, digests, protected storage, reviews, automation by PR. @default false */
   production: z.boolean().default(false),
+  /** Place in the order of promotion, checked across all stacks by components/environments.ts. @default {} */
+  promotion: promotionSection.prefault({}),
   aws: awsSection,
   github: githubSection,
   apps: z.array(appSection).default([]),

@@ -239,9 +239,12 @@ describe("parity with the CrossGuard analyzer", () => {
         new aws.s3.BucketPolicy("logs", { bucket: logs.id, policy: pulumi.jsonStringify({ Statement: [{ Effect: "Deny", Principal: "*", Action: "s3:*", Resource: logs.arn }] }) });
       },
     });
-    const config = JSON.parse(fs.readFileSync(path.join(root, "policies", "config", "staging.json"), "utf8")) as Record<string, unknown>;
+    // The config the stack runs with (its kind's: no policies/config/staging.json), as the workflows
+    // hand it to the CLI's analyzer (--policy-pack-config, from stack-settings' policy-config).
+    const pack = projectPolicyPack("staging", root);
+    const config = JSON.parse(fs.readFileSync(pack.config as string, "utf8")) as Record<string, unknown>;
     const server = await analyzeWithServer({ packDir: path.join(root, "policies"), config, result, isUnknown });
-    const ours = await evaluatePolicies(result, [projectPolicyPack("staging", root)]);
+    const ours = await evaluatePolicies(result, [pack]);
     const line = (v: { enforcementLevel: string; policyName: string; urn?: string; message: string }) => `${v.enforcementLevel} ${v.policyName} ${v.urn ?? "-"}: ${v.message}`;
     const fromServer = server.map(line).sort();
     expect(fromServer.filter((l) => l.includes("can't be known during preview"))).toHaveLength(2);

@@ -4,7 +4,10 @@
  * on small bad fixtures. Generic rules apply to every workflow (auditWorkflow); the per-workflow rules
  * pin what each delivery workflow must do.
  */
+import * as path from "node:path";
 import { load } from "js-yaml";
+import { readEnvironments, type Environments } from "../components/environments";
+import { generatedLists } from "../tools/environments";
 
 export interface Step {
   readonly id?: string;
@@ -269,6 +272,9 @@ export function pulumiCommands(job: Job): string[] {
     .filter((c) => /^pulumi\s+(up|preview|refresh|destroy)\b/.test(c));
 }
 
+/** Where a job's policy config comes from: `delivery.cjs stack-settings` (output policy-config). */
+const POLICY_CONFIG_OUTPUT = "${{ steps.stack.outputs.policy-config }}";
+
 function checkPulumi(workflow: Workflow): string[] {
   const problems: string[] = [];
   for (const [jobId, job] of jobsOf(workflow)) {
@@ -290,8 +296,11 @@ function checkPulumi(workflow: Workflow): string[] {
       // Drift checks compare state with the cloud only; every other preview and every up runs the pack.
       if (command.includes("--expect-no-changes")) continue;
       if (!/--policy-pack policies(\s|$)/.test(command)) problems.push(`job ${jobId}: ${verb} without --policy-pack policies`);
-      if (!command.includes('--policy-pack-config "policies/config/$STACK.json"')) {
-        problems.push(`job ${jobId}: ${verb} without --policy-pack-config "policies/config/$STACK.json"`);
+      // The config the stack runs with (its own, else its kind's) comes from its stack file, via stack-settings.
+      if (!command.includes('--policy-pack-config "$POLICY_CONFIG"')) {
+        problems.push(`job ${jobId}: ${verb} without --policy-pack-config "$POLICY_CONFIG"`);
+      } else if (stepsOf(job).find((s) => typeof s.run === "string" && commandsOf(s.run).includes(command))?.env?.POLICY_CONFIG !== POLICY_CONFIG_OUTPUT) {
+        problems.push(`job ${jobId}: ${verb}: POLICY_CONFIG must be ${POLICY_CONFIG_OUTPUT} (the stack's own policy config, else its kind's)`);
       }
     }
   }
@@ -401,17 +410,31 @@ function findStep(job: Job | undefined, predicate: (step: Step) => boolean): Ste
   return job ? stepsOf(job).find(predicate) : undefined;
 }
 
-const STACK_BRANCHES = ["staging", "prod"];
+/** The environments of this repository's stack files (components/environments.ts). */
+export function repoEnvironments(rootDir: string = path.resolve(__dirname, "..")): Environments {
+  return readEnvironments(rootDir);
+}
+
+/** The environment branches, in promotion order. */
+function stackBranches(envs: Environments): string[] {
+  return envs.list.map((e) => e.stack);
+}
+
+/** A generated list as the workflows' `fromJSON('...')` literals spell it. */
+function jsonList(envs: Environments, name: string): string {
+  return JSON.stringify(generatedLists(envs)[name]);
+}
 
 /** preview.yml: pull requests to the environment branches, the `preview` check, fork handling, one comment. */
-export function previewRules(workflow: Workflow): string[] {
+export function previewRules(workflow: Workflow, envs: Environments = repoEnvironments()): string[] {
   const problems: string[] = [];
+  const branches = stackBranches(envs);
   const pr = onEvent(workflow, "pull_request");
-  if (!pr || !same(pr.branches, STACK_BRANCHES)) problems.push("on: expected pull_request to branches [staging, prod]");
+  if (!pr || !same(pr.branches, branches)) problems.push(`on: expected pull_request to branches [${branches.join(", ")}]`);
   const dispatch = onEvent(workflow, "workflow_dispatch");
   const inputs = (dispatch?.inputs ?? {}) as Record<string, { type?: string; options?: unknown }>;
-  if (inputs.stack?.type !== "choice" || !same(inputs.stack.options, STACK_BRANCHES) || inputs.pr?.type !== "number") {
-    problems.push("on: expected workflow_dispatch with inputs stack (choice of staging, prod) and pr (number), for the promotion PR");
+  if (inputs.stack?.type !== "choice" || !same(inputs.stack.options, branches) || inputs.pr?.type !== "number") {
+    problems.push(`on: expected workflow_dispatch with inputs stack (choice of ${branches.join(", ")}) and pr (number), for the promotion PR`);
   }
   const job = workflow.jobs?.preview;
   if (!job || job.name !== "preview") {
@@ -466,11 +489,12 @@ export function previewRules(workflow: Workflow): string[] {
 }
 
 /** deploy.yml: `pulumi up` per environment branch, in the environment of that name, never cancelled. */
-export function deployRules(workflow: Workflow): string[] {
+export function deployRules(workflow: Workflow, envs: Environments = repoEnvironments()): string[] {
   const problems: string[] = [];
+  const branches = stackBranches(envs);
   const push = onEvent(workflow, "push");
-  if (!push || !same(push.branches, STACK_BRANCHES) || triggers(workflow).length !== 1) {
-    problems.push("on: expected only push to branches [staging, prod]");
+  if (!push || !same(push.branches, branches) || triggers(workflow).length !== 1) {
+    problems.push(`on: expected only push to branches [${branches.join(", ")}]`);
   }
   if (!same(workflow.concurrency, { group: "pulumi-${{ github.ref_name }}", "cancel-in-progress": false })) {
     problems.push("concurrency: expected { group: pulumi-${{ github.ref_name }}, cancel-in-progress: false }");
@@ -490,8 +514,25 @@ export function deployRules(workflow: Workflow): string[] {
   problems.push(...appTokenRules("deploy", job, "DEPLOY_APP_CLIENT_ID", "DEPLOY_APP_PRIVATE_KEY", /^pulumi up /));
   const promote = workflow.jobs?.promote;
   if (!promote) return [...problems, "jobs: expected a job promote"];
-  if (promote.needs !== "deploy" || promote.if !== "github.ref_name == 'staging'") {
-    problems.push("job promote: must run only after a successful staging deploy (needs: deploy, if: github.ref_name == 'staging')");
+  // One pull request per downstream environment of the deployed one, as the stack files of the
+  // deployed commit say (tools/environments.ts --promotes-to).
+  const reader = findStep(job, (s) => s.id === "promotion");
+  if (
+    typeof reader?.run !== "string" ||
+    !/^promotes_to="\$\(npm run --silent environments -- --promotes-to "\$STACK"\)"\necho "promotes-to=\$promotes_to" >> "\$GITHUB_OUTPUT"\s*$/.test(reader.run) ||
+    job.outputs?.["promotes-to"] !== "${{ steps.promotion.outputs.promotes-to }}"
+  ) {
+    problems.push("job deploy: expected a step promotion that writes npm run environments -- --promotes-to \"$STACK\" to the job output promotes-to");
+  }
+  if (promote.needs !== "deploy" || promote.if !== "needs.deploy.outputs.promotes-to != '[]'") {
+    problems.push("job promote: must run only after a successful deploy of an environment that promotes (needs: deploy, if: needs.deploy.outputs.promotes-to != '[]')");
+  }
+  if (!same(promote.strategy?.matrix, { base: "${{ fromJSON(needs.deploy.outputs.promotes-to) }}" })) {
+    problems.push("job promote: expected a matrix over base: ${{ fromJSON(needs.deploy.outputs.promotes-to) }} (one pull request per downstream environment)");
+  }
+  const step = findStep(promote, (s) => usesAction(s, GITHUB_SCRIPT));
+  if (step?.env?.BASE !== "${{ matrix.base }}" || step.env.HEAD !== "${{ github.ref_name }}") {
+    problems.push("job promote: the pull request must go from HEAD ${{ github.ref_name }} to BASE ${{ matrix.base }}");
   }
   if (!same(grantsOf(promote.permissions), { contents: "read" })) {
     problems.push("job promote: expected permissions exactly { contents: read } (it writes with the App token)");
@@ -504,8 +545,8 @@ export function deployRules(workflow: Workflow): string[] {
     "permission-contents": "read",
     "permission-pull-requests": "write",
   };
-  if (promote.environment !== "staging" || !promoter || !same(promoter.with, promoterWith)) {
-    problems.push(`job promote: expected environment staging and an App token step with ${JSON.stringify(promoterWith)}`);
+  if (promote.environment !== "${{ github.ref_name }}" || !promoter || !same(promoter.with, promoterWith)) {
+    problems.push(`job promote: expected environment \${{ github.ref_name }} (the deployed one) and an App token step with ${JSON.stringify(promoterWith)}`);
   }
   return problems;
 }
@@ -532,7 +573,7 @@ function appTokenRules(jobId: string, job: Job, clientIdVariable: string, keySec
 }
 
 /** drift.yml: daily and on demand, per stack, one issue per stack. */
-export function driftRules(workflow: Workflow): string[] {
+export function driftRules(workflow: Workflow, envs: Environments = repoEnvironments()): string[] {
   const problems: string[] = [];
   const schedule = (workflow.on as Record<string, unknown> | undefined)?.schedule;
   const crons = Array.isArray(schedule) ? schedule.map((s) => String((s as { cron?: unknown }).cron)) : [];
@@ -543,7 +584,7 @@ export function driftRules(workflow: Workflow): string[] {
   if (triggers(workflow).some((t) => t.startsWith("pull_request") || t === "push")) problems.push("on: drift runs on schedule and on demand only");
   const job = workflow.jobs?.drift;
   if (!job) return [...problems, "jobs: expected a job drift"];
-  if (!same(job.strategy?.matrix?.stack, STACK_BRANCHES)) problems.push("job drift: expected a matrix over stack [staging, prod]");
+  if (!same(job.strategy?.matrix?.stack, stackBranches(envs))) problems.push(`job drift: expected a matrix over stack [${stackBranches(envs).join(", ")}]`);
   if (!same(grantsOf(job.permissions), { contents: "read", "id-token": "write", issues: "write" })) {
     problems.push("job drift: expected permissions exactly { contents: read, id-token: write, issues: write }");
   }
@@ -626,25 +667,33 @@ export function appCiRules(
 }
 
 /**
- * preview.yml, job tag-changes: on pull requests into prod, `check-tag-changes` of the pull
- * request's base and head against origin/staging, with the full history and no credentials.
+ * preview.yml, job tag-changes: on pull requests into a production environment that receives
+ * promotions, `check-tag-changes` of the pull request's base and head against the upstream's
+ * branch, with the full history and no credentials.
  */
-export function tagChangesRules(workflow: Workflow): string[] {
+export function tagChangesRules(workflow: Workflow, envs: Environments = repoEnvironments()): string[] {
   const problems: string[] = [];
   const job = workflow.jobs?.["tag-changes"];
   if (!job || job.name !== "tag-changes") return ["jobs: expected a job tag-changes named tag-changes (the check the prod ruleset requires)"];
-  if (job.if !== "github.event_name == 'pull_request' && github.base_ref == 'prod'") problems.push("job tag-changes: must run for every pull request into prod");
+  const into = `github.event_name == 'pull_request' && contains(fromJSON('${jsonList(envs, "promoted-production")}'), github.base_ref)`;
+  if (job.if !== into) problems.push(`job tag-changes: must run for every pull request into a promoted production environment (if: ${into})`);
   if (job.environment !== undefined || !same(grantsOf(job.permissions), { contents: "read" }) || secretsIn(job).length > 0) {
     problems.push("job tag-changes: expected permissions exactly { contents: read }, no environment and no secrets");
   }
   const checkout = findStep(job, (s) => usesAction(s, "actions/checkout"));
   if (checkout?.with?.["fetch-depth"] !== 0) problems.push("job tag-changes: the checkout needs the full history (fetch-depth: 0)");
-  if (!same(job.env, { BASE_SHA: "${{ github.event.pull_request.base.sha }}", HEAD_SHA: "${{ github.event.pull_request.head.sha }}" })) {
-    problems.push("job tag-changes: BASE_SHA and HEAD_SHA must be the pull request's base and head commits");
+  if (!same(job.env, { BASE_SHA: "${{ github.event.pull_request.base.sha }}", HEAD_SHA: "${{ github.event.pull_request.head.sha }}", BASE_REF: "${{ github.base_ref }}" })) {
+    problems.push("job tag-changes: BASE_SHA and HEAD_SHA must be the pull request's base and head commits, BASE_REF its base branch");
   }
-  const check = findStep(job, (s) => typeof s.run === "string" && /npm run (--silent )?check-tag-changes -- "\$BASE_SHA" "\$HEAD_SHA" origin\/staging\s*$/.test(s.run));
+  // Against the branch the base environment receives promotions from, as its stack files say.
+  const check = findStep(
+    job,
+    (s) =>
+      typeof s.run === "string" &&
+      /^upstream="\$\(npm run --silent environments -- --upstream "\$BASE_REF"\)"\nnpm run (--silent )?check-tag-changes -- "\$BASE_SHA" "\$HEAD_SHA" "origin\/\$upstream"\s*$/.test(s.run),
+  );
   if (!check || check.if !== undefined || (check as Record<string, unknown>)["continue-on-error"] !== undefined) {
-    problems.push('job tag-changes: expected the step npm run check-tag-changes -- "$BASE_SHA" "$HEAD_SHA" origin/staging, unconditional');
+    problems.push('job tag-changes: expected the step npm run check-tag-changes -- "$BASE_SHA" "$HEAD_SHA" "origin/$upstream" against the upstream of $BASE_REF, unconditional');
   }
   return problems;
 }

@@ -194,7 +194,17 @@ function stackSettings({ rootDir, stack, role, vars }) {
   }
   const github = githubScope(stack, config, problems);
   if (problems.length > 0) throw new DeliveryConfigError(problems);
-  return { backendUrl, roleArn, region, accountId, ...github };
+  return { backendUrl, roleArn, region, accountId, ...github, policyConfig: policyConfigFile(rootDir, stack, config["gitops-platform:production"] === true) };
+}
+
+/**
+ * The policy pack config a stack runs with: its own policies/config/<stack>.json, else the levels
+ * its kind implies. The same rule as policyConfigFile in components/environments.ts.
+ */
+function policyConfigFile(rootDir, stack, production) {
+  const own = `policies/config/${stack}.json`;
+  if (fs.existsSync(path.join(rootDir, own))) return own;
+  return `policies/config/${production ? "production" : "non-production"}.json`;
 }
 
 /**
@@ -388,7 +398,7 @@ function previewComment({ stack, sha, runUrl, plan, preview }) {
       "| check | result |",
       "| --- | --- |",
       `| offline plan and policy check (\`npm run plan -- --stack ${stack}\`) | ${planVerdict(plan.exitCode)} |`,
-      `| \`pulumi preview\` with the policy pack (\`policies/config/${stack}.json\`) | ${previewVerdict(preview)} |`,
+      `| \`pulumi preview\` with the policy pack | ${previewVerdict(preview)} |`,
       "",
       summary ? `Resources: ${summary}` : "",
       `Commit ${shortSha(sha)} · [run log](${runUrl})`,
@@ -644,6 +654,7 @@ function main(argv, env, io = { stdout: (t) => process.stdout.write(t), stderr: 
         setOutput(env, "account-id", settings.accountId);
         setOutput(env, "github-owner", settings.githubOwner);
         setOutput(env, "github-repositories", settings.githubRepositories.join(","));
+        setOutput(env, "policy-config", settings.policyConfig);
         io.stdout(`stack ${values.stack}: backend ${settings.backendUrl}, role ${settings.roleArn}, region ${settings.region}\n`);
         return 0;
       }

@@ -28,6 +28,8 @@ export interface StackSettings {
   readonly githubOwner: string;
   /** Names of the config repo and the app repos, for a token scoped to exactly them. */
   readonly githubRepositories: string[];
+  /** The policy pack config file the stack runs with (its own, else its kind's), relative to the root. */
+  readonly policyConfig: string;
 }
 
 /** The backend, role and region of `stack`, from the vars context and Pulumi.<stack>.yaml. */
