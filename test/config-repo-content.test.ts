@@ -263,7 +263,7 @@ describe("check-tag-changes: the pull request check that keeps tags on the promo
       let run = collect();
       expect(await checkTagChanges(["prod", "hotfix-tag", "staging"], repo.origin, run.sinks)).toBe(1);
       expect(run.out.stderr).toBe(
-        'clusters/base/orders-image.yaml: IMAGE_TAG "1.0.0" -> "1.0.1": changed outside staging; image tags change on staging and reach prod only by promotion (docs/apps.md, "The rule for tags")\n',
+        'clusters/base/orders-image.yaml: IMAGE_TAG "1.0.0" -> "1.0.1": changed outside staging; image tags change upstream and reach a production environment only by promotion (docs/apps.md, "The rule for tags")\n',
       );
 
       repo.change("hotfix-config", "prod", { "clusters/prod/kustomization.yaml": (text) => `${text}# hotfix\n` });
@@ -275,7 +275,7 @@ describe("check-tag-changes: the pull request check that keeps tags on the promo
       repo.merge("image-updates/staging", "staging");
       run = collect();
       expect(await checkTagChanges(["prod", "staging", "staging"], repo.origin, run.sinks)).toBe(0);
-      expect(run.out.stdout).toBe("check-tag-changes: staging is part of staging: a promotion carries staging's tags\n");
+      expect(run.out.stdout).toBe("check-tag-changes: staging is part of staging: a promotion carries its tags\n");
 
       // A branch that adds its own tag change on top of staging is not a promotion, whatever its name.
       repo.change("staging-plus", "staging", { [tagFile("orders")]: setTag("9.9.9") });
@@ -285,7 +285,7 @@ describe("check-tag-changes: the pull request check that keeps tags on the promo
 
       run = collect();
       expect(await checkTagChanges(["prod", "staging"], repo.origin, run.sinks)).toBe(2);
-      expect(run.out.stderr).toBe("usage: check-tag-changes <base> <head> <staging>\n");
+      expect(run.out.stderr).toBe("usage: check-tag-changes <base> <head> <upstream>\n");
     } finally {
       repo.remove();
     }

@@ -10,12 +10,20 @@
  *   workflow is hand-written and stays as it is;
  * - in policies/config/*.json, `protectedBranches` of `image-automation-no-prod-push`: the
  *   production branches, which no image automation may push to;
- * - the README's policy table (tools/policy-table.ts), whose columns are the config files in use.
+ * - the README's policy table (tools/policy-table.ts), whose columns are the config files in use;
+ * - `.sops.yaml` (tools/sops-config.ts): each environment's deploy paths and its SOPS key;
+ * - `clusters/<env>/kustomization.yaml` of an environment that syncs the default path and has none
+ *   yet (written once, never overwritten: environment-only objects go there);
+ * - with `--write`, docs/threat-model.md's credential table (tools/credential-table.ts), which runs
+ *   every stack's program (its freshness is test/trust-boundary.test.ts's to check).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { load } from "js-yaml";
 import { EnvironmentsError, readEnvironments, type Environments } from "../components/environments";
+import { deriveCredentials, renderTable, withTable as withCredentialTable } from "./credential-table";
 import { policyTable, withTable } from "./policy-table";
+import { SOPS_CONFIG_FILE, sopsConfigText } from "./sops-config";
 
 const projectRoot = path.resolve(__dirname, "..");
 
@@ -79,6 +87,29 @@ export function regeneratePolicyConfig(file: string, text: string, branches: rea
   return { text: text.replace(line, `$1${value}$3`), problems: [] };
 }
 
+/** The Kustomization a new environment's Flux sync starts from: what every environment shares. */
+export function clusterKustomization(stack: string): string {
+  return [
+    `# What the ${stack} Flux sync applies (the FluxInstance's sync path), from the ${stack} branch.`,
+    "# Environment-only objects go in this folder; what every environment shares comes from ../base.",
+    "apiVersion: kustomize.config.k8s.io/v1beta1",
+    "kind: Kustomization",
+    "resources:",
+    "  - ../base",
+    "",
+  ].join("\n");
+}
+
+function readOrEmpty(rootDir: string, file: string): string {
+  const full = path.join(rootDir, file);
+  return fs.existsSync(full) ? fs.readFileSync(full, "utf8") : "";
+}
+
+function readStackConfig(rootDir: string, file: string): Record<string, unknown> {
+  const doc = load(fs.readFileSync(path.join(rootDir, file), "utf8")) as { config?: Record<string, unknown> } | null;
+  return doc?.config ?? {};
+}
+
 /** Every generated file: its path (relative to the root), what it holds now and what it should hold. */
 export function generatedFiles(rootDir: string = projectRoot): { files: { file: string; current: string; expected: string }[]; problems: string[] } {
   const envs = readEnvironments(rootDir);
@@ -100,6 +131,18 @@ export function generatedFiles(rootDir: string = projectRoot): { files: { file: 
     const result = regeneratePolicyConfig(file, current, productionBranches);
     problems.push(...result.problems);
     files.push({ file, current, expected: result.text });
+  }
+  try {
+    files.push({ file: SOPS_CONFIG_FILE, current: readOrEmpty(rootDir, SOPS_CONFIG_FILE), expected: sopsConfigText(rootDir) });
+  } catch (error) {
+    problems.push(`${SOPS_CONFIG_FILE}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  for (const env of envs.list) {
+    const repoPath = (readStackConfig(rootDir, env.file)[`gitops-platform:github`] as { configRepo?: { path?: unknown } } | undefined)?.configRepo?.path;
+    const file = path.join("clusters", env.stack, "kustomization.yaml");
+    // Only the default sync path, and only a missing folder: an existing one is the team's.
+    if (repoPath !== undefined || fs.existsSync(path.join(rootDir, "clusters", env.stack))) continue;
+    files.push({ file, current: "", expected: clusterKustomization(env.stack) });
   }
   const readme = fs.readFileSync(path.join(rootDir, "README.md"), "utf8");
   const policyConfigs = new Map(files.filter((f) => f.file.startsWith(path.join("policies", "config"))).map((f) => [f.file, f.expected]));
@@ -140,34 +183,49 @@ export interface Io {
   readonly err: (text: string) => unknown;
 }
 
-export function main(argv: readonly string[], rootDir: string = projectRoot, io: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }): Promise<number> {
+export async function main(argv: readonly string[], rootDir: string = projectRoot, io: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }): Promise<number> {
   const [first, second, ...rest] = argv;
   const queryOption = first === "--promotes-to" || first === "--upstream" ? first : undefined;
   const write = first === "--write" && argv.length === 1;
   if ((queryOption !== undefined && (second === undefined || rest.length > 0)) || (queryOption === undefined && argv.length > 0 && !write)) {
     io.err(`environments: unexpected arguments ${argv.join(" ")}\n${USAGE}\n`);
-    return Promise.resolve(2);
+    return 2;
   }
   let generated: ReturnType<typeof generatedFiles>;
   try {
-    if (queryOption !== undefined) return Promise.resolve(query(queryOption, second ?? "", readEnvironments(rootDir), io));
+    if (queryOption !== undefined) return query(queryOption, second ?? "", readEnvironments(rootDir), io);
     generated = generatedFiles(rootDir);
   } catch (error) {
     if (!(error instanceof EnvironmentsError)) throw error;
     for (const problem of error.problems) io.err(`environments: ${problem}\n`);
-    return Promise.resolve(1);
+    return 1;
   }
   for (const problem of generated.problems) io.err(`environments: ${problem}\n`);
   const stale = generated.files.filter((f) => f.current !== f.expected);
   if (write) {
     for (const f of stale) {
+      fs.mkdirSync(path.dirname(path.join(rootDir, f.file)), { recursive: true });
       fs.writeFileSync(path.join(rootDir, f.file), f.expected);
       io.out(`environments: wrote ${f.file}\n`);
     }
-    return Promise.resolve(generated.problems.length > 0 ? 1 : 0);
+    if (generated.problems.length > 0) return 1;
+    // Last: it reads the workflows and runs every stack's program as they now are.
+    const page = path.join("docs", "threat-model.md");
+    const { jobs, roles, stateSecrets } = await deriveCredentials(rootDir);
+    const current = readOrEmpty(rootDir, page);
+    const updated = withCredentialTable(current, renderTable(jobs, roles, stateSecrets));
+    if (updated === undefined) {
+      io.err(`environments: ${page} has no credential-table markers\n`);
+      return 1;
+    }
+    if (updated !== current) {
+      fs.writeFileSync(path.join(rootDir, page), updated);
+      io.out(`environments: wrote ${page}\n`);
+    }
+    return 0;
   }
   for (const f of stale) {
-    io.err(`environments: ${f.file} is stale; run \`npm run environments -- --write\`\n`);
+    io.err(`environments: ${f.file} is ${f.current === "" ? "missing" : "stale"}; run \`npm run environments -- --write\`\n`);
     // The lines that differ, where the file keeps its length (the workflows, the policy configs).
     const [now, then] = [f.current.split("\n"), f.expected.split("\n")];
     if (now.length !== then.length) continue;
@@ -176,5 +234,5 @@ export function main(argv: readonly string[], rootDir: string = projectRoot, io:
     });
   }
   if (stale.length === 0 && generated.problems.length === 0) io.out(`environments: ${generated.files.length} generated files up to date\n`);
-  return Promise.resolve(stale.length > 0 || generated.problems.length > 0 ? 1 : 0);
+  return stale.length > 0 || generated.problems.length > 0 ? 1 : 0;
 }
