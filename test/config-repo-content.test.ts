@@ -14,6 +14,7 @@ import { valueAt } from "../tools/engine";
 import { main } from "../tools/plan/main";
 import { main as checkTagChanges } from "../tools/check-tag-changes";
 import { ConfigRepo, setTag, tagFile, tagOf } from "./support/config-repo-git";
+import { STACKS } from "./support/stacks";
 
 const root = path.resolve(__dirname, "..");
 /** The example app repository every configured app's layout follows. */
@@ -87,7 +88,7 @@ const RESOURCE_OF_KIND: Record<string, string> = {
 };
 const NAMESPACED_KINDS = new Set(["Deployment", "Service", "ConfigMap", "ServiceAccount", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Ingress"]);
 
-describe.each(["staging", "prod"])("what the %s stack tells Flux to read", async (stack) => {
+describe.each(STACKS)("what the %s stack tells Flux to read", async (stack) => {
   const resources = await plan(stack);
   const instance = ofKind(resources, "FluxInstance")[0];
   const fluxNamespace = String(valueAt(instance?.inputs, "metadata.namespace"));

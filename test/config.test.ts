@@ -9,6 +9,7 @@ import { ADMIN_PORTS, RISKY_PORTS } from "../policies/network-rules";
 import { loadStackConfig } from "../tools/engine";
 import { configProblems, encodeConfig } from "./support/config";
 import { fakeGithubToken } from "./support/fake-keys";
+import { STACKS } from "./support/stacks";
 
 const root = path.resolve(__dirname, "..");
 const P = "gitops-platform";
@@ -118,7 +119,7 @@ describe("config: valid input", () => {
   });
 
   it("parses the example stack configs Pulumi.staging.yaml and Pulumi.prod.yaml cleanly", () => {
-    for (const stack of ["staging", "prod"]) {
+    for (const stack of STACKS) {
       const loaded = loadStackConfig(root, stack);
       const config = parse(loaded.config, stack, loaded.secretKeys);
       expect(config.environment).toBe(stack);
