@@ -75,6 +75,15 @@ beforeAll(() => {
 
   fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), devStack(fs.readFileSync(path.join(root, "Pulumi.staging.yaml"), "utf8")));
   fs.writeFileSync(path.join(dir, "Pulumi.prod-us.yaml"), prodUsStack(fs.readFileSync(path.join(root, "Pulumi.prod.yaml"), "utf8")));
+  // Before: the check (what `npm test` runs) fails and says what is stale, and where.
+  const check = inCopy("run-ts.cjs", path.join(dir, "tools", "environments.ts"));
+  expect(check.status).toBe(1);
+  expect(check.stderr).toMatch(
+    /^environments: \.github\/workflows\/drift\.yml is stale; run `npm run environments -- --write`\n {2}\.github\/workflows\/drift\.yml:\d+\n {4}- stack: \[staging, prod\] # environments: stacks\n {4}\+ stack: \[dev, staging, prod, prod-us\] # environments: stacks$/m,
+  );
+  expect(check.stderr).toContain("environments: clusters/prod-us/kustomization.yaml is missing; run `npm run environments -- --write`");
+  expect(check.stdout).toBe("");
+
   // The project command, once, as a user runs it in that checkout (`npm run environments -- --write`).
   const run = inCopy("run-ts.cjs", path.join(dir, "tools", "environments.ts"), "--write");
   expect(run.stderr).toBe("");
