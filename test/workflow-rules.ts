@@ -463,6 +463,11 @@ export function previewRules(workflow: Workflow, envs: Environments = repoEnviro
       problems.push(`job preview: step ${step.name ?? step.uses ?? "?"} needs the cloud and must be skipped for forks (if: env.TRUSTED == 'true')`);
     }
   }
+  // Checks the stack files as one set, and that every generated list is what they say (check mode).
+  const environments = findStep(job, (s) => typeof s.run === "string" && /^npm run --silent environments\s*$/.test(s.run));
+  if (environments?.if !== "${{ !cancelled() }}") {
+    problems.push("job preview: expected a step npm run --silent environments that runs whatever failed before it (if: ${{ !cancelled() }})");
+  }
   const preview = pulumiCommands(job).find((c) => c.startsWith("pulumi preview"));
   if (!preview?.includes("--diff")) problems.push("job preview: no pulumi preview --diff");
   const previewStep = findStep(job, (s) => typeof s.run === "string" && /(^|\n)\s*pulumi preview /.test(s.run));

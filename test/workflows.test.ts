@@ -427,7 +427,8 @@ describe("each hardening rule catches its violation", () => {
     expect(auditWorkflow(toScript)).toEqual([
       "job up step 4: the App token may only be the GITHUB_TOKEN of a step that runs pulumi, or the github-token of a github-script in a job that runs no code",
     ]);
-    const ok = base.replace("      - run: |\n          pulumi up", "      - env:\n          GITHUB_TOKEN: ${{ steps.app.outputs.token }}\n        run: |\n          pulumi up");
+    const ok = base.replace("      - env:\n          POLICY_CONFIG:", "      - env:\n          GITHUB_TOKEN: ${{ steps.app.outputs.token }}\n          POLICY_CONFIG:");
+    expect(ok).not.toBe(base);
     expect(auditWorkflow(ok)).toEqual([]);
   });
 });
@@ -448,6 +449,7 @@ describe("preview.yml", () => {
       "pulumi preview with the policy pack",
       "Write the report",
       "Fail on a policy violation, a config error or a failed preview",
+      "Environments and the lists generated from them",
     ]);
   });
 
@@ -485,6 +487,16 @@ describe("preview.yml", () => {
   it("catches a trigger other than pull requests to the environment branches", () => {
     const bad = broken("preview.yml", [["on", "pull_request", "branches"], ["main"]]);
     expect(previewRules(bad)).toEqual(["on: expected pull_request to branches [staging, prod]"]);
+  });
+
+  it("catches a preview that no longer checks the environments and their generated lists", () => {
+    const check = step("preview.yml", "preview", "Environments and the lists generated from them");
+    expect(previewRules(broken("preview.yml", [["jobs", "preview", "steps", check, "if"], REMOVE]))).toEqual([
+      "job preview: expected a step npm run --silent environments that runs whatever failed before it (if: ${{ !cancelled() }})",
+    ]);
+    expect(previewRules(broken("preview.yml", [["jobs", "preview", "steps", check, "run"], "npm run --silent environments -- --write"]))).toEqual([
+      "job preview: expected a step npm run --silent environments that runs whatever failed before it (if: ${{ !cancelled() }})",
+    ]);
   });
 
   it("catches a renamed check", () => {
