@@ -46,6 +46,8 @@ export interface Environment {
   readonly upstream?: string;
   /** The environments it promotes to, in promotion order. */
   readonly downstream: readonly string[];
+  /** Whether an app of the stack runs image automation (`apps[].imageAutomation`). */
+  readonly imageAutomation: boolean;
 }
 
 /** The environments of a project, in promotion order (upstream before downstream). */
@@ -267,6 +269,7 @@ export function environmentsOf(documents: readonly StackDocument[]): Environment
       production: production.get(stack) === true,
       ...(from !== undefined ? { upstream: from } : {}),
       downstream: promotions.filter((p) => p.from === stack).map((p) => p.to),
+      imageAutomation: runsImageAutomation(byStack.get(stack)?.config ?? {}),
     };
   });
   return { list, promotions };
@@ -310,6 +313,11 @@ function accountClashes(documents: readonly StackDocument[]): string[] {
     }
   }
   return problems;
+}
+
+function runsImageAutomation(config: Readonly<Record<string, unknown>>): boolean {
+  const apps = config[`${PROJECT}:apps`];
+  return Array.isArray(apps) && apps.some((app) => at(app, ["imageAutomation"]) !== undefined);
 }
 
 /** The policy pack config of a kind of environment, when a stack has no file of its own. */

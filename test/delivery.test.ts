@@ -586,5 +586,17 @@ describe("automationScope", () => {
     out.length = 0;
     expect(main(["automation-scope", "--plan", planFile], {}, io)).toBe(1);
     expect(out[0]).toMatch(/^::error::.*plan\.json: expected the JSON of `npm run plan -- --json` \(/);
+    // One plan per stack that runs image automation, their scopes together; none: nothing to propose.
+    const devPlan = path.join(dir, "plan-dev.json");
+    fs.writeFileSync(planFile, JSON.stringify({ resources: [policy("orders"), automation("orders", spec("orders"))] }));
+    fs.writeFileSync(devPlan, JSON.stringify({ resources: [] }));
+    out.length = 0;
+    expect(main(["automation-scope", "--plan", devPlan, "--plan", planFile], { GITHUB_OUTPUT: output }, io)).toBe(0);
+    expect(out).toEqual(["image-updates/staging -> staging: tags of flux-system:orders under clusters/base/\n"]);
+    fs.rmSync(output);
+    out.length = 0;
+    expect(main(["automation-scope"], { GITHUB_OUTPUT: output }, io)).toBe(0);
+    expect(fs.readFileSync(output, "utf8")).toBe("scope=[]\n");
+    expect(out).toEqual(["no image automation\n"]);
   });
 });

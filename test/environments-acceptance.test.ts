@@ -153,6 +153,8 @@ describe("adding dev in front of staging and prod-us behind it", () => {
     expect(await ask("--promotes-to", "staging")).toBe('["prod","prod-us"]\n');
     expect(await ask("--promotes-to", "prod-us")).toBe("[]\n");
     expect(await ask("--upstream", "prod-us")).toBe("staging\n");
+    // dev runs image automation now too (its copy of staging's apps): the automation workflow plans both.
+    expect(await ask("--image-automation")).toBe("dev\nstaging\n");
   });
 
   it("covers the new branches in every workflow: triggers, dispatch choices, drift matrix, the tag check", () => {

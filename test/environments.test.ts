@@ -41,8 +41,8 @@ describe("the environments of the stack files", () => {
   it("are this repository's staging and prod, staging promoting to prod", () => {
     const envs = readEnvironments(root);
     expect(envs.list).toEqual([
-      { stack: "staging", file: "Pulumi.staging.yaml", production: false, downstream: ["prod"] },
-      { stack: "prod", file: "Pulumi.prod.yaml", production: true, upstream: "staging", downstream: [] },
+      { stack: "staging", file: "Pulumi.staging.yaml", production: false, downstream: ["prod"], imageAutomation: true },
+      { stack: "prod", file: "Pulumi.prod.yaml", production: true, upstream: "staging", downstream: [], imageAutomation: false },
     ]);
     expect(envs.promotions).toEqual([{ from: "staging", to: "prod" }]);
   });
@@ -203,7 +203,7 @@ describe("npm run environments", () => {
     await expect(main([], root, io)).resolves.toBe(0);
     expect(out).toBe("environments: 8 generated files up to date\n");
     await expect(main(["--wirte"], root, io)).resolves.toBe(2);
-    expect(err).toBe("environments: unexpected arguments --wirte\nusage: npm run environments [-- --write | --promotes-to <stack> | --upstream <stack>]\n");
+    expect(err).toBe("environments: unexpected arguments --wirte\nusage: npm run environments [-- --write | --promotes-to <stack> | --upstream <stack> | --image-automation]\n");
   });
 
   it("tells a workflow where an environment promotes to and where it receives promotions from", async () => {
@@ -218,5 +218,7 @@ describe("npm run environments", () => {
     expect(await run("--upstream", "staging")).toEqual({ status: 1, stdout: "", stderr: "environments: stack staging receives no promotions (no gitops-platform:promotion edge into it)\n" });
     expect(await run("--upstream", "prdo")).toEqual({ status: 1, stdout: "", stderr: 'environments: no stack "prdo" (Pulumi.prdo.yaml); the stacks are staging, prod\n' });
     expect((await run("--upstream")).status).toBe(2);
+    expect(await run("--image-automation")).toEqual({ status: 0, stdout: "staging\n", stderr: "" });
+    expect((await run("--image-automation", "staging")).status).toBe(2);
   });
 });

@@ -735,9 +735,17 @@ export function automationRules(workflow: Workflow): string[] {
   if (scope.environment !== undefined || !same(grantsOf(scope.permissions), { contents: "read" }) || secretsIn(scope).length > 0) {
     problems.push("job scope: expected permissions exactly { contents: read }, no environment and no secrets");
   }
-  const reads = findStep(scope, (s) => typeof s.run === "string" && /npm run --silent plan -- --stack staging --json\b/.test(s.run) && /node tools\/delivery\.cjs automation-scope --plan /.test(s.run));
+  // Each stack the stack files say runs image automation, by its own plan.
+  const reads = findStep(
+    scope,
+    (s) =>
+      typeof s.run === "string" &&
+      s.run.startsWith('stacks="$(npm run --silent environments -- --image-automation)"\n') &&
+      /\n\s*npm run --silent plan -- --stack "\$stack" --json\b/.test(s.run) &&
+      /\nnode tools\/delivery\.cjs automation-scope "\$\{plans\[@\]\}"\s*$/.test(s.run),
+  );
   if (!reads?.id || scope.outputs?.scope !== `\${{ steps.${reads.id}.outputs.scope }}`) {
-    problems.push("job scope: expected its output scope from `node tools/delivery.cjs automation-scope` over the staging stack's plan (--json)");
+    problems.push("job scope: expected its output scope from `node tools/delivery.cjs automation-scope` over the plan (--json) of each stack that runs image automation");
   }
   const script = findStep(job, (s) => usesAction(s, GITHUB_SCRIPT));
   if (!same(job.needs, "scope") || script?.env?.SCOPE !== "${{ needs.scope.outputs.scope }}") {

@@ -913,16 +913,16 @@ describe("automation.yml", () => {
 
   it("catches a scope that is not the program's, or a scope job with credentials", () => {
     const script = step("automation.yml", "automation-pr", "Open or refresh the automation pull request");
-    const read = step("automation.yml", "scope", "Read the image automations of the staging stack");
+    const read = step("automation.yml", "scope", "Read the image automations of the stacks that run it");
     const bad = broken(
       "automation.yml",
       [["jobs", "scope", "environment"], "staging"],
-      [["jobs", "scope", "steps", read, "run"], replaced("--stack staging --json", "--stack prod --json")],
+      [["jobs", "scope", "steps", read, "run"], replaced('--stack "$stack" --json', "--stack staging --json")],
       [["jobs", "automation-pr", "steps", script, "env", "SCOPE"], '[{"base":"staging","head":"image-updates/staging","paths":["clusters/staging/"],"policies":[]}]'],
     );
     expect(automationRules(bad)).toEqual([
       "job scope: expected permissions exactly { contents: read }, no environment and no secrets",
-      "job scope: expected its output scope from `node tools/delivery.cjs automation-scope` over the staging stack's plan (--json)",
+      "job scope: expected its output scope from `node tools/delivery.cjs automation-scope` over the plan (--json) of each stack that runs image automation",
       "job automation-pr: expected needs: scope and the script's SCOPE from needs.scope.outputs.scope",
     ]);
     expect(automationRules(broken("automation.yml", [["jobs", "scope", "steps"], (steps: unknown) => [...(steps as Step[]), { run: "echo ${{ secrets.DEPLOY_APP_PRIVATE_KEY }}" }]]))).toEqual([

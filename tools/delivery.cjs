@@ -605,7 +605,7 @@ const USAGE = [
   "usage: node tools/delivery.cjs stack-settings --stack <s> --role preview|drift|deploy [--root <dir>]",
   "       node tools/delivery.cjs preview-comment --stack <s> --plan-exit <n> --plan-log <f> [--preview-exit <n> --preview-log <f>] [--sha <sha>] --out <f>",
   "       node tools/delivery.cjs drift-report --stack <s> --exit-code <n> --log <f> [--sha <sha>] --out <f>",
-  "       node tools/delivery.cjs automation-scope --plan <f>",
+  "       node tools/delivery.cjs automation-scope [--plan <f>]...",
 ].join("\n");
 
 /**
@@ -630,7 +630,7 @@ function main(argv, env, io = { stdout: (t) => process.stdout.write(t), stderr: 
         sha: { type: "string" },
         out: { type: "string" },
         root: { type: "string" },
-        plan: { type: "string" },
+        plan: { type: "string", multiple: true },
       },
     }));
   } catch (error) {
@@ -693,14 +693,16 @@ function main(argv, env, io = { stdout: (t) => process.stdout.write(t), stderr: 
         return 0;
       }
       case "automation-scope": {
-        if (!values.plan) break;
-        let plan;
-        try {
-          plan = JSON.parse(fs.readFileSync(values.plan, "utf8"));
-        } catch (error) {
-          throw new DeliveryConfigError([`${values.plan}: expected the JSON of \`npm run plan -- --json\` (${error.message})`]);
-        }
-        const scope = automationScope(plan);
+        // One plan per stack that runs image automation (none: nothing to propose).
+        const scope = (values.plan ?? []).flatMap((file) => {
+          let plan;
+          try {
+            plan = JSON.parse(fs.readFileSync(file, "utf8"));
+          } catch (error) {
+            throw new DeliveryConfigError([`${file}: expected the JSON of \`npm run plan -- --json\` (${error.message})`]);
+          }
+          return automationScope(plan);
+        });
         setOutput(env, "scope", JSON.stringify(scope));
         for (const { base, head, paths, policies } of scope) {
           io.stdout(`${head} -> ${base}: tags of ${policies.join(", ") || "no image policy"} under ${paths.join(", ")}\n`);

@@ -1,8 +1,8 @@
 /**
  * `npm run environments`: checks that every literal list GitHub and the policy pack need is what the
  * stack files say (components/environments.ts), and prints each stale one; exit 1 when any is.
- * `--write` regenerates them in place. `--promotes-to <stack>` and `--upstream <stack>` answer the
- * workflows' questions at run time (see {@link query}).
+ * `--write` regenerates them in place. `--promotes-to <stack>`, `--upstream <stack>` and
+ * `--image-automation` answer the workflows' questions at run time (see {@link query}).
  *
  * What it writes, and nothing else of those files:
  * - in .github/workflows/*.yml, each line that ends with `# environments: <list>`: the flow list
@@ -158,6 +158,11 @@ export function generatedFiles(rootDir: string = projectRoot): { files: { file: 
  * `--upstream <stack>` the environment it receives promotions from (exit 1 when it has none).
  */
 function query(option: string, stack: string, envs: Environments, io: Io): number {
+  if (option === "--image-automation") {
+    // One per line, in promotion order: the automation workflow plans each.
+    io.out(envs.list.filter((e) => e.imageAutomation).map((e) => `${e.stack}\n`).join(""));
+    return 0;
+  }
   const env = envs.list.find((e) => e.stack === stack);
   if (env === undefined) {
     io.err(`environments: no stack ${JSON.stringify(stack)} (Pulumi.${stack}.yaml); the stacks are ${envs.list.map((e) => e.stack).join(", ")}\n`);
@@ -175,7 +180,7 @@ function query(option: string, stack: string, envs: Environments, io: Io): numbe
   return 0;
 }
 
-const USAGE = "usage: npm run environments [-- --write | --promotes-to <stack> | --upstream <stack>]";
+const USAGE = "usage: npm run environments [-- --write | --promotes-to <stack> | --upstream <stack> | --image-automation]";
 
 /** Where the command writes: stdout and stderr, or a test's buffers. */
 export interface Io {
@@ -184,10 +189,11 @@ export interface Io {
 }
 
 export async function main(argv: readonly string[], rootDir: string = projectRoot, io: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }): Promise<number> {
-  const [first, second, ...rest] = argv;
-  const queryOption = first === "--promotes-to" || first === "--upstream" ? first : undefined;
+  const [first, second] = argv;
+  const queryOption = first === "--promotes-to" || first === "--upstream" || first === "--image-automation" ? first : undefined;
   const write = first === "--write" && argv.length === 1;
-  if ((queryOption !== undefined && (second === undefined || rest.length > 0)) || (queryOption === undefined && argv.length > 0 && !write)) {
+  const queryArgs = first === "--image-automation" ? 1 : 2;
+  if ((queryOption !== undefined && argv.length !== queryArgs) || (queryOption === undefined && argv.length > 0 && !write)) {
     io.err(`environments: unexpected arguments ${argv.join(" ")}\n${USAGE}\n`);
     return 2;
   }
