@@ -173,12 +173,15 @@ export function environmentsOf(documents: readonly StackDocument[]): Environment
       }
     }
 
-    const parsed = promotionSection.optional().safeParse(doc.config[PROMOTION_KEY]);
+    const parsed = promotionSection.optional().safeParse(doc.config[PROMOTION_KEY], { reportInput: true });
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
         const keyPath = [PROMOTION_KEY, ...issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))].join("");
         if (issue.code === "unrecognized_keys") {
           for (const key of issue.keys) problems.push(`${doc.file}: ${keyPath}.${key}: unknown key (expected from or to)`);
+        } else if (issue.code === "invalid_type") {
+          const expected = issue.expected === "array" || issue.expected === "object" ? `an ${issue.expected}` : `a ${issue.expected}`;
+          problems.push(`${doc.file}: ${keyPath}: expected ${expected}, got ${quote(issue.input)}`);
         } else {
           problems.push(`${doc.file}: ${keyPath}: ${issue.message.replace(/^Invalid input: /, "")}`);
         }

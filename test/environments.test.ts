@@ -78,12 +78,13 @@ describe("the environments of the stack files", () => {
       problemsOf([
         stack("staging", { "gitops-platform:promotion": { to: ["prdo", "staging"], form: "dev" } }),
         stack("prod", { ...production, ...from("stagign") }),
-        stack("qa", { "gitops-platform:promotion": { to: "prod" } }),
+        stack("qa", { "gitops-platform:promotion": { to: "prod", from: 7 } }),
       ]),
     ).toEqual([
       'Pulumi.staging.yaml: gitops-platform:promotion.form: unknown key (expected from or to)',
       'Pulumi.prod.yaml: gitops-platform:promotion.from: no stack "stagign" (Pulumi.stagign.yaml); the stacks are prod, qa, staging',
-      "Pulumi.qa.yaml: gitops-platform:promotion.to: expected array, received string",
+      'Pulumi.qa.yaml: gitops-platform:promotion.from: expected a string, got 7',
+      'Pulumi.qa.yaml: gitops-platform:promotion.to: expected an array, got "prod"',
     ]);
     expect(problemsOf([stack("staging", to("prdo", "staging")), stack("prod", production)])).toEqual([
       'Pulumi.staging.yaml: gitops-platform:promotion.to[0]: no stack "prdo" (Pulumi.prdo.yaml); the stacks are prod, staging',

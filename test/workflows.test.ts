@@ -165,7 +165,15 @@ describe("the workflow files", () => {
   });
 
   it("name only stacks that have a stack config", () => {
-    for (const stack of ["staging", "prod"]) expect(fs.existsSync(path.join(root, `Pulumi.${stack}.yaml`))).toBe(true);
+    const preview = workflow("preview.yml").on as { pull_request: { branches: string[] }; workflow_dispatch: { inputs: { stack: { options: string[] } } } };
+    const named = [
+      ...(workflow("deploy.yml").on as { push: { branches: string[] } }).push.branches,
+      ...preview.pull_request.branches,
+      ...preview.workflow_dispatch.inputs.stack.options,
+      ...((workflow("drift.yml").jobs?.drift?.strategy?.matrix?.stack as string[] | undefined) ?? []),
+    ];
+    expect(named.length).toBeGreaterThanOrEqual(8);
+    for (const stack of new Set(named)) expect(fs.existsSync(path.join(root, `Pulumi.${stack}.yaml`)), stack).toBe(true);
   });
 });
 
