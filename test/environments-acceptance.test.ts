@@ -8,6 +8,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { load } from "js-yaml";
 import { readEnvironments } from "../components/environments";
 import { main as environments } from "../tools/environments";
 import { auditWorkflow, deployRules, driftRules, parseWorkflow, previewRules, tagChangesRules, type Workflow } from "./workflow-rules";
@@ -195,5 +196,45 @@ describe("adding dev in front of staging and prod-us behind it", () => {
     expect(run.stdout).toMatch(/^Verdict: OK: no mandatory policy violation.* · stack [a-z-]+ · offline plan, no credentials used$/m);
     expect(run.stdout).toContain(` · stack ${stack} · `);
     expect(run.status).toBe(0);
+  }, 300_000);
+
+  it("declares nothing twice that an AWS account or a GitHub repository holds once, across all four stacks", () => {
+    interface Resource {
+      readonly type: string;
+      readonly inputs: Record<string, unknown>;
+    }
+    // Per AWS account (dev shares staging's, prod-us prod's) and per repository: the names that must be unique there.
+    const held = new Map<string, string[]>();
+    const hold = (scope: string, what: string, stack: string) => held.set(`${scope} ${what}`, [...(held.get(`${scope} ${what}`) ?? []), stack]);
+    for (const env of readEnvironments(dir).list) {
+      const run = inCopy("plan.cjs", "--stack", env.stack, "--json", "--no-policy");
+      expect(run.status, run.stderr).toBe(0);
+      const { resources } = JSON.parse(run.stdout) as { resources: Resource[] };
+      const config = (load(fs.readFileSync(path.join(dir, env.file), "utf8")) as { config: Record<string, { accountId?: string }> }).config;
+      const account = `account ${String(config["gitops-platform:aws"]?.accountId)}`;
+      for (const r of resources) {
+        const name = (key: string) => String(r.inputs[key]);
+        // Without a fixed name or prefix, the provider auto-names it (logical name plus a random suffix): no clash.
+        const fixed = r.inputs.name ?? r.inputs.namePrefix;
+        if ((r.type === "aws:iam/role:Role" || r.type === "aws:kms/alias:Alias") && fixed === undefined) continue;
+        if (r.type === "aws:iam/openIdConnectProvider:OpenIdConnectProvider") hold(account, `GitHub OIDC provider ${name("url")}`, env.stack);
+        if (r.type === "aws:iam/role:Role") hold(account, `IAM role ${String(fixed)}`, env.stack);
+        if (r.type === "aws:kms/alias:Alias") hold(account, `KMS alias ${String(fixed)}`, env.stack);
+        if (r.type === "aws:ecr/repository:Repository") hold(account, `ECR repository ${name("name")}`, env.stack);
+        if (r.type === "aws:s3/bucket:Bucket") hold(account, `bucket prefix ${name("bucketPrefix")}`, env.stack);
+        if (r.type === "github:index/repositoryDeployKey:RepositoryDeployKey") hold(`repository ${name("repository")}`, `deploy key "${name("title")}"`, env.stack);
+        if (r.type === "github:index/repositoryRuleset:RepositoryRuleset") hold(`repository ${name("repository")}`, `ruleset "${name("name")}"`, env.stack);
+        if (r.type === "github:index/actionsVariable:ActionsVariable") hold(`repository ${name("repository")}`, `variable ${name("variableName")}`, env.stack);
+      }
+    }
+    expect([...held].filter(([, stacks]) => stacks.length > 1)).toEqual([]);
+    // The checks above saw each kind of name, the shared account's one OIDC provider among them.
+    expect([...held.keys()].filter((k) => k.includes("GitHub OIDC provider"))).toEqual([
+      "account 111111111111 GitHub OIDC provider https://token.actions.githubusercontent.com",
+      "account 222222222222 GitHub OIDC provider https://token.actions.githubusercontent.com",
+    ]);
+    for (const kind of ["IAM role dev-ci-deploy", "ECR repository prod-us/orders", "deploy key \"flux prod-us (config, read-only) gen 0\"", "variable AWS_ROLE_ARN_PROD_US"]) {
+      expect([...held.keys()].some((k) => k.endsWith(kind)), kind).toBe(true);
+    }
   }, 300_000);
 });
