@@ -329,7 +329,11 @@ export const KIND_POLICY_CONFIG = { production: "production.json", nonProduction
 /**
  * The policy pack config file a stack runs with, relative to the project root: its own
  * `policies/config/<stack>.json` if there is one, else the levels its kind implies
- * (`production.json` for `production: true`, `non-production.json` otherwise).
+ * (`production.json` for `production: true`, `non-production.json` otherwise). A pack's policies
+ * never see the stack's config; the CLI hands a pack its config as one JSON file
+ * (`--policy-pack-config`), as Pulumi Cloud's policy groups do per group of stacks
+ * (pulumi.com/docs/using-pulumi/crossguard/configuration). So the kind is resolved here, once, for
+ * the workflows (tools/delivery.cjs stack-settings) and the offline plan alike.
  */
 export function policyConfigFile(rootDir: string, stack: string, production: boolean): string {
   const own = path.join("policies", "config", `${stack}.json`);
