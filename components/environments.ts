@@ -231,6 +231,24 @@ export function environmentsOf(documents: readonly StackDocument[]): Environment
 
   problems.push(...accountClashes(documents));
 
+  // Image automation writes the tags every environment shares (clusters/base): in two environments
+  // of one chain, both bump the same lines on their branches and every promotion between them
+  // conflicts. Tags change in one place and travel downstream by promotion.
+  for (const doc of documents) {
+    const app = automatedApp(doc.config);
+    if (app === undefined) continue;
+    const seen = new Set([doc.stack]);
+    for (let up = upstream.get(doc.stack)?.from; up !== undefined && !seen.has(up); up = upstream.get(up)?.from) {
+      seen.add(up);
+      if (automatedApp(byStack.get(up)?.config ?? {}) !== undefined) {
+        problems.push(
+          `${doc.file}: ${PROJECT}:apps[${app}].imageAutomation: ${up}, upstream of ${doc.stack}, runs image automation too; both would bump the shared image tags and every promotion ${up} → ${doc.stack} would conflict: keep it in one of them (the first that should get new images)`,
+        );
+        break;
+      }
+    }
+  }
+
   // Cycles: follow each stack's upstream chain; a chain that returns to where it started is one.
   const reported = new Set<string>();
   for (const start of names) {
@@ -318,9 +336,15 @@ function accountClashes(documents: readonly StackDocument[]): string[] {
   return problems;
 }
 
-function runsImageAutomation(config: Readonly<Record<string, unknown>>): boolean {
+/** The index of the first app of a stack that runs image automation, if any. */
+function automatedApp(config: Readonly<Record<string, unknown>>): number | undefined {
   const apps = config[`${PROJECT}:apps`];
-  return Array.isArray(apps) && apps.some((app) => at(app, ["imageAutomation"]) !== undefined);
+  const index = Array.isArray(apps) ? apps.findIndex((app) => at(app, ["imageAutomation"]) !== undefined) : -1;
+  return index < 0 ? undefined : index;
+}
+
+function runsImageAutomation(config: Readonly<Record<string, unknown>>): boolean {
+  return automatedApp(config) !== undefined;
 }
 
 /** The policy pack config of a kind of environment, when a stack has no file of its own. */

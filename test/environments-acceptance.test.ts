@@ -24,16 +24,23 @@ function edit(text: string, pairs: readonly (readonly [string, string])[]): stri
   }, text);
 }
 
-/** dev: staging's file for another environment in staging's account, promoting to staging. */
+/**
+ * dev: staging's file for another environment in staging's account, promoting to staging. Image
+ * automation stays with staging (new images land there and travel on to production; dev promotes
+ * platform changes), so dev drops it and, with it, its read-write key.
+ */
 function devStack(staging: string): string {
+  const automation = staging.slice(staging.indexOf("      imageAutomation:\n"), staging.indexOf("    - name: payments\n"));
+  expect(automation).toMatch(/^ {6}imageAutomation:\n[\s\S]*pushBranch: image-updates\/staging\n$/);
   return edit(staging, [
+    [automation, ""],
+    ["        generation: 0\n        readWrite: true\n", "        generation: 0\n"],
     ["# Stack config of the staging environment branch. Every difference from prod lives in this file.", "# Stack config of the dev environment branch, in front of staging."],
     ["gitops-platform:environment: staging", "gitops-platform:environment: dev\n  gitops-platform:promotion:\n    to: [staging]"],
     ["clusterName: platform-staging", "clusterName: platform-dev"],
     ["      environment: staging", "      environment: dev"],
     ["      branch: staging", "      branch: dev"],
-    ["pushBranch: image-updates/staging", "pushBranch: image-updates/dev"],
-    ["      path: deploy/staging\n      imageAutomation", "      path: deploy/dev\n      imageAutomation"],
+    ["      path: deploy/staging\n    - name: payments", "      path: deploy/dev\n    - name: payments"],
     ["      path: deploy/staging\n  gitops-platform:firewall", "      path: deploy/dev\n  gitops-platform:firewall"],
     ["stateBucket: acme-gitops-platform-state-staging", "stateBucket: acme-gitops-platform-state-dev"],
     // staging already creates the account's GitHub OIDC provider.
@@ -154,8 +161,8 @@ describe("adding dev in front of staging and prod-us behind it", () => {
     expect(await ask("--promotes-to", "staging")).toBe('["prod","prod-us"]\n');
     expect(await ask("--promotes-to", "prod-us")).toBe("[]\n");
     expect(await ask("--upstream", "prod-us")).toBe("staging\n");
-    // dev runs image automation now too (its copy of staging's apps): the automation workflow plans both.
-    expect(await ask("--image-automation")).toBe("dev\nstaging\n");
+    // Image automation stays in staging alone: new tags land there and travel to prod and prod-us.
+    expect(await ask("--image-automation")).toBe("staging\n");
   });
 
   it("covers the new branches in every workflow: triggers, dispatch choices, drift matrix, the tag check", () => {

@@ -117,6 +117,17 @@ describe("the environments of the stack files", () => {
     ]);
   });
 
+  it("refuse image automation in two environments of one chain: both would bump the shared tags", () => {
+    const automated = { "gitops-platform:apps": [{ name: "payments" }, { name: "orders", imageAutomation: { policy: { semver: ">=1.0.0" } } }] };
+    expect(problemsOf([stack("dev", { ...to("staging"), ...automated }), stack("staging"), stack("prod", { ...production, ...from("staging") })])).toEqual([]);
+    expect(problemsOf([stack("dev", { ...to("staging"), ...automated }), stack("staging", automated), stack("qa", { ...from("staging"), ...automated })])).toEqual([
+      "Pulumi.staging.yaml: gitops-platform:apps[1].imageAutomation: dev, upstream of staging, runs image automation too; both would bump the shared image tags and every promotion dev → staging would conflict: keep it in one of them (the first that should get new images)",
+      "Pulumi.qa.yaml: gitops-platform:apps[1].imageAutomation: staging, upstream of qa, runs image automation too; both would bump the shared image tags and every promotion staging → qa would conflict: keep it in one of them (the first that should get new images)",
+    ]);
+    // Side by side (a fan-out), not one behind the other: each bumps on its own, nothing is promoted between them.
+    expect(problemsOf([stack("staging"), stack("qa-eu", { ...from("staging"), ...automated }), stack("qa-us", { ...from("staging"), ...automated })])).toEqual([]);
+  });
+
   it("refuse two creators of one account's GitHub OIDC provider, and two stacks on one cluster", () => {
     const inAccount = (name: string, ci: Record<string, unknown>, cluster = `platform-${name}`) =>
       stack(name, { ...production, "aws:region": "eu-west-1", "gitops-platform:aws": { accountId: "222222222222", clusterName: cluster }, "gitops-platform:ci": ci });
