@@ -213,7 +213,7 @@ describe("npm run environments", () => {
     let out = "";
     const io = { out: (t: string) => (out += t), err: (t: string) => (err += t) };
     await expect(main([], root, io)).resolves.toBe(0);
-    expect(out).toBe("environments: 8 generated files up to date\n");
+    expect(out).toBe("environments: 7 generated files up to date\n");
     await expect(main(["--wirte"], root, io)).resolves.toBe(2);
     expect(err).toBe("environments: unexpected arguments --wirte\nusage: npm run environments [-- --write | --promotes-to <stack> | --upstream <stack> | --image-automation]\n");
   });
