@@ -3,7 +3,7 @@
 // CLI calls it and awaits what it returns.
 import * as pulumi from "@pulumi/pulumi";
 import { readConfig } from "./components/config";
-import { Platform } from "./components/platform";
+import { Platform } from "./components/platform/platform";
 
 export = () => {
   const config = readConfig();

@@ -105,3 +105,12 @@ fi
 echo "flux-operator=$op_out"
 echo "flux-operator-data=$op_dir/config/data"
 echo "flux-operator-crds=$op_dir/config/crd/bases"
+
+# Pulumi CLI v3.274.1 for the Pulumi CLI check (e2e/pulumi-cli.ts; tools/pulumi/go.mod says why
+# not the workflows' 3.270.0, and why no Node.js language host). Flags as upstream's release build
+# (pulumi/pulumi .goreleaser.yml at tag v3.259.0, build "pulumi": -trimpath, -w -s, the version
+# stamped into sdk/v3/go/common/version, tags osusergo and grpcnotrace).
+pulumi_version=v3.274.1
+build pulumi pulumi github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
+  "-w -s -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$pulumi_version" \
+  GOFLAGS="$GOFLAGS -tags=osusergo,grpcnotrace"

@@ -2,7 +2,7 @@
  * The CrossGuard policy pack of gitops-platform: `pulumi preview --policy-pack policies
  * --policy-pack-config <config>`, the config the stack runs with (its own
  * policies/config/<stack>.json, else production.json or non-production.json after its
- * `production` flag; components/environments.ts). This entry is the only place that constructs
+ * `production` flag; components/config/environments.ts). This entry is the only place that constructs
  * the PolicyPack (its constructor starts the analyzer server); the rules live in ./rules.
  */
 import { PolicyPack } from "@pulumi/policy";

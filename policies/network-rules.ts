@@ -1,6 +1,6 @@
 /**
  * What "open to the world" means and which ports must never be: one definition, used by the policy
- * pack (policies/aws-network.ts) and by the stack config's validation (components/config.ts), so a
+ * pack (policies/aws-network.ts) and by the stack config's validation (components/config/), so a
  * config the program accepts is never one the pack refuses, and the other way round. Plain data and
  * functions, no dependencies.
  */

@@ -529,7 +529,7 @@ function controllerRoles(resources: readonly PolicyResource[], namespace: string
   return roles;
 }
 
-/** The alias of a SOPS key (components/app-secrets.ts): a key named by it is the SOPS key. */
+/** The alias of a SOPS key (components/aws/app-secrets.ts): a key named by it is the SOPS key. */
 const SOPS_ALIAS = /(^|:)alias\/gitops-platform\/[^/]+\/app-secrets$/;
 
 /** The SOPS key's policy lets exactly kustomize-controller's IRSA role decrypt. */

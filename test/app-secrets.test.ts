@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { AppSecrets, appSecretsAliasArn, appSecretsKeyPolicy, KEY_ADMIN_ACTIONS, KEY_READ_ACTIONS, type AppSecretsArgs } from "../components/app-secrets";
-import { irsaTrustPolicy } from "../components/image-reflector-role";
+import { AppSecrets, appSecretsAliasArn, appSecretsKeyPolicy, KEY_ADMIN_ACTIONS, KEY_READ_ACTIONS, type AppSecretsArgs } from "../components/aws/app-secrets";
+import { irsaTrustPolicy } from "../components/aws/image-reflector-role";
 import { findResource, resourcesOfType, runProgram, type PlanResult } from "../tools/engine";
 import { main as plan } from "../tools/plan/main";
 import { ROOT, stackConfig } from "./support/reconciler";

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import Ajv from "ajv";
 import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
-import { AppSource, TENANT_RULES, type AppSourceArgs } from "../components/app-source";
+import { AppSource, TENANT_RULES, type AppSourceArgs } from "../components/k8s/app-source";
 import { findResource, runProgram, valueAt, type PlanResult } from "../tools/engine";
 import { main } from "../tools/plan/main";
 import { fluxSchemaErrors, modelErrors } from "./support/reconciler";

@@ -1,14 +1,8 @@
 import { describe, expect, it } from "vitest";
-import {
-  BUCKET_CONFIG_READ_ACTIONS,
-  CiIdentity,
-  DATA_READ_ACTIONS,
-  DRIFT_READER_GROUP,
-  IAM_MANAGEMENT_ACTIONS,
-  type CiIdentityArgs,
-} from "../components/ci-identity";
+import { CiIdentity, DRIFT_READER_GROUP, type CiIdentityArgs } from "../components/aws/ci-identity";
+import { BUCKET_CONFIG_READ_ACTIONS, DATA_READ_ACTIONS, IAM_MANAGEMENT_ACTIONS } from "../components/aws/ci-policies";
 import { RESOURCE_WILDCARD_ACTIONS } from "../policies/aws-iam";
-import { PUSH_ACTIONS } from "../components/registry";
+import { PUSH_ACTIONS } from "../components/aws/registry";
 import { findResource, resourcesOfType, runProgram, type PlanResult, type RecordedResource } from "../tools/engine";
 
 const OIDC = "aws:iam/openIdConnectProvider:OpenIdConnectProvider";

@@ -5,7 +5,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { load } from "js-yaml";
 import { z } from "zod";
-import { configSchema } from "../components/config";
+import { configSchema, withDerivedDefaults } from "../components/config";
+import { GITHUB_KNOWN_HOSTS } from "../components/github/known-hosts";
+import { loadStackConfig } from "../tools/engine";
 
 const root = path.resolve(__dirname, "..");
 
@@ -62,5 +64,142 @@ describe("config documentation", () => {
     // And no row documents a key the schema does not have.
     const known = (row: string) => schemaLeaves.some((leaf) => leaf === row || leaf.startsWith(`${row}.`) || leaf.startsWith(`${row}[]`));
     expect(rows.filter((row) => !known(row))).toEqual([]);
+  });
+});
+
+// The README's default column is checked against what the schema gives a key left out of a full
+// stack config (the staging stack with alerts), so a default changed in one place fails here.
+describe("config documentation: defaults", () => {
+  const full = (): Record<string, unknown> => {
+    const loaded = loadStackConfig(root, "staging");
+    const values: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(loaded.config)) if (key.startsWith("gitops-platform:")) values[key.slice("gitops-platform:".length)] = value;
+    const notifications = values.notifications as Record<string, unknown>;
+    return { ...values, notifications: { ...notifications, alerts: { type: "generic-hmac" } }, notificationsAlertAddress: "https://hooks.example.com/x", notificationsAlertHmacKey: "k".repeat(32) };
+  };
+
+  /** A README key path as a path into the config: `apps[].path` → apps, 0, path; `firewall.ingress[]` → firewall, ingress. */
+  const pathOf = (row: string): (string | number)[] =>
+    row
+      .replace(/\[\]$/, "")
+      .split(".")
+      .flatMap((segment) => (segment.endsWith("[]") ? [segment.slice(0, -2), 0] : [segment]));
+
+  const at = (value: unknown, path: readonly (string | number)[]): unknown =>
+    path.reduce<unknown>((node, key) => (node === undefined || node === null ? undefined : (node as Record<string | number, unknown>)[key]), value);
+
+  /** What the schema makes of the key when it is left out: its default, undefined, or "required". */
+  function defaultOf(path: readonly (string | number)[]): unknown {
+    const input = structuredClone(full());
+    // A parent the stack leaves out leaves the key out with it.
+    const parent = at(input, path.slice(0, -1)) as Record<string | number, unknown> | undefined;
+    if (parent !== undefined) delete parent[path[path.length - 1] as string | number];
+    const result = configSchema.safeParse(input);
+    if (!result.success) {
+      const issues = result.error.issues.map((issue) => issue.path.join("."));
+      if (issues.includes(path.join("."))) return "required";
+      throw new Error(`${path.join(".")}: leaving it out broke other keys: ${issues.join(", ")}`);
+    }
+    return at(withDerivedDefaults(result.data), path);
+  }
+
+  const leaves = (value: unknown): unknown[] =>
+    value !== null && typeof value === "object" ? Object.values(value).flatMap(leaves) : [value];
+
+  // Defaults too long for a table cell, said in words there.
+  const inWords: Record<string, unknown> = { "github.knownHosts": GITHUB_KNOWN_HOSTS };
+
+  const rows = (): { key: string; cell: string }[] => {
+    const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
+    const table = readme.slice(readme.indexOf("<!-- config-table:start -->"), readme.indexOf("<!-- config-table:end -->"));
+    return [...table.matchAll(/^\| `gitops-platform:([^`]+)` \|(.*)$/gm)].map((m) => {
+      const cells = (m[2] as string).split(/(?<!\\)\|/).map((cell) => cell.trim());
+      return { key: m[1] as string, cell: cells[1] as string };
+    });
+  };
+
+  it("finds the rows and leaves a key out the way the check needs", () => {
+    expect(rows().length).toBeGreaterThan(60);
+    expect(pathOf("apps[].imageAutomation.pushBranch")).toEqual(["apps", 0, "imageAutomation", "pushBranch"]);
+    expect(pathOf("firewall.ingress[]")).toEqual(["firewall", "ingress"]);
+    expect(defaultOf(["aws", "accountId"])).toBe("required");
+    expect(defaultOf(["ci", "defaultBranch"])).toBeUndefined();
+    expect(defaultOf(["storage", "protect"])).toBe(false);
+  });
+
+  it("states every default the schema gives, and none it does not", () => {
+    const config = withDerivedDefaults(configSchema.parse(full()));
+    const names: Record<string, string> = { environment: config.environment, "operator.version": config.reconciler.operator.version };
+    const wrong: string[] = [];
+    for (const { key, cell } of rows()) {
+      const actual = defaultOf(pathOf(key));
+      const spans = [...cell.matchAll(/`([^`]+)`/g)].map((m) => load((m[1] as string).replace(/<([\w.]+)>/g, (all, name: string) => names[name] ?? all)));
+      let stated: unknown;
+      if (/^(—|no )/.test(cell)) stated = actual === "required" ? "required" : undefined;
+      else if (key in inWords) stated = inWords[key];
+      else if (spans.length === 0) stated = `a default in backticks (the cell says ${JSON.stringify(cell)})`;
+      else stated = spans.length === 1 ? spans[0] : spans;
+      const got = spans.length > 1 && !/^(—|no )/.test(cell) ? leaves(actual) : actual;
+      if (JSON.stringify(got) !== JSON.stringify(stated)) wrong.push(`${key}: the README says ${JSON.stringify(stated)}, the schema gives ${JSON.stringify(got)}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+});
+
+// A component usable on its own keeps its defaults in an exported `<NAME>_DEFAULTS` constant that the
+// schema reads; its Args document each one with `@default`, which must say the same value.
+describe("config documentation: component defaults", () => {
+  const files = fs
+    .readdirSync(path.join(root, "components"), { recursive: true, encoding: "utf8" })
+    .filter((file) => file.endsWith(".ts") && !file.startsWith(`config${path.sep}`))
+    .map((file) => path.join(root, "components", file))
+    .filter((file) => /^export const \w+_DEFAULTS = /m.test(fs.readFileSync(file, "utf8")));
+
+  /** The `@default` text of an Args field: the doc comment right above `readonly <key>?:`. */
+  function documented(source: string, key: string): string | undefined {
+    const lines = source.split("\n");
+    const at = lines.findIndex((line) => new RegExp(`^\\s*readonly ${key}\\?:`).test(line));
+    if (at < 0) return undefined;
+    let start = at - 1;
+    while (start >= 0 && !(lines[start] as string).includes("/**")) start--;
+    const comment = lines.slice(start, at).join(" ");
+    return /@default\s+(.*?)\s*(\*\/|$)/.exec(comment.replace(/\s*\*\s+/g, " "))?.[1];
+  }
+
+  const leaves = (value: unknown): string[] => (value !== null && typeof value === "object" ? Object.values(value).flatMap(leaves) : [String(value)]);
+
+  it("finds the components with defaults", () => {
+    expect(files.map((file) => path.basename(file)).sort()).toEqual(
+      ["app-secrets.ts", "ci-identity.ts", "deploy-key.ts", "flux-operator.ts", "github-wiring.ts", "notifications.ts", "registry.ts", "storage.ts", "webhook-receiver.ts"],
+    );
+  });
+
+  it("documents each default as the constant has it", async () => {
+    const wrong: string[] = [];
+    for (const file of files) {
+      const source = fs.readFileSync(file, "utf8");
+      const module = (await import(file)) as Record<string, unknown>;
+      for (const name of [...source.matchAll(/^export const (\w+_DEFAULTS) = /gm)].map((m) => m[1] as string)) {
+        for (const [key, value] of Object.entries(module[name] as Record<string, unknown>)) {
+          const text = documented(source, key);
+          const where = `${path.basename(file)} ${key}`;
+          if (text === undefined) {
+            wrong.push(`${where}: no @default`);
+            continue;
+          }
+          // A literal (30, false, "ED25519", ["preview"]), or words that name every value in order.
+          const literal = /^("[^"]*"|\[.*\]|[\w.-]+)$/.test(text.split(" ")[0] ?? "") ? (text.split(" ")[0] as string) : undefined;
+          const said = literal !== undefined && literal.startsWith("[") ? JSON.stringify(JSON.parse(literal)) : literal?.replace(/^"|"$/g, "");
+          const ok =
+            typeof value === "object" && value !== null
+              ? (said !== undefined && said === JSON.stringify(value)) ||
+                (text.split(" ")[0] === "GITHUB_KNOWN_HOSTS" && value === GITHUB_KNOWN_HOSTS) ||
+                leaves(value).every((leaf, i, all) => text.indexOf(leaf) >= 0 && (i === 0 || text.indexOf(leaf) > text.indexOf(all[i - 1] as string)))
+              : said === String(value);
+          if (!ok) wrong.push(`${where}: @default ${text}, the constant says ${JSON.stringify(value)}`);
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@ import * as crypto from "node:crypto";
 import * as path from "node:path";
 import { loadStackConfig } from "../tools/engine";
 import { parseConfig, type PlatformConfig } from "../components/config";
-import { GITHUB_KNOWN_HOSTS, knownHostsLineProblem } from "../components/known-hosts";
+import { GITHUB_KNOWN_HOSTS, knownHostsLineProblem } from "../components/github/known-hosts";
 import { configProblems, encodeConfig } from "./support/config";
 
 const root = path.resolve(__dirname, "..");
@@ -44,8 +44,10 @@ describe("config: github and deploy keys", () => {
     expect(config.github.configRepo.deployKey).toEqual({ generation: 0, algorithm: "ED25519", readWrite: false });
     expect(config.apps[0]?.deployKey).toEqual({ generation: 0, algorithm: "ED25519", readWrite: false });
     expect(config.github.branchProtection).toEqual({ enabled: true, requiredReviews: 0, requiredChecks: ["preview"] });
-    // No override: the DeployKey falls back to GITHUB_KNOWN_HOSTS.
-    expect(config.github.knownHosts).toBeUndefined();
+    // No override: GitHub's published host keys, the DeployKey's own default.
+    expect(config.github.knownHosts).toEqual(GITHUB_KNOWN_HOSTS);
+    expect(config.github.configRepo.path).toBe("clusters/staging");
+    expect(config.apps[0]?.path).toBe("deploy/staging");
   });
 
   it("refuses a repository not in owner/name form", () => {

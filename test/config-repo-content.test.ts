@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadAll } from "js-yaml";
 import { describe, expect, it } from "vitest";
-import { TENANT_RULES } from "../components/app-source";
+import { TENANT_RULES } from "../components/k8s/app-source";
 import { valueAt } from "../tools/engine";
 import { main } from "../tools/plan/main";
 import { main as checkTagChanges } from "../tools/check-tag-changes";

@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig, WORLD_CLOSED_PORTS, type PlatformConfig } from "../components/config";
 import { ADMIN_PORTS, RISKY_PORTS } from "../policies/network-rules";
+import { GITHUB_KNOWN_HOSTS } from "../components/github/known-hosts";
 import { loadStackConfig } from "../tools/engine";
 import { configProblems, encodeConfig } from "./support/config";
 import { fakeGithubToken } from "./support/fake-keys";
@@ -110,6 +111,7 @@ describe("config: valid input", () => {
       name: "payments",
       repo: "acme-corp/payments",
       branch: "main",
+      path: "deploy/staging",
       interval: "5m",
       deployKey: { generation: 0, algorithm: "ED25519", readWrite: false },
     });
@@ -188,16 +190,17 @@ describe("config: every documented default applies whether its parent is absent,
       { owner: "acme-corp", configRepo: { repo: "acme-corp/gitops-platform", branch: "staging", deployKey: { readWrite: true } } },
       {
         owner: "acme-corp",
-        configRepo: { repo: "acme-corp/gitops-platform", branch: "staging", deployKey: { generation: 0, algorithm: "ED25519", readWrite: true } },
+        configRepo: { repo: "acme-corp/gitops-platform", branch: "staging", path: "clusters/staging", deployKey: { generation: 0, algorithm: "ED25519", readWrite: true } },
         branchProtection: { enabled: true, requiredReviews: 0, requiredChecks: ["preview"] },
+        knownHosts: GITHUB_KNOWN_HOSTS,
         hookCidrs: [],
       },
       [],
     ],
     ["github.branchProtection", ["github", "branchProtection"], { enabled: true, requiredReviews: 0, requiredChecks: ["preview"] }, { requiredReviews: 1 }, { enabled: true, requiredReviews: 1, requiredChecks: ["preview"] }, ["absent", "empty"]],
-    ["apps[1]", ["apps", 1], undefined, { name: "payments", repo: "acme-corp/payments" }, { name: "payments", repo: "acme-corp/payments", branch: "main", interval: "5m", deployKey: { generation: 0, algorithm: "ED25519", readWrite: false } }, []],
+    ["apps[1]", ["apps", 1], undefined, { name: "payments", repo: "acme-corp/payments" }, { name: "payments", repo: "acme-corp/payments", branch: "main", path: "deploy/staging", interval: "5m", deployKey: { generation: 0, algorithm: "ED25519", readWrite: false } }, []],
     ["apps[1].deployKey", ["apps", 1, "deployKey"], { generation: 0, algorithm: "ED25519", readWrite: false }, { generation: 2 }, { generation: 2, algorithm: "ED25519", readWrite: false }, ["absent", "empty"]],
-    ["apps[0].imageAutomation", ["apps", 0, "imageAutomation"], undefined, { policy: { semver: ">=1.0.0" } }, { policy: { semver: ">=1.0.0" }, interval: "5m" }, []],
+    ["apps[0].imageAutomation", ["apps", 0, "imageAutomation"], undefined, { policy: { semver: ">=1.0.0" } }, { policy: { semver: ">=1.0.0" }, interval: "5m", pushBranch: "image-updates/staging" }, []],
     [
       "apps[0].imageAutomation.policy (pattern)",
       ["apps", 0, "imageAutomation", "policy"],
@@ -365,7 +368,7 @@ describe("config: bad input is refused with every problem, its key and the expec
     ]);
   });
 
-  it("reads the stack's promotion edges, strictly (the graph of all stacks is components/environments.ts's)", () => {
+  it("reads the stack's promotion edges, strictly (the graph of all stacks is components/config/environments.ts's)", () => {
     const v = withChange((c) => {
       c[`${P}:promotion`] = { form: "dev", to: "prod" };
     });

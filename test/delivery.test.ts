@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { IMAGE_TAGS_PATH } from "../components/reconciler";
+import { IMAGE_TAGS_PATH } from "../components/k8s/reconciler";
 import {
   BODY_LIMIT,
   automationScope,

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
 import { findResource, runProgram } from "../tools/engine";
-import { GITHUB_KNOWN_HOSTS } from "../components/known-hosts";
+import { GITHUB_KNOWN_HOSTS } from "../components/github/known-hosts";
 import { configRepoKey } from "./support/deploy-key-fixture";
 import { fakeOpensshPrivateKey } from "./support/fake-keys";
 

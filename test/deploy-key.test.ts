@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import * as k8s from "@pulumi/kubernetes";
 import { findResource, isUnknown, resourcesOfType, runProgram, type PlanResult, type RecordedResource } from "../tools/engine";
-import { DeployKey, type DeployKeyArgs } from "../components/deploy-key";
-import { createGithubProvider } from "../components/github-provider";
-import { GITHUB_KNOWN_HOSTS, knownHostsFile } from "../components/known-hosts";
+import { DeployKey, type DeployKeyArgs } from "../components/github/deploy-key";
+import { createGithubProvider } from "../components/github/github-provider";
+import { GITHUB_KNOWN_HOSTS, knownHostsFile } from "../components/github/known-hosts";
 import { configRepoKey } from "./support/deploy-key-fixture";
 
 const TLS_KEY = "tls:index/privateKey:PrivateKey";

@@ -6,8 +6,8 @@
  */
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { DRIFT_READER_GROUP } from "../components/ci-identity";
-import { DriftReader, MANAGED_KINDS, type DriftReaderArgs } from "../components/drift-reader";
+import { DRIFT_READER_GROUP } from "../components/aws/ci-identity";
+import { DriftReader, MANAGED_KINDS, type DriftReaderArgs } from "../components/k8s/drift-reader";
 import { findResource, loadStackConfig, resourcesOfType, runProgram, type PlanResult, type RecordedResource } from "../tools/engine";
 import { STACKS } from "./support/stacks";
 

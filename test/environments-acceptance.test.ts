@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { load } from "js-yaml";
-import { readEnvironments } from "../components/environments";
+import { readEnvironments } from "../components/config/environments";
 import { main as environments } from "../tools/environments";
 import { auditWorkflow, deployRules, driftRules, parseWorkflow, previewRules, tagChangesRules, type Workflow } from "./workflow-rules";
 

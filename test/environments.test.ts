@@ -1,9 +1,9 @@
-// Environments as data (components/environments.ts) and the generator of the lists GitHub and the
+// Environments as data (components/config/environments.ts) and the generator of the lists GitHub and the
 // policy pack need (tools/environments.ts).
 import { describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { environmentsOf, EnvironmentsError, readEnvironments, type StackDocument } from "../components/environments";
+import { environmentsOf, EnvironmentsError, readEnvironments, type StackDocument } from "../components/config/environments";
 import { generatedFiles, generatedLists, main, regeneratePolicyConfig, regenerateWorkflow } from "../tools/environments";
 
 const root = path.resolve(__dirname, "..");

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { BODY_SIZE_LABEL, Firewall, type FirewallArgs } from "../components/firewall";
-import { RECEIVER_HEALTH_PORT, RECEIVER_PATH_PREFIX, RECEIVER_PORT } from "../components/webhook-receiver";
+import { BODY_SIZE_LABEL, Firewall, type FirewallArgs } from "../components/aws/firewall";
+import { RECEIVER_HEALTH_PORT, RECEIVER_PATH_PREFIX, RECEIVER_PORT } from "../components/k8s/webhook-receiver";
 import { findResource, isUnknown, resourcesOfType, runProgram, type PlanResult } from "../tools/engine";
 
 const SG = "aws:ec2/securityGroup:SecurityGroup";

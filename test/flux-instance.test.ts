@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import * as aws from "@pulumi/aws";
-import { FluxInstance, githubSshUrl, type FluxInstanceArgs } from "../components/flux-instance";
+import { FluxInstance, githubSshUrl, type FluxInstanceArgs } from "../components/k8s/flux-instance";
 import { findResource, runProgram, type PlanResult } from "../tools/engine";
 import { fluxSchemaErrors } from "./support/reconciler";
 
@@ -28,10 +28,16 @@ const run = (args: Partial<FluxInstanceArgs> = {}, withDependency = false) =>
 const instance = (result: PlanResult) => findResource(result, "kubernetes:fluxcd.controlplane.io/v1:FluxInstance", "flux-instance");
 const patches = (result: PlanResult) => ((instance(result).inputs.spec as Json).kustomize as { patches: { patch: string; target: Json }[] }).patches;
 
+// An app Kustomization that finds the environment sync mid-apply is re-checked after 5 s, not 30 s.
+const REQUEUE_PATCH = {
+  patch: "- op: add\n  path: /spec/template/spec/containers/0/args/-\n  value: --requeue-dependency=5s\n",
+  target: { kind: "Deployment", name: "kustomize-controller" },
+};
+
 describe("FluxInstance", async () => {
   const result = await run();
 
-  it("uses the correct default values: sync named flux-system, 900 s to become Ready, no patches", () => {
+  it("uses the correct default values: sync named flux-system, 900 s to become Ready, only the dependency requeue patch", () => {
     const inputs = instance(result).inputs;
     expect(inputs.metadata).toEqual({
       name: "flux",
@@ -39,7 +45,7 @@ describe("FluxInstance", async () => {
       annotations: { "pulumi.com/waitFor": "condition=Ready", "pulumi.com/timeoutSeconds": "900" },
     });
     expect(((inputs.spec as Json).sync as Json).name).toBe("flux-system");
-    expect(patches(result)).toEqual([]);
+    expect(patches(result)).toEqual([REQUEUE_PATCH]);
     expect(fluxSchemaErrors(inputs)).toEqual([]);
   });
 
@@ -87,6 +93,7 @@ describe("FluxInstance", async () => {
       "image-automation-controller",
     ]);
     expect(patches(full)).toEqual([
+      REQUEUE_PATCH,
       {
         patch: "- op: add\n  path: /spec/postBuild\n  value:\n    substituteFrom:\n      - kind: ConfigMap\n        name: platform-metadata\n",
         target: { kind: "Kustomization", name: "platform" },

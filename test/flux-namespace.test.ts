@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FluxNamespace } from "../components/flux-namespace";
+import { FluxNamespace } from "../components/k8s/flux-namespace";
 import { findResource, runProgram } from "../tools/engine";
 import { modelErrors } from "./support/reconciler";
 

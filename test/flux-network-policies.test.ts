@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FluxNetworkPolicies } from "../components/flux-network-policies";
+import { FluxNetworkPolicies } from "../components/k8s/flux-network-policies";
 import { findResource, resourcesOfType, runProgram } from "../tools/engine";
 import { modelErrors } from "./support/reconciler";
 

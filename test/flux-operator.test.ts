@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
-import { FluxOperator, vendoredOperatorCrds } from "../components/flux-operator";
+import { FluxOperator, vendoredOperatorCrds } from "../components/k8s/flux-operator";
 import { findResource, resourcesOfType, runProgram, type PlanResult } from "../tools/engine";
 import { modelErrors } from "./support/reconciler";
 

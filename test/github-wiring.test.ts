@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import * as aws from "@pulumi/aws";
 import * as path from "node:path";
 import { findResource, isUnknown, loadStackConfig, resourcesOfType, runProgram } from "../tools/engine";
-import { GithubWiring, ciVariableNames, type GithubWiringArgs } from "../components/github-wiring";
-import { createGithubProvider } from "../components/github-provider";
+import { GithubWiring, ciVariableNames, type GithubWiringArgs } from "../components/github/github-wiring";
+import { createGithubProvider } from "../components/github/github-provider";
 import { STACKS } from "./support/stacks";
 
 const root = path.resolve(__dirname, "..");

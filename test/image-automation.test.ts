@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ImageAutomation, imagePolicySpec, type ImageAutomationArgs } from "../components/image-automation";
+import { ImageAutomation, imagePolicySpec, type ImageAutomationArgs } from "../components/k8s/image-automation";
 import { findResource, runProgram, type PlanResult } from "../tools/engine";
 import * as path from "node:path";
 import { main } from "../tools/plan/main";

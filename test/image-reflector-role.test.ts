@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import * as path from "node:path";
-import { ImageReflectorRole, irsaTrustPolicy, type ImageReflectorRoleArgs } from "../components/image-reflector-role";
+import { ImageReflectorRole, irsaTrustPolicy, type ImageReflectorRoleArgs } from "../components/aws/image-reflector-role";
 import { findResource, runProgram, type PlanResult } from "../tools/engine";
 import { ROOT, stackConfig } from "./support/reconciler";
 

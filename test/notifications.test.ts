@@ -6,7 +6,7 @@ import {
   DRIFT_PATTERN,
   Notifications,
   type NotificationsArgs,
-} from "../components/notifications";
+} from "../components/k8s/notifications";
 import { findResource, loadStackConfig, resourcesOfType, runProgram, type PlanResult, type RecordedResource } from "../tools/engine";
 import { fluxObject, fluxSchemaErrors, modelErrors } from "./support/reconciler";
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { parseConfig, runsUnderMocks } from "../components/config";
-import { findPlaceholders } from "../components/placeholders";
+import { findPlaceholders } from "../components/config/placeholders";
 import { loadStackConfig, runProgram } from "../tools/engine";
 import { configProblems, encodeConfig } from "./support/config";
 import { STACKS } from "./support/stacks";

@@ -1,6 +1,8 @@
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { clusterKubeconfig, partitionOf, repositoryName } from "../components/platform";
+import { readConfig } from "../components/config";
+import { clusterKubeconfig, partitionOf, repositoryName } from "../components/platform/cluster";
+import { Platform } from "../components/platform/platform";
 import { findResource, isUnknown, loadStackConfig, resourcesOfType, runProgram, type PlanResult } from "../tools/engine";
 import { replacementOf } from "../tools/plan/replacement";
 import { STACKS } from "./support/stacks";
@@ -220,5 +222,37 @@ describe("Platform helpers", () => {
 
   it("names repositories <environment>/<app>", () => {
     expect(repositoryName("prod", "orders")).toBe("prod/orders");
+  });
+});
+
+describe("Platform: one AppWiring per app", () => {
+  it("builds each app's wiring once, in config order, from the parts it declared for that app", async () => {
+    let platform: Platform | undefined;
+    const loaded = loadStackConfig(root, "staging");
+    await runProgram({
+      stack: "staging",
+      config: loaded.config,
+      secretKeys: loaded.secretKeys,
+      program: () => {
+        const config = readConfig();
+        platform = new Platform(config.environment, { config });
+        return {};
+      },
+    });
+    if (platform === undefined) throw new Error("the program did not run");
+    const built = platform;
+    expect(built.apps.map((wiring) => wiring.app.name)).toEqual(["orders", "payments"]);
+    for (const wiring of built.apps) {
+      expect(wiring.registry).toBe(built.registries[wiring.app.name]);
+      expect(wiring.deployKey).toBe(built.appKeys[wiring.app.name]);
+      expect(wiring.ciRoleArn).toBe(built.ciRoleArns[wiring.app.name]);
+      expect(wiring.repository.name).toBe(repositoryName("staging", wiring.app.name));
+      expect(wiring.repository.arn).toBe(`arn:aws:ecr:eu-west-1:111111111111:repository/staging/${wiring.app.name}`);
+      expect(wiring.repository.arn).toBe(built.repositoryArns[wiring.app.name]);
+      expect(wiring.repository.url).toBe(wiring.registry.repositoryUrl);
+      // The contract resolved the app's defaults: the wiring carries them as they are.
+      expect(wiring.app.path).toBe("deploy/staging");
+    }
+    expect(built.apps[0]?.app.imageAutomation?.pushBranch).toBe("image-updates/staging");
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { cidrContains, parseConfig, quantityValue, type PlatformConfig } from "../components/config";
 import { configProblems, encodeConfig } from "./support/config";
-import { DEFAULT_RECONCILER_SETTINGS, WEBHOOK, stackConfig } from "./support/reconciler";
+import { WEBHOOK, stackConfig } from "./support/reconciler";
 
 type Json = Record<string, unknown>;
 
@@ -22,12 +22,6 @@ const automatedApp = (imageAutomation: Json) => ({
 });
 
 describe("reconciler config", () => {
-  it("uses the correct default values", () => {
-    const { config, secretKeys } = stackConfig("staging", { reconciler: undefined });
-    delete config["gitops-platform:reconciler"];
-    expect(parseConfig({ stack: "staging", values: encodeConfig(config), secretKeys }).reconciler).toEqual(DEFAULT_RECONCILER_SETTINGS);
-  });
-
   it("fills defaults inside a partly given section", () => {
     const config = parse("staging", {
       reconciler: { operator: { version: "v0.58.1", image: "ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1" }, webhook: WEBHOOK },

@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
-import { FluxNamespace } from "../components/flux-namespace";
-import { Reconciler, ecrReadPolicy, repositoryUrlKey, type ReconcilerArgs } from "../components/reconciler";
+import { FluxNamespace } from "../components/k8s/flux-namespace";
+import { RECONCILER_DEFAULTS } from "../components/config";
+import { WEBHOOK_RECEIVER_DEFAULTS } from "../components/k8s/webhook-receiver";
+import { Reconciler, ecrReadPolicy, repositoryUrlKey, type ReconcilerArgs } from "../components/k8s/reconciler";
 import { findResource, isUnknown, resourcesOfType, runProgram, type PlanResult } from "../tools/engine";
 import {
   BUCKET,
-  DEFAULT_RECONCILER_SETTINGS,
   ROLE_ARN,
   ROLE_NAME,
   SECURITY_GROUP,
@@ -305,8 +306,9 @@ describe("Reconciler without image automation", async () => {
   it("installs only the core controllers and declares no automation, role annotation or ECR policy", () => {
     const instance = spec(result, "FluxInstance", "flux");
     expect(instance.components).toEqual(["source-controller", "kustomize-controller", "helm-controller", "notification-controller"]);
-    const patches = (instance.kustomize as { patches: { target: { kind: string } }[] }).patches;
-    expect(patches.map((p) => p.target.kind)).toEqual(["Kustomization", "NetworkPolicy", "NetworkPolicy"]);
+    const patches = (instance.kustomize as { patches: { target: { kind: string; name?: string } }[] }).patches;
+    // No role annotation: the one Deployment patch is kustomize-controller's dependency requeue.
+    expect(patches.map((p) => `${p.target.kind}/${p.target.name}`)).toEqual(["Deployment/kustomize-controller", "Kustomization/flux-system", "NetworkPolicy/allow-scraping", "NetworkPolicy/allow-webhooks"]);
     expect(kubernetesObjects(result).filter((r) => String(r.inputs.kind).startsWith("Image"))).toEqual([]);
     expect(resourcesOfType(result, "aws:iam/rolePolicy:RolePolicy")).toEqual([]);
     expect(findResource(result, "kubernetes:core/v1:ConfigMap", "reconciler-metadata").inputs.data).not.toHaveProperty("IMAGE_REFLECTOR_ROLE_ARN");
@@ -317,7 +319,7 @@ describe("Reconciler: bad wiring fails with every problem named", () => {
   const args = (overrides: Partial<ReconcilerArgs>): ReconcilerArgs => ({
     environment: "staging",
     namespace: "flux-system",
-    settings: { ...DEFAULT_RECONCILER_SETTINGS, webhook: { ...WEBHOOK, ingressClassName: "alb", sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06" } },
+    settings: { ...RECONCILER_DEFAULTS, webhook: { ...WEBHOOK, ...WEBHOOK_RECEIVER_DEFAULTS } },
     configRepo: { repo: "acme-corp/gitops-platform", branch: "staging", path: "clusters/staging", secretName: "flux-gitops-platform" },
     apps: [
       {

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import { describe, expect, it } from "vitest";
-import { PULL_ACTIONS, PUSH_ACTIONS, Registry, repositoryPolicy, type RegistryArgs } from "../components/registry";
+import { PULL_ACTIONS, PUSH_ACTIONS, Registry, repositoryPolicy, type RegistryArgs } from "../components/aws/registry";
 import { findResource, isUnknown, runProgram, type PlanResult } from "../tools/engine";
 
 const REPO = "aws:ecr/repository:Repository";

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { dump, load } from "js-yaml";
-import { VENDORED_OPERATOR_VERSION } from "../components/flux-operator";
+import { VENDORED_OPERATOR_VERSION } from "../components/k8s/flux-operator";
 import { findResource, loadStackConfig, runProgram, valueAt } from "../tools/engine";
 import { main } from "../tools/plan/main";
 import { renderJson, renderTree, writeKubernetesObjects } from "../tools/plan/render";

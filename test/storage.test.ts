@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Storage, tlsOnlyPolicy, type StorageArgs } from "../components/storage";
+import { Storage, tlsOnlyPolicy, type StorageArgs } from "../components/aws/storage";
 import { findResource, isUnknown, runProgram, type PlanResult } from "../tools/engine";
 
 const KEY = "aws:kms/key:Key";

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import { beforeAll, describe, expect, it } from "vitest";
-import { CiIdentity } from "../components/ci-identity";
+import { CiIdentity } from "../components/aws/ci-identity";
 import { runProgram } from "../tools/engine";
 import {
   APPS,

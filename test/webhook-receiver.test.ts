@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { WebhookReceiver, receiverWebhookPath, type WebhookReceiverArgs } from "../components/webhook-receiver";
+import { WebhookReceiver, receiverWebhookPath, type WebhookReceiverArgs } from "../components/k8s/webhook-receiver";
 import { findResource, isUnknown, resourcesOfType, runProgram, type PlanResult } from "../tools/engine";
 import { fluxSchemaErrors, modelErrors } from "./support/reconciler";
 

@@ -6,7 +6,7 @@
  */
 import * as path from "node:path";
 import { load } from "js-yaml";
-import { readEnvironments, type Environments } from "../components/environments";
+import { readEnvironments, type Environments } from "../components/config/environments";
 import { generatedLists } from "../tools/environments";
 
 export interface Step {
@@ -410,7 +410,7 @@ function findStep(job: Job | undefined, predicate: (step: Step) => boolean): Ste
   return job ? stepsOf(job).find(predicate) : undefined;
 }
 
-/** The environments of this repository's stack files (components/environments.ts). */
+/** The environments of this repository's stack files (components/config/environments.ts). */
 export function repoEnvironments(rootDir: string = path.resolve(__dirname, "..")): Environments {
   return readEnvironments(rootDir);
 }

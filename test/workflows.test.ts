@@ -8,8 +8,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { BODY_LIMIT, DRIFT_MARKER, PREVIEW_MARKER } from "../tools/delivery.cjs";
-import { APP_RELEASE_ENVIRONMENT } from "../components/ci-identity";
-import { ciVariableNames } from "../components/github-wiring";
+import { APP_RELEASE_ENVIRONMENT } from "../components/aws/ci-identity";
+import { ciVariableNames } from "../components/github/github-wiring";
 import {
   appCiRules,
   auditWorkflow,

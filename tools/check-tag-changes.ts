@@ -13,7 +13,7 @@
  * 1 a tag line changed outside the upstream, 2 usage error.
  */
 import { execFileSync } from "node:child_process";
-import { IMAGE_TAGS_PATH } from "../components/reconciler";
+import { IMAGE_TAGS_PATH } from "../components/k8s/reconciler";
 
 /** Where the tag files live: the directory the program's image automation updates. */
 const TAG_FILES = IMAGE_TAGS_PATH;

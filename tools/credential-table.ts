@@ -11,8 +11,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { load } from "js-yaml";
-import { DRIFT_READER_GROUP } from "../components/ci-identity";
-import { readEnvironments } from "../components/environments";
+import { DRIFT_READER_GROUP } from "../components/aws/ci-identity";
+import { readEnvironments } from "../components/config/environments";
 import { loadStackConfig, runProgram, type PlanResult, type RecordedResource } from "./engine";
 
 const projectRoot = path.resolve(__dirname, "..");

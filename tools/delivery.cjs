@@ -199,7 +199,7 @@ function stackSettings({ rootDir, stack, role, vars }) {
 
 /**
  * The policy pack config a stack runs with: its own policies/config/<stack>.json, else the levels
- * its kind implies. The same rule as policyConfigFile in components/environments.ts.
+ * its kind implies. The same rule as policyConfigFile in components/config/environments.ts.
  */
 function policyConfigFile(rootDir, stack, production) {
   const own = `policies/config/${stack}.json`;

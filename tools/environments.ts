@@ -1,6 +1,6 @@
 /**
  * `npm run environments`: checks that every literal list GitHub and the policy pack need is what the
- * stack files say (components/environments.ts), and prints each stale one; exit 1 when any is.
+ * stack files say (components/config/environments.ts), and prints each stale one; exit 1 when any is.
  * `--write` regenerates them in place. `--promotes-to <stack>`, `--upstream <stack>` and
  * `--image-automation` answer the workflows' questions at run time (see {@link query}).
  *
@@ -20,7 +20,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { load } from "js-yaml";
-import { EnvironmentsError, readEnvironments, type Environments } from "../components/environments";
+import { EnvironmentsError, readEnvironments, type Environments } from "../components/config/environments";
 import { deriveCredentials, renderTable, withTable as withCredentialTable } from "./credential-table";
 import { policyTable, withTable } from "./policy-table";
 import { SOPS_CONFIG_FILE, sopsConfigText } from "./sops-config";

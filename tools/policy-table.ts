@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { policies } from "../policies/rules";
 import type { PolicyPackConfig } from "@pulumi/policy";
 import { parsePolicyPackConfig } from "./engine/policy";
-import { policyConfigFile, readEnvironments } from "../components/environments";
+import { policyConfigFile, readEnvironments } from "../components/config/environments";
 
 const projectRoot = path.resolve(__dirname, "..");
 export const TABLE_START = "<!-- policy-table:start -->";
@@ -26,7 +26,7 @@ function cell(policyName: string, defaultLevel: string, config: ReturnType<typeo
 
 /**
  * The policy config files in use, each with the stacks that run with it, in promotion order: a
- * stack's own `policies/config/<stack>.json`, else its kind's (components/environments.ts).
+ * stack's own `policies/config/<stack>.json`, else its kind's (components/config/environments.ts).
  */
 export function policyColumns(rootDir: string = projectRoot): { file: string; label: string; stacks: string[] }[] {
   const columns = new Map<string, string[]>();

@@ -2,7 +2,7 @@
  * `npm run sops-config`: prints the config repo's `.sops.yaml` — which KMS key encrypts which path,
  * per environment — from every stack's config (`Pulumi.<stack>.yaml`): each app's deploy path
  * (`apps[].path`, default `deploy/<env>`) is encrypted with that environment's SOPS key, named by
- * its fixed alias (components/app-secrets.ts), so nothing here waits for a `pulumi up`.
+ * its fixed alias (components/aws/app-secrets.ts), so nothing here waits for a `pulumi up`.
  * `--write` writes `.sops.yaml`; `--check` exits 1 when the file differs from what the config says.
  *
  * sops matches `path_regex` against the file's path relative to the `.sops.yaml` directory, or as
@@ -13,9 +13,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { dump } from "js-yaml";
-import { appSecretsAliasArn } from "../components/app-secrets";
+import { appSecretsAliasArn } from "../components/aws/app-secrets";
 import { parseConfig, PROJECT } from "../components/config";
-import { partitionOf } from "../components/platform";
+import { partitionOf } from "../components/platform/cluster";
 import { loadStackConfig } from "./engine";
 
 const projectRoot = path.resolve(__dirname, "..");

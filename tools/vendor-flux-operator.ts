@@ -8,7 +8,7 @@
  * (sum.golang.org) vouches for; the module's `h1:` hash is recorded next to the files' own hashes.
  * The CRDs are those upstream's `config/crd/kustomization.yaml` lists, in its order. Upstream's
  * manager Deployment is vendored too, under `reference/`, never applied: the tests hold the
- * Deployment declared in components/flux-operator.ts to it, so a bump shows what upstream changed.
+ * Deployment declared in components/k8s/flux-operator.ts to it, so a bump shows what upstream changed.
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -121,7 +121,7 @@ export function main(argv: readonly string[]): Promise<number> {
       `vendored ${manifest.files.length} CRDs of ${manifest.module} (${manifest.moduleSum}) into vendor/flux-operator/${version}/`,
       `next: set reconciler.operator.version to ${version} in every Pulumi.<stack>.yaml, with the image of that release`,
       `(ghcr.io/controlplaneio-fluxcd/flux-operator:${version}@sha256:<digest>; \`crane digest\` gives the digest),`,
-      "and check the operator Deployment in components/flux-operator.ts against that release's config/manager.",
+      "and check the operator Deployment in components/k8s/flux-operator.ts against that release's config/manager.",
       "",
     ].join("\n"),
   );

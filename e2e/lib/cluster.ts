@@ -122,7 +122,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
 export interface KubeObject {
   readonly metadata: { readonly name: string; readonly namespace?: string; readonly annotations?: Record<string, string>; readonly labels?: Record<string, string> };
   readonly spec?: { readonly replicas?: number; readonly [key: string]: unknown };
-  readonly status?: { readonly conditions?: Condition[]; readonly artifact?: { readonly revision?: string }; readonly lastAppliedRevision?: string; readonly lastAttemptedRevision?: string };
+  readonly status?: { readonly conditions?: Condition[]; readonly artifact?: { readonly revision?: string }; readonly lastAppliedRevision?: string; readonly lastAttemptedRevision?: string; readonly lastHandledReconcileAt?: string };
   readonly data?: Record<string, string>;
 }
 
@@ -167,8 +167,18 @@ export class Kubectl {
   }
 
   /** Asks a Flux object to reconcile now, as `flux reconcile` and the webhook receiver do. */
-  async requestReconcile(kind: string, name: string, namespace: string): Promise<void> {
-    await this.must(["annotate", "--overwrite", "-n", namespace, kind, name, `reconcile.fluxcd.io/requestedAt=${new Date().toISOString()}`]);
+  async requestReconcile(kind: string, name: string, namespace: string): Promise<string> {
+    const token = new Date().toISOString();
+    await this.must(["annotate", "--overwrite", "-n", namespace, kind, name, `reconcile.fluxcd.io/requestedAt=${token}`]);
+    return token;
+  }
+
+  /** Waits until the Flux object has handled the reconcile request `token` (status.lastHandledReconcileAt). */
+  async handled(kind: string, name: string, namespace: string, token: string, timeoutMs: number): Promise<KubeObject> {
+    return waitFor(`${kind} ${namespace}/${name} to handle the reconcile request of ${token}`, timeoutMs, async () => {
+      const object = await this.get(kind, name, namespace);
+      return object?.status?.lastHandledReconcileAt === token ? object : seen(`lastHandledReconcileAt=${object?.status?.lastHandledReconcileAt ?? "none"}`);
+    }, 1000);
   }
 }
 

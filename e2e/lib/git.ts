@@ -54,11 +54,17 @@ export class Repo {
     fs.mkdirSync(this.work, { recursive: true });
     await git(this.work, "init", "-q");
     await git(this.work, "remote", "add", "origin", this.bare);
+    // Every later branch starts from the first one, as environment branches do: a promotion merges
+    // one into the next, which needs a common history.
+    let first: string | undefined;
     for (const [branch, files] of Object.entries(branches)) {
-      await git(this.work, "checkout", "-q", "--orphan", branch);
+      await git(this.work, "checkout", "-q", ...(first ? ["-b", branch, first] : ["--orphan", branch]));
       await git(this.work, "rm", "-rfq", "--ignore-unmatch", ".");
       this.write(files);
-      await this.commit(`${branch}: initial content`, branch);
+      await git(this.work, "add", "-A");
+      await git(this.work, "commit", "-q", "--allow-empty", "-m", `${branch}: initial content`);
+      await git(this.work, "push", "-q", "origin", `HEAD:refs/heads/${branch}`);
+      first ??= branch;
     }
   }
 
@@ -82,6 +88,25 @@ export class Repo {
     await git(this.work, "commit", "-q", "-m", message);
     await git(this.work, "push", "-q", "origin", `HEAD:refs/heads/${branch}`);
     return (await git(this.work, "rev-parse", "HEAD")).trim();
+  }
+
+  /** Creates `branch` at the head of `from` (no push: the first commit pushes it). */
+  async branchFrom(branch: string, from: string): Promise<void> {
+    await this.checkout(from);
+    await git(this.work, "checkout", "-q", "-B", branch);
+  }
+
+  /** Merges `source` into `target` with a merge commit, as GitHub's "Create a merge commit" does; pushes `target`. */
+  async merge(source: string, target: string, message: string): Promise<string> {
+    await this.checkout(target);
+    await git(this.work, "merge", "-q", "--no-ff", "-m", message, source);
+    await git(this.work, "push", "-q", "origin", `HEAD:refs/heads/${target}`);
+    return (await git(this.work, "rev-parse", "HEAD")).trim();
+  }
+
+  /** The content of `file` at the head of `branch`. */
+  async show(branch: string, file: string): Promise<string> {
+    return git(this.work, "show", `${branch}:${file}`);
   }
 
   async revertHead(branch: string): Promise<string> {

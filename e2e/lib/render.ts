@@ -25,9 +25,9 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
-import { SECRET_KEYS } from "../../components/deploy-key";
-import { knownHostsFile } from "../../components/known-hosts";
-import { DEFAULT_RECEIVER_NAME, receiverWebhookPath } from "../../components/webhook-receiver";
+import { SECRET_KEYS } from "../../components/github/deploy-key";
+import { knownHostsFile } from "../../components/github/known-hosts";
+import { DEFAULT_RECEIVER_NAME, receiverWebhookPath } from "../../components/k8s/webhook-receiver";
 import { keyBlob, type KeyPair } from "./git";
 import { run } from "./util";
 

@@ -9,8 +9,9 @@ import * as k8s from "@pulumi/kubernetes";
 import Ajv, { type ValidateFunction } from "ajv";
 import { load } from "js-yaml";
 import { readConfig, type PlatformConfig } from "../../components/config";
-import { FluxNamespace } from "../../components/flux-namespace";
-import { Reconciler, reconcilerArgsFromConfig } from "../../components/reconciler";
+import { FluxNamespace } from "../../components/k8s/flux-namespace";
+import { reconcilerApp, reconcilerArgs } from "../../components/platform/wiring";
+import { Reconciler } from "../../components/k8s/reconciler";
 import { loadStackConfig, runProgram, type PlanResult, type RecordedResource } from "../../tools/engine";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
@@ -53,21 +54,6 @@ export function stackConfig(stack: "staging" | "prod", patch: Json = {}): { conf
   return { config, secretKeys: loaded.secretKeys };
 }
 
-/** The `reconciler` section as the schema fills it in when the stack config leaves it out. */
-export const DEFAULT_RECONCILER_SETTINGS = {
-  namespace: "flux-system",
-  operator: {
-    version: "v0.58.1",
-    image: "ghcr.io/controlplaneio-fluxcd/flux-operator:v0.58.1",
-    replicas: 1,
-    resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { cpu: "2000m", memory: "1Gi" } },
-  },
-  flux: { version: "2.7.3", registry: "ghcr.io/fluxcd" },
-  interval: "1m",
-  metricsNamespace: "monitoring",
-  commitAuthor: { name: "fluxcdbot", email: "fluxcdbot@users.noreply.github.com" },
-};
-
 /** A webhook section for tests. */
 export const WEBHOOK = {
   host: "flux-webhook.staging.example.com",
@@ -83,11 +69,10 @@ export function reconcilerProgram(): () => Record<string, unknown> {
     const automated = config.apps.some((app) => app.imageAutomation !== undefined);
     const reconciler = new Reconciler(
       "reconciler",
-      reconcilerArgsFromConfig(config, {
+      reconcilerArgs(config, {
         namespace: namespace.name,
         configRepoSecretName: secretNameOf(config.github.configRepo.repo),
-        appSecretNames: Object.fromEntries(config.apps.map((app) => [app.name, secretNameOf(app.repo)])),
-        repositories: Object.fromEntries(config.apps.map((app) => [app.name, repositoryOf(config, app.name)])),
+        apps: config.apps.map((app) => reconcilerApp(app, secretNameOf(app.repo), repositoryOf(config, app.name))),
         bucketName: BUCKET,
         ...(automated ? { imageReflectorRole: { arn: ROLE_ARN, name: ROLE_NAME } } : {}),
         ...(config.reconciler.webhook ? { webhookExposure: { securityGroupIds: [SECURITY_GROUP], wafAclArn: WAF_ACL } } : {}),

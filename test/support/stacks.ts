@@ -1,7 +1,7 @@
-// The project's stacks as the stack files name them (components/environments.ts), in promotion
+// The project's stacks as the stack files name them (components/config/environments.ts), in promotion
 // order: tests that hold for every environment iterate these, never a hand-kept list.
 import * as path from "node:path";
-import { readEnvironments } from "../../components/environments";
+import { readEnvironments } from "../../components/config/environments";
 
 const root = path.resolve(__dirname, "..", "..");
 

@@ -33,7 +33,7 @@ import type { PlanResult, PolicyViolation, RecordedResource } from "./index";
 import { loadBundled } from "../bundle.cjs";
 import { isUnknown } from "./values";
 import { POLICY_PACK_NAME, policies as projectRules } from "../../policies/rules";
-import { policyConfigFile } from "../../components/environments";
+import { policyConfigFile } from "../../components/config/environments";
 
 const STACK_TYPE = "pulumi:pulumi:Stack";
 
@@ -78,7 +78,7 @@ export class PolicyPackError extends Error {
 
 /**
  * This project's own pack (`<rootDir>/policies`) with the config the stack runs with: its own
- * `policies/config/<stack>.json` if present, else its kind's (components/environments.ts). The
+ * `policies/config/<stack>.json` if present, else its kind's (components/config/environments.ts). The
  * kind is `production` when given, else `gitops-platform:production` of Pulumi.<stack>.yaml.
  */
 export function projectPolicyPack(stack: string, rootDir: string, production?: boolean): PolicyPackSpec {

@@ -44,6 +44,9 @@ export function receiverWebhookPath(token: string, name: string, namespace: stri
   return `/hook/${crypto.createHash("sha256").update(token + name + namespace).digest("hex")}`;
 }
 
+/** Defaults of the optional {@link WebhookReceiverArgs}; the stack contract's `reconciler.webhook` defaults to them too. */
+export const WEBHOOK_RECEIVER_DEFAULTS = { ingressClassName: "alb", sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06" } as const;
+
 export interface WebhookReceiverArgs {
   /** Namespace of Flux (the FluxNamespace's name output). */
   readonly namespace: pulumi.Input<string>;
@@ -81,8 +84,8 @@ export class WebhookReceiver extends pulumi.ComponentResource {
 
   constructor(name: string, args: WebhookReceiverArgs, opts?: pulumi.ComponentResourceOptions) {
     super(WEBHOOK_RECEIVER_TYPE, name, {}, opts);
-    const ingressClassName = args.ingressClassName ?? "alb";
-    const sslPolicy = args.sslPolicy ?? "ELBSecurityPolicy-TLS13-1-2-2021-06";
+    const ingressClassName = args.ingressClassName ?? WEBHOOK_RECEIVER_DEFAULTS.ingressClassName;
+    const sslPolicy = args.sslPolicy ?? WEBHOOK_RECEIVER_DEFAULTS.sslPolicy;
     const receiverName = args.receiverName ?? DEFAULT_RECEIVER_NAME;
     const tokenLength = args.tokenLength ?? 40;
     const labels = { "app.kubernetes.io/part-of": "gitops-platform" };

@@ -27,6 +27,9 @@ export const PULL_ACTIONS = [
   "ecr:ListImages",
 ];
 
+/** Defaults of the optional {@link RegistryArgs}; the stack contract's `registry` section defaults to them too. */
+export const REGISTRY_DEFAULTS = { keepLastImages: 30, untaggedExpiryDays: 7 } as const;
+
 export interface RegistryArgs {
   /**
    * The repository's name. Fixed rather than auto-named: deploy manifests and the app's CI refer
@@ -96,8 +99,8 @@ export class Registry extends pulumi.ComponentResource {
 
   constructor(name: string, args: RegistryArgs, opts?: pulumi.ComponentResourceOptions) {
     super(REGISTRY_TYPE, name, {}, opts);
-    const keepLastImages = args.keepLastImages ?? 30;
-    const untaggedExpiryDays = args.untaggedExpiryDays ?? 7;
+    const keepLastImages = args.keepLastImages ?? REGISTRY_DEFAULTS.keepLastImages;
+    const untaggedExpiryDays = args.untaggedExpiryDays ?? REGISTRY_DEFAULTS.untaggedExpiryDays;
     const encryption = args.kmsKeyArn === undefined ? { encryptionType: "KMS" } : { encryptionType: "KMS", kmsKey: args.kmsKeyArn };
 
     this.repository = new aws.ecr.Repository(

@@ -11,10 +11,9 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AppSource } from "./app-source";
-import { defaultPushBranch, type PlatformConfig } from "./config";
 import { FluxInstance } from "./flux-instance";
 import { FluxNetworkPolicies, REPLACED_FLUX_POLICIES } from "./flux-network-policies";
-import { FluxOperator } from "./flux-operator";
+import { FluxOperator, type ComputeResources } from "./flux-operator";
 import { ImageAutomation, type TagPolicy } from "./image-automation";
 import { RECEIVER_HEALTH_PORT, RECEIVER_PORT, WebhookReceiver } from "./webhook-receiver";
 
@@ -31,8 +30,31 @@ export const METADATA_CONFIG_MAP = "platform-metadata";
  */
 export const IMAGE_TAGS_PATH = "clusters/base";
 
-/** The reconciler's settings: the `reconciler` section of the stack config. */
-export type ReconcilerSettings = PlatformConfig["reconciler"];
+/** How the reconciler runs: which operator and Flux, how often, who may scrape it, the webhook. */
+export interface ReconcilerSettings {
+  /** The Flux Operator: its release (the vendored one), image, replicas and container resources. */
+  readonly operator: {
+    readonly version: string;
+    readonly image: string;
+    readonly replicas: number;
+    readonly resources: { readonly requests: ComputeResources; readonly limits: ComputeResources };
+  };
+  /** The Flux distribution: exact version and the registry of its images. */
+  readonly flux: { readonly version: string; readonly registry: string };
+  /** How often the environment branch is fetched (a Go duration). */
+  readonly interval: string;
+  /** The only namespace that may scrape the controllers' metrics. */
+  readonly metricsNamespace: string;
+  /** Author of image automation commits. */
+  readonly commitAuthor: { readonly name: string; readonly email: string };
+  /** The GitHub webhook receiver behind the load balancer. @default none: Flux polls */
+  readonly webhook?: {
+    readonly host: string;
+    readonly certificateArn: string;
+    readonly ingressClassName?: string;
+    readonly sslPolicy?: string;
+  };
+}
 
 /** The ECR actions image-reflector-controller needs to list and inspect tags. */
 export const ECR_READ_ACTIONS = [
@@ -69,7 +91,7 @@ export interface ReconcilerArgs {
   readonly environment: string;
   /** Namespace of the operator and Flux (the FluxNamespace's name output). */
   readonly namespace: pulumi.Input<string>;
-  /** The `reconciler` config section. */
+  /** Operator, Flux, intervals, metrics access and the webhook. */
   readonly settings: ReconcilerSettings;
   /** The config repository and the deploy-key Secret the sync pulls it with. */
   readonly configRepo: {
@@ -299,70 +321,4 @@ export class Reconciler extends pulumi.ComponentResource {
       webhookLoadBalancer: this.webhookLoadBalancer,
     });
   }
-}
-
-/** What the rest of the platform supplies to a Reconciler built from the stack config. */
-export interface ReconcilerInputs {
-  /** Namespace of Flux (the FluxNamespace's name output). */
-  readonly namespace: pulumi.Input<string>;
-  /** Secret name of the config repository's deploy key. */
-  readonly configRepoSecretName: pulumi.Input<string>;
-  /** Secret name of each app's deploy key, by app name. */
-  readonly appSecretNames: Readonly<Record<string, pulumi.Input<string>>>;
-  /** ECR repository of each app, by app name. */
-  readonly repositories: Readonly<Record<string, { readonly url: pulumi.Input<string>; readonly arn: pulumi.Input<string> }>>;
-  /** The storage bucket's name. */
-  readonly bucketName: pulumi.Input<string>;
-  /** The image-reflector IRSA role, when an app uses image automation. */
-  readonly imageReflectorRole?: { readonly arn: pulumi.Input<string>; readonly name: pulumi.Input<string> };
-  /** The Firewall's protection of the receiver's load balancer, when the webhook is on. */
-  readonly webhookExposure?: { readonly securityGroupIds: pulumi.Input<pulumi.Input<string>[]>; readonly wafAclArn?: pulumi.Input<string> };
-  /** The SOPS decryption role of kustomize-controller, when app secrets are set up. */
-  readonly appSecretsRoleArn?: pulumi.Input<string>;
-}
-
-/** Reconciler args from the validated stack config and the other components' outputs. */
-export function reconcilerArgsFromConfig(config: PlatformConfig, inputs: ReconcilerInputs): ReconcilerArgs {
-  const env = config.environment;
-  const missing = (what: string, app: string) => new Error(`${RECONCILER_TYPE}: no ${what} for app ${JSON.stringify(app)}`);
-  return {
-    environment: env,
-    namespace: inputs.namespace,
-    settings: config.reconciler,
-    configRepo: {
-      repo: config.github.configRepo.repo,
-      branch: config.github.configRepo.branch,
-      path: config.github.configRepo.path ?? `clusters/${env}`,
-      secretName: inputs.configRepoSecretName,
-    },
-    apps: config.apps.map((app) => {
-      const secretName = inputs.appSecretNames[app.name];
-      const repository = inputs.repositories[app.name];
-      if (secretName === undefined) throw missing("deploy-key Secret", app.name);
-      if (repository === undefined) throw missing("ECR repository", app.name);
-      const automation = app.imageAutomation;
-      return {
-        name: app.name,
-        repo: app.repo,
-        branch: app.branch,
-        path: app.path ?? `deploy/${env}`,
-        interval: app.interval,
-        secretName,
-        repository,
-        ...(automation
-          ? {
-              imageAutomation: {
-                policy: automation.policy,
-                interval: automation.interval,
-                pushBranch: automation.pushBranch ?? defaultPushBranch(config.github.configRepo.branch),
-              },
-            }
-          : {}),
-      };
-    }),
-    aws: { region: config.region, accountId: config.aws.accountId, bucketName: inputs.bucketName },
-    ...(inputs.imageReflectorRole ? { imageReflectorRole: inputs.imageReflectorRole } : {}),
-    ...(inputs.webhookExposure ? { webhookExposure: inputs.webhookExposure } : {}),
-    ...(inputs.appSecretsRoleArn !== undefined ? { appSecretsRoleArn: inputs.appSecretsRoleArn } : {}),
-  };
 }

@@ -8,6 +8,9 @@ import * as pulumi from "@pulumi/pulumi";
 /** Type token of {@link Storage}. */
 export const STORAGE_TYPE = "gitops-platform:aws:Storage";
 
+/** Defaults of the optional {@link StorageArgs}; the stack contract's `storage` section defaults to them too. */
+export const STORAGE_DEFAULTS = { protect: false, noncurrentVersionExpirationDays: 30, abortIncompleteUploadDays: 7, kmsDeletionWindowDays: 30 } as const;
+
 export interface StorageArgs {
   /**
    * Protect the bucket and its key from deletion, and keep them in AWS when they leave the program.
@@ -67,10 +70,10 @@ export class Storage extends pulumi.ComponentResource {
 
   constructor(name: string, args: StorageArgs, opts?: pulumi.ComponentResourceOptions) {
     super(STORAGE_TYPE, name, {}, opts);
-    const protect = args.protect ?? false;
-    const noncurrentDays = args.noncurrentVersionExpirationDays ?? 30;
-    const abortDays = args.abortIncompleteUploadDays ?? 7;
-    const deletionWindowInDays = args.kmsDeletionWindowDays ?? 30;
+    const protect = args.protect ?? STORAGE_DEFAULTS.protect;
+    const noncurrentDays = args.noncurrentVersionExpirationDays ?? STORAGE_DEFAULTS.noncurrentVersionExpirationDays;
+    const abortDays = args.abortIncompleteUploadDays ?? STORAGE_DEFAULTS.abortIncompleteUploadDays;
+    const deletionWindowInDays = args.kmsDeletionWindowDays ?? STORAGE_DEFAULTS.kmsDeletionWindowDays;
     const partition = args.partition ?? "aws";
 
     // Stateful: protected and retained together, so neither a `destroy` nor a removal from the

@@ -27,8 +27,8 @@ import * as github from "@pulumi/github";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { githubRepo } from "./config";
 import { GITHUB_KNOWN_HOSTS, knownHostsFile, knownHostsLineProblem } from "./known-hosts";
+import { githubRepoProblem } from "../names";
 
 /** Type token of {@link DeployKey}. */
 export const DEPLOY_KEY_TYPE = "gitops-platform:github:DeployKey";
@@ -42,6 +42,9 @@ export const ECDSA_CURVE = "P256";
 
 /** Keys of the Secret, in the layout Flux's GitRepository reads for SSH. */
 export const SECRET_KEYS = ["identity", "identity.pub", "known_hosts"] as const;
+
+/** Defaults of the optional {@link DeployKeyArgs}; the stack contract's deploy keys and `github.knownHosts` default to them too. */
+export const DEPLOY_KEY_DEFAULTS = { generation: 0, algorithm: "ED25519", readWrite: false, knownHosts: GITHUB_KNOWN_HOSTS } as const;
 
 export interface DeployKeyArgs {
   /** The repository the key opens, `owner/name`; its owner must be the GitHub provider's owner. */
@@ -102,10 +105,10 @@ export class DeployKey extends pulumi.ComponentResource {
 
   constructor(name: string, args: DeployKeyArgs, opts?: pulumi.ComponentResourceOptions) {
     super(DEPLOY_KEY_TYPE, name, {}, opts);
-    const generation = args.generation ?? 0;
-    const algorithm = args.algorithm ?? "ED25519";
-    const readWrite = args.readWrite ?? false;
-    const knownHosts = args.knownHosts ?? GITHUB_KNOWN_HOSTS;
+    const generation = args.generation ?? DEPLOY_KEY_DEFAULTS.generation;
+    const algorithm = args.algorithm ?? DEPLOY_KEY_DEFAULTS.algorithm;
+    const readWrite = args.readWrite ?? DEPLOY_KEY_DEFAULTS.readWrite;
+    const knownHosts = args.knownHosts ?? DEPLOY_KEY_DEFAULTS.knownHosts;
 
     const problems = argProblems(args, generation, algorithm, knownHosts);
     if (problems.length > 0) throw new Error(`DeployKey ${name}: ${problems.join("; ")}`);
@@ -178,7 +181,7 @@ export class DeployKey extends pulumi.ComponentResource {
 
 function argProblems(args: DeployKeyArgs, generation: number, algorithm: string, knownHosts: readonly string[]): string[] {
   const problems: string[] = [];
-  if (!githubRepo.safeParse(args.repository).success) problems.push(`repository: expected owner/name, got ${JSON.stringify(args.repository)}`);
+  if (githubRepoProblem(args.repository) !== undefined) problems.push(`repository: expected owner/name, got ${JSON.stringify(args.repository)}`);
   if (!Number.isSafeInteger(generation) || generation < 0) problems.push(`generation: expected a non-negative integer, got ${generation}`);
   if (!(DEPLOY_KEY_ALGORITHMS as readonly string[]).includes(algorithm)) {
     problems.push(`algorithm: expected ${DEPLOY_KEY_ALGORITHMS.join(" or ")} (RSA keys are refused), got ${JSON.stringify(algorithm)}`);

@@ -21,7 +21,7 @@
  */
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
-import { githubRepo } from "./config";
+import { githubRepoProblem } from "../names";
 
 /** Type token of {@link GithubWiring}. */
 export const GITHUB_WIRING_TYPE = "gitops-platform:github:GithubWiring";
@@ -37,6 +37,9 @@ export interface AppCiWiring {
   /** URL of the app's ECR repository (`<account>.dkr.ecr.<region>.amazonaws.com/<name>`). */
   readonly ecrRepositoryUrl: pulumi.Input<string>;
 }
+
+/** Defaults of the optional {@link GithubWiringArgs}; the stack contract's `github.branchProtection` defaults to them too. */
+export const GITHUB_WIRING_DEFAULTS = { protectBranch: true, requiredReviews: 0, requiredChecks: ["preview"] } as const;
 
 export interface GithubWiringArgs {
   /** Environment name; suffixes the Actions variable names and names the ruleset. */
@@ -98,9 +101,9 @@ export class GithubWiring extends pulumi.ComponentResource {
 
   constructor(name: string, args: GithubWiringArgs, opts?: pulumi.ComponentResourceOptions) {
     super(GITHUB_WIRING_TYPE, name, {}, opts);
-    const protectBranch = args.protectBranch ?? true;
-    const requiredReviews = args.requiredReviews ?? 0;
-    const requiredChecks = args.requiredChecks ?? ["preview"];
+    const protectBranch = args.protectBranch ?? GITHUB_WIRING_DEFAULTS.protectBranch;
+    const requiredReviews = args.requiredReviews ?? GITHUB_WIRING_DEFAULTS.requiredReviews;
+    const requiredChecks = args.requiredChecks ?? GITHUB_WIRING_DEFAULTS.requiredChecks;
     const apps = args.apps ?? [];
 
     const problems = argProblems(args, requiredReviews, requiredChecks, protectBranch, apps);
@@ -168,12 +171,12 @@ function repoName(repository: string): string {
 
 function argProblems(args: GithubWiringArgs, reviews: number, checks: readonly string[], protect: boolean, apps: readonly AppCiWiring[]): string[] {
   const problems: string[] = [];
-  if (!githubRepo.safeParse(args.configRepo).success) problems.push(`configRepo: expected owner/name, got ${JSON.stringify(args.configRepo)}`);
+  if (githubRepoProblem(args.configRepo) !== undefined) problems.push(`configRepo: expected owner/name, got ${JSON.stringify(args.configRepo)}`);
   if (!Number.isInteger(reviews) || reviews < 0 || reviews > 6) problems.push(`requiredReviews: expected 0 to 6, got ${reviews}`);
   if (protect && checks.length === 0) problems.push("requiredChecks: expected at least one check (the preview job)");
   const seen = new Set<string>();
   apps.forEach((app, i) => {
-    if (!githubRepo.safeParse(app.repository).success) problems.push(`apps[${i}].repository: expected owner/name, got ${JSON.stringify(app.repository)}`);
+    if (githubRepoProblem(app.repository) !== undefined) problems.push(`apps[${i}].repository: expected owner/name, got ${JSON.stringify(app.repository)}`);
     if (seen.has(app.name)) problems.push(`apps[${i}].name: ${app.name} appears twice`);
     seen.add(app.name);
   });

@@ -17,7 +17,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { dump } from "js-yaml";
-import { exactVersion } from "./config";
+import { EXACT_VERSION } from "../names";
 
 /** Type token of {@link FluxInstance}. */
 export const FLUX_INSTANCE_TYPE = "gitops-platform:k8s:FluxInstance";
@@ -29,6 +29,15 @@ export const FLUX_INSTANCE_NAME = "flux";
 export const CORE_COMPONENTS = ["source-controller", "kustomize-controller", "helm-controller", "notification-controller"] as const;
 /** The controllers image automation needs on top. */
 export const IMAGE_COMPONENTS = ["image-reflector-controller", "image-automation-controller"] as const;
+
+/**
+ * How soon kustomize-controller re-checks a Kustomization whose `dependsOn` was not Ready (its flag
+ * `--requeue-dependency`, 30s by default: kustomize-controller v1.7.2 main.go). Every app
+ * Kustomization depends on the environment sync, and a tag bump reaches the app exactly while the
+ * sync applies it (the watched `<app>-image` ConfigMap changes mid-sync), so at the default each
+ * new image waited 30 s more; the e2e measured it (scenario 3a).
+ */
+export const REQUEUE_DEPENDENCY = "5s";
 
 /** One kustomize patch of a FluxInstance. */
 export interface InstancePatch {
@@ -93,10 +102,15 @@ export class FluxInstance extends pulumi.ComponentResource {
     this.syncName = syncName;
     this.components = [...CORE_COMPONENTS, ...(args.imageAutomation ? IMAGE_COMPONENTS : [])];
 
-    if (!exactVersion.test(args.version)) {
+    if (!EXACT_VERSION.test(args.version)) {
       throw new Error(`${FLUX_INSTANCE_TYPE} ${name}: version ${JSON.stringify(args.version)} is not exact; pin a release such as 2.7.3`);
     }
-    const patches: InstancePatch[] = [];
+    const patches: InstancePatch[] = [
+      {
+        patch: dump([{ op: "add", path: "/spec/template/spec/containers/0/args/-", value: `--requeue-dependency=${REQUEUE_DEPENDENCY}` }]),
+        target: { kind: "Deployment", name: "kustomize-controller" },
+      },
+    ];
     if (args.substituteFrom !== undefined) {
       // The sync Kustomization is the only Kustomization the operator generates.
       patches.push({

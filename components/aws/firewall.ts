@@ -13,7 +13,6 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { PlatformConfig } from "./config";
 
 /** Type token of {@link Firewall}. */
 export const FIREWALL_TYPE = "gitops-platform:aws:Firewall";
@@ -27,14 +26,32 @@ export const BODY_SIZE_LABEL = "awswaf:managed:aws:core-rule-set:SizeRestriction
 /** Name (and metric) of the rule that blocks oversized bodies everywhere but the receiver path. */
 export const BODY_SIZE_OUTSIDE_RECEIVER_RULE = "body-size-outside-receiver";
 
-type FirewallConfig = PlatformConfig["firewall"];
-type FirewallRule = FirewallConfig["ingress"][number];
+/** One allow-listed port range, one security group rule per CIDR. */
+export interface FirewallRule {
+  /** Why the rule exists; shown on the rule in AWS. */
+  readonly description: string;
+  /** `tcp`, `udp`, `icmp` or `-1` (all). */
+  readonly protocol: string;
+  readonly fromPort: number;
+  readonly toPort: number;
+  readonly cidrs: readonly string[];
+}
+
+/** The entry point's rules and its WAF. */
+export interface FirewallRules {
+  /** Ingress from allow-listed CIDRs. */
+  readonly ingress: readonly FirewallRule[];
+  /** Egress from the entry point. */
+  readonly egress: readonly FirewallRule[];
+  /** The WAFv2 web ACL: on or off, the rate limit per IP and 5 minutes, AWS managed rule groups. */
+  readonly waf: { readonly enabled: boolean; readonly rateLimit: number; readonly managedRuleGroups: readonly string[] };
+}
 
 export interface FirewallArgs {
   /** The cluster's VPC, where the security group lives. */
   readonly vpcId: pulumi.Input<string>;
-  /** Ingress and egress rules and the WAF settings, as validated by components/config.ts. */
-  readonly rules: FirewallConfig;
+  /** Ingress and egress rules and the WAF settings. */
+  readonly rules: FirewallRules;
   /**
    * What the group guards, shown as its description.
    * @default "Entry point of the cluster: ingress from allow-listed CIDRs only"

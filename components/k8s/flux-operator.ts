@@ -22,7 +22,7 @@ import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { loadAll } from "js-yaml";
-import vendored from "../vendor/flux-operator/manifest.json";
+import vendored from "../../vendor/flux-operator/manifest.json";
 
 /** Type token of {@link FluxOperator}. */
 export const FLUX_OPERATOR_TYPE = "gitops-platform:k8s:FluxOperator";
@@ -89,6 +89,9 @@ export interface ComputeResources {
   readonly memory: string;
 }
 
+/** Defaults of the optional {@link FluxOperatorArgs}; the stack contract's `reconciler.operator` defaults to them too. */
+export const FLUX_OPERATOR_DEFAULTS = { replicas: 1, resources: OPERATOR_RESOURCES } as const;
+
 export interface FluxOperatorArgs {
   /** Namespace to run in (the FluxNamespace's name output). */
   readonly namespace: pulumi.Input<string>;
@@ -114,8 +117,8 @@ export class FluxOperator extends pulumi.ComponentResource {
 
   constructor(name: string, args: FluxOperatorArgs, opts?: pulumi.ComponentResourceOptions) {
     super(FLUX_OPERATOR_TYPE, name, {}, opts);
-    const replicas = args.replicas ?? 1;
-    const resources = args.resources ?? OPERATOR_RESOURCES;
+    const replicas = args.replicas ?? FLUX_OPERATOR_DEFAULTS.replicas;
+    const resources = args.resources ?? FLUX_OPERATOR_DEFAULTS.resources;
     const labels = { "app.kubernetes.io/name": OPERATOR_NAME };
 
     // One resource per CRD, so a preview shows each schema change and `plan --out` renders them.

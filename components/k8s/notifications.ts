@@ -41,7 +41,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { dnsLabel, githubRepo, type PlatformConfig } from "./config";
+import { githubRepoProblem, RFC1123_LABEL } from "../names";
 
 /** Type token of {@link Notifications}. */
 export const NOTIFICATIONS_TYPE = "gitops-platform:k8s:Notifications";
@@ -93,6 +93,9 @@ export interface WatchedObject {
   readonly name: string;
 }
 
+/** Defaults of the optional {@link NotificationsArgs}; the stack contract's `notifications.alerts` defaults to them too. */
+export const NOTIFICATIONS_DEFAULTS = { drift: true } as const;
+
 export interface NotificationsArgs {
   /** Environment name: names every commit status and is added to every alert's metadata. */
   readonly environment: string;
@@ -134,7 +137,7 @@ export class Notifications extends pulumi.ComponentResource {
 
   constructor(name: string, args: NotificationsArgs, opts?: pulumi.ComponentResourceOptions) {
     super(NOTIFICATIONS_TYPE, name, {}, opts);
-    const drift = args.alerts?.drift ?? true;
+    const drift = args.alerts?.drift ?? NOTIFICATIONS_DEFAULTS.drift;
 
     const problems = argProblems(args);
     if (problems.length > 0) throw new Error(`${NOTIFICATIONS_TYPE} ${name}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
@@ -262,7 +265,7 @@ export class Notifications extends pulumi.ComponentResource {
 
 function argProblems(args: NotificationsArgs): string[] {
   const problems: string[] = [];
-  if (!dnsLabel.safeParse(args.environment).success) problems.push(`environment: expected a lowercase RFC 1123 label, got ${JSON.stringify(args.environment)}`);
+  if (!RFC1123_LABEL.test(args.environment)) problems.push(`environment: expected a lowercase RFC 1123 label, got ${JSON.stringify(args.environment)}`);
   for (const [key, value] of [
     ["githubApp.appId", args.githubApp.appId],
     ["githubApp.installationId", args.githubApp.installationId],
@@ -272,10 +275,10 @@ function argProblems(args: NotificationsArgs): string[] {
   if (args.commitStatuses.length === 0) problems.push("commitStatuses: expected at least one Kustomization (the environment sync)");
   const seen = new Set<string>();
   args.commitStatuses.forEach((source, i) => {
-    if (!dnsLabel.safeParse(source.kustomization).success) problems.push(`commitStatuses[${i}].kustomization: expected a Kubernetes name, got ${JSON.stringify(source.kustomization)}`);
+    if (!RFC1123_LABEL.test(source.kustomization)) problems.push(`commitStatuses[${i}].kustomization: expected a Kubernetes name, got ${JSON.stringify(source.kustomization)}`);
     else if (seen.has(source.kustomization)) problems.push(`commitStatuses[${i}].kustomization: ${source.kustomization} is listed twice`);
     seen.add(source.kustomization);
-    if (!githubRepo.safeParse(source.repo).success) problems.push(`commitStatuses[${i}].repo: expected owner/name, got ${JSON.stringify(source.repo)}`);
+    if (githubRepoProblem(source.repo) !== undefined) problems.push(`commitStatuses[${i}].repo: expected owner/name, got ${JSON.stringify(source.repo)}`);
   });
   if (args.alerts !== undefined) {
     if (args.watched.length === 0) problems.push("watched: expected the Flux objects whose errors are alerted");
@@ -283,49 +286,4 @@ function argProblems(args: NotificationsArgs): string[] {
     if (args.alerts.type !== "generic-hmac" && args.alerts.hmacKey !== undefined) problems.push(`alerts.hmacKey: only generic-hmac signs requests, not ${args.alerts.type}`);
   }
   return problems;
-}
-
-/** The image automation objects an automated app has, each named after the app (components/image-automation.ts). */
-const IMAGE_KINDS = ["ImageRepository", "ImagePolicy", "ImageUpdateAutomation"] as const;
-
-/**
- * Notifications args from the validated stack config, or undefined when the config has no
- * `notifications`. `syncName` is the environment sync's GitRepository and Kustomization (the
- * Reconciler's); each app's GitRepository and Kustomization are named after the app
- * (components/app-source.ts).
- */
-export function notificationsArgsFromConfig(
-  config: PlatformConfig,
-  reconciler: { readonly syncName: string; readonly fluxNamespace: pulumi.Input<string> },
-): NotificationsArgs | undefined {
-  const settings = config.notifications;
-  if (settings === undefined) return undefined;
-  // The config schema requires the key with the section; missing here is a bug, never a silent skip.
-  if (config.notificationsAppPrivateKey === undefined) throw new Error(`${NOTIFICATIONS_TYPE}: notifications is set without notificationsAppPrivateKey`);
-  const synced = [reconciler.syncName, ...config.apps.map((app) => app.name)];
-  const alerts = settings.alerts;
-  if (alerts !== undefined && config.notificationsAlertAddress === undefined) throw new Error(`${NOTIFICATIONS_TYPE}: notifications.alerts is set without notificationsAlertAddress`);
-  return {
-    environment: config.environment,
-    namespace: reconciler.fluxNamespace,
-    githubApp: { ...settings.commitStatus.githubApp, privateKey: config.notificationsAppPrivateKey },
-    commitStatuses: [
-      { kustomization: reconciler.syncName, repo: config.github.configRepo.repo },
-      ...config.apps.map((app) => ({ kustomization: app.name, repo: app.repo })),
-    ],
-    watched: [
-      ...synced.flatMap((objectName) => (["GitRepository", "Kustomization"] as const).map((kind) => ({ kind, name: objectName }))),
-      ...config.apps.filter((app) => app.imageAutomation !== undefined).flatMap((app) => IMAGE_KINDS.map((kind) => ({ kind, name: app.name }))),
-    ],
-    ...(alerts !== undefined && config.notificationsAlertAddress !== undefined
-      ? {
-          alerts: {
-            type: alerts.type,
-            address: config.notificationsAlertAddress,
-            ...(config.notificationsAlertHmacKey !== undefined ? { hmacKey: config.notificationsAlertHmacKey } : {}),
-            drift: alerts.drift,
-          },
-        }
-      : {}),
-  };
 }

@@ -6,62 +6,30 @@ import * as aws from "@pulumi/aws";
 import type * as github from "@pulumi/github";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { AppSecrets } from "./app-secrets";
-import { CiIdentity, DRIFT_READER_GROUP } from "./ci-identity";
-import type { PlatformConfig } from "./config";
-import { DeployKey } from "./deploy-key";
-import { createGithubProvider } from "./github-provider";
-import { GithubWiring } from "./github-wiring";
-import { Firewall } from "./firewall";
-import { FluxNamespace } from "./flux-namespace";
-import { ImageReflectorRole } from "./image-reflector-role";
-import { ALERT_SECRET, GITHUB_APP_SECRET, Notifications, notificationsArgsFromConfig } from "./notifications";
-import { Reconciler, reconcilerArgsFromConfig } from "./reconciler";
-import { Registry } from "./registry";
-import { Storage } from "./storage";
-import { DriftReader } from "./drift-reader";
-import { RECEIVER_HEALTH_PORT, RECEIVER_PATH_PREFIX, RECEIVER_PORT, receiverTokenSecretName } from "./webhook-receiver";
+import { AppSecrets } from "../aws/app-secrets";
+import { CiIdentity, DRIFT_READER_GROUP } from "../aws/ci-identity";
+import type { PlatformConfig } from "../config";
+import { DeployKey } from "../github/deploy-key";
+import { createGithubProvider } from "../github/github-provider";
+import { GithubWiring } from "../github/github-wiring";
+import { Firewall } from "../aws/firewall";
+import { FluxNamespace } from "../k8s/flux-namespace";
+import { ImageReflectorRole } from "../aws/image-reflector-role";
+import { ALERT_SECRET, GITHUB_APP_SECRET, Notifications } from "../k8s/notifications";
+import { clusterKubeconfig, partitionOf, repositoryName } from "./cluster";
+import { notificationsArgs, reconcilerApp, reconcilerArgs, type AppWiring } from "./wiring";
+import { Reconciler } from "../k8s/reconciler";
+import { Registry } from "../aws/registry";
+import { Storage } from "../aws/storage";
+import { DriftReader } from "../k8s/drift-reader";
+import { RECEIVER_HEALTH_PORT, RECEIVER_PATH_PREFIX, RECEIVER_PORT, receiverTokenSecretName } from "../k8s/webhook-receiver";
 
 /** Type token of {@link Platform}. */
 export const PLATFORM_TYPE = "gitops-platform:platform:Platform";
 
 export interface PlatformArgs {
-  /** The validated stack config (components/config.ts). */
+  /** The validated stack config (components/config/). */
   readonly config: PlatformConfig;
-}
-
-/** The AWS partition a region belongs to (`aws`, `aws-cn`, `aws-us-gov`), for ARNs built from config. */
-export function partitionOf(region: string): string {
-  if (region.startsWith("cn-")) return "aws-cn";
-  if (region.startsWith("us-gov-")) return "aws-us-gov";
-  return "aws";
-}
-
-/**
- * A kubeconfig for the cluster that authenticates through `aws eks get-token`, so it holds no
- * credential of its own; it is still handled as a secret because it names the private endpoint.
- */
-export function clusterKubeconfig(clusterName: string, region: string, endpoint: string, certificateAuthority: string): string {
-  return JSON.stringify({
-    apiVersion: "v1",
-    kind: "Config",
-    clusters: [{ name: clusterName, cluster: { server: endpoint, "certificate-authority-data": certificateAuthority } }],
-    contexts: [{ name: clusterName, context: { cluster: clusterName, user: clusterName } }],
-    "current-context": clusterName,
-    users: [
-      {
-        name: clusterName,
-        user: {
-          exec: {
-            apiVersion: "client.authentication.k8s.io/v1beta1",
-            command: "aws",
-            args: ["eks", "get-token", "--cluster-name", clusterName, "--region", region, "--output", "json"],
-            interactiveMode: "Never",
-          },
-        },
-      },
-    ],
-  });
 }
 
 /** A per-app value the platform itself declared; a missing one is a bug, never a silent "". */
@@ -69,11 +37,6 @@ function perApp<T>(values: Readonly<Record<string, T>>, app: string, what: strin
   const value = values[app];
   if (value === undefined) throw new Error(`${PLATFORM_TYPE}: no ${what} was declared for app ${JSON.stringify(app)}`);
   return value;
-}
-
-/** An app's ECR repository name: fixed, so manifests can name its URL; per environment, so stacks sharing an account don't collide. */
-export function repositoryName(environment: string, app: string): string {
-  return `${environment}/${app}`;
 }
 
 export class Platform extends pulumi.ComponentResource {
@@ -133,6 +96,8 @@ export class Platform extends pulumi.ComponentResource {
   public readonly configRepoKey: DeployKey;
   /** Per application name, the reconciler's key to its repository. */
   public readonly appKeys: Record<string, DeployKey>;
+  /** Every app with its config and what the platform declared for it, in config order. */
+  public readonly apps: readonly AppWiring[];
   /** The environment branch's ruleset and the app repositories' CI variables. */
   public readonly githubWiring: GithubWiring;
   /** The in-cluster reconciler (Flux Operator, FluxInstance, sources, automation, webhook). */
@@ -184,9 +149,14 @@ export class Platform extends pulumi.ComponentResource {
     this.firewall = new Firewall(`${name}-firewall`, { vpcId: this.vpcId, rules: config.firewall, ...(receiver ? { receiver } : {}) }, onAws);
     this.storage = new Storage(`${name}-storage`, { ...config.storage, partition }, onAws);
 
-    const repositoryArn = (app: string) =>
-      `arn:${partition}:ecr:${config.region}:${config.aws.accountId}:repository/${repositoryName(config.environment, app)}`;
-    this.repositoryArns = Object.fromEntries(config.apps.map((app) => [app.name, repositoryArn(app.name)]));
+    // Each app's wiring is built once and handed down: first what its config fixes (the repository's
+    // name and ARN, so roles can name the repository before it exists), then its AWS resources, then
+    // its deploy key with the GitHub resources below.
+    const named = config.apps.map((app) => {
+      const repository = repositoryName(config.environment, app.name);
+      return { app, repository: { name: repository, arn: `arn:${partition}:ecr:${config.region}:${config.aws.accountId}:repository/${repository}` } };
+    });
+    this.repositoryArns = Object.fromEntries(named.map(({ app, repository }) => [app.name, repository.arn]));
     this.ciIdentity = new CiIdentity(
       `${name}-ci`,
       {
@@ -195,7 +165,7 @@ export class Platform extends pulumi.ComponentResource {
         partition,
         environment: config.environment,
         configRepo: config.github.configRepo.repo,
-        apps: config.apps.map((app) => ({ name: app.name, repo: app.repo, branch: app.branch, repositoryArn: repositoryArn(app.name) })),
+        apps: named.map(({ app, repository }) => ({ name: app.name, repo: app.repo, branch: app.branch, repositoryArn: repository.arn })),
         stateBucket: config.ci.stateBucket,
         secretsKeyArn: config.ci.secretsKeyArn,
         createOidcProvider: config.ci.createOidcProvider,
@@ -218,21 +188,22 @@ export class Platform extends pulumi.ComponentResource {
       : undefined;
     const imageReflectorRoleArn = this.imageReflectorRole?.arn;
 
-    this.registries = {};
-    for (const app of config.apps) {
-      const pushRoleArn = perApp(this.ciIdentity.appRoleArns, app.name, "CI role");
-      this.registries[app.name] = new Registry(
+    const awsWiring = named.map(({ app, repository }) => {
+      const ciRoleArn = perApp(this.ciIdentity.appRoleArns, app.name, "CI role");
+      const registry = new Registry(
         `${name}-registry-${app.name}`,
         {
-          repositoryName: repositoryName(config.environment, app.name),
-          pushRoleArn,
+          repositoryName: repository.name,
+          pushRoleArn: ciRoleArn,
           pullRoleArn: imageReflectorRoleArn,
           keepLastImages: config.registry.keepLastImages,
           untaggedExpiryDays: config.registry.untaggedExpiryDays,
         },
         onAws,
       );
-    }
+      return { app, ciRoleArn, registry, repository: { ...repository, url: registry.repositoryUrl } };
+    });
+    this.registries = Object.fromEntries(awsWiring.map((wiring) => [wiring.app.name, wiring.registry]));
 
     // App secrets: one SOPS key per environment, decrypted only by kustomize-controller.
     const secrets = config.appSecrets;
@@ -277,16 +248,18 @@ export class Platform extends pulumi.ComponentResource {
       { ...keyArgs, repository: config.github.configRepo.repo, purpose: "config", secretName: "flux-system", ...configKey },
       { parent: this },
     );
-    this.appKeys = {};
-    for (const app of config.apps) {
-      this.appKeys[app.name] = new DeployKey(
+    this.apps = awsWiring.map((wiring) => {
+      const app = wiring.app;
+      const deployKey = new DeployKey(
         `${name}-app-${app.name}`,
         { ...keyArgs, repository: app.repo, purpose: `app ${app.name}`, secretName: `${app.name}-deploy-key`, ...app.deployKey },
         { parent: this },
       );
-    }
+      return { ...wiring, deployKey };
+    });
+    this.appKeys = Object.fromEntries(this.apps.map((wiring) => [wiring.app.name, wiring.deployKey]));
     this.deployKeys = Object.fromEntries(
-      [this.configRepoKey, ...Object.values(this.appKeys)].map((key) => [
+      [this.configRepoKey, ...this.apps.map((wiring) => wiring.deployKey)].map((key) => [
         key.repository,
         { title: key.title, readOnly: key.readOnly, id: key.deployKeyId, secretName: key.secretName },
       ]),
@@ -302,11 +275,11 @@ export class Platform extends pulumi.ComponentResource {
         requiredReviews: config.github.branchProtection.requiredReviews,
         requiredChecks: config.github.branchProtection.requiredChecks,
         awsRegion: config.region,
-        apps: config.apps.map((app) => ({
-          name: app.name,
-          repository: app.repo,
-          ciRoleArn: perApp(this.ciIdentity.appRoleArns, app.name, "CI role"),
-          ecrRepositoryUrl: perApp(this.registries, app.name, "ECR repository").repositoryUrl,
+        apps: this.apps.map((wiring) => ({
+          name: wiring.app.name,
+          repository: wiring.app.repo,
+          ciRoleArn: wiring.ciRoleArn,
+          ecrRepositoryUrl: wiring.repository.url,
         })),
         githubProvider: this.githubProvider,
       },
@@ -317,16 +290,10 @@ export class Platform extends pulumi.ComponentResource {
     // with the config repo's key, each app's source, image automation and the webhook receiver.
     this.reconciler = new Reconciler(
       `${name}-reconciler`,
-      reconcilerArgsFromConfig(config, {
+      reconcilerArgs(config, {
         namespace: this.fluxNamespace.name,
         configRepoSecretName: this.configRepoKey.secretName,
-        appSecretNames: Object.fromEntries(Object.entries(this.appKeys).map(([app, key]) => [app, key.secretName])),
-        repositories: Object.fromEntries(
-          config.apps.map((app) => [
-            app.name,
-            { url: perApp(this.registries, app.name, "ECR repository").repositoryUrl, arn: perApp(this.repositoryArns, app.name, "ECR repository ARN") },
-          ]),
-        ),
+        apps: this.apps.map((wiring) => reconcilerApp(wiring.app, wiring.deployKey.secretName, wiring.repository)),
         bucketName: this.storage.bucketName,
         ...(this.appSecrets ? { appSecretsRoleArn: this.appSecrets.roleArn } : {}),
         ...(this.imageReflectorRole ? { imageReflectorRole: { arn: this.imageReflectorRole.arn, name: this.imageReflectorRole.roleName } } : {}),
@@ -342,9 +309,9 @@ export class Platform extends pulumi.ComponentResource {
       { parent: this, providers: [this.k8sProvider, this.awsProvider, this.githubProvider] },
     );
     // What the reconciler tells people: a commit status per Kustomization, and optional alerts.
-    const notificationsArgs = notificationsArgsFromConfig(config, this.reconciler);
-    this.notifications = notificationsArgs
-      ? new Notifications(`${name}-notifications`, notificationsArgs, { parent: this, providers: [this.k8sProvider] })
+    const notifying = notificationsArgs(config, this.reconciler);
+    this.notifications = notifying
+      ? new Notifications(`${name}-notifications`, notifying, { parent: this, providers: [this.k8sProvider] })
       : undefined;
     this.webhookUrl = this.reconciler.webhookUrl;
 
@@ -358,9 +325,9 @@ export class Platform extends pulumi.ComponentResource {
               namespace: this.fluxNamespace.name,
               secretNames: [
                 this.configRepoKey.secretName,
-                ...Object.values(this.appKeys).map((key) => key.secretName),
+                ...this.apps.map((wiring) => wiring.deployKey.secretName),
                 ...(config.reconciler.webhook ? [receiverTokenSecretName()] : []),
-                ...(notificationsArgs ? [GITHUB_APP_SECRET, ...(notificationsArgs.alerts !== undefined ? [ALERT_SECRET] : [])] : []),
+                ...(notifying ? [GITHUB_APP_SECRET, ...(notifying.alerts !== undefined ? [ALERT_SECRET] : [])] : []),
               ],
             },
             { parent: this, providers: [this.k8sProvider] },

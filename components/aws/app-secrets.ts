@@ -98,6 +98,9 @@ export function appSecretsKeyPolicy(principals: KeyPolicyPrincipals): string {
   });
 }
 
+/** Defaults of the optional {@link AppSecretsArgs}; the stack contract's `appSecrets` section defaults to them too. */
+export const APP_SECRETS_DEFAULTS = { deletionWindowInDays: 30 } as const;
+
 export interface AppSecretsArgs {
   /** Environment name: names the alias and describes the key. */
   readonly environment: string;
@@ -149,7 +152,7 @@ export class AppSecrets extends pulumi.ComponentResource {
     super(APP_SECRETS_TYPE, name, {}, opts);
     const partition = args.partition ?? "aws";
     const serviceAccount = args.serviceAccount ?? KUSTOMIZE_CONTROLLER_SERVICE_ACCOUNT;
-    const deletionWindowInDays = args.deletionWindowInDays ?? 30;
+    const deletionWindowInDays = args.deletionWindowInDays ?? APP_SECRETS_DEFAULTS.deletionWindowInDays;
     const protect = args.protect ?? false;
     const readers = args.readers ?? [];
     if (args.administrators.length === 0) {
@@ -168,7 +171,7 @@ export class AppSecrets extends pulumi.ComponentResource {
       { parent: this },
     );
     // From the fixed name, so this principal is known at preview (the CI roles' ARNs are built from
-    // fixed names too, components/ci-identity.ts: the whole key policy is, and the pack judges it on
+    // fixed names too, components/aws/ci-identity.ts: the whole key policy is, and the pack judges it on
     // a first preview); the output keeps the dependency (KMS refuses a policy naming a role that
     // does not exist yet).
     this.roleArn = pulumi.interpolate`arn:${partition}:iam::${args.accountId}:role/${this.role.name}`;

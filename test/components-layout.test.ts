@@ -1,0 +1,135 @@
+// The program's layout holds by test: only the composition root (index.ts and the Platform's files)
+// imports the stack contract (components/config/), and only the contract's reader reads Pulumi's
+// config; components take their own argument types.
+import { describe, expect, it } from "vitest";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+const root = path.resolve(__dirname, "..");
+
+/** Every .ts file under `dir`, relative to `base`, with `/` separators. */
+function sources(base: string, dir: string): string[] {
+  return fs
+    .readdirSync(path.join(base, dir), { recursive: true, encoding: "utf8" })
+    .filter((file) => file.endsWith(".ts"))
+    .map((file) => path.posix.join(dir, file.split(path.sep).join("/")))
+    .sort();
+}
+
+/** The relative modules a file imports or re-exports (static, `require`, dynamic `import()`), resolved to files. */
+function importsOf(base: string, file: string): string[] {
+  const text = fs.readFileSync(path.join(base, file), "utf8");
+  const specifiers = [
+    ...text.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s+["']([^"']+)["']/gm),
+    ...text.matchAll(/^\s*import\s+["']([^"']+)["']/gm),
+    ...text.matchAll(/\b(?:require|import)\(\s*["']([^"']+)["']\s*\)/g),
+  ].map((m) => m[1] as string);
+  return specifiers
+    .filter((specifier) => specifier.startsWith("."))
+    .map((specifier) => {
+      const target = path.posix.normalize(path.posix.join(path.posix.dirname(file), specifier));
+      for (const candidate of [target, `${target}.ts`, `${target}/index.ts`]) {
+        if (fs.existsSync(path.join(base, candidate)) && fs.statSync(path.join(base, candidate)).isFile()) return candidate;
+      }
+      return target;
+    });
+}
+
+const CONTRACT = "components/config/";
+/** The composition root: the program and the Platform, which maps the contract onto the components' args. */
+const isCompositionRoot = (file: string) => file === "index.ts" || /^components\/platform(\/|[-.])/.test(file);
+
+/** `file imports module` for every import of the contract from outside it and the composition root. */
+function contractImports(base: string): string[] {
+  const files = [...(fs.existsSync(path.join(base, "index.ts")) ? ["index.ts"] : []), ...sources(base, "components")];
+  return files
+    .filter((file) => !file.startsWith(CONTRACT) && !isCompositionRoot(file))
+    .flatMap((file) => importsOf(base, file).filter((target) => target.startsWith(CONTRACT)).map((target) => `${file} imports ${target}`));
+}
+
+describe("components layout", () => {
+  it("finds an import of the contract from a component, however it is written", () => {
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), "layout-"));
+    fs.mkdirSync(path.join(base, "components", "config"), { recursive: true });
+    fs.mkdirSync(path.join(base, "components", "aws"), { recursive: true });
+    fs.writeFileSync(path.join(base, "components", "config", "index.ts"), "export const x = 1;\n");
+    fs.writeFileSync(path.join(base, "components", "config", "schema.ts"), "export const y = 1;\n");
+    fs.writeFileSync(path.join(base, "components", "aws", "a.ts"), 'import type { X } from "../config";\n');
+    fs.writeFileSync(path.join(base, "components", "aws", "b.ts"), 'export { y } from "../config/schema";\n');
+    fs.writeFileSync(path.join(base, "components", "c.ts"), 'const m = require("./config");\n');
+    fs.writeFileSync(path.join(base, "components", "platform-wiring.ts"), 'import { x } from "./config";\n');
+    expect(contractImports(base)).toEqual([
+      "components/aws/a.ts imports components/config/index.ts",
+      "components/aws/b.ts imports components/config/schema.ts",
+      "components/c.ts imports components/config/index.ts",
+    ]);
+    fs.rmSync(base, { recursive: true });
+  });
+
+  it("has no component importing the stack contract: only the composition root does", () => {
+    expect(contractImports(root)).toEqual([]);
+    // And the root does import it (the check above is not vacuous).
+    expect(importsOf(root, "index.ts")).toContain("components/config/index.ts");
+  });
+
+  it("reads Pulumi's config and the environment only in the contract's reader", () => {
+    const readers = ["index.ts", ...sources(root, "components")].filter((file) =>
+      /\bnew\s+pulumi\.Config\b|\bpulumi\.runtime\.allConfig\b|\bgetStack\(\)|\bprocess\.env\b/.test(fs.readFileSync(path.join(root, file), "utf8")),
+    );
+    expect(readers).toEqual(["components/config/reader.ts"]);
+  });
+
+  it("keeps every source file of the program under 400 lines", () => {
+    const long = ["index.ts", ...sources(root, "components")]
+      .map((file) => ({ file, lines: fs.readFileSync(path.join(root, file), "utf8").split("\n").length - 1 }))
+      .filter(({ lines }) => lines > 400)
+      .map(({ file, lines }) => `${file}: ${lines} lines`);
+    expect(long).toEqual([]);
+  });
+
+
+  it("puts each component in the folder its type token names, one per file, each token once", () => {
+    const wrong: string[] = [];
+    const tokens = new Map<string, string>();
+    for (const file of sources(root, "components").filter((f) => !f.startsWith(CONTRACT))) {
+      const text = fs.readFileSync(path.join(root, file), "utf8");
+      const classes = [...text.matchAll(/\bclass (\w+) extends pulumi\.ComponentResource\b/g)].map((m) => m[1] as string);
+      const declared = [...text.matchAll(/"gitops-platform:([a-z0-9]+):([A-Za-z]+)"/g)].map((m) => ({ module: m[1] as string, type: m[2] as string }));
+      if (classes.length > 1) wrong.push(`${file}: ${classes.length} components (${classes.join(", ")})`);
+      const folder = file.split("/")[1] as string;
+      for (const name of classes) {
+        const token = declared.find((d) => d.type === name);
+        if (token === undefined) wrong.push(`${file}: ${name} has no type token gitops-platform:<module>:${name}`);
+        else if (token.module !== folder) wrong.push(`${file}: ${name}'s token names module ${token.module}, the file is in ${folder}/`);
+      }
+      for (const { module, type } of declared) {
+        const previous = tokens.get(`${module}:${type}`);
+        if (previous !== undefined) wrong.push(`${file}: gitops-platform:${module}:${type} is already declared in ${previous}`);
+        else tokens.set(`${module}:${type}`, file);
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect([...tokens.keys()].sort()).toEqual([
+      "aws:AppSecrets",
+      "aws:CiIdentity",
+      "aws:Firewall",
+      "aws:ImageReflectorRole",
+      "aws:Registry",
+      "aws:Storage",
+      "github:DeployKey",
+      "github:GithubWiring",
+      "k8s:AppSource",
+      "k8s:DriftReader",
+      "k8s:FluxInstance",
+      "k8s:FluxNamespace",
+      "k8s:FluxNetworkPolicies",
+      "k8s:FluxOperator",
+      "k8s:ImageAutomation",
+      "k8s:Notifications",
+      "k8s:Reconciler",
+      "k8s:WebhookReceiver",
+      "platform:Platform",
+    ]);
+  });
+});
