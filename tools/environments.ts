@@ -35,8 +35,10 @@ export function generatedLists(envs: Environments): Record<string, string[]> {
   return {
     /** Every environment branch, in promotion order. */
     stacks: envs.list.map((e) => e.stack),
-    // Production stacks never run image automation: new tags reach them only from their upstream.
-    /** Production environments that receive promotions. */
+    /**
+     * Production environments that receive promotions: they never run image automation, so new
+     * tags reach them only from their upstream (the tag check of their pull requests).
+     */
     "promoted-production": envs.list.filter((e) => e.production && e.upstream !== undefined).map((e) => e.stack),
   };
 }
