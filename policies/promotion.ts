@@ -1,7 +1,8 @@
 /**
  * Promotion: image automation never commits straight to a protected environment branch and runs
- * only where the stack writes to Git (staging); changes reach production through a promotion pull
- * request, and the environment branches' rulesets keep that pull request mergeable every time.
+ * only where the stack writes to Git (a non-production stack such as staging); changes reach
+ * production through a promotion pull request, and the environment branches' rulesets keep that
+ * pull request mergeable every time.
  *
  * The branch an ImageUpdateAutomation pushes to is `spec.git.push.branch` (or the destination of
  * `spec.git.push.refspec`); without either, it pushes to the branch it checked out
@@ -49,7 +50,12 @@ export const imageAutomationNoProdPush: StackValidationPolicy = {
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
-      protectedBranches: { type: "array", items: { type: "string" }, default: ["prod", "production"], description: "Branches automation may not push to." },
+      protectedBranches: {
+        type: "array",
+        items: { type: "string" },
+        default: ["prod", "production"],
+        description: "Branches automation may not push to: the production environments' branches, which `npm run environments -- --write` writes into each policy config from the stack files.",
+      },
     },
   },
   validateStack: (args, reportViolation) => {
@@ -79,15 +85,18 @@ export const imageAutomationNoProdPush: StackValidationPolicy = {
   },
 };
 
-/** Image automation only where the stack writes to Git: staging. */
+/** Image automation only where the stack writes to Git: non-production stacks (staging). */
 export const imageAutomationStagingOnly: StackValidationPolicy = {
   name: "image-automation-staging-only",
-  description: "A stack that never writes to Git (prod) runs no image automation; it receives new image tags with the promotion pull request from staging.",
-  // Staging's pack config disables it; prod's keeps it mandatory.
+  description: "A stack that never writes to Git (production) runs no image automation; it receives new image tags with the promotion pull request from its upstream.",
+  // The non-production config disables it; the production one keeps it mandatory.
   enforcementLevel: "mandatory",
   validateStack: (args, reportViolation) => {
     for (const automation of imageAutomations(args.resources)) {
-      reportViolation("image automation runs only in staging; this stack receives new image tags with the promotion pull request from staging", automation.resource.urn);
+      reportViolation(
+        "image automation runs only in non-production stacks; this stack receives new image tags with the promotion pull request from its upstream",
+        automation.resource.urn,
+      );
     }
   },
 };

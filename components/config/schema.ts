@@ -32,6 +32,7 @@ import {
   repoPath,
 } from "./formats";
 import { firewallSection } from "./schema-firewall";
+import { promotionSection } from "./environments";
 
 const awsSection = z.strictObject({
   /** The 12-digit AWS account the stack may touch; the provider refuses any other. */
@@ -333,6 +334,8 @@ export const configSchema = z.strictObject({
   environment: dnsLabel,
   /** Production rules: exact versions, digests, protected storage, reviews, automation by PR. */
   production: z.boolean().default(false),
+  /** Place in the order of promotion, checked across all stacks by ./environments.ts. @default {} */
+  promotion: promotionSection.prefault({}),
   aws: awsSection,
   github: githubSection,
   apps: z.array(appSection).default([]),

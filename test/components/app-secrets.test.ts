@@ -5,6 +5,7 @@ import { irsaTrustPolicy } from "../../components/aws/image-reflector-role";
 import { findResource, resourcesOfType, runProgram, type PlanResult } from "../../tools/engine";
 import { main as plan } from "../../tools/plan/main";
 import { ROOT, stackConfig } from "../support/reconciler";
+import { STACKS } from "../support/stacks";
 
 const ISSUER = "https://oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF0123456789";
 const CI = "arn:aws:iam::111111111111:role/ci-orders";
@@ -129,7 +130,7 @@ describe("AppSecrets", async () => {
   });
 
   it("lets the pack judge the SOPS key on a first preview of both stacks: every principal of the key policy is built from a fixed name", async () => {
-    for (const stack of ["staging", "prod"]) {
+    for (const stack of STACKS) {
       let text = "";
       expect(await plan(["--stack", stack, "--json"], { cwd: ROOT, stdout: (t) => (text += t), stderr: () => {} })).toBe(0);
       const doc = JSON.parse(text) as { resources: { type: string; inputs: Record<string, unknown> }[]; policyViolations: { policyName: string }[] };

@@ -7,6 +7,7 @@ import { AppSource, TENANT_RULES, type AppSourceArgs } from "../../components/k8
 import { findResource, runProgram, valueAt, type PlanResult } from "../../tools/engine";
 import { main } from "../../tools/plan/main";
 import { fluxSchemaErrors, modelErrors } from "../support/reconciler";
+import { STACKS } from "../support/stacks";
 
 type Json = Record<string, unknown>;
 const BASE: AppSourceArgs = {
@@ -204,7 +205,7 @@ describe("AppSource tenancy: what an app's ServiceAccount may do in its namespac
   });
 
   it("in both stacks' plans every app's binding names its own Role, a plain Role no aggregation can widen", async () => {
-    for (const stack of ["staging", "prod"]) {
+    for (const stack of STACKS) {
       let text = "";
       expect(await main(["--stack", stack, "--json"], { cwd: path.resolve(__dirname, "..", ".."), stdout: (t) => (text += t), stderr: () => undefined })).toBe(0);
       const resources = (JSON.parse(text) as { resources: { inputs: Json }[] }).resources;

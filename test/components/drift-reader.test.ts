@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { DRIFT_READER_GROUP } from "../../components/aws/ci-identity";
 import { DriftReader, MANAGED_KINDS, type DriftReaderArgs } from "../../components/k8s/drift-reader";
 import { findResource, loadStackConfig, resourcesOfType, runProgram, type PlanResult, type RecordedResource } from "../../tools/engine";
+import { STACKS } from "../support/stacks";
 
 const root = path.resolve(__dirname, "..", "..");
 
@@ -88,7 +89,7 @@ function reads(resource: RecordedResource): { group: string; resource: string; n
 }
 
 describe("the drift group can read every Kubernetes object the program manages", () => {
-  it.each(["staging", "prod"])("in the %s plan", async (stack) => {
+  it.each(STACKS)("in the %s plan", async (stack) => {
     const result = await plan(stack);
     const clusterRole = findResource(result, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", `${stack}-drift-reader-kinds`);
     const secretRole = findResource(result, "kubernetes:rbac.authorization.k8s.io/v1:Role", `${stack}-drift-reader-secrets`);

@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { findResource, isUnknown, loadStackConfig, resourcesOfType, runProgram } from "../../tools/engine";
 import { GithubWiring, ciVariableNames, type GithubWiringArgs } from "../../components/github/github-wiring";
 import { createGithubProvider } from "../../components/github/github-provider";
+import { STACKS } from "../support/stacks";
 
 const root = path.resolve(__dirname, "..", "..");
 const RULESET = "github:index/repositoryRuleset:RepositoryRuleset";
@@ -75,7 +76,7 @@ describe("GithubWiring", () => {
   });
 
   it("declares no bypass actor in either stack's ruleset: image automation reaches staging by pull request", async () => {
-    for (const stack of ["staging", "prod"]) {
+    for (const stack of STACKS) {
       const loaded = loadStackConfig(root, stack);
       const result = await runProgram({ stack, config: loaded.config, secretKeys: loaded.secretKeys, program: path.join(root, "index.ts") });
       const rulesets = resourcesOfType(result, RULESET);

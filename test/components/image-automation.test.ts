@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { main } from "../../tools/plan/main";
 import { ConfigRepo, tagFile, tagOf } from "../support/config-repo-git";
 import { fluxSchemaErrors } from "../support/reconciler";
+import { STACKS } from "../support/stacks";
 
 type Json = Record<string, unknown>;
 const BASE: ImageAutomationArgs = {
@@ -101,7 +102,7 @@ describe("the automation branch through its pull requests (real git)", () => {
   }
 
   it("relies on rulesets that forbid deleting the environment branches, which both stacks declare", async () => {
-    for (const stack of ["staging", "prod"]) {
+    for (const stack of STACKS) {
       let text = "";
       expect(await main(["--stack", stack, "--json"], { cwd: path.resolve(__dirname, "..", ".."), stdout: (t) => (text += t), stderr: () => undefined })).toBe(0);
       const rulesets = (JSON.parse(text) as { resources: { type: string; inputs: Json }[] }).resources.filter((r) => r.type === "github:index/repositoryRuleset:RepositoryRuleset");

@@ -8,6 +8,7 @@ import { parseConfig, runsUnderMocks } from "../../components/config";
 import { findPlaceholders } from "../../components/config/placeholders";
 import { loadStackConfig, runProgram } from "../../tools/engine";
 import { configProblems, encodeConfig } from "../support/config";
+import { STACKS } from "../support/stacks";
 
 const root = path.resolve(__dirname, "..", "..");
 const P = "gitops-platform";
@@ -93,7 +94,7 @@ describe("example values in a real run", () => {
   });
 
   it("keeps the examples runnable offline: the engine runs under the mock runtime, and both stacks plan", async () => {
-    for (const stack of ["staging", "prod"]) {
+    for (const stack of STACKS) {
       const loaded = loadStackConfig(root, stack);
       const probe = await runProgram({ stack, config: loaded.config, secretKeys: loaded.secretKeys, program: () => ({ underMocks: runsUnderMocks() }) });
       expect(probe.outputs).toEqual({ underMocks: true });

@@ -5,6 +5,7 @@ import { clusterKubeconfig, partitionOf, repositoryName } from "../../components
 import { Platform } from "../../components/platform/platform";
 import { findResource, isUnknown, loadStackConfig, resourcesOfType, runProgram, type PlanResult } from "../../tools/engine";
 import { replacementOf } from "../../tools/plan/replacement";
+import { STACKS } from "../support/stacks";
 
 const root = path.resolve(__dirname, "..", "..");
 const entry = path.join(root, "index.ts");
@@ -64,7 +65,7 @@ describe("Platform", () => {
   });
 
   it("lets the load balancer reach the receiver's pods in the cluster security group, and exempts only its path from the WAF body limit", async () => {
-    for (const stack of ["staging", "prod"]) {
+    for (const stack of STACKS) {
       const result = await plan(stack);
       const egress = resourcesOfType(result, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule");
       expect(egress.map((r) => [r.name, r.inputs.fromPort, r.inputs.toPort, r.inputs.referencedSecurityGroupId])).toEqual([

@@ -10,6 +10,7 @@ import { GITHUB_KNOWN_HOSTS } from "../../policies/vocabulary";
 import { loadStackConfig } from "../../tools/engine";
 import { configProblems, encodeConfig } from "../support/config";
 import { fakeGithubToken } from "../support/fake-keys";
+import { STACKS } from "../support/stacks";
 
 const root = path.resolve(__dirname, "..", "..");
 const P = "gitops-platform";
@@ -105,6 +106,7 @@ describe("config: valid input", () => {
     expect(config.firewall.waf).toEqual({ enabled: false, rateLimit: 2000, managedRuleGroups: ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"] });
     expect(config.ci.createOidcProvider).toBe(true);
     expect(config.ci.defaultBranch).toBeUndefined();
+    expect(config.promotion).toEqual({ to: [] });
     expect(config.apps[1]).toEqual({
       name: "payments",
       repo: "acme-corp/payments",
@@ -120,7 +122,7 @@ describe("config: valid input", () => {
   });
 
   it("parses the example stack configs Pulumi.staging.yaml and Pulumi.prod.yaml cleanly", () => {
-    for (const stack of ["staging", "prod"]) {
+    for (const stack of STACKS) {
       const loaded = loadStackConfig(root, stack);
       const config = parse(loaded.config, stack, loaded.secretKeys);
       expect(config.environment).toBe(stack);
@@ -364,6 +366,17 @@ describe("config: bad input is refused with every problem, its key and the expec
       `${P}:ci.stateBukcet: unknown key (check for a typo)`,
       `${P}:storge: unknown key (check for a typo)`,
     ]);
+  });
+
+  it("reads the stack's promotion edges, strictly (the graph of all stacks is components/config/environments.ts's)", () => {
+    const v = withChange((c) => {
+      c[`${P}:promotion`] = { form: "dev", to: "prod" };
+    });
+    expect(problems(v)).toEqual([`${P}:promotion.to: expected an array, got "prod"`, `${P}:promotion.form: unknown key (check for a typo)`]);
+    const ok = withChange((c) => {
+      c[`${P}:promotion`] = { from: "dev", to: ["prod"] };
+    });
+    expect(parse(ok).promotion).toEqual({ from: "dev", to: ["prod"] });
   });
 
   it("refuses missing required keys", () => {

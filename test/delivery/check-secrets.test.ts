@@ -5,6 +5,7 @@ import { describe, expect, it, vi } from "vitest";
 import { manifestSecretProblems } from "../../policies/sops";
 import { main as checkSecrets } from "../../tools/ci/check-secrets";
 import { main as plan } from "../../tools/plan/main";
+import { STACKS } from "../support/stacks";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const quiet = { stdout: () => {}, stderr: () => {} };
@@ -58,7 +59,7 @@ describe("check-secrets", () => {
   });
 
   it("passes both stacks' plan renders: the platform's own Secrets are there, every value masked", async () => {
-    for (const stack of ["staging", "prod"]) {
+    for (const stack of STACKS) {
       const out = fs.mkdtempSync(path.join(os.tmpdir(), `renders-${stack}-`));
       expect(await plan(["--stack", stack, "--out", out], { cwd: ROOT, ...quiet })).toBe(0);
       const secrets = fs.readdirSync(out).filter((file) => file.startsWith("secret-"));

@@ -14,6 +14,7 @@ import { valueAt } from "../../tools/engine";
 import { main } from "../../tools/plan/main";
 import { main as checkTagChanges } from "../../tools/ci/check-tag-changes";
 import { ConfigRepo, setTag, tagFile, tagOf } from "../support/config-repo-git";
+import { STACKS } from "../support/stacks";
 
 const root = path.resolve(__dirname, "..", "..");
 /** The example app repository every configured app's layout follows. */
@@ -87,7 +88,7 @@ const RESOURCE_OF_KIND: Record<string, string> = {
 };
 const NAMESPACED_KINDS = new Set(["Deployment", "Service", "ConfigMap", "ServiceAccount", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Ingress"]);
 
-describe.each(["staging", "prod"])("what the %s stack tells Flux to read", async (stack) => {
+describe.each(STACKS)("what the %s stack tells Flux to read", async (stack) => {
   const resources = await plan(stack);
   const instance = ofKind(resources, "FluxInstance")[0];
   const fluxNamespace = String(valueAt(instance?.inputs, "metadata.namespace"));
@@ -263,7 +264,7 @@ describe("check-tag-changes: the pull request check that keeps tags on the promo
       let run = collect();
       expect(await checkTagChanges(["prod", "hotfix-tag", "staging"], repo.origin, run.sinks)).toBe(1);
       expect(run.out.stderr).toBe(
-        'clusters/base/orders-image.yaml: IMAGE_TAG "1.0.0" -> "1.0.1": changed outside staging; image tags change on staging and reach prod only by promotion (docs/apps.md, "The rule for tags")\n',
+        'clusters/base/orders-image.yaml: IMAGE_TAG "1.0.0" -> "1.0.1": changed outside staging; image tags change upstream and reach a production environment only by promotion (docs/apps.md, "The rule for tags")\n',
       );
 
       repo.change("hotfix-config", "prod", { "clusters/prod/kustomization.yaml": (text) => `${text}# hotfix\n` });
@@ -275,7 +276,7 @@ describe("check-tag-changes: the pull request check that keeps tags on the promo
       repo.merge("image-updates/staging", "staging");
       run = collect();
       expect(await checkTagChanges(["prod", "staging", "staging"], repo.origin, run.sinks)).toBe(0);
-      expect(run.out.stdout).toBe("check-tag-changes: staging is part of staging: a promotion carries staging's tags\n");
+      expect(run.out.stdout).toBe("check-tag-changes: staging is part of staging: a promotion carries its tags\n");
 
       // A branch that adds its own tag change on top of staging is not a promotion, whatever its name.
       repo.change("staging-plus", "staging", { [tagFile("orders")]: setTag("9.9.9") });
@@ -285,7 +286,7 @@ describe("check-tag-changes: the pull request check that keeps tags on the promo
 
       run = collect();
       expect(await checkTagChanges(["prod", "staging"], repo.origin, run.sinks)).toBe(2);
-      expect(run.out.stderr).toBe("usage: check-tag-changes <base> <head> <staging>\n");
+      expect(run.out.stderr).toBe("usage: check-tag-changes <base> <head> <upstream>\n");
     } finally {
       repo.remove();
     }

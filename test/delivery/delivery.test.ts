@@ -63,7 +63,25 @@ describe("stackSettings", () => {
       accountId: "111111111111",
       githubOwner: "acme-corp",
       githubRepositories: ["gitops-platform", "orders", "payments"],
+      policyConfig: "policies/config/non-production.json",
     });
+  });
+
+  it("runs the pack with the stack's own policy config, else the levels its kind (production or not) implies", () => {
+    const vars = { PULUMI_BACKEND_URL_PROD: "s3://acme-gitops-platform-state-prod", AWS_PREVIEW_ROLE_ARN_PROD: "arn:aws:iam::222222222222:role/prod-ci-preview" };
+    expect(stackSettings({ rootDir: root, stack: "prod", role: "preview", vars }).policyConfig).toBe("policies/config/production.json");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stack-policy-"));
+    try {
+      fs.copyFileSync(path.join(root, "Pulumi.prod.yaml"), path.join(dir, "Pulumi.prod.yaml"));
+      expect(stackSettings({ rootDir: dir, stack: "prod", role: "preview", vars }).policyConfig).toBe("policies/config/production.json");
+      fs.writeFileSync(path.join(dir, "Pulumi.prod.yaml"), fs.readFileSync(path.join(root, "Pulumi.prod.yaml"), "utf8").replace("gitops-platform:production: true", "gitops-platform:production: false"));
+      expect(stackSettings({ rootDir: dir, stack: "prod", role: "preview", vars }).policyConfig).toBe("policies/config/non-production.json");
+      fs.mkdirSync(path.join(dir, "policies", "config"), { recursive: true });
+      fs.writeFileSync(path.join(dir, "policies", "config", "prod.json"), "{}\n");
+      expect(stackSettings({ rootDir: dir, stack: "prod", role: "preview", vars }).policyConfig).toBe("policies/config/prod.json");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("takes the drift role from its own repository variable per stack", () => {
@@ -190,7 +208,7 @@ describe("previewComment", () => {
     expect(body.startsWith(`${PREVIEW_MARKER}\n### Preview of stack \`staging\`: ❌ failed\n`)).toBe(true);
     expect(body).toContain("| offline plan and policy check (`npm run plan -- --stack staging`) | ✅ passed |");
     expect(body).toContain(
-      "| `pulumi preview` with the policy pack (`policies/config/staging.json`) | ❌ failed (exit 255): 1 mandatory violation, 1 advisory violation |",
+      "| `pulumi preview` with the policy pack | ❌ failed (exit 255): 1 mandatory violation, 1 advisory violation |",
     );
     expect(body).toContain("Resources: + 2 to create, 12 unchanged");
     expect(body).toContain(`Commit \`0123456789ab\` · [run log](${runUrl})`);
@@ -201,7 +219,7 @@ describe("previewComment", () => {
   it("passes when both checks pass", () => {
     const body = previewComment({ stack: "prod", sha: "abc", runUrl, plan: { exitCode: 0, log: "" }, preview: { exitCode: 0, log: "Resources:\n    3 unchanged\n" } });
     expect(body).toContain("### Preview of stack `prod`: ✅ passed");
-    expect(body).toContain("| `pulumi preview` with the policy pack (`policies/config/prod.json`) | ✅ passed |");
+    expect(body).toContain("| `pulumi preview` with the policy pack | ✅ passed |");
   });
 
   it("tells a fork that the cloud preview was skipped, and shows the offline verdict", () => {
@@ -397,6 +415,7 @@ describe("the command line", () => {
         "account-id=111111111111",
         "github-owner=acme-corp",
         "github-repositories=gitops-platform,orders,payments",
+        "policy-config=policies/config/non-production.json",
         "",
       ].join("\n"),
     );
@@ -563,5 +582,17 @@ describe("automationScope", () => {
     out.length = 0;
     expect(main(["automation-scope", "--plan", planFile], {}, io)).toBe(1);
     expect(out[0]).toMatch(/^::error::.*plan\.json: expected the JSON of `npm run plan -- --json` \(/);
+    // One plan per stack that runs image automation, their scopes together; none: nothing to propose.
+    const devPlan = path.join(dir, "plan-dev.json");
+    fs.writeFileSync(planFile, JSON.stringify({ resources: [policy("orders"), automation("orders", spec("orders"))] }));
+    fs.writeFileSync(devPlan, JSON.stringify({ resources: [] }));
+    out.length = 0;
+    expect(main(["automation-scope", "--plan", devPlan, "--plan", planFile], { GITHUB_OUTPUT: output }, io)).toBe(0);
+    expect(out).toEqual(["image-updates/staging -> staging: tags of flux-system:orders under clusters/base/\n"]);
+    fs.rmSync(output);
+    out.length = 0;
+    expect(main(["automation-scope"], { GITHUB_OUTPUT: output }, io)).toBe(0);
+    expect(fs.readFileSync(output, "utf8")).toBe("scope=[]\n");
+    expect(out).toEqual(["no image automation\n"]);
   });
 });

@@ -16,6 +16,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { loadStackConfig, resourcesOfType, runProgram, type RecordedResource } from "../../tools/engine";
 import { git, GIT_ENV, gitOk } from "../support/config-repo-git";
+import { STACKS } from "../support/stacks";
 
 const root = path.resolve(__dirname, "..", "..");
 const RULESET = "github:index/repositoryRuleset:RepositoryRuleset";
@@ -58,7 +59,7 @@ function branchRules(rulesets: readonly RecordedResource[]): Map<string, BranchR
   return rules;
 }
 
-/** The rulesets both stacks declare, as `pulumi up` of staging and prod would create them. */
+/** The rulesets every stack declares, as `pulumi up` of each would create them. */
 let declared: Promise<RecordedResource[]> | undefined;
 function declaredRulesets(): Promise<RecordedResource[]> {
   declared ??= declare();
@@ -67,7 +68,7 @@ function declaredRulesets(): Promise<RecordedResource[]> {
 
 async function declare(): Promise<RecordedResource[]> {
   const rulesets: RecordedResource[] = [];
-  for (const stack of ["staging", "prod"]) {
+  for (const stack of STACKS) {
     const loaded = loadStackConfig(root, stack);
     const result = await runProgram({ stack, config: loaded.config, secretKeys: loaded.secretKeys, program: path.join(root, "index.ts") });
     rulesets.push(...resourcesOfType(result, RULESET));
@@ -251,7 +252,7 @@ function promoteTenTimes(dir: string, rules: ReadonlyMap<string, BranchRules>): 
 describe("promotion staging -> prod under the declared rulesets", () => {
   it("ten promotions in a row, with automation and hotfixes in between, need no push to a guarded branch", async () => {
     const rules = branchRules(await declaredRulesets());
-    expect([...rules.keys()]).toEqual(["staging", "prod"]);
+    expect([...rules.keys()]).toEqual(STACKS);
     for (const branch of rules.values()) expect(branch).toMatchObject({ pullRequestOnly: true, upToDate: false, mergeMethods: ["merge"], bypassActors: 0 });
 
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "promotion-"));

@@ -103,9 +103,11 @@ jobs:
         with:
           role-to-assume: arn:aws:iam::111111111111:role/deploy
           aws-region: eu-west-1
-      - run: |
+      - env:
+          POLICY_CONFIG: \${{ steps.stack.outputs.policy-config }}
+        run: |
           pulumi up --yes --stack "$STACK" \\
-            --policy-pack policies --policy-pack-config "policies/config/$STACK.json"
+            --policy-pack policies --policy-pack-config "$POLICY_CONFIG"
 `;
 
 function fixture(replace: string, by: string): string {
@@ -183,7 +185,15 @@ describe("the workflow files", () => {
   });
 
   it("name only stacks that have a stack config", () => {
-    for (const stack of ["staging", "prod"]) expect(fs.existsSync(path.join(root, `Pulumi.${stack}.yaml`))).toBe(true);
+    const preview = workflow("preview.yml").on as { pull_request: { branches: string[] }; workflow_dispatch: { inputs: { stack: { options: string[] } } } };
+    const named = [
+      ...(workflow("deploy.yml").on as { push: { branches: string[] } }).push.branches,
+      ...preview.pull_request.branches,
+      ...preview.workflow_dispatch.inputs.stack.options,
+      ...((workflow("drift.yml").jobs?.drift?.strategy?.matrix?.stack as string[] | undefined) ?? []),
+    ];
+    expect(named.length).toBeGreaterThanOrEqual(8);
+    for (const stack of new Set(named)) expect(fs.existsSync(path.join(root, `Pulumi.${stack}.yaml`)), stack).toBe(true);
   });
 });
 
@@ -387,12 +397,16 @@ describe("each hardening rule catches its violation", () => {
   });
 
   it("pulumi up or preview without the policy pack, the stack's policy config or the stack", () => {
-    expect(auditWorkflow(fixture(' \\\n            --policy-pack policies --policy-pack-config "policies/config/$STACK.json"', ""))).toEqual([
+    expect(auditWorkflow(fixture(' \\\n            --policy-pack policies --policy-pack-config "$POLICY_CONFIG"', ""))).toEqual([
       "job up: pulumi up without --policy-pack policies",
-      'job up: pulumi up without --policy-pack-config "policies/config/$STACK.json"',
+      'job up: pulumi up without --policy-pack-config "$POLICY_CONFIG"',
     ]);
-    expect(auditWorkflow(fixture('"policies/config/$STACK.json"', '"policies/config/staging.json"'))).toEqual([
-      'job up: pulumi up without --policy-pack-config "policies/config/$STACK.json"',
+    // A file named after the stack would skip the kind's levels of a stack without its own config.
+    expect(auditWorkflow(fixture('"$POLICY_CONFIG"', '"policies/config/$STACK.json"'))).toEqual([
+      'job up: pulumi up without --policy-pack-config "$POLICY_CONFIG"',
+    ]);
+    expect(auditWorkflow(fixture("steps.stack.outputs.policy-config", "steps.stack.outputs.region"))).toEqual([
+      "job up: pulumi up: POLICY_CONFIG must be ${{ steps.stack.outputs.policy-config }} (the stack's own policy config, else its kind's)",
     ]);
     expect(auditWorkflow(fixture('pulumi up --yes --stack "$STACK"', "pulumi up --yes --stack prod"))).toEqual([
       'job up: pulumi up without --stack "$STACK"',
@@ -433,7 +447,7 @@ describe("each hardening rule catches its violation", () => {
 
   it("an App token handed to anything but pulumi's GITHUB_TOKEN", () => {
     const base = fixture("      - run: npm ci\n", `      - run: npm ci\n${appToken("READER_APP_PRIVATE_KEY")}`);
-    const leaked = base.replace("      - run: |\n          pulumi up", "      - env:\n          TOKEN: ${{ steps.app.outputs.token }}\n        run: |\n          pulumi up");
+    const leaked = base.replace("      - env:\n          POLICY_CONFIG:", "      - env:\n          TOKEN: ${{ steps.app.outputs.token }}\n          POLICY_CONFIG:");
     expect(auditWorkflow(leaked)).toEqual([
       "job up step 6: the App token may only be the GITHUB_TOKEN of a step that runs pulumi, or the github-token of a github-script in a job that runs no code",
     ]);
@@ -441,7 +455,8 @@ describe("each hardening rule catches its violation", () => {
     expect(auditWorkflow(toScript)).toEqual([
       "job up step 4: the App token may only be the GITHUB_TOKEN of a step that runs pulumi, or the github-token of a github-script in a job that runs no code",
     ]);
-    const ok = base.replace("      - run: |\n          pulumi up", "      - env:\n          GITHUB_TOKEN: ${{ steps.app.outputs.token }}\n        run: |\n          pulumi up");
+    const ok = base.replace("      - env:\n          POLICY_CONFIG:", "      - env:\n          GITHUB_TOKEN: ${{ steps.app.outputs.token }}\n          POLICY_CONFIG:");
+    expect(ok).not.toBe(base);
     expect(auditWorkflow(ok)).toEqual([]);
   });
 });
@@ -462,17 +477,18 @@ describe("preview.yml", () => {
       "pulumi preview with the policy pack",
       "Write the report",
       "Fail on a policy violation, a config error or a failed preview",
+      "Environments and the lists generated from them",
     ]);
   });
 
   it("checks every pull request into prod for image tags changed outside a promotion, without credentials", () => {
     expect(tagChangesRules(workflow("preview.yml"))).toEqual([]);
     const job = workflow("preview.yml").jobs?.["tag-changes"];
-    expect(job?.steps?.map((s) => s.name)).toEqual(["Check out", "Set up Node (.nvmrc)", "Install from the lockfile", "Image tags change on staging only"]);
+    expect(job?.steps?.map((s) => s.name)).toEqual(["Check out", "Set up Node (.nvmrc)", "Install from the lockfile", "Image tags change upstream only"]);
   });
 
   it("catches a tag check that is skipped, privileged, shallow or compares the wrong commits", () => {
-    const check = step("preview.yml", "tag-changes", "Image tags change on staging only");
+    const check = step("preview.yml", "tag-changes", "Image tags change upstream only");
     const bad = broken(
       "preview.yml",
       [["jobs", "tag-changes", "if"], "github.event_name == 'pull_request' && github.base_ref == 'prod' && github.event.pull_request.head.ref != 'staging'"],
@@ -482,14 +498,14 @@ describe("preview.yml", () => {
       [["jobs", "tag-changes", "steps", check, "continue-on-error"], true],
     );
     expect(tagChangesRules(bad)).toEqual([
-      "job tag-changes: must run for every pull request into prod",
+      "job tag-changes: must run for every pull request into a promoted production environment (if: github.event_name == 'pull_request' && contains(fromJSON('[\"prod\"]'), github.base_ref))",
       "job tag-changes: expected permissions exactly { contents: read }, no environment and no secrets",
       "job tag-changes: the checkout needs the full history (fetch-depth: 0)",
-      "job tag-changes: BASE_SHA and HEAD_SHA must be the pull request's base and head commits",
-      'job tag-changes: expected the step npm run check-tag-changes -- "$BASE_SHA" "$HEAD_SHA" origin/staging, unconditional',
+      "job tag-changes: BASE_SHA and HEAD_SHA must be the pull request's base and head commits, BASE_REF its base branch",
+      'job tag-changes: expected the step npm run check-tag-changes -- "$BASE_SHA" "$HEAD_SHA" "origin/$upstream" against the upstream of $BASE_REF, unconditional',
     ]);
-    expect(tagChangesRules(broken("preview.yml", [["jobs", "tag-changes", "steps", check, "run"], replaced("origin/staging", "origin/prod")]))).toEqual([
-      'job tag-changes: expected the step npm run check-tag-changes -- "$BASE_SHA" "$HEAD_SHA" origin/staging, unconditional',
+    expect(tagChangesRules(broken("preview.yml", [["jobs", "tag-changes", "steps", check, "run"], replaced('"origin/$upstream"', "origin/staging")]))).toEqual([
+      'job tag-changes: expected the step npm run check-tag-changes -- "$BASE_SHA" "$HEAD_SHA" "origin/$upstream" against the upstream of $BASE_REF, unconditional',
     ]);
     expect(tagChangesRules(broken("preview.yml", [["jobs", "tag-changes", "name"], "Tag changes"]))).toEqual([
       "jobs: expected a job tag-changes named tag-changes (the check the prod ruleset requires)",
@@ -499,6 +515,16 @@ describe("preview.yml", () => {
   it("catches a trigger other than pull requests to the environment branches", () => {
     const bad = broken("preview.yml", [["on", "pull_request", "branches"], ["main"]]);
     expect(previewRules(bad)).toEqual(["on: expected pull_request to branches [staging, prod]"]);
+  });
+
+  it("catches a preview that no longer checks the environments and their generated lists", () => {
+    const check = step("preview.yml", "preview", "Environments and the lists generated from them");
+    expect(previewRules(broken("preview.yml", [["jobs", "preview", "steps", check, "if"], REMOVE]))).toEqual([
+      "job preview: expected a step npm run --silent environments that runs whatever failed before it (if: ${{ !cancelled() }})",
+    ]);
+    expect(previewRules(broken("preview.yml", [["jobs", "preview", "steps", check, "run"], "npm run --silent environments -- --write"]))).toEqual([
+      "job preview: expected a step npm run --silent environments that runs whatever failed before it (if: ${{ !cancelled() }})",
+    ]);
   });
 
   it("catches a renamed check", () => {
@@ -588,15 +614,30 @@ describe("deploy.yml: the GitHub App token and the promotion", () => {
     expect(deployRules(noToken)).toEqual(["job deploy: pulumi must get the App token as GITHUB_TOKEN"]);
   });
 
-  it("promotes only after a successful staging deploy, with no more than the promotion needs", () => {
+  it("promotes only after a successful deploy of an environment that promotes, one pull request per downstream environment, with no more than the promotion needs", () => {
     const bad = broken("deploy.yml", [["jobs", "promote", "if"], "always()"], [["jobs", "promote", "permissions", "pull-requests"], "write"]);
     expect(deployRules(bad)).toEqual([
-      "job promote: must run only after a successful staging deploy (needs: deploy, if: github.ref_name == 'staging')",
+      "job promote: must run only after a successful deploy of an environment that promotes (needs: deploy, if: needs.deploy.outputs.promotes-to != '[]')",
       "job promote: expected permissions exactly { contents: read } (it writes with the App token)",
+    ]);
+    // A hand-kept list of downstream environments, a fixed pull request, or a deploy that does not read them.
+    const fixed = broken(
+      "deploy.yml",
+      [["jobs", "promote", "strategy", "matrix", "base"], "[prod]"],
+      [["jobs", "promote", "steps", 1, "env", "BASE"], "prod"],
+      [["jobs", "deploy", "steps", step("deploy.yml", "deploy", "Read the environments this one promotes to"), "run"], replaced('"$STACK"', "staging")],
+    );
+    expect(deployRules(fixed)).toEqual([
+      'job deploy: expected a step promotion that writes npm run environments -- --promotes-to "$STACK" to the job output promotes-to',
+      "job promote: expected a matrix over base: ${{ fromJSON(needs.deploy.outputs.promotes-to) }} (one pull request per downstream environment)",
+      "job promote: the pull request must go from HEAD ${{ github.ref_name }} to BASE ${{ matrix.base }}",
+    ]);
+    expect(deployRules(broken("deploy.yml", [["jobs", "promote", "environment"], "staging"]))).toEqual([
+      'job promote: expected environment ${{ github.ref_name }} (the deployed one) and an App token step with {"client-id":"${{ vars.DEPLOY_APP_CLIENT_ID }}","private-key":"${{ secrets.DEPLOY_APP_PRIVATE_KEY }}","repositories":"${{ github.event.repository.name }}","permission-contents":"read","permission-pull-requests":"write"}',
     ]);
     const wider = broken("deploy.yml", [["jobs", "promote", "steps", 0, "with", "permission-administration"], "write"]);
     expect(deployRules(wider)).toEqual([
-      'job promote: expected environment staging and an App token step with {"client-id":"${{ vars.DEPLOY_APP_CLIENT_ID }}","private-key":"${{ secrets.DEPLOY_APP_PRIVATE_KEY }}","repositories":"${{ github.event.repository.name }}","permission-contents":"read","permission-pull-requests":"write"}',
+      'job promote: expected environment ${{ github.ref_name }} (the deployed one) and an App token step with {"client-id":"${{ vars.DEPLOY_APP_CLIENT_ID }}","private-key":"${{ secrets.DEPLOY_APP_PRIVATE_KEY }}","repositories":"${{ github.event.repository.name }}","permission-contents":"read","permission-pull-requests":"write"}',
     ]);
     expect(auditWorkflow(raw("deploy.yml"))).toEqual([]);
     expect(workflow("deploy.yml").jobs?.promote?.steps?.some((s) => s.uses?.startsWith("actions/checkout@") || s.run !== undefined)).toBe(false);
@@ -814,7 +855,7 @@ describe("the preview comment script", () => {
 
 describe("the promotion script", () => {
   const context = { repo, runId: 50, eventName: "push" };
-  const env = { DEPLOYED_SHA: "0123456789abcdef0123456789abcdef01234567", DEPLOY_RUN_URL: "https://github.com/acme-corp/gitops-platform/actions/runs/49" };
+  const env = { BASE: "prod", HEAD: "staging", DEPLOYED_SHA: "0123456789abcdef0123456789abcdef01234567", DEPLOY_RUN_URL: "https://github.com/acme-corp/gitops-platform/actions/runs/49" };
   const comparison = {
     ahead_by: 2,
     commits: [
@@ -839,8 +880,20 @@ describe("the promotion script", () => {
     expect(created.head).toBe("staging");
     expect(created.title).toBe("Promote staging to prod");
     expect(created.body).toContain("- `aaaaaaa` Raise the orders interval\n- `bbbbbbb` Add payments");
-    expect(created.body).toContain("Staging deployed `0123456789ab` successfully ([deploy run](https://github.com/acme-corp/gitops-platform/actions/runs/49)).");
+    expect(created.body).toContain("staging deployed `0123456789ab` successfully ([deploy run](https://github.com/acme-corp/gitops-platform/actions/runs/49)).");
     expect(log).toEqual(["info: opened https://github.com/p/12"]);
+  });
+
+  it("opens one pull request per downstream environment: the matrix's base, from the deployed branch", async () => {
+    const { github, calls } = fakeGitHub({
+      "repos.compareCommits": () => comparison,
+      "pulls.list": () => [],
+      "pulls.create": () => ({ number: 13, html_url: "https://github.com/p/13" }),
+    });
+    await runScript("deploy.yml", "promote", { github, context, core: fakeCore().core, env: { ...env, BASE: "prod-us" } });
+    expect(calls[0]?.params).toEqual({ ...repo, base: "prod-us", head: "staging" });
+    expect(calls[2]?.params.title).toBe("Promote staging to prod-us");
+    expect(calls[2]?.params.body).toContain("Promotes what runs on **staging** to **prod-us**.");
   });
 
   it("refreshes the open pull request instead of opening another", async () => {
@@ -888,16 +941,16 @@ describe("automation.yml", () => {
 
   it("catches a scope that is not the program's, or a scope job with credentials", () => {
     const script = step("automation.yml", "automation-pr", "Open or refresh the automation pull request");
-    const read = step("automation.yml", "scope", "Read the image automations of the staging stack");
+    const read = step("automation.yml", "scope", "Read the image automations of the stacks that run it");
     const bad = broken(
       "automation.yml",
       [["jobs", "scope", "environment"], "staging"],
-      [["jobs", "scope", "steps", read, "run"], replaced("--stack staging --json", "--stack prod --json")],
+      [["jobs", "scope", "steps", read, "run"], replaced('--stack "$stack" --json', "--stack staging --json")],
       [["jobs", "automation-pr", "steps", script, "env", "SCOPE"], '[{"base":"staging","head":"image-updates/staging","paths":["clusters/staging/"],"policies":[]}]'],
     );
     expect(automationRules(bad)).toEqual([
       "job scope: expected permissions exactly { contents: read }, no environment and no secrets",
-      "job scope: expected its output scope from `node tools/ci/delivery/main.mts automation-scope` over the staging stack's plan (--json)",
+      "job scope: expected its output scope from `node tools/ci/delivery/main.mts automation-scope` over the plan (--json) of each stack that runs image automation",
       "job automation-pr: expected needs: scope and the script's SCOPE from needs.scope.outputs.scope",
     ]);
     expect(automationRules(broken("automation.yml", [["jobs", "scope", "steps"], (steps: unknown) => [...(steps as Step[]), { run: "echo ${{ secrets.DEPLOY_APP_PRIVATE_KEY }}" }]]))).toEqual([

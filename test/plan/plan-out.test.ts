@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { load } from "js-yaml";
 import { main } from "../../tools/plan/main";
 import { fluxSchemaErrors, modelErrors } from "../support/reconciler";
+import { STACKS } from "../support/stacks";
 
 const root = path.resolve(__dirname, "..", "..");
 type Json = Record<string, unknown>;
@@ -25,7 +26,7 @@ async function render(argv: string[], onTestFinished: (fn: () => void) => void):
 
 const FLUX_GROUPS = /^(fluxcd\.controlplane\.io|[a-z]+\.toolkit\.fluxcd\.io)\//;
 
-describe.each(["staging", "prod"])("plan --stack %s --out", (stack) => {
+describe.each(STACKS)("plan --stack %s --out", (stack) => {
   it("writes objects that validate against their schemas, with no placeholder where a map belongs", async ({ onTestFinished }) => {
     const { objects } = await render(["--stack", stack], onTestFinished);
     expect(objects.size).toBeGreaterThan(20);

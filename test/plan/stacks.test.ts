@@ -9,6 +9,7 @@ import { findResource, loadStackConfig, runProgram, valueAt } from "../../tools/
 import { main } from "../../tools/plan/main";
 import { renderJson, renderTree, writeKubernetesObjects } from "../../tools/plan/render";
 import { fakeGithubToken } from "../support/fake-keys";
+import { STACKS } from "../support/stacks";
 
 const root = path.resolve(__dirname, "..", "..");
 
@@ -29,7 +30,7 @@ async function planJson(stack: string): Promise<{ code: number; doc: PlanDoc; te
 
 const ofType = (doc: PlanDoc, type: string) => doc.resources.filter((r) => r.type === type);
 
-describe.each(["staging", "prod"])("the %s stack", (stack) => {
+describe.each(STACKS)("the %s stack", (stack) => {
   it("plans cleanly: exit 0, no mandatory violation, outputs unknown or secret where only a provider knows them", async () => {
     const { code, doc, stderr } = await planJson(stack);
     expect(stderr).toBe("");
@@ -175,7 +176,7 @@ describe("the GitHub token", () => {
     else process.env.GITHUB_TOKEN = ambient;
   });
 
-  it.each(["staging", "prod"])("stays in the environment of the %s run: not in the provider's inputs, tree, JSON, --out YAML or outputs", async (stack) => {
+  it.each(STACKS)("stays in the environment of the %s run: not in the provider's inputs, tree, JSON, --out YAML or outputs", async (stack) => {
     process.env.GITHUB_TOKEN = token;
     const loaded = loadStackConfig(root, stack);
     expect(Object.keys(loaded.config).filter((key) => /token/i.test(key))).toEqual([]);

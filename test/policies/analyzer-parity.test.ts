@@ -34,9 +34,12 @@ describe("parity with the CrossGuard analyzer for notes and new sources", () => 
         });
       },
     });
-    const config = JSON.parse(fs.readFileSync(path.join(root, "policies", "config", "prod.json"), "utf8")) as Record<string, unknown>;
+    // The config the stack runs with (its kind's: no policies/config/prod.json), as the workflows
+    // hand it to the CLI's analyzer (--policy-pack-config, from stack-settings' policy-config).
+    const pack = projectPolicyPack("prod", root);
+    const config = JSON.parse(fs.readFileSync(pack.config as string, "utf8")) as Record<string, unknown>;
     const server = await analyzeWithServer({ packDir: path.join(root, "policies"), config, result, isUnknown });
-    const ours = await evaluatePolicies(result, [projectPolicyPack("prod", root)]);
+    const ours = await evaluatePolicies(result, [pack]);
     const line = (v: { enforcementLevel: string; policyName: string; urn?: string; message: string }) =>
       `${v.enforcementLevel} ${v.policyName} ${v.urn?.split("::").pop() ?? "-"}: ${v.message}`;
     const fromServer = server.map(line).sort();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { policies } from "../../policies/rules";
 import { evaluatePolicies, parsePolicyPackConfig, projectPolicyPack } from "../../tools/engine/policy";
@@ -8,8 +9,8 @@ import { plan } from "./harness";
 
 const root = path.resolve(__dirname, "..", "..");
 
-/** The security table's enforcement (M / A / – per stack), by the rule that implements each row. */
-const TABLE: Record<string, [staging: string, prod: string]> = {
+/** The security table's enforcement (M / A / – per kind of stack), by the rule that implements each row. */
+const TABLE: Record<string, [nonProduction: string, production: string]> = {
   "s3-public-access-block": ["mandatory", "mandatory"],
   "s3-ownership-enforced": ["mandatory", "mandatory"],
   "s3-encryption-kms": ["advisory", "mandatory"],
@@ -76,23 +77,44 @@ describe("the rules", () => {
   });
 });
 
-describe("per-stack enforcement", () => {
-  for (const [i, stack] of ["staging", "prod"].entries()) {
-    it(`${stack}.json names every rule, and only rules, at the table's level`, () => {
-      const config = parsePolicyPackConfig(path.join(root, "policies", "config", `${stack}.json`));
+describe("per-kind enforcement", () => {
+  for (const [i, kind] of ["non-production", "production"].entries()) {
+    it(`${kind}.json names every rule, and only rules, at the table's level`, () => {
+      const config = parsePolicyPackConfig(path.join(root, "policies", "config", `${kind}.json`));
       expect([...config.keys()]).toEqual(Object.keys(TABLE));
       for (const [name, levels] of Object.entries(TABLE)) expect(`${name}: ${config.get(name)?.level}`).toBe(`${name}: ${levels[i]}`);
     });
 
-    it(`${stack}.json satisfies every rule's config schema`, async () => {
-      await expect(evaluatePolicies(plan([]), [projectPolicyPack(stack, root)])).resolves.toEqual([]);
+    it(`${kind}.json satisfies every rule's config schema`, async () => {
+      const pack = projectPolicyPack("any", root, kind === "production");
+      expect(pack.config).toBe(path.join(root, "policies", "config", `${kind}.json`));
+      await expect(evaluatePolicies(plan([]), [pack])).resolves.toEqual([]);
     });
   }
 
-  it("is never weaker in prod than in staging, and prod's thresholds are the stricter ones", () => {
+  it("follows from the stack's production flag, unless the stack has a config file of its own", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "policy-kind-"));
+    try {
+      fs.mkdirSync(path.join(dir, "policies", "config"), { recursive: true });
+      for (const kind of ["production", "non-production"]) fs.copyFileSync(path.join(root, "policies", "config", `${kind}.json`), path.join(dir, "policies", "config", `${kind}.json`));
+      const stackFile = (stack: string, production: boolean) => fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), `config:\n  gitops-platform:production: ${production}\n`);
+      stackFile("prod-us", true);
+      stackFile("qa", false);
+      expect(projectPolicyPack("prod-us", dir).config).toBe(path.join(dir, "policies", "config", "production.json"));
+      expect(projectPolicyPack("qa", dir).config).toBe(path.join(dir, "policies", "config", "non-production.json"));
+      fs.writeFileSync(path.join(dir, "policies", "config", "prod-us.json"), "{}\n");
+      expect(projectPolicyPack("prod-us", dir).config).toBe(path.join(dir, "policies", "config", "prod-us.json"));
+      // The stack file as given (plan --config) wins over the file beside Pulumi.yaml.
+      expect(projectPolicyPack("qa", dir, true).config).toBe(path.join(dir, "policies", "config", "production.json"));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("is never weaker in production than elsewhere, and production's thresholds are the stricter ones", () => {
     const rank = { disabled: 0, advisory: 1, mandatory: 2, remediate: 2 } as const;
-    const staging = parsePolicyPackConfig(path.join(root, "policies", "config", "staging.json"));
-    const prod = parsePolicyPackConfig(path.join(root, "policies", "config", "prod.json"));
+    const staging = parsePolicyPackConfig(path.join(root, "policies", "config", "non-production.json"));
+    const prod = parsePolicyPackConfig(path.join(root, "policies", "config", "production.json"));
     for (const name of Object.keys(TABLE)) expect(rank[prod.get(name)?.level ?? "disabled"]).toBeGreaterThanOrEqual(rank[staging.get(name)?.level ?? "disabled"]);
     expect(prod.get("kms-rotation-deletion-window")?.properties).toEqual({ minimumDeletionWindowDays: 30 });
     expect(staging.get("s3-encryption-kms")?.properties).toEqual({ allowSseS3: true });
@@ -104,9 +126,10 @@ describe("per-stack enforcement", () => {
 });
 
 describe("the README's rule table", () => {
-  it("lists every rule with its staging and prod enforcement", () => {
+  it("lists every rule with its enforcement per config in use, each column naming the stacks that run with it", () => {
     const table = policyTable(root);
     expect(table.split("\n").filter((line) => line.startsWith("| `"))).toHaveLength(policies.length);
+    expect(table).toContain("| rule | what it checks | non-production (staging) | production (prod) |");
     expect(table).toContain("| `s3-protect-retain` | Every S3 bucket is protected, retained on delete and never force-destroyed. | – | mandatory |");
   });
 

@@ -1,3 +1,5 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { githubRulesetPromotion, imageAutomationNoProdPush, imageAutomationStagingOnly } from "../../policies/promotion";
 import { messages, res, stagingRuleset, UNKNOWN, unknownNote, violations, withInputs, withStagingRules } from "./harness";
@@ -59,6 +61,15 @@ describe("image-automation-no-prod-push", () => {
     expect(await messages(imageAutomationNoProdPush, [git({ push: { branch: "main" } })], { config: { protectedBranches: ["main"] } })).toHaveLength(1);
   });
 
+  it("refuses a push to any production branch the generated policy config lists, a second production stack's too", async () => {
+    const config = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "policies", "config", "non-production.json"), "utf8")) as Record<string, { protectedBranches?: string[] }>;
+    // What `npm run environments -- --write` wrote from the stack files: every production branch.
+    expect(config["image-automation-no-prod-push"]?.protectedBranches).toEqual(["prod"]);
+    expect(await messages(imageAutomationNoProdPush, [git({ push: { branch: "prod-us" } })], { config: { protectedBranches: ["prod", "prod-us"] } })).toEqual([
+      'image automation pushes to the protected branch "prod-us"; push to another branch (e.g. image-updates/prod-us) and promote by pull request',
+    ]);
+  });
+
   it("notes a push branch unknown during preview", async () => {
     const found = await violations(imageAutomationNoProdPush, [source, git({ push: { branch: UNKNOWN } })]);
     expect(found.map((v) => [v.enforcementLevel, v.message])).toEqual([["advisory", unknownNote("image-automation-no-prod-push", "spec.git.push.branch")]]);
@@ -83,7 +94,7 @@ describe("image-automation-no-prod-push and the stack's rulesets", () => {
 describe("image-automation-staging-only", () => {
   it("fails any image automation in the stack", async () => {
     expect(await messages(imageAutomationStagingOnly, [source, automation])).toEqual([
-      "image automation runs only in staging; this stack receives new image tags with the promotion pull request from staging",
+      "image automation runs only in non-production stacks; this stack receives new image tags with the promotion pull request from its upstream",
     ]);
   });
 

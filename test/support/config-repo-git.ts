@@ -6,6 +6,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { STACKS } from "./stacks";
 
 const root = path.resolve(__dirname, "..", "..");
 
@@ -34,7 +35,7 @@ export function gitOk(cwd: string, ...args: string[]): boolean {
 }
 
 /** The environment branches: guarded by rulesets (no direct push, no deletion). */
-const GUARDED = new Set(["staging", "prod"]);
+const GUARDED = new Set(STACKS);
 
 /** The tag file of an app in the shipped config repository content. */
 export const tagFile = (app: string) => `clusters/base/${app}-image.yaml`;

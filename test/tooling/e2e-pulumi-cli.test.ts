@@ -9,6 +9,7 @@ import { findPlaceholders } from "../../components/config/placeholders";
 import { overrideExamples } from "../../e2e/pulumi-cli";
 import { loadStackConfig } from "../../tools/engine/stack-config";
 import { configProblems, encodeConfig } from "../support/config";
+import { STACKS } from "../support/stacks";
 
 const root = path.resolve(__dirname, "..", "..");
 
@@ -28,7 +29,7 @@ const projectValues = (config: Record<string, unknown>): Record<string, unknown>
   Object.fromEntries(Object.entries(config).filter(([key]) => key.startsWith("gitops-platform:")).map(([key, value]) => [key.slice("gitops-platform:".length), value]));
 
 describe("e2e Pulumi CLI check: example-value override", () => {
-  for (const stack of ["staging", "prod"]) {
+  for (const stack of STACKS) {
     it(`${stack}: the shipped file is refused for its examples; overridden, nothing is refused`, () => {
       const shipped = fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8");
       const before = configFrom(stack, shipped);

@@ -9,6 +9,7 @@ import Ajv2020 from "ajv/dist/2020";
 import { parseConfig } from "../../components/config";
 import { configProblems, encodeConfig } from "../support/config";
 import { stackConfig } from "../support/reconciler";
+import { STACKS } from "../support/stacks";
 
 const root = path.resolve(__dirname, "..", "..");
 
@@ -45,7 +46,7 @@ describe("Pulumi CLI compatibility", () => {
     const required = cliRequired();
     expect(required.length).toBeGreaterThan(0);
     const missing: string[] = [];
-    for (const stack of ["staging", "prod"]) {
+    for (const stack of STACKS) {
       const file = load(fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
       for (const key of required) if (!(`gitops-platform:${key}` in file.config)) missing.push(`${stack}: ${key}`);
     }

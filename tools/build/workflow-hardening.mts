@@ -272,6 +272,9 @@ export function pulumiCommands(job: Job): string[] {
     .filter((c) => /^pulumi\s+(up|preview|refresh|destroy)\b/.test(c));
 }
 
+/** Where a job's policy config comes from: stack-settings of tools/ci/delivery (output policy-config). */
+const POLICY_CONFIG_OUTPUT = "${{ steps.stack.outputs.policy-config }}";
+
 function checkPulumi(workflow: Workflow): string[] {
   const problems: string[] = [];
   for (const [jobId, job] of jobsOf(workflow)) {
@@ -293,8 +296,11 @@ function checkPulumi(workflow: Workflow): string[] {
       // Drift checks compare state with the cloud only; every other preview and every up runs the pack.
       if (command.includes("--expect-no-changes")) continue;
       if (!/--policy-pack policies(\s|$)/.test(command)) problems.push(`job ${jobId}: ${verb} without --policy-pack policies`);
-      if (!command.includes('--policy-pack-config "policies/config/$STACK.json"')) {
-        problems.push(`job ${jobId}: ${verb} without --policy-pack-config "policies/config/$STACK.json"`);
+      // The config the stack runs with (its own, else its kind's) comes from its stack file, via stack-settings.
+      if (!command.includes('--policy-pack-config "$POLICY_CONFIG"')) {
+        problems.push(`job ${jobId}: ${verb} without --policy-pack-config "$POLICY_CONFIG"`);
+      } else if (stepsOf(job).find((s) => typeof s.run === "string" && commandsOf(s.run).includes(command))?.env?.POLICY_CONFIG !== POLICY_CONFIG_OUTPUT) {
+        problems.push(`job ${jobId}: ${verb}: POLICY_CONFIG must be ${POLICY_CONFIG_OUTPUT} (the stack's own policy config, else its kind's)`);
       }
     }
   }

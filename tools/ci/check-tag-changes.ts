@@ -1,15 +1,16 @@
 /**
- * `npm run check-tag-changes -- <base> <head> <staging>`: the check on a pull request into `prod`
+ * `npm run check-tag-changes -- <base> <head> <upstream>`: the check on a pull request into `prod`
+ * (any production environment that receives promotions; `<upstream>` the branch it receives them from)
  * that keeps image tags on the promotion road. Image tags (`IMAGE_TAG` in
  * `clusters/base/<app>-image.yaml`) change on `staging` only and reach `prod` with the promotion
  * pull request from `staging`; a tag changed on `prod` alone conflicts with the next bump on
  * staging and leaves the environments on different tags (docs/apps.md, "The rule for tags").
  *
- * `<base>`, `<head>` and `<staging>` are git revisions: the pull request's base and head, and the
- * staging branch (e.g. `origin/staging`). The pull request passes when its head is part of
- * staging's history (a promotion, whatever the head branch is called: a fork's branch named
+ * `<base>`, `<head>` and `<upstream>` are git revisions: the pull request's base and head, and the
+ * upstream's branch (e.g. `origin/staging`). The pull request passes when its head is part of the
+ * upstream's history (a promotion, whatever the head branch is called: a fork's branch named
  * `staging` is not), or when it changes no tag line since it left the base. Exit status: 0 pass,
- * 1 a tag line changed outside staging, 2 usage error.
+ * 1 a tag line changed outside the upstream, 2 usage error.
  */
 import { execFileSync } from "node:child_process";
 import { IMAGE_TAGS_PATH } from "../../components/k8s/reconciler";
@@ -55,21 +56,21 @@ export function main(argv: readonly string[], cwd: string = process.cwd(), out: 
 }
 
 function check(argv: readonly string[], cwd: string, out: CheckOutput): number {
-  const [base, head, staging] = argv;
-  if (argv.length !== 3 || !base || !head || !staging) {
-    out.stderr("usage: check-tag-changes <base> <head> <staging>\n");
+  const [base, head, upstream] = argv;
+  if (argv.length !== 3 || !base || !head || !upstream) {
+    out.stderr("usage: check-tag-changes <base> <head> <upstream>\n");
     return 2;
   }
   try {
-    execFileSync("git", ["merge-base", "--is-ancestor", head, staging], { cwd, stdio: "ignore" });
-    out.stdout(`check-tag-changes: ${head} is part of ${staging}: a promotion carries staging's tags\n`);
+    execFileSync("git", ["merge-base", "--is-ancestor", head, upstream], { cwd, stdio: "ignore" });
+    out.stdout(`check-tag-changes: ${head} is part of ${upstream}: a promotion carries its tags\n`);
     return 0;
   } catch {
-    // Not (all) from staging: it may change no tag.
+    // Not (all) from the upstream: it may change no tag.
   }
   const changes = tagChanges(cwd, base, head);
   for (const change of changes) {
-    out.stderr(`${change}: changed outside ${staging}; image tags change on staging and reach prod only by promotion (docs/apps.md, "The rule for tags")\n`);
+    out.stderr(`${change}: changed outside ${upstream}; image tags change upstream and reach a production environment only by promotion (docs/apps.md, "The rule for tags")\n`);
   }
   if (changes.length === 0) out.stdout(`check-tag-changes: ${head} changes no image tag\n`);
   return changes.length === 0 ? 0 : 1;

@@ -33,6 +33,7 @@ import type { PlanResult, PolicyViolation, RecordedResource } from "./index";
 import { loadBundled } from "../build/bundle.mts";
 import { isUnknown } from "./values";
 import { POLICY_PACK_NAME, policies as projectRules } from "../../policies/rules";
+import { policyConfigFile } from "../../components/config/environments";
 
 const STACK_TYPE = "pulumi:pulumi:Stack";
 
@@ -75,15 +76,26 @@ export class PolicyPackError extends Error {
   }
 }
 
-/** This project's own pack (`<rootDir>/policies`) with the stack's config (`policies/config/<stack>.json`) if present. */
-export function projectPolicyPack(stack: string, rootDir: string): PolicyPackSpec {
-  const configFile = path.join(rootDir, "policies", "config", `${stack}.json`);
+/**
+ * This project's own pack (`<rootDir>/policies`) with the config the stack runs with: its own
+ * `policies/config/<stack>.json` if present, else its kind's (components/config/environments.ts). The
+ * kind is `production` when given, else `gitops-platform:production` of Pulumi.<stack>.yaml.
+ */
+export function projectPolicyPack(stack: string, rootDir: string, production?: boolean): PolicyPackSpec {
+  const configFile = path.join(rootDir, policyConfigFile(rootDir, stack, production ?? stackIsProduction(rootDir, stack)));
   return {
     name: POLICY_PACK_NAME,
     version: packageVersion(path.join(rootDir, "policies")) ?? "0.0.0",
     policies: projectRules,
     ...(fs.existsSync(configFile) ? { config: configFile } : {}),
   };
+}
+
+function stackIsProduction(rootDir: string, stack: string): boolean {
+  const file = path.join(rootDir, `Pulumi.${stack}.yaml`);
+  if (!fs.existsSync(file)) return false;
+  const doc = loadYaml(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
+  return doc?.config?.["gitops-platform:production"] === true;
 }
 
 // ---------------------------------------------------------------------------------------------

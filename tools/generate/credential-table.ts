@@ -12,12 +12,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { load } from "js-yaml";
 import { DRIFT_READER_GROUP } from "../../components/aws/ci-identity";
+import { readEnvironments } from "../../components/config/environments";
 import { loadStackConfig, runProgram, type PlanResult, type RecordedResource } from "../engine";
 
 const projectRoot = path.resolve(__dirname, "..", "..");
 export const TABLE_START = "<!-- credential-table:start -->";
 export const TABLE_END = "<!-- credential-table:end -->";
-export const STACKS = ["staging", "prod"] as const;
 const GITHUB_HOST = "token.actions.githubusercontent.com";
 
 /**
@@ -359,13 +359,13 @@ export function renderTable(jobs: readonly JobCredentials[], roles: readonly Rol
   ].join("\n");
 }
 
-/** Both stacks' roles, the jobs, and the attacker row, from the repository at `rootDir`. */
+/** Every stack's roles, the jobs, and the attacker row, from the repository at `rootDir`. */
 export async function deriveCredentials(rootDir: string = projectRoot): Promise<{ jobs: JobCredentials[]; roles: RoleAccess[]; stateSecrets: StateSecret[] }> {
   const roles: RoleAccess[] = [];
   const stateSecrets: StateSecret[] = [];
   let configRepo = "";
   let defaultBranch = "";
-  for (const stack of STACKS) {
+  for (const { stack } of readEnvironments(rootDir).list) {
     const loaded = loadStackConfig(rootDir, stack);
     const github = loaded.config["gitops-platform:github"] as { configRepo: { repo: string } };
     const ci = loaded.config["gitops-platform:ci"] as { defaultBranch?: string };

@@ -90,7 +90,9 @@ async function plan(args: PlanArgs, io: PlanIo): Promise<number> {
   const entry = args.entry === undefined ? undefined : fromUser(args.entry);
   if (entry !== undefined && !fs.existsSync(entry)) throw new PlanError(`--entry ${args.entry}: no such file`, 2);
   // This project's pack with the stack's enforcement, then each --policy-pack with its --policy-pack-config.
-  const packs: PolicyPackSpec[] = args.ownPolicies ? [projectPolicyPack(args.stack, root)] : [];
+  const stack = loadStackConfig(root, args.stack, configFile, show);
+  const production = stack.config["gitops-platform:production"] === true;
+  const packs: PolicyPackSpec[] = args.ownPolicies ? [projectPolicyPack(args.stack, root, production)] : [];
   for (const [i, dir] of args.policyPacks.entries()) {
     const config = args.policyPackConfigs[i];
     for (const [flag, file, kind] of [["--policy-pack", dir, "directory"], ["--policy-pack-config", config, "file"]] as const) {
@@ -99,7 +101,6 @@ async function plan(args: PlanArgs, io: PlanIo): Promise<number> {
     packs.push({ policies: fromUser(dir), ...(config !== undefined ? { config: fromUser(config) } : {}) });
   }
 
-  const stack = loadStackConfig(root, args.stack, configFile, show);
   const result = await runProgram({ stack: args.stack, project: stack.project, config: stack.config, secretKeys: stack.secretKeys, program: entry ?? stack.main, cwd: root });
   result.policyViolations = await evaluatePolicies(result, packs);
   const diff = args.diff === undefined ? undefined : await diffAgainst(args.diff, args.stack, root, result);

@@ -4,6 +4,9 @@
  * check returns the problems it finds, one message each, so tests assert on the exact message and on
  * small bad fixtures.
  */
+import * as path from "node:path";
+import { readEnvironments, type Environments } from "../../../components/config/environments";
+import { generatedLists } from "../../../tools/generate/environments";
 import { APP_TOKEN, AWS_CREDENTIALS, GITHUB_SCRIPT, commandsOf, concurrencyOf, grantsOf, jobsOf, pulumiCommands, secretsIn, stepsOf, triggers, usesAction } from "../../../tools/build/workflow-hardening.mts";
 import type { Job, Step, Workflow } from "../../../tools/build/workflow-hardening.mts";
 
@@ -29,17 +32,31 @@ function findStep(job: Job | undefined, predicate: (step: Step) => boolean): Ste
   return job ? stepsOf(job).find(predicate) : undefined;
 }
 
-const STACK_BRANCHES = ["staging", "prod"];
+/** The environments of this repository's stack files (components/config/environments.ts). */
+export function repoEnvironments(rootDir: string = path.resolve(__dirname, "..", "..", "..")): Environments {
+  return readEnvironments(rootDir);
+}
+
+/** The environment branches, in promotion order. */
+function stackBranches(envs: Environments): string[] {
+  return envs.list.map((e) => e.stack);
+}
+
+/** A generated list as the workflows' `fromJSON('...')` literals spell it. */
+function jsonList(envs: Environments, name: string): string {
+  return JSON.stringify(generatedLists(envs)[name]);
+}
 
 /** preview.yml: pull requests to the environment branches, the `preview` check, fork handling, one comment. */
-export function previewRules(workflow: Workflow): string[] {
+export function previewRules(workflow: Workflow, envs: Environments = repoEnvironments()): string[] {
   const problems: string[] = [];
+  const branches = stackBranches(envs);
   const pr = onEvent(workflow, "pull_request");
-  if (!pr || !same(pr.branches, STACK_BRANCHES)) problems.push("on: expected pull_request to branches [staging, prod]");
+  if (!pr || !same(pr.branches, branches)) problems.push(`on: expected pull_request to branches [${branches.join(", ")}]`);
   const dispatch = onEvent(workflow, "workflow_dispatch");
   const inputs = (dispatch?.inputs ?? {}) as Record<string, { type?: string; options?: unknown }>;
-  if (inputs.stack?.type !== "choice" || !same(inputs.stack.options, STACK_BRANCHES) || inputs.pr?.type !== "number") {
-    problems.push("on: expected workflow_dispatch with inputs stack (choice of staging, prod) and pr (number), for the promotion PR");
+  if (inputs.stack?.type !== "choice" || !same(inputs.stack.options, branches) || inputs.pr?.type !== "number") {
+    problems.push(`on: expected workflow_dispatch with inputs stack (choice of ${branches.join(", ")}) and pr (number), for the promotion PR`);
   }
   const job = workflow.jobs?.preview;
   if (!job || job.name !== "preview") {
@@ -68,6 +85,11 @@ export function previewRules(workflow: Workflow): string[] {
       problems.push(`job preview: step ${step.name ?? step.uses ?? "?"} needs the cloud and must be skipped for forks (if: env.TRUSTED == 'true')`);
     }
   }
+  // Checks the stack files as one set, and that every generated list is what they say (check mode).
+  const environments = findStep(job, (s) => typeof s.run === "string" && /^npm run --silent environments\s*$/.test(s.run));
+  if (environments?.if !== "${{ !cancelled() }}") {
+    problems.push("job preview: expected a step npm run --silent environments that runs whatever failed before it (if: ${{ !cancelled() }})");
+  }
   const preview = pulumiCommands(job).find((c) => c.startsWith("pulumi preview"));
   if (!preview?.includes("--diff")) problems.push("job preview: no pulumi preview --diff");
   const previewStep = findStep(job, (s) => typeof s.run === "string" && /(^|\n)\s*pulumi preview /.test(s.run));
@@ -94,11 +116,12 @@ export function previewRules(workflow: Workflow): string[] {
 }
 
 /** deploy.yml: `pulumi up` per environment branch, in the environment of that name, never cancelled. */
-export function deployRules(workflow: Workflow): string[] {
+export function deployRules(workflow: Workflow, envs: Environments = repoEnvironments()): string[] {
   const problems: string[] = [];
+  const branches = stackBranches(envs);
   const push = onEvent(workflow, "push");
-  if (!push || !same(push.branches, STACK_BRANCHES) || triggers(workflow).length !== 1) {
-    problems.push("on: expected only push to branches [staging, prod]");
+  if (!push || !same(push.branches, branches) || triggers(workflow).length !== 1) {
+    problems.push(`on: expected only push to branches [${branches.join(", ")}]`);
   }
   if (!same(workflow.concurrency, { group: "pulumi-${{ github.ref_name }}", "cancel-in-progress": false })) {
     problems.push("concurrency: expected { group: pulumi-${{ github.ref_name }}, cancel-in-progress: false }");
@@ -118,8 +141,25 @@ export function deployRules(workflow: Workflow): string[] {
   problems.push(...appTokenRules("deploy", job, "DEPLOY_APP_CLIENT_ID", "DEPLOY_APP_PRIVATE_KEY", /^pulumi up /));
   const promote = workflow.jobs?.promote;
   if (!promote) return [...problems, "jobs: expected a job promote"];
-  if (promote.needs !== "deploy" || promote.if !== "github.ref_name == 'staging'") {
-    problems.push("job promote: must run only after a successful staging deploy (needs: deploy, if: github.ref_name == 'staging')");
+  // One pull request per downstream environment of the deployed one, as the stack files of the
+  // deployed commit say (tools/generate/environments.ts --promotes-to).
+  const reader = findStep(job, (s) => s.id === "promotion");
+  if (
+    typeof reader?.run !== "string" ||
+    !/^promotes_to="\$\(npm run --silent environments -- --promotes-to "\$STACK"\)"\necho "promotes-to=\$promotes_to" >> "\$GITHUB_OUTPUT"\s*$/.test(reader.run) ||
+    job.outputs?.["promotes-to"] !== "${{ steps.promotion.outputs.promotes-to }}"
+  ) {
+    problems.push("job deploy: expected a step promotion that writes npm run environments -- --promotes-to \"$STACK\" to the job output promotes-to");
+  }
+  if (promote.needs !== "deploy" || promote.if !== "needs.deploy.outputs.promotes-to != '[]'") {
+    problems.push("job promote: must run only after a successful deploy of an environment that promotes (needs: deploy, if: needs.deploy.outputs.promotes-to != '[]')");
+  }
+  if (!same(promote.strategy?.matrix, { base: "${{ fromJSON(needs.deploy.outputs.promotes-to) }}" })) {
+    problems.push("job promote: expected a matrix over base: ${{ fromJSON(needs.deploy.outputs.promotes-to) }} (one pull request per downstream environment)");
+  }
+  const step = findStep(promote, (s) => usesAction(s, GITHUB_SCRIPT));
+  if (step?.env?.BASE !== "${{ matrix.base }}" || step.env.HEAD !== "${{ github.ref_name }}") {
+    problems.push("job promote: the pull request must go from HEAD ${{ github.ref_name }} to BASE ${{ matrix.base }}");
   }
   if (!same(grantsOf(promote.permissions), { contents: "read" })) {
     problems.push("job promote: expected permissions exactly { contents: read } (it writes with the App token)");
@@ -132,8 +172,8 @@ export function deployRules(workflow: Workflow): string[] {
     "permission-contents": "read",
     "permission-pull-requests": "write",
   };
-  if (promote.environment !== "staging" || !promoter || !same(promoter.with, promoterWith)) {
-    problems.push(`job promote: expected environment staging and an App token step with ${JSON.stringify(promoterWith)}`);
+  if (promote.environment !== "${{ github.ref_name }}" || !promoter || !same(promoter.with, promoterWith)) {
+    problems.push(`job promote: expected environment \${{ github.ref_name }} (the deployed one) and an App token step with ${JSON.stringify(promoterWith)}`);
   }
   return problems;
 }
@@ -160,7 +200,7 @@ function appTokenRules(jobId: string, job: Job, clientIdVariable: string, keySec
 }
 
 /** drift.yml: daily and on demand, per stack, one issue per stack. */
-export function driftRules(workflow: Workflow): string[] {
+export function driftRules(workflow: Workflow, envs: Environments = repoEnvironments()): string[] {
   const problems: string[] = [];
   const schedule = (workflow.on as Record<string, unknown> | undefined)?.schedule;
   const crons = Array.isArray(schedule) ? schedule.map((s) => String((s as { cron?: unknown }).cron)) : [];
@@ -171,7 +211,7 @@ export function driftRules(workflow: Workflow): string[] {
   if (triggers(workflow).some((t) => t.startsWith("pull_request") || t === "push")) problems.push("on: drift runs on schedule and on demand only");
   const job = workflow.jobs?.drift;
   if (!job) return [...problems, "jobs: expected a job drift"];
-  if (!same(job.strategy?.matrix?.stack, STACK_BRANCHES)) problems.push("job drift: expected a matrix over stack [staging, prod]");
+  if (!same(job.strategy?.matrix?.stack, stackBranches(envs))) problems.push(`job drift: expected a matrix over stack [${stackBranches(envs).join(", ")}]`);
   if (!same(grantsOf(job.permissions), { contents: "read", "id-token": "write", issues: "write" })) {
     problems.push("job drift: expected permissions exactly { contents: read, id-token: write, issues: write }");
   }
@@ -254,25 +294,33 @@ export function appCiRules(
 }
 
 /**
- * preview.yml, job tag-changes: on pull requests into prod, `check-tag-changes` of the pull
- * request's base and head against origin/staging, with the full history and no credentials.
+ * preview.yml, job tag-changes: on pull requests into a production environment that receives
+ * promotions, `check-tag-changes` of the pull request's base and head against the upstream's
+ * branch, with the full history and no credentials.
  */
-export function tagChangesRules(workflow: Workflow): string[] {
+export function tagChangesRules(workflow: Workflow, envs: Environments = repoEnvironments()): string[] {
   const problems: string[] = [];
   const job = workflow.jobs?.["tag-changes"];
   if (!job || job.name !== "tag-changes") return ["jobs: expected a job tag-changes named tag-changes (the check the prod ruleset requires)"];
-  if (job.if !== "github.event_name == 'pull_request' && github.base_ref == 'prod'") problems.push("job tag-changes: must run for every pull request into prod");
+  const into = `github.event_name == 'pull_request' && contains(fromJSON('${jsonList(envs, "promoted-production")}'), github.base_ref)`;
+  if (job.if !== into) problems.push(`job tag-changes: must run for every pull request into a promoted production environment (if: ${into})`);
   if (job.environment !== undefined || !same(grantsOf(job.permissions), { contents: "read" }) || secretsIn(job).length > 0) {
     problems.push("job tag-changes: expected permissions exactly { contents: read }, no environment and no secrets");
   }
   const checkout = findStep(job, (s) => usesAction(s, "actions/checkout"));
   if (checkout?.with?.["fetch-depth"] !== 0) problems.push("job tag-changes: the checkout needs the full history (fetch-depth: 0)");
-  if (!same(job.env, { BASE_SHA: "${{ github.event.pull_request.base.sha }}", HEAD_SHA: "${{ github.event.pull_request.head.sha }}" })) {
-    problems.push("job tag-changes: BASE_SHA and HEAD_SHA must be the pull request's base and head commits");
+  if (!same(job.env, { BASE_SHA: "${{ github.event.pull_request.base.sha }}", HEAD_SHA: "${{ github.event.pull_request.head.sha }}", BASE_REF: "${{ github.base_ref }}" })) {
+    problems.push("job tag-changes: BASE_SHA and HEAD_SHA must be the pull request's base and head commits, BASE_REF its base branch");
   }
-  const check = findStep(job, (s) => typeof s.run === "string" && /npm run (--silent )?check-tag-changes -- "\$BASE_SHA" "\$HEAD_SHA" origin\/staging\s*$/.test(s.run));
+  // Against the branch the base environment receives promotions from, as its stack files say.
+  const check = findStep(
+    job,
+    (s) =>
+      typeof s.run === "string" &&
+      /^upstream="\$\(npm run --silent environments -- --upstream "\$BASE_REF"\)"\nnpm run (--silent )?check-tag-changes -- "\$BASE_SHA" "\$HEAD_SHA" "origin\/\$upstream"\s*$/.test(s.run),
+  );
   if (!check || check.if !== undefined || (check as Record<string, unknown>)["continue-on-error"] !== undefined) {
-    problems.push('job tag-changes: expected the step npm run check-tag-changes -- "$BASE_SHA" "$HEAD_SHA" origin/staging, unconditional');
+    problems.push('job tag-changes: expected the step npm run check-tag-changes -- "$BASE_SHA" "$HEAD_SHA" "origin/$upstream" against the upstream of $BASE_REF, unconditional');
   }
   return problems;
 }
@@ -309,9 +357,17 @@ export function automationRules(workflow: Workflow): string[] {
   if (scope.environment !== undefined || !same(grantsOf(scope.permissions), { contents: "read" }) || secretsIn(scope).length > 0) {
     problems.push("job scope: expected permissions exactly { contents: read }, no environment and no secrets");
   }
-  const reads = findStep(scope, (s) => typeof s.run === "string" && /npm run --silent plan -- --stack staging --json\b/.test(s.run) && /node tools\/ci\/delivery\/main\.mts automation-scope --plan /.test(s.run));
+  // Each stack the stack files say runs image automation, by its own plan.
+  const reads = findStep(
+    scope,
+    (s) =>
+      typeof s.run === "string" &&
+      s.run.startsWith('stacks="$(npm run --silent environments -- --image-automation)"\n') &&
+      /\n\s*npm run --silent plan -- --stack "\$stack" --json\b/.test(s.run) &&
+      /\nnode tools\/ci\/delivery\/main\.mts automation-scope "\$\{plans\[@\]\}"\s*$/.test(s.run),
+  );
   if (!reads?.id || scope.outputs?.scope !== `\${{ steps.${reads.id}.outputs.scope }}`) {
-    problems.push("job scope: expected its output scope from `node tools/ci/delivery/main.mts automation-scope` over the staging stack's plan (--json)");
+    problems.push("job scope: expected its output scope from `node tools/ci/delivery/main.mts automation-scope` over the plan (--json) of each stack that runs image automation");
   }
   const script = findStep(job, (s) => usesAction(s, GITHUB_SCRIPT));
   if (!same(job.needs, "scope") || script?.env?.SCOPE !== "${{ needs.scope.outputs.scope }}") {

@@ -6,7 +6,7 @@
 //   preview-comment --stack <s> --plan-exit <n> --plan-log <f> [--preview-exit <n> --preview-log <f>]
 //                   [--sha <sha>] --out <f>                 writes the comment; output `body`
 //   drift-report --stack <s> --exit-code <n> --log <f> --out <f>   writes the issue body; output `outcome`
-//   automation-scope --plan <f>                             output `scope` (JSON)
+//   automation-scope [--plan <f>]...                        output `scope` (JSON), one --plan per stack
 //
 // Outputs go to $GITHUB_OUTPUT, summaries to $GITHUB_STEP_SUMMARY (both optional, for local runs).
 // The drift workflow's github-script step calls syncDriftIssue of ./drift.mts.
@@ -25,7 +25,7 @@ interface Io {
   stdout(text: string): void;
   stderr(text: string): void;
 }
-type Values = Partial<Record<"stack" | "role" | "plan-exit" | "plan-log" | "preview-exit" | "preview-log" | "exit-code" | "log" | "sha" | "out" | "root" | "plan", string>>;
+type Values = Partial<Record<"stack" | "role" | "plan-exit" | "plan-log" | "preview-exit" | "preview-log" | "exit-code" | "log" | "sha" | "out" | "root", string> & { plan: string[] }>;
 
 function runUrlFrom(env: Env): string {
   const server = env.GITHUB_SERVER_URL ?? "https://github.com";
@@ -63,7 +63,7 @@ const USAGE = [
   "usage: node tools/ci/delivery/main.mts stack-settings --stack <s> --role preview|drift|deploy [--root <dir>]",
   "       node tools/ci/delivery/main.mts preview-comment --stack <s> --plan-exit <n> --plan-log <f> [--preview-exit <n> --preview-log <f>] [--sha <sha>] --out <f>",
   "       node tools/ci/delivery/main.mts drift-report --stack <s> --exit-code <n> --log <f> [--sha <sha>] --out <f>",
-  "       node tools/ci/delivery/main.mts automation-scope --plan <f>",
+  "       node tools/ci/delivery/main.mts automation-scope [--plan <f>]...",
 ].join("\n");
 
 /**
@@ -88,7 +88,7 @@ export function main(argv: readonly string[], env: Env, io: Io = { stdout: (t) =
         sha: { type: "string" },
         out: { type: "string" },
         root: { type: "string" },
-        plan: { type: "string" },
+        plan: { type: "string", multiple: true },
       },
     }));
   } catch (error) {
@@ -112,6 +112,7 @@ export function main(argv: readonly string[], env: Env, io: Io = { stdout: (t) =
         setOutput(env, "account-id", settings.accountId);
         setOutput(env, "github-owner", settings.githubOwner);
         setOutput(env, "github-repositories", settings.githubRepositories.join(","));
+        setOutput(env, "policy-config", settings.policyConfig);
         io.stdout(`stack ${values.stack}: backend ${settings.backendUrl}, role ${settings.roleArn}, region ${settings.region}\n`);
         return 0;
       }
@@ -150,14 +151,16 @@ export function main(argv: readonly string[], env: Env, io: Io = { stdout: (t) =
         return 0;
       }
       case "automation-scope": {
-        if (!values.plan) break;
-        let plan: unknown;
-        try {
-          plan = JSON.parse(fs.readFileSync(values.plan, "utf8"));
-        } catch (error) {
-          throw new DeliveryConfigError([`${values.plan}: expected the JSON of \`npm run plan -- --json\` (${(error as Error).message})`]);
-        }
-        const scope = automationScope(plan);
+        // One plan per stack that runs image automation (none: nothing to propose).
+        const scope = (values.plan ?? []).flatMap((file) => {
+          let plan: unknown;
+          try {
+            plan = JSON.parse(fs.readFileSync(file, "utf8"));
+          } catch (error) {
+            throw new DeliveryConfigError([`${file}: expected the JSON of \`npm run plan -- --json\` (${(error as Error).message})`]);
+          }
+          return automationScope(plan);
+        });
         setOutput(env, "scope", JSON.stringify(scope));
         for (const { base, head, paths, policies } of scope) {
           io.stdout(`${head} -> ${base}: tags of ${policies.join(", ") || "no image policy"} under ${paths.join(", ")}\n`);

@@ -72,7 +72,7 @@ export function previewComment({ stack, sha, runUrl, plan, preview }: { stack: s
       "| check | result |",
       "| --- | --- |",
       `| offline plan and policy check (\`npm run plan -- --stack ${stack}\`) | ${planVerdict(plan.exitCode)} |`,
-      `| \`pulumi preview\` with the policy pack (\`policies/config/${stack}.json\`) | ${previewVerdict(preview)} |`,
+      `| \`pulumi preview\` with the policy pack | ${previewVerdict(preview)} |`,
       "",
       summary ? `Resources: ${summary}` : "",
       `Commit ${shortSha(sha)} · [run log](${runUrl})`,

@@ -24,6 +24,8 @@ export interface StackSettings {
   readonly githubOwner: string;
   /** Names of the config repo and the app repos, for a token scoped to exactly them. */
   readonly githubRepositories: string[];
+  /** The policy pack config file the stack runs with (its own, else its kind's), relative to the root. */
+  readonly policyConfig: string;
 }
 
 type Json = Record<string, unknown>;
@@ -121,7 +123,17 @@ export function stackSettings({ rootDir, stack, role, vars }: { rootDir: string;
   }
   const github = githubScope(stack, config, problems);
   if (problems.length > 0 || !backendUrl || !roleArn || typeof region !== "string" || typeof accountId !== "string") throw new DeliveryConfigError(problems);
-  return { backendUrl, roleArn, region, accountId, ...github };
+  return { backendUrl, roleArn, region, accountId, ...github, policyConfig: policyConfigFile(rootDir, stack, config["gitops-platform:production"] === true) };
+}
+
+/**
+ * The policy pack config a stack runs with: its own policies/config/<stack>.json, else the levels
+ * its kind implies. The same rule as policyConfigFile in components/config/environments.ts.
+ */
+function policyConfigFile(rootDir: string, stack: string, production: boolean): string {
+  const own = `policies/config/${stack}.json`;
+  if (fs.existsSync(path.join(rootDir, own))) return own;
+  return `policies/config/${production ? "production" : "non-production"}.json`;
 }
 
 /**
