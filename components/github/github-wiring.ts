@@ -6,7 +6,7 @@
  *   force pushes, no deletion, and no bypass actors at all — admins, Apps and deploy keys included.
  *   Production requires approving reviews. Image automation, the only writer, pushes to its own
  *   unprotected branch; a pull request that merges itself carries that to the environment branch.
- * - Promotion works every time (docs/github.md, test/promotion.test.ts): the branch need not be up to
+ * - Promotion works every time (docs/github.md, test/delivery/promotion.test.ts): the branch need not be up to
  *   date before merging. With "require up to date" on both branches, the merge commit a promotion
  *   leaves on prod makes the next staging → prod pull request out of date, and updating it means a
  *   push to staging that staging's ruleset refuses. Merge commits only (no squash, no rebase): a
