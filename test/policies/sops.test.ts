@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { appSecretsKeyPolicy } from "../../components/aws/app-secrets";
 import { syncedPathsOfStacks } from "../../tools/ci/check-secrets";
 import { irsaTrustPolicy } from "../../components/aws/image-reflector-role";
-import { fluxSecretsSopsOnly, manifestSecretProblems, manifestTextProblems, repositoryRoot, sopsKeyDecryptOnlyController } from "../../policies/sops";
+import { manifestSecretProblems, manifestTextProblems, repositoryRoot } from "../../policies/sops";
+import { fluxSecretsSopsOnly, sopsKeyDecryptOnlyController } from "../../policies/sops-rules";
 import { actionCovers } from "../../policies/support";
 import { messages, res, UNKNOWN, unknownNote, violations, withInputs } from "./harness";
 
