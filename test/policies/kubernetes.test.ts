@@ -1,14 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { RecordedResource } from "../../tools/engine";
-import {
-  fluxGitSecret,
-  fluxPinnedVersions,
-  k8sImageDigest,
-  k8sPodSecurity,
-  k8sReconcilerNamespaceRestricted,
-  k8sReconcilerNetworkPolicies,
-  k8sResourcesProbes,
-} from "../../policies/kubernetes";
+import { k8sImageDigest, k8sPodSecurity, k8sResourcesProbes } from "../../policies/kubernetes";
+import { fluxGitSecret, fluxPinnedVersions, k8sReconcilerNamespaceRestricted, k8sReconcilerNetworkPolicies } from "../../policies/flux-reconciler";
 import { GITHUB_KNOWN_HOSTS } from "../../policies/vocabulary";
 import { messages, res, stackUnknownNote, UNKNOWN, violations, withInputs } from "./harness";
 

@@ -16,15 +16,8 @@ import { sgHygiene, sgNoWorldAdminPorts, sgNoWorldRiskyPorts, sgWorldIngressAllo
 import { iamIrsaTrust, iamNoWildcards } from "../../policies/aws-iam";
 import { ecrImmutableTags, ecrLifecyclePolicy, ecrRepositoryPolicy, ecrScanOnPush } from "../../policies/aws-ecr";
 import { kmsRotationDeletionWindow } from "../../policies/aws-kms";
-import {
-  fluxGitSecret,
-  fluxPinnedVersions,
-  k8sImageDigest,
-  k8sPodSecurity,
-  k8sReconcilerNamespaceRestricted,
-  k8sReconcilerNetworkPolicies,
-  k8sResourcesProbes,
-} from "../../policies/kubernetes";
+import { k8sImageDigest, k8sPodSecurity, k8sResourcesProbes } from "../../policies/kubernetes";
+import { fluxGitSecret, fluxPinnedVersions, k8sReconcilerNamespaceRestricted, k8sReconcilerNetworkPolicies } from "../../policies/flux-reconciler";
 import { secretMaterialPlaintext } from "../../policies/secrets";
 import { fakeOpensshPrivateKey } from "../support/fake-keys";
 
