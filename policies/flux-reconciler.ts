@@ -8,24 +8,8 @@
  * secretRef names it.
  */
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import {
-  containers,
-  dependsVia,
-  gitSources,
-  isFluxInstance,
-  list,
-  objectMeta,
-  ofTypes,
-  podSpec,
-  q,
-  record,
-  str,
-  strings,
-  UNKNOWN,
-  Unknowns,
-  WORKLOAD_TYPES,
-  type Props,
-} from "./support";
+import { dependsVia, list, ofTypes, q, record, str, strings, UNKNOWN, Unknowns, type Props } from "./support";
+import { containers, gitSources, isFluxInstance, objectMeta, podSpec, WORKLOAD_TYPES } from "./k8s-objects";
 import { EXACT_VERSION, GITHUB_KNOWN_HOSTS } from "./vocabulary";
 
 const NAMESPACE = "kubernetes:core/v1:Namespace";

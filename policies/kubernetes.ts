@@ -4,7 +4,8 @@
  * Kubernetes rules, whose reconciler (Flux) rules live in ./flux-reconciler.
  */
 import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { containers, list, num, podSpec, q, record, reportNote, str, strings, Unknowns, WORKLOAD_TYPES, type Container, type Props } from "./support";
+import { list, num, q, record, reportNote, str, strings, Unknowns, type Props } from "./support";
+import { containers, podSpec, WORKLOAD_TYPES, type Container } from "./k8s-objects";
 import { hasChildren, podTemplatesOf, type PodTemplate } from "./pod-templates";
 import { imageParts, pinnedByDigest } from "./vocabulary";
 import { fluxGitSecret, fluxPinnedVersions, k8sReconcilerNamespaceRestricted, k8sReconcilerNetworkPolicies } from "./flux-reconciler";

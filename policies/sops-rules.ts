@@ -14,7 +14,8 @@
  */
 import * as path from "node:path";
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { actionCovers, isEveryone, kubernetesKind, isFluxInstance, list, objectMeta, ofTypes, parseDocument, q, record, str, UNKNOWN, Unknowns } from "./support";
+import { actionCovers, isEveryone, list, ofTypes, parseDocument, q, record, str, UNKNOWN, Unknowns } from "./support";
+import { kubernetesKind, isFluxInstance, objectMeta } from "./k8s-objects";
 import { SOPS_KEY_TAG } from "./vocabulary";
 import { manifestSecretProblems, normalizePath, patchWritesSecretData, repositoryRoot } from "./sops";
 
