@@ -11,7 +11,8 @@
 import * as github from "@pulumi/github";
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { validateResourceOfType } from "@pulumi/policy";
-import { dependenciesOfType, githubRepoOfUrl, imageAutomations, list, num, ofTypes, q, record, str, UNKNOWN, Unknowns } from "./support";
+import { dependenciesOfType, list, num, ofTypes, q, record, str, UNKNOWN, Unknowns } from "./support";
+import { githubRepoOfUrl, imageAutomations } from "./k8s-objects";
 import { splitRepository } from "./vocabulary";
 
 const DEPLOY_KEY = "github:index/repositoryDeployKey:RepositoryDeployKey";

@@ -10,20 +10,8 @@
  * `address` and `proxy` keys, which override `spec.address` and `spec.proxy`.
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import {
-  dependsVia,
-  gitSources,
-  githubRepoOfUrl,
-  isFluxInstance,
-  kubernetesKind,
-  list,
-  objectMeta,
-  q,
-  record,
-  str,
-  UNKNOWN,
-  Unknowns,
-} from "./support";
+import { dependsVia, list, q, record, str, UNKNOWN, Unknowns } from "./support";
+import { gitSources, githubRepoOfUrl, isFluxInstance, kubernetesKind, objectMeta } from "./k8s-objects";
 
 const isKustomization = kubernetesKind("kustomize.toolkit.fluxcd.io", "Kustomization");
 const isAlert = kubernetesKind("notification.toolkit.fluxcd.io", "Alert");

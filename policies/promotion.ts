@@ -11,7 +11,8 @@
 import * as github from "@pulumi/github";
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { validateResourceOfType } from "@pulumi/policy";
-import { imageAutomations, list, ofTypes, q, record, str, strings, UNKNOWN, Unknowns } from "./support";
+import { list, ofTypes, q, record, str, strings, UNKNOWN, Unknowns } from "./support";
+import { imageAutomations } from "./k8s-objects";
 
 const RULESET = "github:index/repositoryRuleset:RepositoryRuleset";
 

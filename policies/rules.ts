@@ -14,7 +14,7 @@ import { secretPolicies } from "./secrets";
 import { kubernetesPolicies } from "./kubernetes";
 import { promotionPolicies } from "./promotion";
 import { notificationPolicies } from "./notifications";
-import { sopsPolicies } from "./sops";
+import { sopsPolicies } from "./sops-rules";
 
 /** The pack's name, as `pulumi preview --policy-pack` reports it. */
 export const POLICY_PACK_NAME = "gitops-platform";

@@ -1,14 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { RecordedResource } from "../../tools/engine";
-import {
-  s3EncryptionKms,
-  s3NoPublicPrincipal,
-  s3OwnershipEnforced,
-  s3ProtectRetain,
-  s3PublicAccessBlock,
-  s3TlsOnly,
-  s3VersioningLifecycle,
-} from "../../policies/aws-s3";
+import { s3NoPublicPrincipal, s3OwnershipEnforced, s3ProtectRetain, s3PublicAccessBlock, s3TlsOnly, s3VersioningLifecycle } from "../../policies/aws-s3";
+import { s3EncryptionKms } from "../../policies/aws-s3-encryption";
 import { messages, res, stackUnknownNote, UNKNOWN, violations, withInputs } from "./harness";
 
 const TLS_STATEMENT = {

@@ -11,20 +11,14 @@ import * as tls from "@pulumi/tls";
 import type { Policy } from "@pulumi/policy";
 import { runProgram } from "../../tools/engine";
 import { evaluatePolicies } from "../../tools/engine/policy";
-import { s3EncryptionKms, s3NoPublicPrincipal, s3OwnershipEnforced, s3ProtectRetain, s3PublicAccessBlock, s3TlsOnly, s3VersioningLifecycle } from "../../policies/aws-s3";
+import { s3NoPublicPrincipal, s3OwnershipEnforced, s3ProtectRetain, s3PublicAccessBlock, s3TlsOnly, s3VersioningLifecycle } from "../../policies/aws-s3";
+import { s3EncryptionKms } from "../../policies/aws-s3-encryption";
 import { sgHygiene, sgNoWorldAdminPorts, sgNoWorldRiskyPorts, sgWorldIngressAllowlist } from "../../policies/aws-network";
 import { iamIrsaTrust, iamNoWildcards } from "../../policies/aws-iam";
 import { ecrImmutableTags, ecrLifecyclePolicy, ecrRepositoryPolicy, ecrScanOnPush } from "../../policies/aws-ecr";
 import { kmsRotationDeletionWindow } from "../../policies/aws-kms";
-import {
-  fluxGitSecret,
-  fluxPinnedVersions,
-  k8sImageDigest,
-  k8sPodSecurity,
-  k8sReconcilerNamespaceRestricted,
-  k8sReconcilerNetworkPolicies,
-  k8sResourcesProbes,
-} from "../../policies/kubernetes";
+import { k8sImageDigest, k8sPodSecurity, k8sResourcesProbes } from "../../policies/kubernetes";
+import { fluxGitSecret, fluxPinnedVersions, k8sReconcilerNamespaceRestricted, k8sReconcilerNetworkPolicies } from "../../policies/flux-reconciler";
 import { secretMaterialPlaintext } from "../../policies/secrets";
 import { fakeOpensshPrivateKey } from "../support/fake-keys";
 
