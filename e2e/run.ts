@@ -21,6 +21,7 @@ import { build, need, NS, type Ports } from "./lib/controllers";
 import { appFiles, shippedClusterFiles, standInClusterFiles } from "./lib/fixtures";
 import { ed25519, Repo, startGitServer, type KeyPair } from "./lib/git";
 import { killAllSync, stopAll } from "./lib/procs";
+import { readEnvironments } from "../components/config/environments";
 import { succeeded, table, type Outcome } from "./lib/outcome";
 import { render, type K8sObject } from "./lib/render";
 import { assertPortFree } from "./lib/util";
@@ -131,7 +132,8 @@ async function setUpAndRun(stack: string, bins: Record<string, string>, port: Po
   const configRepo = new Repo(gitRoot, github.configRepo.repo);
   const branches: Record<string, Record<string, string>> = {};
   let standIn = false;
-  for (const env of ["staging", "prod"]) {
+  // Every environment branch the stack files name: promotion merges need them side by side.
+  for (const env of readEnvironments(ROOT).list.map((e) => e.stack)) {
     const shipped = shippedClusterFiles(ROOT, env);
     if (!shipped) standIn = true;
     branches[env] = shipped ?? standInClusterFiles(env);

@@ -3,9 +3,7 @@
  * automation (3b), BLOCKED where their controllers cannot be built here, and the delivery half of
  * image automation: a tag bump reaches the Deployment once merged into the environment branch (3a).
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
-import * as yaml from "js-yaml";
+import { readEnvironments } from "../../components/config/environments";
 import { NS } from "../lib/controllers";
 import { seen, waitFor } from "../lib/util";
 import { Blocked, NotRunnable, UNAVAILABLE, type Push, type ScenarioContext } from "./context";
@@ -65,17 +63,9 @@ export function pushAutomationScenarios(push: Push, context: ScenarioContext): v
   );
 }
 
-/**
- * The branch whose merge promotes into `stack`'s branch: the one non-production stack besides it.
- */
+/** The branch whose merge promotes into `stack`'s branch: its upstream in the stack files' promotion data. */
 function upstreamBranch(root: string, stack: string): string {
-  const others = fs
-    .readdirSync(root)
-    .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
-    .filter((s): s is string => s !== undefined && s !== stack)
-    .map((s) => (yaml.load(fs.readFileSync(path.join(root, `Pulumi.${s}.yaml`), "utf8")) as { config: Record<string, unknown> }).config)
-    .filter((c) => c["gitops-platform:production"] !== true);
-  const branches = others.map((c) => (c["gitops-platform:github"] as { configRepo: { branch: string } }).configRepo.branch);
-  if (branches.length !== 1) throw new NotRunnable(`stack ${stack} has no image automation and ${branches.length} non-production stacks could promote into it`);
-  return branches[0] as string;
+  const upstream = readEnvironments(root).list.find((e) => e.stack === stack)?.upstream;
+  if (!upstream) throw new NotRunnable(`stack ${stack} runs no image automation and receives no promotion (gitops-platform:promotion)`);
+  return upstream;
 }
