@@ -22,6 +22,11 @@ case "$gover" in
 esac
 
 mkdir -p "$cache/bin" "$cache/logs" "$cache/src"
+# One build at a time per cache: two e2e runs (two checkouts, CI beside a developer) would write the
+# same binaries. The second waits for the first, at most an hour.
+command -v flock >/dev/null 2>&1 || die "flock not found on PATH (util-linux). Install it: apt-get install -y util-linux"
+exec 9>"$cache/.build.lock"
+flock -w 3600 9 || die "another e2e build held $cache/.build.lock for an hour"
 export GOMODCACHE="$cache/gomod" GOCACHE="$cache/gobuild" GOTOOLCHAIN=local
 # go.sum in each wrapper pins every module; never rewrite it while building.
 export GOFLAGS="-mod=readonly -trimpath -buildvcs=false" CGO_ENABLED=0

@@ -28,6 +28,7 @@ import { isDeepStrictEqual } from "node:util";
 import * as yaml from "js-yaml";
 import { start, stop } from "./lib/procs";
 import { must, run, seen, waitFor, type CommandResult } from "./lib/util";
+import { readEnvironments } from "../components/config/environments";
 import { loadStackConfig } from "../tools/engine/stack-config";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -172,7 +173,8 @@ export async function pulumiCliScenario(bins: Record<string, string>, work: stri
 
   try {
     const secrets = await secretValues();
-    for (const stack of ["staging", "prod"] as const) {
+    const stacks = readEnvironments(ROOT).list.map((e) => e.stack);
+    for (const stack of stacks) {
       const stackFile = path.join(copy, `Pulumi.${stack}.yaml`);
       const shipped = fs.readFileSync(stackFile, "utf8");
 
@@ -271,8 +273,9 @@ export async function pulumiCliScenario(bins: Record<string, string>, work: stri
       proved.push(`${stack}: init, ${secretKeys.length} secret(s) ciphertext only, ${Object.keys(expected.config).length} keys as test/ reads them, program reached ${reached.length} resources then stopped: ${stops[0]}`);
     }
 
-    // Failure modes, on staging: the CLI's own checks first (no program needed), then the program's.
-    const stackFile = path.join(copy, "Pulumi.staging.yaml");
+    // Failure modes, on the first environment (staging in the shipped stacks): the CLI's own checks first (no program needed), then the program's.
+    const first = stacks[0] ?? "staging";
+    const stackFile = path.join(copy, `Pulumi.${first}.yaml`);
     const good = fs.readFileSync(stackFile, "utf8");
     const edit = (change: (config: Record<string, unknown>) => void): void => {
       const doc = yaml.load(good) as { config: Record<string, unknown> };
@@ -281,18 +284,18 @@ export async function pulumiCliScenario(bins: Record<string, string>, work: stri
     };
     try {
       edit((config) => delete config[`${PROJECT}:environment`]);
-      const missing = await pulumi(["preview", "--stack", "staging"]);
-      expectThat(missing.code !== 0 && missing.stderr.includes("error: validating stack config: Stack 'staging' is missing configuration value 'environment'"), "missing required key: expected the CLI's error", output(missing));
+      const missing = await pulumi(["preview", "--stack", first]);
+      expectThat(missing.code !== 0 && missing.stderr.includes(`error: validating stack config: Stack '${first}' is missing configuration value 'environment'`), "missing required key: expected the CLI's error", output(missing));
 
       edit((config) => (config[`${PROJECT}:production`] = "maybe"));
-      const typed = await pulumi(["preview", "--stack", "staging"]);
-      expectThat(typed.code !== 0 && typed.stderr.includes("error: validating stack config: Stack 'staging' with configuration key 'production' must be of type 'boolean'"), "wrong type: expected the CLI's error", output(typed));
+      const typed = await pulumi(["preview", "--stack", first]);
+      expectThat(typed.code !== 0 && typed.stderr.includes(`error: validating stack config: Stack '${first}' with configuration key 'production' must be of type 'boolean'`), "wrong type: expected the CLI's error", output(typed));
 
       edit((config) => ((config[`${PROJECT}:aws`] as Record<string, unknown>).accountId = "12345"));
-      const bad = await preview("staging");
+      const bad = await preview(first);
       const message = `${PROJECT}:aws.accountId: expected a 12-digit AWS account id as a string`;
       expectThat(bad.result.code !== 0 && errors(bad.log).includes(`invalid stack config (1 problem):\n  - ${message}`), `bad value: expected the program's "${message}"`, output(bad.result));
-      expectThat(isDeepStrictEqual(registered(bad.log), [`pulumi:pulumi:Stack ${PROJECT}-staging`]), "bad value: nothing but the Stack registered", registered(bad.log).join(", "));
+      expectThat(isDeepStrictEqual(registered(bad.log), [`pulumi:pulumi:Stack ${PROJECT}-${first}`]), "bad value: nothing but the Stack registered", registered(bad.log).join(", "));
       expectThat(!output(bad.result).includes("pulumi-resource-"), "bad value: no provider plugin asked for", output(bad.result));
     } finally {
       fs.writeFileSync(stackFile, good);

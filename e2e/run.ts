@@ -9,7 +9,8 @@
  *   --allow-blocked   exit 0 when every scenario passed except those BLOCKED because a controller
  *                     they need cannot be built on this machine (UNAVAILABLE); they stay in the
  *                     table as BLOCKED with the reason, never as PASS
- * env: E2E_PORT_BASE   first of the 12 consecutive loopback ports used (default 24100)
+ * env: E2E_PORT_BASE   first of the 12 consecutive loopback ports used (default: the first free
+ *                      block of 12 from 24100 in steps of 100)
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -24,7 +25,7 @@ import { killAllSync, stopAll } from "./lib/procs";
 import { readEnvironments } from "../components/config/environments";
 import { succeeded, table, type Outcome } from "./lib/outcome";
 import { render, type K8sObject } from "./lib/render";
-import { assertPortFree } from "./lib/util";
+import { assertPortFree, freePortBase } from "./lib/util";
 import { Blocked, NotRunnable, type App, type Scenario, type ScenarioContext } from "./scenarios/context";
 import { pushAppDeliveryScenarios } from "./scenarios/app-delivery";
 import { pushAutomationScenarios } from "./scenarios/automation";
@@ -48,7 +49,7 @@ function crdsOf(files: string[]): string {
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { stack: { type: "string", default: "staging" }, keep: { type: "boolean", default: false }, "allow-blocked": { type: "boolean", default: false } } });
   const stack = values.stack ?? "staging";
-  const base = Number(process.env.E2E_PORT_BASE ?? "24100");
+  const base = process.env.E2E_PORT_BASE !== undefined ? Number(process.env.E2E_PORT_BASE) : await freePortBase(12);
   if (!Number.isInteger(base) || base < 1024 || base > 65_000) throw new Error(`E2E_PORT_BASE: expected an integer from 1024 to 65000, got ${process.env.E2E_PORT_BASE}`);
   const port = {
     etcd: base, etcdPeer: base + 1, apiserver: base + 2, storage: base + 3,

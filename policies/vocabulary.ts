@@ -49,7 +49,7 @@ export function splitRepository(repository: string): { readonly owner?: string; 
 /** What the offline plan shows instead of a secret value (its output, its `--out` render). */
 export const SECRET_MASK = "[secret]";
 
-/** The tag that marks the SOPS key of the app secrets (components/app-secrets.ts sets it; the pack finds the key by it). */
+/** The tag that marks the SOPS key of the app secrets (components/aws/app-secrets.ts sets it; the pack finds the key by it). */
 export const SOPS_KEY_TAG = { key: "gitops-platform/purpose", value: "sops" } as const;
 
 // ---------------------------------------------------------------------------------------------

@@ -22,9 +22,15 @@ import { PROJECT } from "./values";
 export const PROMOTION_KEY = `${PROJECT}:promotion`;
 
 /** A stack (= environment = branch) name: a lowercase RFC 1123 label, as the environment key requires. */
-const stackName = z
-  .string()
-  .regex(RFC1123_LABEL, "expected a stack name: a lowercase RFC 1123 label (a-z, 0-9, '-', at most 63 characters)");
+/**
+ * A stack name: it names the environment, its branch and the resources that carry it. Narrower than
+ * an RFC 1123 label: the workflows' `stack-settings` (tools/ci/delivery/settings.mts, which runs
+ * before any dependency is installed and so keeps its own copy) accepts a letter first and at most
+ * 40 characters, and a stack file the workflows refuse must not pass here.
+ */
+const STACK_NAME = /^[a-z][a-z0-9-]{0,39}$/;
+const STACK_NAME_RULE = "a lowercase letter, then lowercase letters, digits or '-', at most 40 characters";
+const stackName = z.string().regex(RFC1123_LABEL, `expected a stack name: ${STACK_NAME_RULE}`).regex(STACK_NAME, `expected a stack name: ${STACK_NAME_RULE}`);
 
 /** `gitops-platform:promotion`: the edges of the promotion graph this stack declares. */
 export const promotionSection = z.strictObject({
@@ -151,7 +157,7 @@ export function environmentsOf(documents: readonly StackDocument[]): Environment
   for (const doc of documents) {
     const where = (key: string) => `${doc.file}: ${PROJECT}:${key}`;
     if (!stackName.safeParse(doc.stack).success) {
-      problems.push(`${doc.file}: stack name ${quote(doc.stack)}: expected a lowercase RFC 1123 label (it names the environment and its branch)`);
+      problems.push(`${doc.file}: stack name ${quote(doc.stack)}: expected ${STACK_NAME_RULE} (it names the environment, its branch and the workflows' stack)`);
     }
     const environment = doc.config[`${PROJECT}:environment`];
     if (environment !== doc.stack) {

@@ -60,6 +60,28 @@ export function seen(message: string): never {
   throw new Error(message);
 }
 
+/** Whether `port` on 127.0.0.1 can be listened on now. */
+export function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * The first base from 24100 in steps of 100 whose `count` consecutive ports are all free, so two
+ * e2e runs on one machine (two checkouts, CI beside a developer) do not collide.
+ */
+export async function freePortBase(count: number): Promise<number> {
+  for (let base = 24_100; base <= 26_000; base += 100) {
+    let free = true;
+    for (let p = base; p < base + count && free; p++) free = await portFree(p);
+    if (free) return base;
+  }
+  throw new Error(`no ${count} consecutive free loopback ports from 24100 to 26099; set E2E_PORT_BASE to a free base port`);
+}
+
 /** Fails when `port` on 127.0.0.1 is taken, naming what needed it. */
 export function assertPortFree(port: number, what: string): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -6,12 +6,12 @@
 import { readEnvironments } from "../../components/config/environments";
 import { NS } from "../lib/controllers";
 import { seen, waitFor } from "../lib/util";
-import { Blocked, NotRunnable, UNAVAILABLE, type Push, type ScenarioContext } from "./context";
+import { NotRunnable, stillRefused, type Push, type ScenarioContext } from "./context";
 
 export function pushAutomationScenarios(push: Push, context: ScenarioContext): void {
   const { root: ROOT, kubectl, stack, github, configRepo, app } = context;
 
-  push("2b GitHub-signed webhook to the Receiver triggers a reconcile", () => Promise.reject(new Blocked(UNAVAILABLE["notification-controller"])));
+  push("2b GitHub-signed webhook to the Receiver triggers a reconcile", () => stillRefused("notification-controller"));
 
   // The delivery half of scenario 3, with the real kustomize-controller: the tag line that image
   // automation rewrites (clusters/base/<app>-image.yaml) reaches the app's Deployment only once it
@@ -58,9 +58,7 @@ export function pushAutomationScenarios(push: Push, context: ScenarioContext): v
     return `${before} → ${after}: unchanged while the bump sat on ${source}, ${((Date.now() - t) / 1000).toFixed(1)}s after the merge ${merge.slice(0, 7)} into ${envBranch}`;
   });
 
-  push("3b pushed image tag becomes a commit on the automation branch", () =>
-    Promise.reject(new Blocked(`${UNAVAILABLE["image-reflector-controller"]}; ${UNAVAILABLE["image-automation-controller"]}`)),
-  );
+  push("3b pushed image tag becomes a commit on the automation branch", () => stillRefused("image-reflector-controller", "image-automation-controller"));
 }
 
 /** The branch whose merge promotes into `stack`'s branch: its upstream in the stack files' promotion data. */

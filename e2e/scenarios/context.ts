@@ -2,16 +2,40 @@
  * What the scenarios share: the running cluster, Git server and repositories set up by
  * e2e/run.ts, and the errors a scenario uses to say it did not run.
  */
+import * as os from "node:os";
 import type { Kubectl } from "../lib/cluster";
+import { run } from "../lib/util";
 import type { GitServerOptions, KeyPair, Repo } from "../lib/git";
 import type { Ports } from "../lib/controllers";
 
-/** Controllers the e2e cannot build, and why: every version of these modules is refused by the Go module proxy. */
-export const UNAVAILABLE: Record<string, string> = {
-  "notification-controller": "github.com/fluxcd/notification-controller is not served by the Go module proxy (403 for every version), so the e2e cannot build it",
-  "image-reflector-controller": "github.com/fluxcd/image-reflector-controller is not served by the Go module proxy (403 for every version), so the e2e cannot build it",
-  "image-automation-controller": "github.com/fluxcd/image-automation-controller is not served by the Go module proxy (403 for every version), so the e2e cannot build it",
-};
+/**
+ * Flux 2.7.3's controllers the e2e cannot build here (versions from the operator's
+ * config/data/flux/v2.7.3 manifests): the Go module proxy refused every version of these modules
+ * (403, measured 2026-12-01). Each run asks again ({@link stillRefused}).
+ */
+export const UNAVAILABLE = {
+  "notification-controller": { module: "github.com/fluxcd/notification-controller", version: "v1.7.4" },
+  "image-reflector-controller": { module: "github.com/fluxcd/image-reflector-controller", version: "v1.0.3" },
+  "image-automation-controller": { module: "github.com/fluxcd/image-automation-controller", version: "v1.0.3" },
+} as const;
+
+/**
+ * Asks the Go module proxy for each controller's module. A refusal is the reason a scenario is
+ * BLOCKED; a module that is now served fails the scenario instead, so the e2e cannot go on
+ * reporting BLOCKED for a controller it could build.
+ */
+export async function stillRefused(...controllers: (keyof typeof UNAVAILABLE)[]): Promise<never> {
+  const reasons: string[] = [];
+  for (const controller of controllers) {
+    const { module, version } = UNAVAILABLE[controller];
+    const result = await run("go", ["mod", "download", "-json", `${module}@${version}`], { cwd: os.tmpdir(), env: { GOFLAGS: "", GOTOOLCHAIN: "local" }, timeoutMs: 60_000 });
+    if (result.code === 0) throw new Error(`${module}@${version} is served by the Go module proxy now: build ${controller} in e2e/build.sh and run this scenario for real`);
+    const error = (/"Error": "(.*)"/.exec(result.stdout)?.[1] ?? result.stderr.trim()).replace(/\\n\\t/g, " ");
+    const refusal = /(\d{3} [A-Za-z ]+?)\s+server response: (.*)$/.exec(error);
+    reasons.push(`${module}@${version}: ${refusal ? `refused by the Go module proxy (${refusal[1]}: ${refusal[2]})` : `not downloadable here (${error.slice(0, 200)})`}, so the e2e cannot build ${controller}`);
+  }
+  throw new Blocked(reasons.join("; "));
+}
 
 export class NotRunnable extends Error {}
 

@@ -104,6 +104,15 @@ describe("the environments of the stack files", () => {
     ]);
   });
 
+  it("refuse a stack name the workflows would refuse: a digit first, or over 40 characters", () => {
+    const long = `prod-${"x".repeat(36)}`;
+    expect(problemsOf([stack("1dev", {}, "dev"), stack(long, {}, "long")]).filter((p) => p.includes("stack name"))).toEqual([
+      `Pulumi.1dev.yaml: stack name "1dev": expected a lowercase letter, then lowercase letters, digits or '-', at most 40 characters (it names the environment, its branch and the workflows' stack)`,
+      `Pulumi.${long}.yaml: stack name "${long}": expected a lowercase letter, then lowercase letters, digits or '-', at most 40 characters (it names the environment, its branch and the workflows' stack)`,
+    ]);
+    expect(problemsOf([stack(`prod-${"x".repeat(35)}`)]).filter((p) => p.includes("stack name"))).toEqual([]);
+  });
+
   it("refuse a shared branch, an environment that is not the stack, and a production flag that is not a boolean", () => {
     expect(
       problemsOf([
