@@ -157,7 +157,7 @@ describe("npm run environments", () => {
   ]);
 
   it("derives each list from the data", () => {
-    expect(generatedLists(chain)).toEqual({ stacks: ["dev", "staging", "prod", "prod-us"], "promoted-production": ["prod", "prod-us"] });
+    expect(generatedLists(chain)).toEqual({ stacks: ["dev", "staging", "prod", "prod-us"], "promoted-production": ["prod", "prod-us"], "automation-environment": ["dev"] });
   });
 
   it("rewrites only the marked lists of a workflow, leaving every other byte", () => {
@@ -189,11 +189,25 @@ describe("npm run environments", () => {
   });
 
   it("refuses an unknown list and a marked line it cannot fill", () => {
-    const { problems } = regenerateWorkflow("w.yml", "a: [x] # environments: stack\nb: x # environments: stacks\n", chain);
+    const { problems } = regenerateWorkflow("w.yml", "a: [x] # environments: stack\nb: x # environments: stacks\nc: {x: y} # environments: stacks\n", chain);
     expect(problems).toEqual([
-      'w.yml:1: unknown list "stack" (expected one of stacks, promoted-production)',
-      "w.yml:2: a line marked \"stacks\" must hold a flow list ([a, b]) or fromJSON('[...]')",
+      'w.yml:1: unknown list "stack" (expected one of stacks, promoted-production, automation-environment)',
+      'w.yml:2: a line marked "stacks" holds one environment, but 4 stacks qualify (dev, staging, prod, prod-us); the automation job runs in one GitHub environment',
+      "w.yml:3: a line marked \"stacks\" must hold a flow list ([a, b]), fromJSON('[...]') or one environment name",
     ]);
+  });
+
+  it("puts the automation job in the environment that runs image automation, else the first", () => {
+    const line = "    environment: staging # environments: automation-environment\n";
+    const automatedDev = environmentsOf([
+      stack("dev", { ...to("staging"), "gitops-platform:apps": [{ name: "orders", imageAutomation: { policy: { semver: ">=1.0.0" } } }] }),
+      stack("staging"),
+      stack("prod", { ...production, ...from("staging") }),
+    ]);
+    expect(regenerateWorkflow("a.yml", line, automatedDev)).toEqual({ text: "    environment: dev # environments: automation-environment\n", problems: [] });
+    expect(regenerateWorkflow("a.yml", line, chain).text).toBe("    environment: dev # environments: automation-environment\n");
+    const none = environmentsOf([stack("staging"), stack("prod", { ...production, ...from("staging") })]);
+    expect(regenerateWorkflow("a.yml", line, none).text).toBe(line);
   });
 
   it("writes the production branches into each policy config, keeping its level", () => {
@@ -222,7 +236,7 @@ describe("npm run environments", () => {
     let out = "";
     const io = { out: (t: string) => (out += t), err: (t: string) => (err += t) };
     await expect(main([], root, io)).resolves.toBe(0);
-    expect(out).toBe("environments: 7 generated files up to date\n");
+    expect(out).toBe("environments: 8 generated files up to date\n");
     await expect(main(["--wirte"], root, io)).resolves.toBe(2);
     expect(err).toBe("environments: unexpected arguments --wirte\nusage: npm run environments [-- --write | --promotes-to <stack> | --upstream <stack> | --image-automation]\n");
   });

@@ -141,7 +141,7 @@ describe("adding dev in front of staging and prod-us behind it", () => {
     ]);
     // A second run finds nothing to do.
     let out = "";
-    return expect(environments([], dir, { out: (t) => (out += t), err: (t) => (out += t) }).then((code) => [code, out])).resolves.toEqual([0, "environments: 7 generated files up to date\n"]);
+    return expect(environments([], dir, { out: (t) => (out += t), err: (t) => (out += t) }).then((code) => [code, out])).resolves.toEqual([0, "environments: 8 generated files up to date\n"]);
   });
 
   it("orders promotion dev → staging → prod, prod-us", async () => {

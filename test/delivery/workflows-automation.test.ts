@@ -23,7 +23,7 @@ describe("automation.yml", () => {
     );
     expect(automationRules(bad)).toEqual([
       "on: expected only schedule and workflow_dispatch (never a push of the automation branch)",
-      "job automation-pr: environment must be staging (the deploy App's key)",
+      "job automation-pr: environment must be staging (the deploy App's key of the environment that runs image automation)",
       "job automation-pr: must run no repository code",
       'job automation-pr: expected an App token step with {"client-id":"${{ vars.DEPLOY_APP_CLIENT_ID }}","private-key":"${{ secrets.DEPLOY_APP_PRIVATE_KEY }}","repositories":"${{ github.event.repository.name }}","permission-contents":"write","permission-pull-requests":"write"}',
     ]);
@@ -162,7 +162,7 @@ describe("the automation pull request script", () => {
     const failed = fakeCore();
     await runScript("automation.yml", "automation-pr", { github: none.github, context, core: failed.core, env: {} });
     await runScript("automation.yml", "automation-pr", { github: none.github, context, core: failed.core, env: { SCOPE: "[]" } });
-    expect(failed.log).toEqual(['failed: SCOPE: expected the list the scope job wrote, got ""', "info: the staging stack runs no image automation: nothing to propose"]);
+    expect(failed.log).toEqual(['failed: SCOPE: expected the list the scope job wrote, got ""', "info: no stack runs image automation: nothing to propose"]);
     expect(none.calls).toEqual([]);
   });
 

@@ -40,7 +40,20 @@ export function generatedLists(envs: Environments): Record<string, string[]> {
      * tags reach them only from their upstream (the tag check of their pull requests).
      */
     "promoted-production": envs.list.filter((e) => e.production && e.upstream !== undefined).map((e) => e.stack),
+    /**
+     * The one GitHub environment the automation workflow's pull request job runs in (the deploy
+     * App's key for that branch): the environment whose apps run image automation, else the first
+     * in promotion order (the job then finds nothing to propose). A line holding one value.
+     */
+    "automation-environment": automationEnvironment(envs),
   };
+}
+
+/** The environment(s) the automation job may run in: one, unless several stacks run image automation. */
+function automationEnvironment(envs: Environments): string[] {
+  const automated = envs.list.filter((e) => e.imageAutomation).map((e) => e.stack);
+  if (automated.length > 0) return automated;
+  return envs.list.slice(0, 1).map((e) => e.stack);
 }
 
 /** A workflow's text with every marked line regenerated; unknown markers are problems. */
@@ -62,9 +75,17 @@ export function regenerateWorkflow(file: string, text: string, envs: Environment
       // Single quotes end the expression's string literal; stack names never contain one.
       return `${body.slice(0, json.index)}fromJSON('${JSON.stringify(value)}')${body.slice(json.index + json[0].length)}${marker[0]}`;
     }
+    const scalar = /^(\s*(?:- )?[\w-]+:\s*)([a-z0-9][a-z0-9-]*)(\s*)$/.exec(body);
+    if (scalar) {
+      if (value.length !== 1) {
+        problems.push(`${file}:${i + 1}: a line marked "${name}" holds one environment, but ${value.length} stacks qualify (${value.join(", ")}); the automation job runs in one GitHub environment`);
+        return line;
+      }
+      return `${scalar[1]}${value[0]}${scalar[3]}${marker[0]}`;
+    }
     const flow = /^(\s*(?:- )?[\w-]+:\s*)\[[^\]]*\](.*)$/.exec(body);
     if (!flow) {
-      problems.push(`${file}:${i + 1}: a line marked "${name}" must hold a flow list ([a, b]) or fromJSON('[...]')`);
+      problems.push(`${file}:${i + 1}: a line marked "${name}" must hold a flow list ([a, b]), fromJSON('[...]') or one environment name`);
       return line;
     }
     return `${flow[1]}[${value.join(", ")}]${flow[2]}${marker[0]}`;

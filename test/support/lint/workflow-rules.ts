@@ -326,7 +326,7 @@ export function tagChangesRules(workflow: Workflow, envs: Environments = repoEnv
 }
 
 /**
- * automation.yml: on the default branch only (schedule, dispatch), in the staging environment, the
+ * automation.yml: on the default branch only (schedule, dispatch), in the environment that runs image automation, the
  * deploy App narrowed to this repository's contents and pull requests, no repository code run.
  */
 export function automationRules(workflow: Workflow): string[] {
@@ -337,7 +337,8 @@ export function automationRules(workflow: Workflow): string[] {
   if (job.if !== "github.ref == format('refs/heads/{0}', github.event.repository.default_branch)") {
     problems.push("job automation-pr: must run only on the default branch");
   }
-  if (job.environment !== "staging") problems.push("job automation-pr: environment must be staging (the deploy App's key)");
+  const automationEnvironment = generatedLists(repoEnvironments())["automation-environment"]?.[0];
+  if (job.environment !== automationEnvironment) problems.push(`job automation-pr: environment must be ${automationEnvironment} (the deploy App's key of the environment that runs image automation)`);
   if (!same(grantsOf(job.permissions), { contents: "read" })) problems.push("job automation-pr: expected permissions exactly { contents: read } (it writes with the App token)");
   if (stepsOf(job).some((s) => typeof s.run === "string" || usesAction(s, "actions/checkout"))) problems.push("job automation-pr: must run no repository code");
   const app = findStep(job, (s) => usesAction(s, APP_TOKEN));
