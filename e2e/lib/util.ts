@@ -60,12 +60,12 @@ export function seen(message: string): never {
   throw new Error(message);
 }
 
-/** Whether `port` on 127.0.0.1 can be listened on now. */
-export function portFree(port: number): Promise<boolean> {
+/** Why `port` on 127.0.0.1 cannot be listened on now (the error code), or undefined when it is free. */
+export function portTaken(port: number): Promise<string | undefined> {
   return new Promise((resolve) => {
     const server = net.createServer();
-    server.once("error", () => resolve(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+    server.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(undefined)));
   });
 }
 
@@ -76,19 +76,14 @@ export function portFree(port: number): Promise<boolean> {
 export async function freePortBase(count: number): Promise<number> {
   for (let base = 24_100; base <= 26_000; base += 100) {
     let free = true;
-    for (let p = base; p < base + count && free; p++) free = await portFree(p);
+    for (let p = base; p < base + count && free; p++) free = (await portTaken(p)) === undefined;
     if (free) return base;
   }
   throw new Error(`no ${count} consecutive free loopback ports from 24100 to 26099; set E2E_PORT_BASE to a free base port`);
 }
 
 /** Fails when `port` on 127.0.0.1 is taken, naming what needed it. */
-export function assertPortFree(port: number, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", (error: NodeJS.ErrnoException) =>
-      reject(new Error(`127.0.0.1:${port} (${what}) is not free (${error.code ?? error.message}); set E2E_PORT_BASE to another base port`)),
-    );
-    server.listen(port, "127.0.0.1", () => server.close(() => resolve()));
-  });
+export async function assertPortFree(port: number, what: string): Promise<void> {
+  const taken = await portTaken(port);
+  if (taken !== undefined) throw new Error(`127.0.0.1:${port} (${what}) is not free (${taken}); set E2E_PORT_BASE to another base port`);
 }
