@@ -6,6 +6,7 @@ import { findResource, resourcesOfType, runProgram, type PlanResult } from "../.
 import { main as plan } from "../../tools/plan/main";
 import { ROOT, stackConfig } from "../support/reconciler";
 import { STACKS } from "../support/stacks";
+import { expectedIrsaTrust } from "../support/irsa";
 
 const ISSUER = "https://oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF0123456789";
 const CI = "arn:aws:iam::111111111111:role/ci-orders";
@@ -55,22 +56,7 @@ describe("AppSecrets", async () => {
 
   it("trusts exactly kustomize-controller's ServiceAccount, audience pinned, under the fixed role name", () => {
     expect(role(result).name).toBe("staging-flux-sops-decrypt");
-    expect(JSON.parse(String(role(result).assumeRolePolicy))).toEqual({
-      Version: "2012-10-17",
-      Statement: [
-        {
-          Effect: "Allow",
-          Principal: { Federated: "arn:aws:iam::111111111111:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF0123456789" },
-          Action: "sts:AssumeRoleWithWebIdentity",
-          Condition: {
-            StringEquals: {
-              "oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF0123456789:aud": "sts.amazonaws.com",
-              "oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF0123456789:sub": "system:serviceaccount:flux-system:kustomize-controller",
-            },
-          },
-        },
-      ],
-    });
+    expect(JSON.parse(String(role(result).assumeRolePolicy))).toEqual(expectedIrsaTrust("flux-system", "kustomize-controller"));
     expect(result.outputs.roleArn).toBe("arn:aws:iam::111111111111:role/staging-flux-sops-decrypt");
   });
 

@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { findResource, isUnknown, loadStackConfig, resourcesOfType, runProgram } from "../../tools/engine";
 import { GithubWiring, ciVariableNames, type GithubWiringArgs } from "../../components/github/github-wiring";
 import { createGithubProvider } from "../../components/github/github-provider";
+import { STAGING_RULESET_INPUTS } from "../support/rulesets";
 import { STACKS } from "../support/stacks";
 
 const root = path.resolve(__dirname, "..", "..");
@@ -39,19 +40,7 @@ describe("GithubWiring", () => {
   it("uses the correct default values", async () => {
     const result = await wiring();
     const ruleset = findResource(result, RULESET, "github-branch-ruleset");
-    expect(ruleset.inputs).toEqual({
-      repository: "gitops-platform",
-      name: "staging environment branch",
-      target: "branch",
-      enforcement: "active",
-      conditions: { refName: { includes: ["refs/heads/staging"], excludes: [] } },
-      rules: {
-        deletion: true,
-        nonFastForward: true,
-        pullRequest: { requiredApprovingReviewCount: 0, dismissStaleReviewsOnPush: false, requireLastPushApproval: false, allowedMergeMethods: ["merge"] },
-        requiredStatusChecks: { requiredChecks: [{ context: "preview", integrationId: 15368 }], strictRequiredStatusChecksPolicy: false },
-      },
-    });
+    expect(ruleset.inputs).toEqual(STAGING_RULESET_INPUTS);
     expect(ruleset.inputs.bypassActors).toBeUndefined();
     expect(ruleset.provider).toMatch(/::pulumi:providers:github::github::/);
     expect(resourcesOfType(result, VARIABLE)).toEqual([]);

@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { ImageReflectorRole, irsaTrustPolicy, type ImageReflectorRoleArgs } from "../../components/aws/image-reflector-role";
 import { findResource, runProgram, type PlanResult } from "../../tools/engine";
 import { ROOT, stackConfig } from "../support/reconciler";
+import { expectedIrsaTrust } from "../support/irsa";
 
 const ISSUER = "https://oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF0123456789";
 const BASE: ImageReflectorRoleArgs = { oidcIssuerUrl: ISSUER, accountId: "111111111111", namespace: "flux-system" };
@@ -28,22 +29,7 @@ describe("ImageReflectorRole", async () => {
   });
 
   it("trusts exactly the controller's ServiceAccount through the cluster's OIDC provider, audience pinned", () => {
-    expect(JSON.parse(String(role(result).assumeRolePolicy))).toEqual({
-      Version: "2012-10-17",
-      Statement: [
-        {
-          Effect: "Allow",
-          Principal: { Federated: "arn:aws:iam::111111111111:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF0123456789" },
-          Action: "sts:AssumeRoleWithWebIdentity",
-          Condition: {
-            StringEquals: {
-              "oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF0123456789:sub": "system:serviceaccount:flux-system:image-reflector-controller",
-              "oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF0123456789:aud": "sts.amazonaws.com",
-            },
-          },
-        },
-      ],
-    });
+    expect(JSON.parse(String(role(result).assumeRolePolicy))).toEqual(expectedIrsaTrust("flux-system", "image-reflector-controller"));
   });
 
   it("follows the partition, namespace and ServiceAccount it is given", async () => {

@@ -6,6 +6,7 @@ import type { Policy, PolicyPackConfig } from "@pulumi/policy";
 import type { PlanResult, PolicyViolation, RecordedResource } from "../../tools/engine";
 import { evaluatePolicies } from "../../tools/engine/policy";
 import { UNKNOWN } from "../../tools/engine/values";
+import { STAGING_RULESET_INPUTS } from "../support/rulesets";
 
 export { UNKNOWN };
 
@@ -91,19 +92,7 @@ export function stackUnknownNote(policyName: string, ...values: readonly string[
 
 const RULESET = "github:index/repositoryRuleset:RepositoryRuleset";
 /** The staging ruleset as GithubWiring declares it. */
-export const stagingRuleset = res(RULESET, "staging-branch-ruleset", {
-  repository: "gitops-platform",
-  name: "staging environment branch",
-  target: "branch",
-  enforcement: "active",
-  conditions: { refName: { includes: ["refs/heads/staging"], excludes: [] } },
-  rules: {
-    deletion: true,
-    nonFastForward: true,
-    pullRequest: { requiredApprovingReviewCount: 0, dismissStaleReviewsOnPush: false, requireLastPushApproval: false, allowedMergeMethods: ["merge"] },
-    requiredStatusChecks: { requiredChecks: [{ context: "preview", integrationId: 15368 }], strictRequiredStatusChecksPolicy: false },
-  },
-});
+export const stagingRuleset = res(RULESET, "staging-branch-ruleset", STAGING_RULESET_INPUTS);
 
 /** The staging ruleset with some of its rules replaced. */
 export const withStagingRules = (patch: Record<string, unknown>): RecordedResource =>
