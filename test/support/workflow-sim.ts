@@ -1,0 +1,491 @@
+/**
+ * What a workflow does on a given event, worked out the way GitHub Actions does it, so the
+ * per-workflow tests assert behaviour (which jobs run, in which environment, with which token
+ * permissions, and which commands with which arguments) instead of comparing the YAML's strings.
+ *
+ * Expressions are evaluated by @actions/expressions, GitHub's own evaluator (the one its language
+ * services use). What only a run knows (a step's outputs, secrets, variables, the job token) is a
+ * symbol naming its source, e.g. `⟨steps.stack.outputs.role-arn⟩`, so a test can follow where a
+ * value comes from without inventing it; a job's outputs can be given by the test instead, as the
+ * command behind them would print them.
+ *
+ * Modelled: trigger filters (branches, tags, paths-free), workflow and job `if` with the status
+ * functions, `needs` (a job whose need did not succeed is skipped unless its `if` asks for a
+ * status), matrices (lists, expressions and `include`), effective permissions, environments,
+ * concurrency, env inheritance (workflow → job → step) and the shell words of each `run` line with
+ * env variables expanded (shell-quote). Not modelled: reusable workflows, `paths` filters,
+ * `exclude`, services, containers.
+ */
+import { Evaluator, Lexer, Parser, data } from "@actions/expressions";
+import type { FunctionDefinition } from "@actions/expressions/funcs/info";
+import { parse as shellWords } from "shell-quote";
+import type { Job, Step, Workflow } from "../../tools/build/workflow-hardening.mts";
+
+export type Event =
+  | { readonly name: "push"; readonly branch?: string; readonly tag?: string }
+  | { readonly name: "pull_request"; readonly base: string; readonly head?: string; readonly fork?: boolean }
+  | { readonly name: "schedule"; readonly branch?: string }
+  | { readonly name: "workflow_dispatch"; readonly branch?: string; readonly inputs?: Readonly<Record<string, string | number | boolean>> };
+
+export interface SimOptions {
+  readonly repository?: string;
+  readonly defaultBranch?: string;
+  /** Jobs' outputs as their steps would produce them; any other output stays a symbol. */
+  readonly outputs?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Jobs that fail (their dependants are skipped unless they ask for a status). */
+  readonly failing?: readonly string[];
+}
+
+export interface StepRun {
+  readonly index: number;
+  readonly name: string;
+  readonly id?: string;
+  /** The action without its ref, e.g. `actions/checkout`. */
+  readonly action?: string;
+  readonly with: Readonly<Record<string, string>>;
+  readonly env: Readonly<Record<string, string>>;
+  /** The script with its expressions evaluated (none should be there: the hardening linter). */
+  readonly script?: string;
+  /** Every simple command of the script (and of its `$(...)`), as shell words with env expanded. */
+  readonly commands: readonly (readonly string[])[];
+  readonly workingDirectory?: string;
+}
+
+export interface JobRun {
+  readonly id: string;
+  readonly name: string;
+  readonly matrix: Readonly<Record<string, unknown>>;
+  readonly environment?: string;
+  /** The permissions of its GITHUB_TOKEN: the job's own, else the workflow's. */
+  readonly permissions: Readonly<Record<string, string>> | string;
+  readonly concurrency?: { readonly group: string; readonly cancelInProgress: boolean };
+  readonly env: Readonly<Record<string, string>>;
+  readonly outputs: Readonly<Record<string, string>>;
+  readonly needs: readonly string[];
+  /** The steps that run, in order. */
+  readonly steps: readonly StepRun[];
+  /** The names of the steps its `if:`s skip. */
+  readonly skipped: readonly string[];
+}
+
+export interface Run {
+  /** Whether the event starts the workflow at all. */
+  readonly triggered: boolean;
+  readonly concurrency?: { readonly group: string; readonly cancelInProgress: boolean };
+  /** The jobs (one per matrix combination) that run. */
+  readonly jobs: readonly JobRun[];
+  /** The ids of the jobs that do not run. */
+  readonly skipped: readonly string[];
+}
+
+/** The jobs of a run with this id (one per matrix combination). */
+export function jobs(run: Run, id: string): JobRun[] {
+  return run.jobs.filter((j) => j.id === id);
+}
+
+/** The one job of a run with this id; throws if it did not run or runs more than once. */
+export function job(run: Run, id: string): JobRun {
+  const found = jobs(run, id);
+  if (found.length !== 1) throw new Error(`job ${id} ran ${found.length} times (ran: ${run.jobs.map((j) => j.id).join(", ") || "none"})`);
+  return found[0] as JobRun;
+}
+
+/** Every command the job runs, across its steps. */
+export function commands(run: JobRun): (readonly string[])[] {
+  return run.steps.flatMap((s) => s.commands);
+}
+
+/** The step that runs a command starting with these words, if any. */
+export function stepRunning(run: JobRun, ...words: string[]): StepRun | undefined {
+  return run.steps.find((s) => s.commands.some((c) => words.every((w, i) => c[i] === w)));
+}
+
+/** The value of an option in shell words (`--stack x` → `x`). */
+export function option(command: readonly string[], name: string): string | undefined {
+  const at = command.indexOf(name);
+  return at >= 0 ? command[at + 1] : undefined;
+}
+
+/** The symbol a value only a run knows stands for. */
+export const unknown = (source: string): string => `⟨${source}⟩`;
+
+// ---------------------------------------------------------------------------------------------
+
+/** A dictionary whose every key is a value only a run knows. */
+class Unknowns extends data.Dictionary {
+  constructor(private readonly source: string) {
+    super();
+  }
+  override get(key: string): data.ExpressionData {
+    return super.get(key) ?? new data.StringData(unknown(`${this.source}.${key}`));
+  }
+}
+
+/** The `steps` context: each step with an id succeeded, and its outputs are only known to the run. */
+function stepsContext(definition: Job): data.Dictionary {
+  const d = new data.Dictionary();
+  for (const step of definition.steps ?? []) {
+    if (step.id === undefined) continue;
+    const entry = dictionary({ outcome: "success", conclusion: "success" });
+    entry.add("outputs", new Unknowns(`steps.${step.id}.outputs`));
+    d.add(step.id, entry);
+  }
+  return d;
+}
+
+function toData(value: unknown): data.ExpressionData {
+  if (value instanceof data.Dictionary || value instanceof data.Array || value instanceof data.StringData) return value;
+  return JSON.parse(JSON.stringify(value ?? null), data.reviver) as data.ExpressionData;
+}
+
+function dictionary(entries: Record<string, unknown>): data.Dictionary {
+  const d = new data.Dictionary();
+  for (const [key, value] of Object.entries(entries)) d.add(key, toData(value));
+  return d;
+}
+
+function plain(value: data.ExpressionData): unknown {
+  return JSON.parse(JSON.stringify(value, data.replacer));
+}
+
+function statusFunctions(status: { success: boolean; failure: boolean }): Map<string, FunctionDefinition> {
+  const fn = (name: string, result: boolean): [string, FunctionDefinition] => [name, { name, minArgs: 0, maxArgs: 0, call: () => new data.BooleanData(result) }];
+  return new Map([fn("success", status.success), fn("failure", status.failure), fn("always", true), fn("cancelled", false)]);
+}
+
+const STATUS = /\b(success|failure|always|cancelled)\(\)/;
+const CONTEXTS = ["github", "env", "vars", "secrets", "inputs", "needs", "matrix", "steps", "job", "runner", "strategy"];
+
+function evaluate(expression: string, context: data.Dictionary, functions: Map<string, FunctionDefinition>): data.ExpressionData {
+  const tokens = new Lexer(expression).lex().tokens;
+  const parsed = new Parser(tokens, CONTEXTS, [...functions.values()]).parse();
+  return new Evaluator(parsed, context, functions).evaluate();
+}
+
+function truthy(value: data.ExpressionData): boolean {
+  switch (value.kind) {
+    case data.Kind.Boolean:
+      return (value).value;
+    case data.Kind.Null:
+      return false;
+    case data.Kind.Number:
+      return value.number() !== 0;
+    case data.Kind.String:
+      return value.coerceString() !== "";
+    default:
+      return true;
+  }
+}
+
+/** A string with its `${{ }}` evaluated; a value that is only one expression keeps its type. */
+function interpolate(value: unknown, context: data.Dictionary, functions: Map<string, FunctionDefinition>): unknown {
+  if (typeof value !== "string") return value;
+  const whole = /^\$\{\{([\s\S]*?)\}\}$/.exec(value.trim());
+  if (whole && !whole[1]?.includes("}}")) return plain(evaluate(whole[1] ?? "", context, functions));
+  return value.replace(/\$\{\{([\s\S]*?)\}\}/g, (_m, expression: string) => evaluate(expression, context, functions).coerceString());
+}
+
+/** As a value lands in an env variable or an input: null is empty, anything else its JSON. */
+function text(value: unknown): string {
+  return typeof value === "string" ? value : value === null ? "" : JSON.stringify(value);
+}
+
+function interpolateAll(values: Record<string, unknown> | undefined, context: data.Dictionary, functions: Map<string, FunctionDefinition>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values ?? {}).map(([k, v]) => [k, text(interpolate(v, context, functions))]));
+}
+
+/** An `if:` (with or without `${{ }}`), evaluated. */
+function condition(value: unknown, fallback: string, context: data.Dictionary, functions: Map<string, FunctionDefinition>): boolean {
+  if (typeof value === "boolean") return value;
+  const raw = typeof value === "string" ? value.trim() : fallback;
+  const expression = /^\$\{\{([\s\S]*)\}\}$/.exec(raw)?.[1] ?? raw;
+  const withStatus = STATUS.test(expression) ? expression : `success() && (${expression})`;
+  return truthy(evaluate(withStatus, context, functions));
+}
+
+// GitHub's filter patterns: `*` (no slash), `**`, `?`, `+`, `[...]`, `!` negation, in order.
+function globToRegExp(glob: string): RegExp {
+  let out = "";
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i] as string;
+    if (c === "*" && glob[i + 1] === "*") {
+      out += ".*";
+      i++;
+    } else if (c === "*") out += "[^/]*";
+    else if (c === "?" || c === "+") out += c;
+    else if (c === "[") {
+      const end = glob.indexOf("]", i);
+      out += glob.slice(i, end + 1);
+      i = end;
+    } else out += c.replace(/[.^$|(){}\\]/g, "\\$&");
+  }
+  return new RegExp(`^${out}$`);
+}
+
+function matchesFilter(value: string | undefined, include: unknown, exclude: unknown): boolean {
+  if (include === undefined && exclude === undefined) return true;
+  if (value === undefined) return false;
+  if (Array.isArray(exclude)) return !exclude.some((p) => globToRegExp(String(p)).test(value));
+  let matched = false;
+  for (const pattern of (include ?? []) as unknown[]) {
+    const p = String(pattern);
+    if (p.startsWith("!")) {
+      if (globToRegExp(p.slice(1)).test(value)) matched = false;
+    } else if (globToRegExp(p).test(value)) matched = true;
+  }
+  return matched;
+}
+
+function triggered(workflow: Workflow, event: Event, defaultBranch: string): boolean {
+  const on = workflow.on;
+  const names = typeof on === "string" ? [on] : Array.isArray(on) ? on.map(String) : Object.keys((on ?? {}));
+  if (!names.includes(event.name)) return false;
+  const filter = (typeof on === "object" && on && !Array.isArray(on) ? ((on as Record<string, unknown>)[event.name] ?? {}) : {}) as Record<string, unknown>;
+  switch (event.name) {
+    case "push": {
+      const hasTagFilter = filter.tags !== undefined || filter["tags-ignore"] !== undefined;
+      const hasBranchFilter = filter.branches !== undefined || filter["branches-ignore"] !== undefined;
+      if (event.tag !== undefined) return hasTagFilter ? matchesFilter(event.tag, filter.tags, filter["tags-ignore"]) : !hasBranchFilter;
+      const branch = event.branch ?? defaultBranch;
+      return hasBranchFilter ? matchesFilter(branch, filter.branches, filter["branches-ignore"]) : !hasTagFilter;
+    }
+    case "pull_request":
+      return matchesFilter(event.base, filter.branches, filter["branches-ignore"]);
+    default:
+      return true;
+  }
+}
+
+function githubContext(event: Event, repository: string, defaultBranch: string): Record<string, unknown> {
+  const [owner] = repository.split("/");
+  const repo = { name: repository.split("/")[1], full_name: repository, default_branch: defaultBranch };
+  const common = {
+    repository,
+    repository_owner: owner,
+    server_url: "https://github.com",
+    sha: unknown("github.sha"),
+    run_id: unknown("github.run_id"),
+    token: unknown("github.token"),
+    workspace: unknown("github.workspace"),
+    event_name: event.name,
+  };
+  switch (event.name) {
+    case "pull_request": {
+      const head = event.head ?? "feature";
+      const headRepo = event.fork ? `someone-else/${repo.name}` : repository;
+      return {
+        ...common,
+        ref: unknown("github.ref (refs/pull/N/merge)"),
+        ref_name: unknown("github.ref_name (N/merge)"),
+        base_ref: event.base,
+        head_ref: head,
+        event: {
+          repository: repo,
+          number: unknown("github.event.number"),
+          pull_request: {
+            number: unknown("github.event.pull_request.number"),
+            base: { ref: event.base, sha: unknown("github.event.pull_request.base.sha") },
+            head: { ref: head, sha: unknown("github.event.pull_request.head.sha"), repo: { full_name: headRepo } },
+          },
+        },
+      };
+    }
+    case "push": {
+      const ref = event.tag !== undefined ? `refs/tags/${event.tag}` : `refs/heads/${event.branch ?? defaultBranch}`;
+      return { ...common, ref, ref_name: event.tag ?? event.branch ?? defaultBranch, ref_type: event.tag !== undefined ? "tag" : "branch", event: { repository: repo } };
+    }
+    default: {
+      const branch = event.branch ?? defaultBranch;
+      const inputs = event.name === "workflow_dispatch" ? (event.inputs ?? {}) : {};
+      return { ...common, ref: `refs/heads/${branch}`, ref_name: branch, ref_type: "branch", event: { repository: repo, inputs } };
+    }
+  }
+}
+
+function matrixCombinations(matrix: unknown): Record<string, unknown>[] {
+  if (matrix === undefined) return [{}];
+  if (!matrix || typeof matrix !== "object" || Array.isArray(matrix)) throw new Error(`a matrix must be a mapping, got ${JSON.stringify(matrix)}`);
+  const { include, exclude, ...axes } = matrix as Record<string, unknown>;
+  if (exclude !== undefined) throw new Error("matrix exclude is not modelled");
+  let combos: Record<string, unknown>[] = Object.keys(axes).length > 0 ? [{}] : [];
+  for (const [key, values] of Object.entries(axes)) {
+    if (!Array.isArray(values)) throw new Error(`matrix ${key}: expected a list, got ${JSON.stringify(values)}`);
+    combos = combos.flatMap((c) => values.map((v: unknown) => ({ ...c, [key]: v })));
+  }
+  for (const entry of (include ?? []) as Record<string, unknown>[]) {
+    const original = Object.keys(entry).filter((k) => k in axes);
+    const extendable = combos.filter((c) => original.every((k) => JSON.stringify(c[k]) === JSON.stringify(entry[k])));
+    if (original.length > 0 && extendable.length > 0) for (const c of extendable) Object.assign(c, entry);
+    else combos.push({ ...entry });
+  }
+  return combos;
+}
+
+/** workflow_dispatch inputs a dispatch leaves out take their defaults. */
+function dispatchDefaults(workflow: Workflow): Record<string, unknown> {
+  const on = workflow.on as { workflow_dispatch?: { inputs?: Record<string, { default?: unknown }> } } | undefined;
+  const declared = on && typeof on === "object" ? (on.workflow_dispatch?.inputs ?? {}) : {};
+  return Object.fromEntries(Object.entries(declared).flatMap(([k, v]) => (v?.default !== undefined ? [[k, v.default]] : [])));
+}
+
+function listOf(value: unknown): string[] {
+  if (value === undefined) return [];
+  return (Array.isArray(value) ? value : [value]).map((v: unknown) => (typeof v === "string" ? v : JSON.stringify(v)));
+}
+
+/** The shell words of each command line of a script (and of each `$(...)` in it), env expanded. */
+function scriptCommands(script: string, env: Record<string, string>, runner: Record<string, string>): string[][] {
+  const lines = script
+    .replace(/\\\n\s*/g, " ")
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line.length > 0 && !line.startsWith("#"));
+  const expand = (key: string) => env[key] ?? runner[key] ?? `$${key}`;
+  const out: string[][] = [];
+  for (const line of lines) {
+    const pieces = [line, ...[...line.matchAll(/\$\(([^()]*)\)/g)].map((m) => m[1] ?? "")];
+    for (const piece of pieces) {
+      let current: string[] = [];
+      for (const token of shellWords(piece, expand)) {
+        if (typeof token === "string") current.push(token);
+        else if ("op" in token && ["|", "||", "&&", ";", "&", "(", ")"].includes(token.op)) {
+          if (current.length > 0) out.push(current);
+          current = [];
+        } else if ("op" in token && token.op !== "glob") current.push(token.op);
+        else if ("pattern" in token) current.push(token.pattern);
+      }
+      if (current.length > 0) out.push(current);
+    }
+  }
+  return out;
+}
+
+function concurrencyOf(value: unknown, context: data.Dictionary, functions: Map<string, FunctionDefinition>): JobRun["concurrency"] {
+  if (value === undefined) return undefined;
+  if (typeof value === "string") return { group: String(interpolate(value, context, functions)), cancelInProgress: false };
+  const c = value as { group?: unknown; "cancel-in-progress"?: unknown };
+  const cancel = interpolate(c["cancel-in-progress"] ?? false, context, functions);
+  return { group: String(interpolate(c.group, context, functions)), cancelInProgress: cancel === true || cancel === "true" };
+}
+
+function permissionsOf(value: unknown): JobRun["permissions"] {
+  if (typeof value === "string") return value;
+  return Object.fromEntries(Object.entries((value ?? {}) as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
+}
+
+/** What the workflow does on the event. */
+export function simulate(workflow: Workflow, event: Event, options: SimOptions = {}): Run {
+  const repository = options.repository ?? "acme-corp/gitops-platform";
+  const defaultBranch = options.defaultBranch ?? "main";
+  if (!triggered(workflow, event, defaultBranch)) return { triggered: false, jobs: [], skipped: Object.keys(workflow.jobs ?? {}) };
+  const github = githubContext(event, repository, defaultBranch);
+  const inputs = event.name === "workflow_dispatch" ? { ...dispatchDefaults(workflow), ...(event.inputs ?? {}) } : {};
+  const base = { github, inputs, runner: { os: "Linux", temp: unknown("runner.temp") } };
+  const baseContext = (extra: Record<string, unknown>): data.Dictionary => {
+    const d = dictionary({ ...base, ...extra });
+    d.add("vars", new Unknowns("vars"));
+    d.add("secrets", new Unknowns("secrets"));
+    return d;
+  };
+  const none = statusFunctions({ success: true, failure: false });
+  // The variables the runner sets for every step (docs.github.com, "Default environment variables").
+  const runnerEnv: Record<string, string> = {
+    GITHUB_REPOSITORY: repository,
+    GITHUB_SERVER_URL: "https://github.com",
+    GITHUB_EVENT_NAME: event.name,
+    GITHUB_REF_NAME: String(github.ref_name),
+    GITHUB_SHA: unknown("github.sha"),
+    GITHUB_RUN_ID: unknown("github.run_id"),
+    GITHUB_WORKSPACE: unknown("github.workspace"),
+    RUNNER_TEMP: unknown("runner.temp"),
+    GITHUB_OUTPUT: unknown("GITHUB_OUTPUT"),
+    GITHUB_STEP_SUMMARY: unknown("GITHUB_STEP_SUMMARY"),
+  };
+  const workflowContext = baseContext({});
+  const workflowEnv = interpolateAll((workflow as { env?: Record<string, unknown> }).env, workflowContext, none);
+
+  const results = new Map<string, { ran: boolean; succeeded: boolean; outputs: Record<string, string> }>();
+  const runs: JobRun[] = [];
+  const skipped: string[] = [];
+  const pending = Object.entries(workflow.jobs ?? {});
+  while (pending.length > 0) {
+    const index = pending.findIndex(([, j]) => listOf(j.needs).every((n) => results.has(n)));
+    if (index < 0) throw new Error(`jobs ${pending.map(([id]) => id).join(", ")} need jobs that never finish`);
+    const [id, definition] = pending.splice(index, 1)[0] as [string, Job];
+    const needs = listOf(definition.needs);
+    const needsContext = Object.fromEntries(
+      needs.map((n) => {
+        const r = results.get(n);
+        return [n, { result: r?.ran ? (r.succeeded ? "success" : "failure") : "skipped", outputs: r?.outputs ?? {} }];
+      }),
+    );
+    const allSucceeded = needs.every((n) => results.get(n)?.ran && results.get(n)?.succeeded);
+    const functions = statusFunctions({ success: allSucceeded, failure: needs.some((n) => results.get(n)?.ran && !results.get(n)?.succeeded) });
+    const jobContext = baseContext({ needs: needsContext });
+    if (!condition(definition.if, "success()", jobContext, functions)) {
+      skipped.push(id);
+      results.set(id, { ran: false, succeeded: false, outputs: {} });
+      continue;
+    }
+    const strategy = definition.strategy as { matrix?: unknown } | undefined;
+    const matrix = interpolate(strategy?.matrix, jobContext, functions);
+    const resolvedMatrix =
+      matrix && typeof matrix === "object" && !Array.isArray(matrix)
+        ? Object.fromEntries(Object.entries(matrix).map(([k, v]) => [k, interpolate(v, jobContext, functions)]))
+        : matrix;
+    const outputs: Record<string, string> = {};
+    for (const combination of matrixCombinations(resolvedMatrix)) {
+      const context = baseContext({ needs: needsContext, matrix: combination });
+      const jobEnv = { ...workflowEnv, ...interpolateAll(definition.env, context, functions) };
+      context.add("env", toData(jobEnv));
+      context.add("steps", stepsContext(definition));
+      const environment = definition.environment;
+      const environmentName = typeof environment === "object" && environment ? (environment as { name?: unknown }).name : environment;
+      const steps: StepRun[] = [];
+      const skippedSteps: string[] = [];
+      (definition.steps ?? []).forEach((step: Step, index) => {
+        const stepContext = baseContext({ needs: needsContext, matrix: combination });
+        stepContext.add("steps", stepsContext(definition));
+        stepContext.add("env", toData(jobEnv));
+        const label = step.name ?? step.uses ?? `step ${index}`;
+        if (!condition(step.if, "success()", stepContext, none)) {
+          skippedSteps.push(label);
+          return;
+        }
+        const env = { ...jobEnv, ...interpolateAll(step.env, stepContext, none) };
+        stepContext.add("env", toData(env));
+        const script = typeof step.run === "string" ? String(interpolate(step.run, stepContext, none)) : undefined;
+        const run: StepRun = {
+          index,
+          name: label,
+          ...(step.id !== undefined ? { id: step.id } : {}),
+          ...(step.uses !== undefined ? { action: step.uses.split("@")[0] } : {}),
+          with: interpolateAll(step.with, stepContext, none),
+          env,
+          ...(script !== undefined ? { script } : {}),
+          commands: script !== undefined ? scriptCommands(script, env, runnerEnv) : [],
+          ...(step["working-directory"] !== undefined ? { workingDirectory: step["working-directory"] } : {}),
+        };
+        steps.push(run);
+      });
+      Object.assign(outputs, interpolateAll(definition.outputs, context, none), options.outputs?.[id] ?? {});
+      const concurrency = concurrencyOf(definition.concurrency, context, functions);
+      runs.push({
+        id,
+        name: definition.name !== undefined ? String(interpolate(definition.name, context, functions)) : id,
+        matrix: combination,
+        ...(environmentName !== undefined ? { environment: String(interpolate(environmentName, context, functions)) } : {}),
+        permissions: permissionsOf(definition.permissions ?? workflow.permissions),
+        ...(concurrency ? { concurrency } : {}),
+        env: jobEnv,
+        outputs,
+        needs,
+        steps,
+        skipped: skippedSteps,
+      });
+    }
+    results.set(id, { ran: true, succeeded: !(options.failing ?? []).includes(id), outputs });
+  }
+  const concurrency = concurrencyOf(workflow.concurrency, workflowContext, none);
+  return { triggered: true, ...(concurrency ? { concurrency } : {}), jobs: runs, skipped };
+}

@@ -1,0 +1,169 @@
+/**
+ * The workflow simulator the per-workflow tests stand on (test/support/workflow-sim.ts): each part of
+ * GitHub's behaviour it models, on small workflows written here.
+ */
+import { describe, expect, it } from "vitest";
+import { parseWorkflow } from "../../tools/build/workflow-hardening.mts";
+import { commands, job, jobs, option, simulate, stepRunning, unknown, type JobRun } from "../support/workflow-sim";
+
+const wf = (yaml: string) => parseWorkflow(yaml);
+
+describe("triggers", () => {
+  const pushes = wf(`
+on:
+  push:
+    branches: [staging, "release/*", "!release/old"]
+jobs:
+  a: { runs-on: x, steps: [{ run: "true" }] }
+`);
+
+  it("runs for the listed branches and globs, minus the negated ones", () => {
+    expect(simulate(pushes, { name: "push", branch: "staging" }).triggered).toBe(true);
+    expect(simulate(pushes, { name: "push", branch: "release/1" }).triggered).toBe(true);
+    expect(simulate(pushes, { name: "push", branch: "release/old" }).triggered).toBe(false);
+    expect(simulate(pushes, { name: "push", branch: "release/1/x" }).triggered).toBe(false);
+    expect(simulate(pushes, { name: "push", branch: "main" })).toEqual({ triggered: false, jobs: [], skipped: ["a"] });
+    // A branch filter alone never matches tags, and another event never matches.
+    expect(simulate(pushes, { name: "push", tag: "v1.0.0" }).triggered).toBe(false);
+    expect(simulate(pushes, { name: "pull_request", base: "staging" }).triggered).toBe(false);
+  });
+
+  it("matches tags and pull request base branches", () => {
+    const tags = wf(`
+on:
+  push: { tags: ["v*.*.*"] }
+  pull_request: { branches: [prod] }
+jobs:
+  a: { runs-on: x, steps: [{ run: "true" }] }
+`);
+    expect(simulate(tags, { name: "push", tag: "v1.2.3" }).triggered).toBe(true);
+    expect(simulate(tags, { name: "push", tag: "latest" }).triggered).toBe(false);
+    expect(simulate(tags, { name: "push", branch: "main" }).triggered).toBe(false);
+    expect(simulate(tags, { name: "pull_request", base: "prod" }).triggered).toBe(true);
+    expect(simulate(tags, { name: "pull_request", base: "staging" }).triggered).toBe(false);
+  });
+});
+
+describe("jobs", () => {
+  const flow = wf(`
+on: [push, workflow_dispatch]
+permissions: { contents: read }
+env: { TOP: top }
+jobs:
+  first:
+    runs-on: x
+    outputs: { targets: "\${{ steps.read.outputs.targets }}" }
+    steps: [{ id: read, run: "echo" }]
+  fan:
+    needs: first
+    if: needs.first.outputs.targets != '[]'
+    strategy: { matrix: { target: "\${{ fromJSON(needs.first.outputs.targets) }}" } }
+    runs-on: x
+    environment: \${{ github.ref_name }}
+    permissions: { contents: read, id-token: write }
+    concurrency: { group: "fan-\${{ matrix.target }}", cancel-in-progress: true }
+    env: { TARGET: "\${{ matrix.target }}" }
+    steps:
+      - name: deploy
+        env: { MODE: "\${{ inputs.mode }}" }
+        run: |
+          tool deploy --to "$TARGET" --mode "$MODE" \\
+            --top "$TOP" | tee "$RUNNER_TEMP/log"
+      - name: only on failure
+        if: failure()
+        run: tool report
+      - name: always
+        if: \${{ !cancelled() }}
+        run: tool summary "$(tool version --short)"
+  cleanup:
+    needs: fan
+    if: always()
+    runs-on: x
+    steps: [{ run: tool cleanup }]
+  after:
+    needs: fan
+    runs-on: x
+    steps: [{ run: tool after }]
+`);
+
+  it("fans a job out over a matrix read from another job's output, with the context of each", () => {
+    const run = simulate(flow, { name: "push", branch: "staging" }, { outputs: { first: { targets: '["a","b"]' } } });
+    const fans = jobs(run, "fan") as [JobRun, JobRun];
+    expect(fans.map((j) => j.matrix)).toEqual([{ target: "a" }, { target: "b" }]);
+    expect(fans.map((j) => j.concurrency)).toEqual([
+      { group: "fan-a", cancelInProgress: true },
+      { group: "fan-b", cancelInProgress: true },
+    ]);
+    expect(fans[0].environment).toBe("staging");
+    expect(fans[0].permissions).toEqual({ contents: "read", "id-token": "write" });
+    expect(job(run, "first").permissions).toEqual({ contents: "read" });
+    // env is inherited workflow → job → step, and the shell words are expanded from it.
+    expect(commands(fans[1])).toEqual([
+      ["tool", "deploy", "--to", "b", "--mode", "", "--top", "top"],
+      ["tee", `${unknown("runner.temp")}/log`],
+      ["tool", "summary", "$(tool version --short)"],
+      ["tool", "version", "--short"],
+    ]);
+    expect(fans[0].skipped).toEqual(["only on failure"]);
+    expect(option(stepRunning(fans[0], "tool", "deploy")?.commands[0] ?? [], "--to")).toBe("a");
+  });
+
+  it("skips a job whose if is false, and its dependants unless they ask for a status", () => {
+    const run = simulate(flow, { name: "push", branch: "staging" }, { outputs: { first: { targets: "[]" } } });
+    expect(run.jobs.map((j) => j.id)).toEqual(["first", "cleanup"]);
+    expect(run.skipped).toEqual(["fan", "after"]);
+  });
+
+  it("skips the dependants of a failing job unless they ask for a status", () => {
+    const run = simulate(flow, { name: "push", branch: "staging" }, { outputs: { first: { targets: '["a"]' } }, failing: ["fan"] });
+    expect(run.jobs.map((j) => j.id)).toEqual(["first", "fan", "cleanup"]);
+    expect(run.skipped).toEqual(["after"]);
+  });
+
+  it("leaves what only a run knows as a symbol naming its source", () => {
+    const run = simulate(flow, { name: "workflow_dispatch", branch: "main", inputs: { mode: "fast" } }, { failing: ["first"] });
+    expect(job(run, "first").outputs).toEqual({ targets: unknown("steps.read.outputs.targets") });
+    expect(run.skipped).toEqual(["fan", "after"]);
+    // fromJSON of a symbol is no list: the matrix fails loudly rather than inventing targets.
+    expect(() => simulate(flow, { name: "push" })).toThrow("Error parsing JSON when evaluating fromJson");
+  });
+});
+
+describe("pull requests and dispatch", () => {
+  const preview = wf(`
+on:
+  pull_request: { branches: [staging] }
+  workflow_dispatch:
+    inputs:
+      stack: { type: choice, options: [staging], default: staging }
+jobs:
+  check:
+    runs-on: x
+    env:
+      STACK: \${{ github.event_name == 'workflow_dispatch' && inputs.stack || github.base_ref }}
+      TRUSTED: \${{ github.event_name == 'workflow_dispatch' || github.event.pull_request.head.repo.full_name == github.repository }}
+    steps:
+      - run: tool check "$STACK"
+      - if: env.TRUSTED == 'true'
+        env: { TOKEN: "\${{ secrets.CLOUD }}", VAR: "\${{ vars.ROLE }}" }
+        run: tool cloud "$STACK" "$TOKEN" "$VAR"
+`);
+
+  it("tells a fork's pull request from the repository's own", () => {
+    const own = job(simulate(preview, { name: "pull_request", base: "staging" }), "check");
+    expect(own.env).toEqual({ STACK: "staging", TRUSTED: "true" });
+    expect(commands(own)).toEqual([
+      ["tool", "check", "staging"],
+      ["tool", "cloud", "staging", unknown("secrets.CLOUD"), unknown("vars.ROLE")],
+    ]);
+    const fork = job(simulate(preview, { name: "pull_request", base: "staging", fork: true }), "check");
+    expect(fork.env.TRUSTED).toBe("false");
+    expect(commands(fork)).toEqual([["tool", "check", "staging"]]);
+    expect(fork.skipped).toEqual(["step 1"]);
+  });
+
+  it("gives a dispatch its inputs, defaults included", () => {
+    expect(job(simulate(preview, { name: "workflow_dispatch" }), "check").env.STACK).toBe("staging");
+    expect(job(simulate(preview, { name: "workflow_dispatch", inputs: { stack: "other" } }), "check").env.STACK).toBe("other");
+  });
+});
