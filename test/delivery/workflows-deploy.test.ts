@@ -1,93 +1,155 @@
 /**
- * deploy.yml: pulumi up per environment branch, the deploy App token and the promotion job (its script:
- * scripts-promote.test.ts).
+ * deploy.yml, by what it does on each event (test/support/behaviour/deploy.ts): pulumi up per
+ * environment branch with the deploy role and App token, then one promotion pull request per
+ * downstream environment. Each check has a bent copy of the workflow it catches. (The promotion
+ * job's script: scripts-promote.test.ts.)
  */
 import { describe, expect, it } from "vitest";
-import { auditWorkflow, deployRules } from "../support/lint/workflow-rules";
-import { broken, raw, REMOVE, replaced, step, workflow } from "../support/workflows";
+import { deployBehaviour } from "../support/behaviour/deploy";
+import { commands, job, jobs, simulate } from "../support/workflow-sim";
+import { broken, REMOVE, replaced, step, workflow } from "../support/workflows";
+
+const UP = step("deploy.yml", "deploy", "pulumi up with the policy pack");
+const APP = step("deploy.yml", "deploy", "Mint the GitHub App installation token");
+const SETTINGS = step("deploy.yml", "deploy", "Resolve the stack's backend and deploy role");
+const ROLE = step("deploy.yml", "deploy", "Assume the deploy role (OIDC)");
 
 describe("deploy.yml", () => {
-  it("runs pulumi up per environment branch, in its environment, never cancelled", () => {
-    expect(deployRules(workflow("deploy.yml"))).toEqual([]);
+  it("deploys each environment branch and promotes it downstream, and nothing else starts it", () => {
+    expect(deployBehaviour(workflow("deploy.yml"))).toEqual([]);
+    const staging = simulate(workflow("deploy.yml"), { name: "push", branch: "staging" }, { outputs: { deploy: { "promotes-to": '["prod"]' } } });
+    expect(commands(job(staging, "deploy")).filter((c) => c[0] === "pulumi")).toEqual([
+      ["pulumi", "login", "⟨steps.stack.outputs.backend-url⟩"],
+      [
+        "pulumi", "up", "--yes", "--stack", "staging", "--non-interactive", "--diff", "--color", "never", "--suppress-progress",
+        "--policy-pack", "policies", "--policy-pack-config", "⟨steps.stack.outputs.policy-config⟩",
+        "--message", "acme-corp/gitops-platform@⟨github.sha⟩ (run ⟨github.run_id⟩)", "2", ">&", "1",
+      ],
+    ]);
+    expect(jobs(staging, "promote").map((j) => [j.name, j.environment])).toEqual([["promote (prod)", "staging"]]);
   });
 
-  it("catches a concurrency group that cancels, or one shared by all stacks", () => {
-    const cancels = broken("deploy.yml", [["concurrency", "cancel-in-progress"], true]);
-    expect(deployRules(cancels)).toEqual(["concurrency: expected { group: pulumi-${{ github.ref_name }}, cancel-in-progress: false }"]);
-    const shared = broken("deploy.yml", [["concurrency", "group"], "pulumi"]);
-    expect(deployRules(shared)).toEqual(["concurrency: expected { group: pulumi-${{ github.ref_name }}, cancel-in-progress: false }"]);
+  it("catches other triggers, and an environment branch that no longer deploys", () => {
+    expect(deployBehaviour(broken("deploy.yml", [["on", "workflow_dispatch"], null], [["on", "push", "branches"], ["staging"]]))).toEqual([
+      "dispatch on main: deploy must not start (only a push to an environment branch deploys)",
+      "push to prod: deploy does not start",
+    ]);
+    expect(deployBehaviour(broken("deploy.yml", [["on", "push", "branches"], REMOVE]))).toEqual([
+      "push to main: deploy must not start (only a push to an environment branch deploys)",
+      "push to staging-hotfix: deploy must not start (only a push to an environment branch deploys)",
+      // No filter at all also means every tag push.
+      "push of tag v1.0.0: deploy must not start (only a push to an environment branch deploys)",
+    ]);
   });
 
-  it("catches a missing environment and extra triggers", () => {
-    const bad = broken("deploy.yml", [["jobs", "deploy", "environment"], REMOVE], [["on", "workflow_dispatch"], null]);
-    expect(deployRules(bad)).toEqual(["on: expected only push to branches [staging, prod]", "job deploy: environment must be ${{ github.ref_name }}"]);
+  it("catches a deploy in another environment, with more permissions or with the preview role", () => {
+    const bad = broken(
+      "deploy.yml",
+      [["jobs", "deploy", "environment"], "staging"],
+      [["jobs", "deploy", "permissions", "pull-requests"], "write"],
+      [["jobs", "deploy", "steps", SETTINGS, "run"], replaced("--role deploy", "--role preview")],
+    );
+    expect(deployBehaviour(bad)).toEqual([
+      "push to staging: the deploy job's token has {\"contents\":\"read\",\"id-token\":\"write\",\"pull-requests\":\"write\"}, expected exactly {\"contents\":\"read\",\"id-token\":\"write\"}",
+      "push to staging: expected stack-settings --stack staging --role deploy, got node tools/ci/delivery/main.mts stack-settings --stack staging --role preview",
+      "push to prod: pulumi up runs in GitHub environment staging, expected prod (its reviewers, deploy role and App key)",
+      "push to prod: the deploy job's token has {\"contents\":\"read\",\"id-token\":\"write\",\"pull-requests\":\"write\"}, expected exactly {\"contents\":\"read\",\"id-token\":\"write\"}",
+      "push to prod: expected stack-settings --stack prod --role deploy, got node tools/ci/delivery/main.mts stack-settings --stack prod --role preview",
+    ]);
   });
 
-  it("catches the preview role used for up", () => {
-    const settings = step("deploy.yml", "deploy", "Resolve the stack's backend and deploy role");
-    const bad = broken("deploy.yml", [["jobs", "deploy", "steps", settings, "run"], replaced("--role deploy", "--role preview")]);
-    expect(deployRules(bad)).toEqual(["job deploy: the AWS role must be the stack's deploy role (--role deploy)"]);
+  it("catches pulumi up of another stack, without the policy pack, or with credentials it did not ask for", () => {
+    const bad = broken(
+      "deploy.yml",
+      [["jobs", "deploy", "steps", UP, "run"], (old: unknown) => String(old).replace('--stack "$STACK"', "--stack staging").replace("--policy-pack policies ", "")],
+      [["jobs", "deploy", "steps", ROLE, "with", "role-to-assume"], "${{ vars.AWS_DEPLOY_ROLE_ARN }}"],
+    );
+    expect(deployBehaviour(bad).filter((p) => p.startsWith("push to prod"))).toEqual([
+      expect.stringMatching(/^push to prod: pulumi up must update stack prod \(--stack prod --yes\), got pulumi up --yes --stack staging /),
+      "push to prod: pulumi up must run the policy pack (--policy-pack policies) with the stack's policy config (stack-settings output policy-config)",
+      "push to prod: before pulumi up, the job must assume exactly the role stack-settings --role deploy names (its output role-arn)",
+    ]);
+  });
+
+  it("catches a deploy App token that is wider, early, missing or handed to another step", () => {
+    expect(deployBehaviour(broken("deploy.yml", [["jobs", "deploy", "steps", APP, "with", "repositories"], REMOVE])).filter((p) => p.startsWith("push to staging"))).toEqual([
+      "push to staging: the deploy App token must be scoped to the stack's owner and repositories (stack-settings outputs github-owner, github-repositories)",
+    ]);
+    expect(deployBehaviour(broken("deploy.yml", [["jobs", "deploy", "steps", UP, "env", "GITHUB_TOKEN"], REMOVE])).filter((p) => p.startsWith("push to staging"))).toEqual([
+      "push to staging: pulumi up must get the deploy App token as GITHUB_TOKEN",
+      "push to staging: the deploy App token may reach pulumi up only, but reaches: nothing",
+    ]);
+    const leaked = broken("deploy.yml", [["jobs", "deploy", "steps", UP + 1, "env"], { TOKEN: "${{ steps.github-app.outputs.token }}" }]);
+    expect(deployBehaviour(leaked).filter((p) => p.startsWith("push to staging"))).toEqual([
+      "push to staging: the deploy App token may reach pulumi up only, but reaches: env GITHUB_TOKEN of step pulumi up with the policy pack; env TOKEN of step Summary",
+    ]);
+    const early = broken("deploy.yml", [["jobs", "deploy", "steps"], (steps: unknown[]) => [steps[APP], ...steps.filter((_, i) => i !== APP)]]);
+    expect(deployBehaviour(early).filter((p) => p.startsWith("push to staging"))).toEqual([
+      "push to staging: the deploy App token must be minted right before pulumi up (it lives an hour)",
+    ]);
+  });
+
+  it("catches a deploy that a push could cancel, or that waits for another environment's", () => {
+    expect(deployBehaviour(broken("deploy.yml", [["concurrency", "cancel-in-progress"], true]))).toEqual([
+      "push to staging: a running pulumi up could be cancelled by the next push: expected a concurrency group with cancel-in-progress false",
+      "push to prod: a running pulumi up could be cancelled by the next push: expected a concurrency group with cancel-in-progress false",
+    ]);
+    expect(deployBehaviour(broken("deploy.yml", [["concurrency", "group"], "pulumi"]))).toEqual([
+      "push to prod: shares the concurrency group pulumi with staging: one environment's deploy would wait for the other's",
+    ]);
   });
 });
 
-describe("deploy.yml: the GitHub App token and the promotion", () => {
-  it("hands pulumi up a token of the deploy App, scoped to the stack's repositories", () => {
-    const app = step("deploy.yml", "deploy", "Mint the GitHub App installation token");
-    const up = step("deploy.yml", "deploy", "pulumi up with the policy pack");
-    expect(workflow("deploy.yml").jobs?.deploy?.steps?.[app]?.with).toEqual({
-      "client-id": "${{ vars.DEPLOY_APP_CLIENT_ID }}",
-      "private-key": "${{ secrets.DEPLOY_APP_PRIVATE_KEY }}",
-      owner: "${{ steps.stack.outputs.github-owner }}",
-      repositories: "${{ steps.stack.outputs.github-repositories }}",
-    });
-    // After everything else is installed, right before the one step that uses it.
-    expect(app).toBe(up - 1);
-    const noRepos = broken("deploy.yml", [["jobs", "deploy", "steps", app, "with", "repositories"], REMOVE]);
-    expect(deployRules(noRepos)).toEqual([
-      'job deploy: expected an App token step with {"client-id":"${{ vars.DEPLOY_APP_CLIENT_ID }}","private-key":"${{ secrets.DEPLOY_APP_PRIVATE_KEY }}","owner":"${{ steps.stack.outputs.github-owner }}","repositories":"${{ steps.stack.outputs.github-repositories }}"}',
+describe("deploy.yml: the promotion", () => {
+  const PROMOTE_APP = 0;
+  const SCRIPT = 1;
+
+  it("catches a hand-kept list of downstream environments, or a deploy that does not read them", () => {
+    const fixed = broken("deploy.yml", [["jobs", "promote", "strategy", "matrix", "base"], ["prod"]]);
+    expect(deployBehaviour(fixed)).toEqual([
+      "push to staging: when the deploy job reads [other-a, other-b], expected a promotion into each of them, got [prod]",
+      "push to prod: when the deploy job reads [other-a, other-b], expected a promotion into each of them, got [prod]",
     ]);
-    const noToken = broken("deploy.yml", [["jobs", "deploy", "steps", up, "env"], REMOVE]);
-    expect(deployRules(noToken)).toEqual(["job deploy: pulumi must get the App token as GITHUB_TOKEN"]);
+    const reader = step("deploy.yml", "deploy", "Read the environments this one promotes to");
+    const literal = broken("deploy.yml", [["jobs", "deploy", "steps", reader, "run"], replaced('"$STACK"', "staging")]);
+    expect(deployBehaviour(literal)).toEqual(["push to prod: the deploy job's output promotes-to must be what npm run environments -- --promotes-to prod prints"]);
   });
 
-  it("promotes only after a successful deploy of an environment that promotes, one pull request per downstream environment, with no more than the promotion needs", () => {
-    const bad = broken("deploy.yml", [["jobs", "promote", "if"], "always()"], [["jobs", "promote", "permissions", "pull-requests"], "write"]);
-    expect(deployRules(bad)).toEqual([
-      "job promote: must run only after a successful deploy of an environment that promotes (needs: deploy, if: needs.deploy.outputs.promotes-to != '[]')",
-      "job promote: expected permissions exactly { contents: read } (it writes with the App token)",
-    ]);
-    // A hand-kept list of downstream environments, a fixed pull request, or a deploy that does not read them.
-    const fixed = broken(
+  it("catches a promotion after a failed deploy, from another branch or in another environment", () => {
+    const bad = broken(
       "deploy.yml",
-      [["jobs", "promote", "strategy", "matrix", "base"], "[prod]"],
-      [["jobs", "promote", "steps", 1, "env", "BASE"], "prod"],
-      [["jobs", "deploy", "steps", step("deploy.yml", "deploy", "Read the environments this one promotes to"), "run"], replaced('"$STACK"', "staging")],
+      [["jobs", "promote", "if"], "always()"],
+      [["jobs", "promote", "steps", SCRIPT, "env", "HEAD"], "main"],
+      [["jobs", "promote", "environment"], "prod"],
     );
-    expect(deployRules(fixed)).toEqual([
-      'job deploy: expected a step promotion that writes npm run environments -- --promotes-to "$STACK" to the job output promotes-to',
-      "job promote: expected a matrix over base: ${{ fromJSON(needs.deploy.outputs.promotes-to) }} (one pull request per downstream environment)",
-      "job promote: the pull request must go from HEAD ${{ github.ref_name }} to BASE ${{ matrix.base }}",
+    expect(deployBehaviour(bad)).toEqual([
+      "push to staging, promotion into prod: the pull request must come from staging, got main",
+      "push to staging, promotion into prod: must run in the deployed environment staging (its deploy App key), got prod",
+      "push to staging: a failed deploy must promote nothing",
+      "push to staging: a promotion pull request must come from staging, got main",
+      "push to prod: a promotion pull request must come from prod, got main",
     ]);
-    expect(deployRules(broken("deploy.yml", [["jobs", "promote", "environment"], "staging"]))).toEqual([
-      'job promote: expected environment ${{ github.ref_name }} (the deployed one) and an App token step with {"client-id":"${{ vars.DEPLOY_APP_CLIENT_ID }}","private-key":"${{ secrets.DEPLOY_APP_PRIVATE_KEY }}","repositories":"${{ github.event.repository.name }}","permission-contents":"read","permission-pull-requests":"write"}',
-    ]);
-    const wider = broken("deploy.yml", [["jobs", "promote", "steps", 0, "with", "permission-administration"], "write"]);
-    expect(deployRules(wider)).toEqual([
-      'job promote: expected environment ${{ github.ref_name }} (the deployed one) and an App token step with {"client-id":"${{ vars.DEPLOY_APP_CLIENT_ID }}","private-key":"${{ secrets.DEPLOY_APP_PRIVATE_KEY }}","repositories":"${{ github.event.repository.name }}","permission-contents":"read","permission-pull-requests":"write"}',
-    ]);
-    expect(auditWorkflow(raw("deploy.yml"))).toEqual([]);
-    expect(workflow("deploy.yml").jobs?.promote?.steps?.some((s) => s.uses?.startsWith("actions/checkout@") || s.run !== undefined)).toBe(false);
   });
 
-  it("opens the pull request with the App token, so that its preview starts by itself", () => {
-    const script = workflow("deploy.yml").jobs?.promote?.steps?.find((s) => s.uses?.startsWith("actions/github-script@"));
-    expect(script?.with?.["github-token"]).toBe("${{ steps.promoter.outputs.token }}");
-    expect(auditWorkflow(raw("deploy.yml").replace("github-token: ${{ steps.promoter.outputs.token }}", "github-token: ${{ github.token }}"))).toEqual([]);
-    // The token anywhere else is refused.
-    const leaked = raw("deploy.yml").replace("          DEPLOYED_SHA: ${{ github.sha }}\n", "          DEPLOYED_SHA: ${{ github.sha }}\n          TOKEN: ${{ steps.promoter.outputs.token }}\n");
-    expect(leaked).not.toBe(raw("deploy.yml"));
-    expect(auditWorkflow(leaked)).toEqual([
-      "job promote step 2 (Open or refresh the promotion pull request): the App token may only be the GITHUB_TOKEN of a step that runs pulumi, or the github-token of a github-script in a job that runs no code",
+  it("catches a promotion token wider than opening pull requests, the workflow token, or shell commands", () => {
+    const bad = broken(
+      "deploy.yml",
+      [["jobs", "promote", "permissions", "pull-requests"], "write"],
+      [["jobs", "promote", "steps", PROMOTE_APP, "with", "permission-administration"], "write"],
+      [["jobs", "promote", "steps", SCRIPT, "with", "github-token"], "${{ github.token }}"],
+      [["jobs", "promote", "steps"], (steps: unknown[]) => [...steps, { name: "Look around", run: "git log" }]],
+    );
+    expect(deployBehaviour(bad)).toEqual([
+      "push to staging, promotion into prod: the job token has {\"contents\":\"read\",\"pull-requests\":\"write\"}, expected exactly {\"contents\":\"read\"} (it writes with the App token)",
+      "push to staging, promotion into prod: expected a deploy App token for this repository only, narrowed to {\"contents\":\"read\",\"pull-requests\":\"write\"}, got {\"contents\":\"read\",\"pull-requests\":\"write\",\"administration\":\"write\"}",
+      "push to staging, promotion into prod: the pull request must be opened with the App token (a workflow token's pull request starts no preview)",
+      "push to staging, promotion into prod: runs shell commands (git log); it holds a write token and runs none",
+    ]);
+  });
+
+  it("catches promotions that would queue behind the deploy or replace each other", () => {
+    expect(deployBehaviour(broken("deploy.yml", [["jobs", "promote", "concurrency"], { group: "pulumi-${{ github.ref_name }}", "cancel-in-progress": false }]))).toEqual([
+      "push to staging, promotion into prod: needs its own concurrency group, never cancelled, apart from the deploy's",
     ]);
   });
 });

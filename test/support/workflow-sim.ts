@@ -76,6 +76,8 @@ export interface Run {
   readonly jobs: readonly JobRun[];
   /** The ids of the jobs that do not run. */
   readonly skipped: readonly string[];
+  /** Jobs that fail before they start (a matrix that does not evaluate), with the reason. */
+  readonly errors: readonly string[];
 }
 
 /** The jobs of a run with this id (one per matrix combination). */
@@ -377,7 +379,7 @@ function permissionsOf(value: unknown): JobRun["permissions"] {
 export function simulate(workflow: Workflow, event: Event, options: SimOptions = {}): Run {
   const repository = options.repository ?? "acme-corp/gitops-platform";
   const defaultBranch = options.defaultBranch ?? "main";
-  if (!triggered(workflow, event, defaultBranch)) return { triggered: false, jobs: [], skipped: Object.keys(workflow.jobs ?? {}) };
+  if (!triggered(workflow, event, defaultBranch)) return { triggered: false, jobs: [], skipped: Object.keys(workflow.jobs ?? {}), errors: [] };
   const github = githubContext(event, repository, defaultBranch);
   const inputs = event.name === "workflow_dispatch" ? { ...dispatchDefaults(workflow), ...(event.inputs ?? {}) } : {};
   const base = { github, inputs, runner: { os: "Linux", temp: unknown("runner.temp") } };
@@ -407,6 +409,7 @@ export function simulate(workflow: Workflow, event: Event, options: SimOptions =
   const results = new Map<string, { ran: boolean; succeeded: boolean; outputs: Record<string, string> }>();
   const runs: JobRun[] = [];
   const skipped: string[] = [];
+  const errors: string[] = [];
   const pending = Object.entries(workflow.jobs ?? {});
   while (pending.length > 0) {
     const index = pending.findIndex(([, j]) => listOf(j.needs).every((n) => results.has(n)));
@@ -428,13 +431,23 @@ export function simulate(workflow: Workflow, event: Event, options: SimOptions =
       continue;
     }
     const strategy = definition.strategy as { matrix?: unknown } | undefined;
-    const matrix = interpolate(strategy?.matrix, jobContext, functions);
-    const resolvedMatrix =
-      matrix && typeof matrix === "object" && !Array.isArray(matrix)
-        ? Object.fromEntries(Object.entries(matrix).map(([k, v]) => [k, interpolate(v, jobContext, functions)]))
-        : matrix;
+    let combinations: Record<string, unknown>[];
+    try {
+      const matrix = interpolate(strategy?.matrix, jobContext, functions);
+      const resolvedMatrix =
+        matrix && typeof matrix === "object" && !Array.isArray(matrix)
+          ? Object.fromEntries(Object.entries(matrix).map(([k, v]) => [k, interpolate(v, jobContext, functions)]))
+          : matrix;
+      combinations = matrixCombinations(resolvedMatrix);
+    } catch (error) {
+      // GitHub fails such a job before it starts (e.g. fromJSON of a value that is no JSON).
+      errors.push(`job ${id}: ${(error as Error).message}`);
+      skipped.push(id);
+      results.set(id, { ran: false, succeeded: false, outputs: {} });
+      continue;
+    }
     const outputs: Record<string, string> = {};
-    for (const combination of matrixCombinations(resolvedMatrix)) {
+    for (const combination of combinations) {
       const context = baseContext({ needs: needsContext, matrix: combination });
       const jobEnv = { ...workflowEnv, ...interpolateAll(definition.env, context, functions) };
       context.add("env", toData(jobEnv));
@@ -487,5 +500,5 @@ export function simulate(workflow: Workflow, event: Event, options: SimOptions =
     results.set(id, { ran: true, succeeded: !(options.failing ?? []).includes(id), outputs });
   }
   const concurrency = concurrencyOf(workflow.concurrency, workflowContext, none);
-  return { triggered: true, ...(concurrency ? { concurrency } : {}), jobs: runs, skipped };
+  return { triggered: true, ...(concurrency ? { concurrency } : {}), jobs: runs, skipped, errors };
 }

@@ -22,7 +22,7 @@ jobs:
     expect(simulate(pushes, { name: "push", branch: "release/1" }).triggered).toBe(true);
     expect(simulate(pushes, { name: "push", branch: "release/old" }).triggered).toBe(false);
     expect(simulate(pushes, { name: "push", branch: "release/1/x" }).triggered).toBe(false);
-    expect(simulate(pushes, { name: "push", branch: "main" })).toEqual({ triggered: false, jobs: [], skipped: ["a"] });
+    expect(simulate(pushes, { name: "push", branch: "main" })).toEqual({ triggered: false, jobs: [], skipped: ["a"], errors: [] });
     // A branch filter alone never matches tags, and another event never matches.
     expect(simulate(pushes, { name: "push", tag: "v1.0.0" }).triggered).toBe(false);
     expect(simulate(pushes, { name: "pull_request", base: "staging" }).triggered).toBe(false);
@@ -125,7 +125,9 @@ jobs:
     expect(job(run, "first").outputs).toEqual({ targets: unknown("steps.read.outputs.targets") });
     expect(run.skipped).toEqual(["fan", "after"]);
     // fromJSON of a symbol is no list: the matrix fails loudly rather than inventing targets.
-    expect(() => simulate(flow, { name: "push" })).toThrow("Error parsing JSON when evaluating fromJson");
+    const unread = simulate(flow, { name: "push" });
+    expect(unread.errors).toEqual(["job fan: Error parsing JSON when evaluating fromJson"]);
+    expect(unread.skipped).toEqual(["fan", "after"]);
   });
 });
 
