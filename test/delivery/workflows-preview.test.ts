@@ -1,115 +1,142 @@
 /**
- * preview.yml: what it runs on a pull request (its comment script: scripts-preview-comment.test.ts).
+ * preview.yml, by what it does on each pull request and dispatch (test/support/behaviour/preview.ts):
+ * the preview check with the cloud only for the repository's own branches, one comment, the tag
+ * check into promoted production environments, zizmor. Each check has a bent copy of the workflow
+ * it catches. (The comment job's script: scripts-preview-comment.test.ts.)
  */
 import { describe, expect, it } from "vitest";
-import { previewRules, tagChangesRules } from "../support/lint/workflow-rules";
+import { previewBehaviour } from "../support/behaviour/preview";
+import { commands, job, simulate } from "../support/workflow-sim";
 import { broken, REMOVE, replaced, step, workflow } from "../support/workflows";
 
+const CHECK = step("preview.yml", "tag-changes", "Image tags change upstream only");
+const ENVIRONMENTS = step("preview.yml", "preview", "Environments and the lists generated from them");
+
 describe("preview.yml", () => {
-  it("previews the base branch's stack with the policy pack, skips the cloud for forks and comments once", () => {
-    expect(previewRules(workflow("preview.yml"))).toEqual([]);
-    const job = workflow("preview.yml").jobs?.preview;
-    expect(job?.steps?.map((s) => s.name)).toEqual([
-      "Check out",
-      "Set up Node (.nvmrc)",
-      "Install from the lockfile",
-      "Offline plan and policy check",
-      "Resolve the stack's backend and preview role",
-      "Assume the preview role (OIDC)",
-      "Install the Pulumi CLI",
-      "Log in to the state backend",
-      "pulumi preview with the policy pack",
-      "Write the report",
-      "Fail on a policy violation, a config error or a failed preview",
-      "Environments and the lists generated from them",
+  it("previews the base branch's stack, with the cloud only for the repository's own branches", () => {
+    expect(previewBehaviour(workflow("preview.yml"))).toEqual([]);
+    const fork = job(simulate(workflow("preview.yml"), { name: "pull_request", base: "prod", fork: true }), "preview");
+    expect(commands(fork).filter((c) => c[0] === "npm" || c[0] === "pulumi")).toEqual([
+      ["npm", "ci", "--no-audit", "--no-fund"],
+      ["npm", "run", "--silent", "plan", "--", "--stack", "prod", "--diff", "origin/prod", "2", ">&", "1"],
+      ["npm", "run", "--silent", "environments"],
     ]);
   });
 
-  it("checks every pull request into prod for image tags changed outside a promotion, without credentials", () => {
-    expect(tagChangesRules(workflow("preview.yml"))).toEqual([]);
-    const job = workflow("preview.yml").jobs?.["tag-changes"];
-    expect(job?.steps?.map((s) => s.name)).toEqual(["Check out", "Set up Node (.nvmrc)", "Install from the lockfile", "Image tags change upstream only"]);
+  it("catches a trigger other than pull requests into the environment branches", () => {
+    expect(previewBehaviour(broken("preview.yml", [["on", "pull_request", "branches"], ["main"]])).slice(0, 3)).toEqual([
+      "pull request into main: preview must not start",
+      "pull request into staging: preview does not start",
+      "fork pull request into staging: preview does not start",
+    ]);
   });
 
-  it("catches a tag check that is skipped, privileged, shallow or compares the wrong commits", () => {
-    const check = step("preview.yml", "tag-changes", "Image tags change upstream only");
-    const bad = broken(
-      "preview.yml",
-      [["jobs", "tag-changes", "if"], "github.event_name == 'pull_request' && github.base_ref == 'prod' && github.event.pull_request.head.ref != 'staging'"],
-      [["jobs", "tag-changes", "permissions", "id-token"], "write"],
-      [["jobs", "tag-changes", "steps", 0, "with", "fetch-depth"], REMOVE],
-      [["jobs", "tag-changes", "env", "HEAD_SHA"], "${{ github.sha }}"],
-      [["jobs", "tag-changes", "steps", check, "continue-on-error"], true],
+  it("catches a renamed check, and one that previews another stack", () => {
+    expect(previewBehaviour(broken("preview.yml", [["jobs", "preview", "name"], "Preview"]))[0]).toBe(
+      "pull request into staging: expected one job with the check name preview (branch protection requires it), found 0",
     );
-    expect(tagChangesRules(bad)).toEqual([
-      "job tag-changes: must run for every pull request into a promoted production environment (if: github.event_name == 'pull_request' && contains(fromJSON('[\"prod\"]'), github.base_ref))",
-      "job tag-changes: expected permissions exactly { contents: read }, no environment and no secrets",
-      "job tag-changes: the checkout needs the full history (fetch-depth: 0)",
-      "job tag-changes: BASE_SHA and HEAD_SHA must be the pull request's base and head commits, BASE_REF its base branch",
-      'job tag-changes: expected the step npm run check-tag-changes -- "$BASE_SHA" "$HEAD_SHA" "origin/$upstream" against the upstream of $BASE_REF, unconditional',
-    ]);
-    expect(tagChangesRules(broken("preview.yml", [["jobs", "tag-changes", "steps", check, "run"], replaced('"origin/$upstream"', "origin/staging")]))).toEqual([
-      'job tag-changes: expected the step npm run check-tag-changes -- "$BASE_SHA" "$HEAD_SHA" "origin/$upstream" against the upstream of $BASE_REF, unconditional',
-    ]);
-    expect(tagChangesRules(broken("preview.yml", [["jobs", "tag-changes", "name"], "Tag changes"]))).toEqual([
-      "jobs: expected a job tag-changes named tag-changes (the check the prod ruleset requires)",
+    const bad = broken("preview.yml", [["jobs", "preview", "env", "STACK"], "staging"]);
+    expect(previewBehaviour(bad).filter((p) => p.startsWith("pull request into prod"))).toEqual([
+      "pull request into prod: the offline plan must check stack prod, got npm run --silent plan -- --stack staging --diff origin/staging 2 >& 1",
+      "pull request into prod: expected stack-settings --stack prod --role preview, got node tools/ci/delivery/main.mts stack-settings --stack staging --role preview",
+      expect.stringMatching(/^pull request into prod: expected pulumi preview --stack prod --diff with the policy pack and the stack's policy config, got pulumi preview --stack staging /),
     ]);
   });
 
-  it("catches a trigger other than pull requests to the environment branches", () => {
-    const bad = broken("preview.yml", [["on", "pull_request", "branches"], ["main"]]);
-    expect(previewRules(bad)).toEqual(["on: expected pull_request to branches [staging, prod]"]);
-  });
-
-  it("catches a preview that no longer checks the environments and their generated lists", () => {
-    const check = step("preview.yml", "preview", "Environments and the lists generated from them");
-    expect(previewRules(broken("preview.yml", [["jobs", "preview", "steps", check, "if"], REMOVE]))).toEqual([
-      "job preview: expected a step npm run --silent environments that runs whatever failed before it (if: ${{ !cancelled() }})",
+  it("catches a fork reaching the cloud, and an offline check that forks would skip", () => {
+    const trustsAll = broken("preview.yml", [["jobs", "preview", "env", "TRUSTED"], "true"]);
+    expect(previewBehaviour(trustsAll).filter((p) => p.startsWith("fork pull request into prod"))).toEqual([
+      "fork pull request into prod: must not reach the cloud or a secret (a fork's code runs here)",
     ]);
-    expect(previewRules(broken("preview.yml", [["jobs", "preview", "steps", check, "run"], "npm run --silent environments -- --write"]))).toEqual([
-      "job preview: expected a step npm run --silent environments that runs whatever failed before it (if: ${{ !cancelled() }})",
+    const role = step("preview.yml", "preview", "Assume the preview role (OIDC)");
+    expect(previewBehaviour(broken("preview.yml", [["jobs", "preview", "steps", role, "if"], REMOVE])).filter((p) => p.startsWith("fork pull request into staging"))).toEqual([
+      "fork pull request into staging: must not reach the cloud or a secret (a fork's code runs here)",
     ]);
-  });
-
-  it("catches a renamed check", () => {
-    const bad = broken("preview.yml", [["jobs", "preview", "name"], "Preview"]);
-    expect(previewRules(bad)).toEqual(["jobs: expected a job preview named preview (the check branch protection requires)"]);
-  });
-
-  it("catches cloud steps that forks would run", () => {
-    const bad = broken("preview.yml", [["jobs", "preview", "steps", step("preview.yml", "preview", "Assume the preview role (OIDC)"), "if"], REMOVE]);
-    expect(previewRules(bad)).toEqual([
-      "job preview: step Assume the preview role (OIDC) needs the cloud and must be skipped for forks (if: env.TRUSTED == 'true')",
+    const plan = step("preview.yml", "preview", "Offline plan and policy check");
+    expect(previewBehaviour(broken("preview.yml", [["jobs", "preview", "steps", plan, "if"], "env.TRUSTED == 'true'"])).filter((p) => p.startsWith("fork pull request into staging"))).toEqual([
+      "fork pull request into staging: the offline plan must check stack staging, got none",
     ]);
   });
 
-  it("catches an offline check that forks would skip", () => {
-    const bad = broken("preview.yml", [["jobs", "preview", "steps", step("preview.yml", "preview", "Offline plan and policy check"), "if"], "env.TRUSTED == 'true'"]);
-    expect(previewRules(bad)).toEqual(["job preview: the offline check must run for forks too (no if:)"]);
-  });
-
-  it("catches a fork test that trusts everyone, and a stack other than the base branch", () => {
-    const bad = broken("preview.yml", [["jobs", "preview", "env", "TRUSTED"], "true"], [["jobs", "preview", "env", "STACK"], "staging"]);
-    expect(previewRules(bad)).toEqual([
-      "job preview: STACK must be the pull request's base branch (or the dispatched stack)",
-      "job preview: TRUSTED must be false for pull requests from forks",
+  it("catches a preview token that can write, and pulumi given another token", () => {
+    const bad = broken("preview.yml", [["jobs", "preview", "permissions", "pull-requests"], "write"], [["jobs", "preview", "steps", step("preview.yml", "preview", "pulumi preview with the policy pack"), "env", "GITHUB_TOKEN"], "${{ secrets.GH_PAT }}"]);
+    expect(previewBehaviour(bad).filter((p) => p.startsWith("pull request into staging"))).toEqual([
+      'pull request into staging: the preview job\'s token has {"contents":"read","id-token":"write","pull-requests":"write"}, expected exactly {"contents":"read","id-token":"write"}',
+      "pull request into staging: pulumi preview must get the job's own read-only token as GITHUB_TOKEN",
     ]);
   });
 
-  it("catches a comment job with more than pull-requests: write, or one that forks would run", () => {
+  it("catches a preview that no longer checks the environments after a failure, or only writes them", () => {
+    expect(previewBehaviour(broken("preview.yml", [["jobs", "preview", "steps", ENVIRONMENTS, "if"], REMOVE]))[0]).toBe(
+      "pull request into staging: npm run --silent environments (the stack files as one set, and every generated list) must run even after a failed step",
+    );
+    expect(previewBehaviour(broken("preview.yml", [["jobs", "preview", "steps", ENVIRONMENTS, "run"], "npm run --silent environments -- --write"]))[0]).toBe(
+      "pull request into staging: npm run --silent environments (the stack files as one set, and every generated list) must run even after a failed step",
+    );
+  });
+
+  it("catches a comment job with more than pull-requests: write, one that forks would run, or one without the report", () => {
     const bad = broken(
       "preview.yml",
       [["jobs", "comment", "permissions"], { "pull-requests": "write", contents: "write" }],
       [["jobs", "comment", "if"], "${{ !cancelled() }}"],
     );
-    expect(previewRules(bad)).toEqual([
-      "job comment: expected permissions exactly { pull-requests: write }",
-      "job comment: must be skipped for pull requests from forks",
+    expect(previewBehaviour(bad).filter((p) => p.includes(" into staging"))).toEqual([
+      'pull request into staging: the comment job\'s token has {"pull-requests":"write","contents":"write"}, expected exactly {"pull-requests":"write"}',
+      "fork pull request into staging: must not comment (a fork's pull request gets a read-only token)",
+    ]);
+    const noReport = broken("preview.yml", [["jobs", "comment", "steps", 0, "env", "BODY"], "${{ steps.report.outputs.body }}"]);
+    expect(previewBehaviour(noReport)[0]).toBe("pull request into staging: the comment must carry the preview job's report (output body of its preview-comment step)");
+    const onlyWhenGreen = broken("preview.yml", [["jobs", "comment", "if"], "github.event_name == 'workflow_dispatch' || github.event.pull_request.head.repo.full_name == github.repository"]);
+    expect(previewBehaviour(onlyWhenGreen)[0]).toBe("pull request into staging: expected a comment job that runs even when the preview fails");
+  });
+
+  it("catches previews of two pull requests that wait for each other", () => {
+    expect(previewBehaviour(broken("preview.yml", [["concurrency", "group"], "preview"]))).toEqual([
+      "concurrency: expected one group per pull request, shared with a dispatched preview of that pull request",
+    ]);
+  });
+});
+
+describe("preview.yml: the tag check", () => {
+  it("catches a tag check that skips the promotion pull request, runs where it should not, or is privileged", () => {
+    const skipsPromotion = broken("preview.yml", [["jobs", "tag-changes", "if"], "github.event_name == 'pull_request' && github.base_ref == 'prod' && github.event.pull_request.head.ref != 'staging'"]);
+    expect(previewBehaviour(skipsPromotion)).toEqual(["pull request from staging into prod: expected one job with the check name tag-changes (the ruleset requires it), found 0"]);
+    expect(previewBehaviour(broken("preview.yml", [["jobs", "tag-changes", "if"], "github.event_name == 'pull_request'"]))).toEqual([
+      "pull request into staging: tag-changes must not run (staging runs image automation or receives no promotion)",
+      "fork pull request into staging: tag-changes must not run (staging runs image automation or receives no promotion)",
+    ]);
+    const privileged = broken("preview.yml", [["jobs", "tag-changes", "permissions", "id-token"], "write"], [["jobs", "tag-changes", "steps", 0, "with", "fetch-depth"], REMOVE]);
+    expect(previewBehaviour(privileged).slice(0, 2)).toEqual([
+      'pull request into prod: tag-changes must run with {"contents":"read"} only, no environment and no secrets',
+      "pull request into prod: tag-changes needs the full history (checkout fetch-depth 0)",
     ]);
   });
 
-  it("catches the preview job holding pull-requests: write", () => {
-    const bad = broken("preview.yml", [["jobs", "preview", "permissions", "pull-requests"], "write"]);
-    expect(previewRules(bad)).toEqual(["job preview: expected permissions exactly { contents: read, id-token: write }"]);
+  it("catches a tag check of the wrong commits, against a fixed branch, or one that cannot fail", () => {
+    const expectedFor = (bad: ReturnType<typeof broken>) => previewBehaviour(bad).filter((p) => p.startsWith("pull request into prod"));
+    const message = (got: string) => `pull request into prod: expected check-tag-changes of the pull request's base and head commits against origin/<its upstream>, failing the job, got ${got}`;
+    expect(expectedFor(broken("preview.yml", [["jobs", "tag-changes", "env", "HEAD_SHA"], "${{ github.sha }}"]))).toEqual([
+      message("npm run --silent check-tag-changes -- ⟨github.event.pull_request.base.sha⟩ ⟨github.sha⟩ origin/$upstream"),
+    ]);
+    expect(expectedFor(broken("preview.yml", [["jobs", "tag-changes", "steps", CHECK, "run"], replaced('"origin/$upstream"', "origin/staging")]))).toEqual([
+      message("npm run --silent check-tag-changes -- ⟨github.event.pull_request.base.sha⟩ ⟨github.event.pull_request.head.sha⟩ origin/staging"),
+    ]);
+    expect(expectedFor(broken("preview.yml", [["jobs", "tag-changes", "steps", CHECK, "continue-on-error"], true]))).toEqual([
+      message("npm run --silent check-tag-changes -- ⟨github.event.pull_request.base.sha⟩ ⟨github.event.pull_request.head.sha⟩ origin/$upstream"),
+    ]);
+    expect(expectedFor(broken("preview.yml", [["jobs", "tag-changes", "env", "BASE_REF"], "staging"]))).toEqual([
+      "pull request into prod: the upstream must be read for prod (npm run environments -- --upstream prod)",
+    ]);
+  });
+
+  it("catches zizmor unpinned or over less than every workflow", () => {
+    const zizmor = step("preview.yml", "workflows", "zizmor (GitHub Actions security analysis)");
+    expect(previewBehaviour(broken("preview.yml", [["jobs", "workflows", "steps", zizmor, "run"], replaced(" templates/app-ci.yml", "")]))).toEqual([
+      "pull requests: expected zizmor (pinned, offline) over .github/workflows and templates/app-ci.yml, with contents: read only",
+    ]);
+    expect(previewBehaviour(broken("preview.yml", [["jobs", "workflows", "steps", zizmor, "run"], replaced("zizmor==1.32.0", "zizmor")]))).toEqual([
+      "pull requests: expected zizmor (pinned, offline) over .github/workflows and templates/app-ci.yml, with contents: read only",
+    ]);
   });
 });

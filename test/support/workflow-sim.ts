@@ -23,7 +23,7 @@ import type { Job, Step, Workflow } from "../../tools/build/workflow-hardening.m
 
 export type Event =
   | { readonly name: "push"; readonly branch?: string; readonly tag?: string }
-  | { readonly name: "pull_request"; readonly base: string; readonly head?: string; readonly fork?: boolean }
+  | { readonly name: "pull_request"; readonly base: string; readonly head?: string; readonly fork?: boolean; readonly number?: number }
   | { readonly name: "schedule"; readonly branch?: string }
   | { readonly name: "workflow_dispatch"; readonly branch?: string; readonly inputs?: Readonly<Record<string, string | number | boolean>> };
 
@@ -34,6 +34,8 @@ export interface SimOptions {
   readonly outputs?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** Jobs that fail (their dependants are skipped unless they ask for a status). */
   readonly failing?: readonly string[];
+  /** Evaluate every step's `if:` as after a failed earlier step: what runs then. */
+  readonly afterFailure?: boolean;
 }
 
 export interface StepRun {
@@ -49,6 +51,8 @@ export interface StepRun {
   /** Every simple command of the script (and of its `$(...)`), as shell words with env expanded. */
   readonly commands: readonly (readonly string[])[];
   readonly workingDirectory?: string;
+  /** `continue-on-error`: its failure does not fail the job. */
+  readonly continueOnError: boolean;
 }
 
 export interface JobRun {
@@ -274,18 +278,19 @@ function githubContext(event: Event, repository: string, defaultBranch: string):
   switch (event.name) {
     case "pull_request": {
       const head = event.head ?? "feature";
+      const number = event.number ?? 1;
       const headRepo = event.fork ? `someone-else/${repo.name}` : repository;
       return {
         ...common,
-        ref: unknown("github.ref (refs/pull/N/merge)"),
-        ref_name: unknown("github.ref_name (N/merge)"),
+        ref: `refs/pull/${number}/merge`,
+        ref_name: `${number}/merge`,
         base_ref: event.base,
         head_ref: head,
         event: {
           repository: repo,
-          number: unknown("github.event.number"),
+          number,
           pull_request: {
-            number: unknown("github.event.pull_request.number"),
+            number,
             base: { ref: event.base, sha: unknown("github.event.pull_request.base.sha") },
             head: { ref: head, sha: unknown("github.event.pull_request.head.sha"), repo: { full_name: headRepo } },
           },
@@ -390,6 +395,7 @@ export function simulate(workflow: Workflow, event: Event, options: SimOptions =
     return d;
   };
   const none = statusFunctions({ success: true, failure: false });
+  const stepStatus = options.afterFailure ? statusFunctions({ success: false, failure: true }) : none;
   // The variables the runner sets for every step (docs.github.com, "Default environment variables").
   const runnerEnv: Record<string, string> = {
     GITHUB_REPOSITORY: repository,
@@ -461,7 +467,7 @@ export function simulate(workflow: Workflow, event: Event, options: SimOptions =
         stepContext.add("steps", stepsContext(definition));
         stepContext.add("env", toData(jobEnv));
         const label = step.name ?? step.uses ?? `step ${index}`;
-        if (!condition(step.if, "success()", stepContext, none)) {
+        if (!condition(step.if, "success()", stepContext, stepStatus)) {
           skippedSteps.push(label);
           return;
         }
@@ -478,6 +484,7 @@ export function simulate(workflow: Workflow, event: Event, options: SimOptions =
           ...(script !== undefined ? { script } : {}),
           commands: script !== undefined ? scriptCommands(script, env, runnerEnv) : [],
           ...(step["working-directory"] !== undefined ? { workingDirectory: step["working-directory"] } : {}),
+          continueOnError: [true, "true"].includes(interpolate((step as { "continue-on-error"?: unknown })["continue-on-error"] ?? false, stepContext, none) as never),
         };
         steps.push(run);
       });

@@ -23,7 +23,7 @@ export function describeEvent(event: Event): string {
     case "push":
       return event.tag !== undefined ? `push of tag ${event.tag}` : `push to ${event.branch ?? DEFAULT_BRANCH}`;
     case "pull_request":
-      return `${event.fork ? "fork " : ""}pull request into ${event.base}`;
+      return `${event.fork ? "fork " : ""}pull request ${event.head !== undefined ? `from ${event.head} ` : ""}into ${event.base}`;
     case "schedule":
       return `schedule on ${event.branch ?? DEFAULT_BRANCH}`;
     case "workflow_dispatch":
@@ -53,6 +53,23 @@ export function commandOf(job: JobRun | undefined, ...words: string[]): readonly
 /** The step of a job that runs a command starting with these words. */
 export function stepOf(job: JobRun | undefined, ...words: string[]): StepRun | undefined {
   return job?.steps.find((s) => s.commands.some((c) => startsWith(c, ...words)));
+}
+
+/** Whether a command runs the delivery runtime's subcommand (`node <…>tools/ci/delivery/main.mts <sub>`), from any checkout path. */
+function isDelivery(command: readonly string[], subcommand: string): boolean {
+  return command[0] === "node" && (command[1] ?? "").endsWith("tools/ci/delivery/main.mts") && command[2] === subcommand;
+}
+
+/** The delivery runtime command a job runs (e.g. `stack-settings`), and its step. */
+export function delivery(job: JobRun | undefined, subcommand: string): { command?: readonly string[]; step?: StepRun } {
+  const step = job?.steps.find((s) => s.commands.some((c) => isDelivery(c, subcommand)));
+  const command = step?.commands.find((c) => isDelivery(c, subcommand));
+  return { ...(command ? { command } : {}), ...(step ? { step } : {}) };
+}
+
+/** Whether any value a step gets is a secret. */
+export function secretsOf(job: JobRun): string[] {
+  return job.steps.flatMap((s) => [...Object.values(s.env), ...Object.values(s.with), s.script ?? ""].filter((v) => v.includes("⟨secrets.")));
 }
 
 /** The steps of a job that use an action (any ref). */

@@ -16,6 +16,7 @@ import {
   appTokenSteps,
   actionSteps,
   commandOf,
+  delivery,
   describeEvent,
   grants,
   hasExactly,
@@ -56,8 +57,7 @@ function deployChecks(job: JobRun, stack: string, at: string): string[] {
   if (!hasExactly(job, { contents: "read", "id-token": "write" })) problems.push(`${at}: the deploy job's token has ${grants(job)}, expected exactly {"contents":"read","id-token":"write"}`);
   const up = commandOf(job, "pulumi", "up");
   const upStep = stepOf(job, "pulumi", "up");
-  const settings = stepOf(job, "node", "tools/ci/delivery/main.mts", "stack-settings");
-  const settingsCommand = commandOf(job, "node", "tools/ci/delivery/main.mts", "stack-settings");
+  const { step: settings, command: settingsCommand } = delivery(job, "stack-settings");
   if (optionOf(settingsCommand, "--stack") !== stack || optionOf(settingsCommand, "--role") !== "deploy") {
     problems.push(`${at}: expected stack-settings --stack ${stack} --role deploy, got ${settingsCommand?.join(" ") ?? "none"}`);
   }
