@@ -11,7 +11,11 @@ import * as path from "node:path";
 import { load } from "js-yaml";
 import { readEnvironments } from "../../components/config/environments";
 import { main as environments } from "../../tools/generate/environments";
-import { auditWorkflow, deployRules, driftRules, parseWorkflow, previewRules, tagChangesRules, type Workflow } from "../support/lint/workflow-rules";
+import { auditWorkflow, parseWorkflow, type Workflow } from "../../tools/build/workflow-hardening.mts";
+import { automationBehaviour } from "../support/behaviour/automation";
+import { deployBehaviour } from "../support/behaviour/deploy";
+import { driftBehaviour } from "../support/behaviour/drift";
+import { previewBehaviour } from "../support/behaviour/preview";
 
 const root = path.resolve(__dirname, "..", "..");
 const git = (cwd: string, ...args: string[]) => execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" } });
@@ -184,10 +188,11 @@ describe("adding dev in front of staging and prod-us behind it", () => {
     for (const name of fs.readdirSync(path.join(dir, ".github", "workflows"))) {
       expect(auditWorkflow(fs.readFileSync(path.join(dir, ".github", "workflows", name), "utf8"))).toEqual([]);
     }
-    expect(previewRules(workflowOf("preview.yml"), envs)).toEqual([]);
-    expect(tagChangesRules(workflowOf("preview.yml"), envs)).toEqual([]);
-    expect(deployRules(workflowOf("deploy.yml"), envs)).toEqual([]);
-    expect(driftRules(workflowOf("drift.yml"), envs)).toEqual([]);
+    // What each workflow does on each event, for the four environments.
+    expect(previewBehaviour(workflowOf("preview.yml"), envs)).toEqual([]);
+    expect(deployBehaviour(workflowOf("deploy.yml"), envs)).toEqual([]);
+    expect(driftBehaviour(workflowOf("drift.yml"), workflowOf("deploy.yml"), envs)).toEqual([]);
+    expect(automationBehaviour(workflowOf("automation.yml"), envs)).toEqual([]);
   });
 
   it("gives each new stack its kind's policy levels, and lists prod-us among the branches automation may not push to", () => {

@@ -1,87 +1,84 @@
 /**
- * templates/app-ci.yml: the CI the app repositories copy, held to the same hardening rules.
+ * templates/app-ci.yml, the CI the app repositories copy: held to the same hardening rules, and to
+ * what it does on each push and pull request (test/support/behaviour/app-ci.ts).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { APP_RELEASE_ENVIRONMENT } from "../../components/aws/ci-identity";
 import { ciVariableNames } from "../../components/github/github-wiring";
-import { appCiRules, auditWorkflow, parseWorkflow, type Step, type Workflow } from "../support/lint/workflow-rules";
+import { auditWorkflow, parseWorkflow, type Workflow } from "../../tools/build/workflow-hardening.mts";
+import { appCiBehaviour } from "../support/behaviour/app-ci";
 import { root } from "../support/workflows";
 
-describe("templates/app-ci.yml, the app repositories' CI", () => {
-  const template = () => fs.readFileSync(path.join(root, "templates", "app-ci.yml"), "utf8");
-  const variables = { staging: ciVariableNames("staging"), prod: ciVariableNames("prod") };
+const template = () => fs.readFileSync(path.join(root, "templates", "app-ci.yml"), "utf8");
+const variables = { staging: ciVariableNames("staging"), prod: ciVariableNames("prod") };
+const behaviour = (text: string) => appCiBehaviour(parseWorkflow(text), APP_RELEASE_ENVIRONMENT, variables);
+const tagged = (problems: string[]) => problems.filter((p) => p.startsWith("push of tag v1.2.3"));
 
+describe("templates/app-ci.yml, the app repositories' CI", () => {
   it("passes every hardening rule of the project's workflows", () => {
     expect(auditWorkflow(template())).toEqual([]);
   });
 
   it("pushes only from version tags, in the release environment the app roles trust, with the variables the program writes", () => {
-    expect(appCiRules(parseWorkflow(template()), APP_RELEASE_ENVIRONMENT, variables)).toEqual([]);
+    expect(behaviour(template())).toEqual([]);
     expect(variables.staging).toEqual({ roleArn: "AWS_ROLE_ARN_STAGING", ecrRepositoryUrl: "ECR_REPOSITORY_URL_STAGING", region: "AWS_REGION_STAGING" });
   });
 
-  it("catches a release outside the environment, a build with an OIDC token and variables the program does not write", () => {
+  it("catches a release outside the environment, and variables the program does not write", () => {
     const bad = structuredClone(parseWorkflow(template())) as unknown as {
-      jobs: Record<string, { environment?: string; permissions: Record<string, string>; strategy: { matrix: { include: Record<string, string>[] } } }>;
+      jobs: Record<string, { environment?: string; strategy: { matrix: { include: Record<string, string>[] } } }>;
     };
-    delete bad.jobs.release!.environment;
-    bad.jobs.build!.permissions["id-token"] = "write";
-    bad.jobs.release!.strategy.matrix.include[0]!.roleArn = "${{ vars.AWS_ROLE_ARN }}";
-    expect(appCiRules(bad as unknown as Workflow, APP_RELEASE_ENVIRONMENT, variables)).toEqual([
-      "job build: only the release job may request an OIDC token",
-      "job release: environment must be release (the OIDC subject the app roles trust)",
-      `job release: expected the matrix ${JSON.stringify([
-        { environment: "staging", roleArn: "${{ vars.AWS_ROLE_ARN_STAGING }}", repositoryUrl: "${{ vars.ECR_REPOSITORY_URL_STAGING }}", region: "${{ vars.AWS_REGION_STAGING }}" },
-        { environment: "prod", roleArn: "${{ vars.AWS_ROLE_ARN_PROD }}", repositoryUrl: "${{ vars.ECR_REPOSITORY_URL_PROD }}", region: "${{ vars.AWS_REGION_PROD }}" },
-      ])}`,
+    delete bad.jobs.release?.environment;
+    const staging = bad.jobs.release?.strategy.matrix.include[0];
+    if (staging) staging.roleArn = "${{ vars.AWS_ROLE_ARN }}";
+    expect(tagged(appCiBehaviour(bad as unknown as Workflow, APP_RELEASE_ENVIRONMENT, variables))).toEqual([
+      expect.stringMatching(/^push of tag v1\.2\.3: expected a release per environment with the variables gitops-platform writes .*"role":"⟨vars\.AWS_ROLE_ARN⟩"/),
+      "push of tag v1.2.3, release staging: must run in the environment release (the OIDC subject the app roles trust), got (none)",
+      "push of tag v1.2.3, release prod: must run in the environment release (the OIDC subject the app roles trust), got (none)",
     ]);
-    // The generic rules catch the rest: a build job with id-token: write has no AWS step.
-    expect(auditWorkflow(template().replace("    permissions:\n      contents: read\n    outputs:", "    permissions:\n      contents: read\n      id-token: write\n    outputs:"))).toEqual([
-      "job build: id-token: write without an AWS credentials step",
+    // A build job with an OIDC token: the generic rules catch it too (no AWS step to use it).
+    const oidcBuild = template().replace("    permissions:\n      contents: read\n    outputs:", "    permissions:\n      contents: read\n      id-token: write\n    outputs:");
+    expect(auditWorkflow(oidcBuild)).toEqual(["job build: id-token: write without an AWS credentials step"]);
+    expect(behaviour(oidcBuild)).toEqual([
+      "push to main: must not reach AWS (jobs build)",
+      "pull request into main: must not reach AWS (jobs build)",
+      "fork pull request into main: must not reach AWS (jobs build)",
+      // Other tags start no run at all.
+      "push of tag v1.2.3: the build job must run without credentials",
     ]);
   });
 
   it("builds once and pushes that image's bytes to every environment, checking the digest", () => {
-    const wf = parseWorkflow(template());
-    expect(wf.jobs?.build?.steps?.map((s) => s.name)).toEqual([
-      "Check out",
-      "Check the version tag",
-      "Build the image",
-      "Save the release image as an OCI archive",
-      "Keep the release image for the release jobs",
+    const push = template().indexOf("      - name: Push the release image\n");
+    const rebuilt = `${template().slice(0, push)}      - name: Push the release image\n        run: |\n          docker build --tag "$REPOSITORY_URL:$VERSION" .\n          skopeo copy docker-daemon:app "docker://$REPOSITORY_URL:$VERSION"\n`;
+    expect(tagged(behaviour(rebuilt))).toEqual(["push of tag v1.2.3: expected exactly one job that builds the image, got build, release, release"]);
+    expect(tagged(behaviour(template().replace("DIGEST: ${{ needs.build.outputs.digest }}", 'DIGEST: ""')))).toEqual([
+      "push of tag v1.2.3, release staging: must push the build job's image, checked against its output digest",
+      "push of tag v1.2.3, release prod: must push the build job's image, checked against its output digest",
     ]);
-    expect(wf.jobs?.release?.steps?.map((s) => s.name)).toEqual([
-      "Check the build's output and the variables gitops-platform set",
-      "Fetch the release image the build job saved",
-      "Assume the app's push role (OIDC)",
-      "Push the release image",
+    const unchecked = template().replace('if [ "$pushed" != "$DIGEST" ]; then', "if false; then");
+    expect(tagged(behaviour(unchecked))).toEqual([
+      "push of tag v1.2.3, release staging: expected skopeo copy --preserve-digests of the archive, checking the archive's and the pushed digest against DIGEST",
+      "push of tag v1.2.3, release prod: expected skopeo copy --preserve-digests of the archive, checking the archive's and the pushed digest against DIGEST",
     ]);
-    const bad = structuredClone(wf) as unknown as { jobs: Record<string, { env: Record<string, string>; steps: Step[] }> };
-    const release = bad.jobs.release!;
-    release.steps = release.steps.map((s) => (s.name === "Push the release image" ? { ...s, run: "docker build --tag \"$REPOSITORY_URL:$VERSION\" .\ndocker push \"$REPOSITORY_URL:$VERSION\"" } : s));
-    release.env.DIGEST = "";
-    expect(appCiRules(bad as unknown as Workflow, APP_RELEASE_ENVIRONMENT, variables)).toEqual([
-      "jobs: expected exactly one image build, in the job build (found in: build, release)",
-      "job release: expected needs: build, the artifact release-image and DIGEST from needs.build.outputs.digest",
-      "job release: expected skopeo copy --preserve-digests of the archive, checking the archive's and the pushed digest against DIGEST",
-    ]);
-    const unchecked = template().replace('if [ "$pushed" != "$DIGEST" ]; then', 'if false; then');
-    expect(appCiRules(parseWorkflow(unchecked), APP_RELEASE_ENVIRONMENT, variables)).toEqual([
-      "job release: expected skopeo copy --preserve-digests of the archive, checking the archive's and the pushed digest against DIGEST",
-    ]);
-    const noArtifact = template().replace("name: release-image\n          path: ${{ runner.temp }}", "name: image\n          path: ${{ runner.temp }}");
-    expect(appCiRules(parseWorkflow(noArtifact), APP_RELEASE_ENVIRONMENT, variables)).toEqual([
-      "job build: expected the release image kept as the artifact release-image, and its digest as the output digest",
+    const noArtifact = template().replace("name: release-image\n          path: ${{ runner.temp }}/release\n", "name: image\n          path: ${{ runner.temp }}/release\n");
+    expect(noArtifact).not.toBe(template());
+    expect(tagged(behaviour(noArtifact))).toEqual([
+      "push of tag v1.2.3, release staging: must fetch the artifact the build job kept",
+      "push of tag v1.2.3, release prod: must fetch the artifact the build job kept",
     ]);
   });
 
-  it("catches a release on branch pushes", () => {
+  it("catches a release on branch pushes, pull requests or other tags", () => {
     const bad = template().replace('tags: ["v*.*.*"]', 'tags: ["*"]').replace("\n    if: github.event_name == 'push' && startsWith(github.ref, 'refs/tags/v')", "\n    if: true");
-    expect(appCiRules(parseWorkflow(bad), APP_RELEASE_ENVIRONMENT, variables)).toEqual([
-      'on: expected push of tags ["v*.*.*"]',
-      "job release: must run only for pushed version tags",
+    expect(behaviour(bad)).toEqual([
+      "push to main: must not reach AWS (jobs release, release)",
+      "pull request into main: must not reach AWS (jobs release, release)",
+      "fork pull request into main: must not reach AWS (jobs release, release)",
+      "push of tag latest: must not reach AWS (jobs release, release)",
+      "push of tag v1.2: must not reach AWS (jobs release, release)",
     ]);
   });
 });

@@ -1,28 +1,44 @@
 /**
- * automation.yml: image automation proposals (its pull request script: scripts-automation-pr.test.ts).
+ * automation.yml, by what a schedule or dispatch runs (test/support/behaviour/automation.ts): the
+ * scope from the offline plans without credentials, then the pull request with a narrowed deploy App
+ * token. Each check has a bent copy of the workflow it catches. (Its pull request script:
+ * scripts-automation-pr.test.ts.)
  */
 import { describe, expect, it } from "vitest";
-import { automationRules, type Step } from "../support/lint/workflow-rules";
+import { automationBehaviour } from "../support/behaviour/automation";
 import { broken, REMOVE, replaced, step, workflow } from "../support/workflows";
+
+const onSchedule = (bad: ReturnType<typeof broken>) => automationBehaviour(bad).filter((p) => p.startsWith("schedule"));
 
 describe("automation.yml", () => {
   it("proposes from the default branch only, with the deploy App narrowed to this repository", () => {
-    expect(automationRules(workflow("automation.yml"))).toEqual([]);
+    expect(automationBehaviour(workflow("automation.yml"))).toEqual([]);
   });
 
-  it("catches a push trigger, another environment, repository code and a wider token", () => {
+  it("catches a push trigger, another environment, shell commands and a wider token", () => {
     const bad = broken(
       "automation.yml",
-      [["on"], { push: { branches: ["image-updates/staging"] } }],
+      [["on", "push"], { branches: ["image-updates/staging"] }],
       [["jobs", "automation-pr", "environment"], "automation"],
       [["jobs", "automation-pr", "steps", 0, "with", "permission-administration"], "write"],
-      [["jobs", "automation-pr", "steps"], (steps: unknown) => [...(steps as Step[]), { run: "npm ci" }]],
+      [["jobs", "automation-pr", "steps"], (steps: unknown[]) => [...steps, { run: "npm ci" }]],
     );
-    expect(automationRules(bad)).toEqual([
-      "on: expected only schedule and workflow_dispatch (never a push of the automation branch)",
-      "job automation-pr: environment must be staging (the deploy App's key of the environment that runs image automation)",
-      "job automation-pr: must run no repository code",
-      'job automation-pr: expected an App token step with {"client-id":"${{ vars.DEPLOY_APP_CLIENT_ID }}","private-key":"${{ secrets.DEPLOY_APP_PRIVATE_KEY }}","repositories":"${{ github.event.repository.name }}","permission-contents":"write","permission-pull-requests":"write"}',
+    expect(automationBehaviour(bad).filter((p) => !p.startsWith("dispatch"))).toEqual([
+      "push to image-updates/staging: automation must not start (never a push of the automation branch)",
+      "schedule on main: the pull request job must run in staging (the deploy App's key of the environment that runs image automation), got automation",
+      'schedule on main: expected a deploy App token for this repository only, narrowed to {"contents":"write","pull-requests":"write"}, got {"contents":"write","pull-requests":"write","administration":"write"}',
+      "schedule on main: the pull request job runs shell commands (npm ci); it holds a write token and runs none",
+    ]);
+  });
+
+  it("catches a run on another branch, and a proposal without a scope", () => {
+    expect(automationBehaviour(broken("automation.yml", [["jobs", "automation-pr", "if"], REMOVE], [["jobs", "scope", "if"], REMOVE]))).toEqual([
+      "dispatch on feature: must run nothing (only the default branch proposes)",
+    ]);
+    expect(automationBehaviour(broken("automation.yml", [["jobs", "automation-pr", "if"], "always()"]))).toEqual([
+      "schedule on main: must propose nothing when the scope could not be read",
+      "dispatch on main: must propose nothing when the scope could not be read",
+      "dispatch on feature: must run nothing (only the default branch proposes)",
     ]);
   });
 
@@ -35,14 +51,16 @@ describe("automation.yml", () => {
       [["jobs", "scope", "steps", read, "run"], replaced('--stack "$stack" --json', "--stack staging --json")],
       [["jobs", "automation-pr", "steps", script, "env", "SCOPE"], '[{"base":"staging","head":"image-updates/staging","paths":["clusters/staging/"],"policies":[]}]'],
     );
-    expect(automationRules(bad)).toEqual([
-      "job scope: expected permissions exactly { contents: read }, no environment and no secrets",
-      "job scope: expected its output scope from `node tools/ci/delivery/main.mts automation-scope` over the plan (--json) of each stack that runs image automation",
-      "job automation-pr: expected needs: scope and the script's SCOPE from needs.scope.outputs.scope",
+    expect(onSchedule(bad)).toEqual([
+      'schedule on main: the scope job must run with {"contents":"read"} only, no environment and no secrets, got {"contents":"read"} in staging',
+      "schedule on main: the scope must come from the offline plan (--json) of each stack npm run environments -- --image-automation names, got npm run --silent plan -- --stack staging --json --no-policy > ⟨runner.temp⟩/plan-$stack.json",
+      "schedule on main: the pull request job must act on the scope job's output only (needs it, SCOPE from it)",
     ]);
-    expect(automationRules(broken("automation.yml", [["jobs", "scope", "steps"], (steps: unknown) => [...(steps as Step[]), { run: "echo ${{ secrets.DEPLOY_APP_PRIVATE_KEY }}" }]]))).toEqual([
-      "job scope: expected permissions exactly { contents: read }, no environment and no secrets",
+    expect(onSchedule(broken("automation.yml", [["jobs", "scope", "steps"], (steps: unknown[]) => [...steps, { run: "echo ${{ secrets.DEPLOY_APP_PRIVATE_KEY }}" }]]))).toEqual([
+      'schedule on main: the scope job must run with {"contents":"read"} only, no environment and no secrets, got {"contents":"read"}',
     ]);
-    expect(automationRules(broken("automation.yml", [["jobs", "scope"], REMOVE]))).toEqual(["jobs: expected a job scope"]);
+    expect(onSchedule(broken("automation.yml", [["jobs", "scope"], REMOVE], [["jobs", "automation-pr", "needs"], REMOVE]))).toEqual([
+      "schedule on main: expected a job that reads the scope (automation-scope) and one that proposes with the deploy App, got automation-pr",
+    ]);
   });
 });

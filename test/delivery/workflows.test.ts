@@ -1,15 +1,15 @@
 /**
  * The delivery workflows (.github/workflows) as a set: the files there are, the actions they pin,
- * and the hardening rules of tools/build/workflow-hardening.mts and
- * test/support/lint/workflow-rules.ts, each shown to catch a bad fixture. Each workflow's own rules
- * and inline github-scripts are tested in workflows-<name>.test.ts beside this file.
+ * and the hardening rules of tools/build/workflow-hardening.mts, each shown to catch a bad fixture.
+ * What each workflow does on each event is tested in workflows-<name>.test.ts beside this file
+ * (test/support/behaviour/), its github-script in scripts-<name>.test.ts.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { auditWorkflow, usesLines, type Step } from "../support/lint/workflow-rules";
+import { auditWorkflow, usesLines, type Step } from "../../tools/build/workflow-hardening.mts";
 import { raw, root, workflow, workflowDir } from "../support/workflows";
 
 const WORKFLOW_FILES = ["automation.yml", "deploy.yml", "drift.yml", "preview.yml"];

@@ -16,16 +16,14 @@
  * env variables expanded (shell-quote). Not modelled: reusable workflows, `paths` filters,
  * `exclude`, services, containers.
  */
-import { Evaluator, Lexer, Parser, data } from "@actions/expressions";
-import type { FunctionDefinition } from "@actions/expressions/funcs/info";
-import { parse as shellWords } from "shell-quote";
+import type { data } from "@actions/expressions";
 import type { Job, Step, Workflow } from "../../tools/build/workflow-hardening.mts";
+import { dispatchDefaults, githubContext, triggered, type Event } from "./workflow-sim/events";
+import { Unknowns, condition, deepInterpolate, dictionary, interpolate, interpolateAll, statusFunctions, stepsContext, toData, unknown, type Functions } from "./workflow-sim/expressions";
+import { scriptCommands } from "./workflow-sim/shell";
 
-export type Event =
-  | { readonly name: "push"; readonly branch?: string; readonly tag?: string }
-  | { readonly name: "pull_request"; readonly base: string; readonly head?: string; readonly fork?: boolean; readonly number?: number }
-  | { readonly name: "schedule"; readonly branch?: string }
-  | { readonly name: "workflow_dispatch"; readonly branch?: string; readonly inputs?: Readonly<Record<string, string | number | boolean>> };
+export type { Event } from "./workflow-sim/events";
+export { unknown } from "./workflow-sim/expressions";
 
 export interface SimOptions {
   readonly repository?: string;
@@ -112,203 +110,6 @@ export function option(command: readonly string[], name: string): string | undef
   return at >= 0 ? command[at + 1] : undefined;
 }
 
-/** The symbol a value only a run knows stands for. */
-export const unknown = (source: string): string => `⟨${source}⟩`;
-
-// ---------------------------------------------------------------------------------------------
-
-/** A dictionary whose every key is a value only a run knows. */
-class Unknowns extends data.Dictionary {
-  constructor(private readonly source: string) {
-    super();
-  }
-  override get(key: string): data.ExpressionData {
-    return super.get(key) ?? new data.StringData(unknown(`${this.source}.${key}`));
-  }
-}
-
-/** The `steps` context: each step with an id succeeded, and its outputs are only known to the run. */
-function stepsContext(definition: Job): data.Dictionary {
-  const d = new data.Dictionary();
-  for (const step of definition.steps ?? []) {
-    if (step.id === undefined) continue;
-    const entry = dictionary({ outcome: "success", conclusion: "success" });
-    entry.add("outputs", new Unknowns(`steps.${step.id}.outputs`));
-    d.add(step.id, entry);
-  }
-  return d;
-}
-
-function toData(value: unknown): data.ExpressionData {
-  if (value instanceof data.Dictionary || value instanceof data.Array || value instanceof data.StringData) return value;
-  return JSON.parse(JSON.stringify(value ?? null), data.reviver) as data.ExpressionData;
-}
-
-function dictionary(entries: Record<string, unknown>): data.Dictionary {
-  const d = new data.Dictionary();
-  for (const [key, value] of Object.entries(entries)) d.add(key, toData(value));
-  return d;
-}
-
-function plain(value: data.ExpressionData): unknown {
-  return JSON.parse(JSON.stringify(value, data.replacer));
-}
-
-function statusFunctions(status: { success: boolean; failure: boolean }): Map<string, FunctionDefinition> {
-  const fn = (name: string, result: boolean): [string, FunctionDefinition] => [name, { name, minArgs: 0, maxArgs: 0, call: () => new data.BooleanData(result) }];
-  return new Map([fn("success", status.success), fn("failure", status.failure), fn("always", true), fn("cancelled", false)]);
-}
-
-const STATUS = /\b(success|failure|always|cancelled)\(\)/;
-const CONTEXTS = ["github", "env", "vars", "secrets", "inputs", "needs", "matrix", "steps", "job", "runner", "strategy"];
-
-function evaluate(expression: string, context: data.Dictionary, functions: Map<string, FunctionDefinition>): data.ExpressionData {
-  const tokens = new Lexer(expression).lex().tokens;
-  const parsed = new Parser(tokens, CONTEXTS, [...functions.values()]).parse();
-  return new Evaluator(parsed, context, functions).evaluate();
-}
-
-function truthy(value: data.ExpressionData): boolean {
-  switch (value.kind) {
-    case data.Kind.Boolean:
-      return (value).value;
-    case data.Kind.Null:
-      return false;
-    case data.Kind.Number:
-      return value.number() !== 0;
-    case data.Kind.String:
-      return value.coerceString() !== "";
-    default:
-      return true;
-  }
-}
-
-/** A string with its `${{ }}` evaluated; a value that is only one expression keeps its type. */
-function interpolate(value: unknown, context: data.Dictionary, functions: Map<string, FunctionDefinition>): unknown {
-  if (typeof value !== "string") return value;
-  const whole = /^\$\{\{([\s\S]*?)\}\}$/.exec(value.trim());
-  if (whole && !whole[1]?.includes("}}")) return plain(evaluate(whole[1] ?? "", context, functions));
-  return value.replace(/\$\{\{([\s\S]*?)\}\}/g, (_m, expression: string) => evaluate(expression, context, functions).coerceString());
-}
-
-/** As a value lands in an env variable or an input: null is empty, anything else its JSON. */
-function text(value: unknown): string {
-  return typeof value === "string" ? value : value === null ? "" : JSON.stringify(value);
-}
-
-function interpolateAll(values: Record<string, unknown> | undefined, context: data.Dictionary, functions: Map<string, FunctionDefinition>): Record<string, string> {
-  return Object.fromEntries(Object.entries(values ?? {}).map(([k, v]) => [k, text(interpolate(v, context, functions))]));
-}
-
-/** An `if:` (with or without `${{ }}`), evaluated. */
-function condition(value: unknown, fallback: string, context: data.Dictionary, functions: Map<string, FunctionDefinition>): boolean {
-  if (typeof value === "boolean") return value;
-  const raw = typeof value === "string" ? value.trim() : fallback;
-  const expression = /^\$\{\{([\s\S]*)\}\}$/.exec(raw)?.[1] ?? raw;
-  const withStatus = STATUS.test(expression) ? expression : `success() && (${expression})`;
-  return truthy(evaluate(withStatus, context, functions));
-}
-
-// GitHub's filter patterns: `*` (no slash), `**`, `?`, `+`, `[...]`, `!` negation, in order.
-function globToRegExp(glob: string): RegExp {
-  let out = "";
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i] as string;
-    if (c === "*" && glob[i + 1] === "*") {
-      out += ".*";
-      i++;
-    } else if (c === "*") out += "[^/]*";
-    else if (c === "?" || c === "+") out += c;
-    else if (c === "[") {
-      const end = glob.indexOf("]", i);
-      out += glob.slice(i, end + 1);
-      i = end;
-    } else out += c.replace(/[.^$|(){}\\]/g, "\\$&");
-  }
-  return new RegExp(`^${out}$`);
-}
-
-function matchesFilter(value: string | undefined, include: unknown, exclude: unknown): boolean {
-  if (include === undefined && exclude === undefined) return true;
-  if (value === undefined) return false;
-  if (Array.isArray(exclude)) return !exclude.some((p) => globToRegExp(String(p)).test(value));
-  let matched = false;
-  for (const pattern of (include ?? []) as unknown[]) {
-    const p = String(pattern);
-    if (p.startsWith("!")) {
-      if (globToRegExp(p.slice(1)).test(value)) matched = false;
-    } else if (globToRegExp(p).test(value)) matched = true;
-  }
-  return matched;
-}
-
-function triggered(workflow: Workflow, event: Event, defaultBranch: string): boolean {
-  const on = workflow.on;
-  const names = typeof on === "string" ? [on] : Array.isArray(on) ? on.map(String) : Object.keys((on ?? {}));
-  if (!names.includes(event.name)) return false;
-  const filter = (typeof on === "object" && on && !Array.isArray(on) ? ((on as Record<string, unknown>)[event.name] ?? {}) : {}) as Record<string, unknown>;
-  switch (event.name) {
-    case "push": {
-      const hasTagFilter = filter.tags !== undefined || filter["tags-ignore"] !== undefined;
-      const hasBranchFilter = filter.branches !== undefined || filter["branches-ignore"] !== undefined;
-      if (event.tag !== undefined) return hasTagFilter ? matchesFilter(event.tag, filter.tags, filter["tags-ignore"]) : !hasBranchFilter;
-      const branch = event.branch ?? defaultBranch;
-      return hasBranchFilter ? matchesFilter(branch, filter.branches, filter["branches-ignore"]) : !hasTagFilter;
-    }
-    case "pull_request":
-      return matchesFilter(event.base, filter.branches, filter["branches-ignore"]);
-    default:
-      return true;
-  }
-}
-
-function githubContext(event: Event, repository: string, defaultBranch: string): Record<string, unknown> {
-  const [owner] = repository.split("/");
-  const repo = { name: repository.split("/")[1], full_name: repository, default_branch: defaultBranch };
-  const common = {
-    repository,
-    repository_owner: owner,
-    server_url: "https://github.com",
-    sha: unknown("github.sha"),
-    run_id: unknown("github.run_id"),
-    token: unknown("github.token"),
-    workspace: unknown("github.workspace"),
-    event_name: event.name,
-  };
-  switch (event.name) {
-    case "pull_request": {
-      const head = event.head ?? "feature";
-      const number = event.number ?? 1;
-      const headRepo = event.fork ? `someone-else/${repo.name}` : repository;
-      return {
-        ...common,
-        ref: `refs/pull/${number}/merge`,
-        ref_name: `${number}/merge`,
-        base_ref: event.base,
-        head_ref: head,
-        event: {
-          repository: repo,
-          number,
-          pull_request: {
-            number,
-            base: { ref: event.base, sha: unknown("github.event.pull_request.base.sha") },
-            head: { ref: head, sha: unknown("github.event.pull_request.head.sha"), repo: { full_name: headRepo } },
-          },
-        },
-      };
-    }
-    case "push": {
-      const ref = event.tag !== undefined ? `refs/tags/${event.tag}` : `refs/heads/${event.branch ?? defaultBranch}`;
-      return { ...common, ref, ref_name: event.tag ?? event.branch ?? defaultBranch, ref_type: event.tag !== undefined ? "tag" : "branch", event: { repository: repo } };
-    }
-    default: {
-      const branch = event.branch ?? defaultBranch;
-      const inputs = event.name === "workflow_dispatch" ? (event.inputs ?? {}) : {};
-      return { ...common, ref: `refs/heads/${branch}`, ref_name: branch, ref_type: "branch", event: { repository: repo, inputs } };
-    }
-  }
-}
-
 function matrixCombinations(matrix: unknown): Record<string, unknown>[] {
   if (matrix === undefined) return [{}];
   if (!matrix || typeof matrix !== "object" || Array.isArray(matrix)) throw new Error(`a matrix must be a mapping, got ${JSON.stringify(matrix)}`);
@@ -328,46 +129,12 @@ function matrixCombinations(matrix: unknown): Record<string, unknown>[] {
   return combos;
 }
 
-/** workflow_dispatch inputs a dispatch leaves out take their defaults. */
-function dispatchDefaults(workflow: Workflow): Record<string, unknown> {
-  const on = workflow.on as { workflow_dispatch?: { inputs?: Record<string, { default?: unknown }> } } | undefined;
-  const declared = on && typeof on === "object" ? (on.workflow_dispatch?.inputs ?? {}) : {};
-  return Object.fromEntries(Object.entries(declared).flatMap(([k, v]) => (v?.default !== undefined ? [[k, v.default]] : [])));
-}
-
 function listOf(value: unknown): string[] {
   if (value === undefined) return [];
   return (Array.isArray(value) ? value : [value]).map((v: unknown) => (typeof v === "string" ? v : JSON.stringify(v)));
 }
 
-/** The shell words of each command line of a script (and of each `$(...)` in it), env expanded. */
-function scriptCommands(script: string, env: Record<string, string>, runner: Record<string, string>): string[][] {
-  const lines = script
-    .replace(/\\\n\s*/g, " ")
-    .split("\n")
-    .map((line) => line.trim())
-    .filter((line) => line.length > 0 && !line.startsWith("#"));
-  const expand = (key: string) => env[key] ?? runner[key] ?? `$${key}`;
-  const out: string[][] = [];
-  for (const line of lines) {
-    const pieces = [line, ...[...line.matchAll(/\$\(([^()]*)\)/g)].map((m) => m[1] ?? "")];
-    for (const piece of pieces) {
-      let current: string[] = [];
-      for (const token of shellWords(piece, expand)) {
-        if (typeof token === "string") current.push(token);
-        else if ("op" in token && ["|", "||", "&&", ";", "&", "(", ")"].includes(token.op)) {
-          if (current.length > 0) out.push(current);
-          current = [];
-        } else if ("op" in token && token.op !== "glob") current.push(token.op);
-        else if ("pattern" in token) current.push(token.pattern);
-      }
-      if (current.length > 0) out.push(current);
-    }
-  }
-  return out;
-}
-
-function concurrencyOf(value: unknown, context: data.Dictionary, functions: Map<string, FunctionDefinition>): JobRun["concurrency"] {
+function concurrencyOf(value: unknown, context: data.Dictionary, functions: Functions): JobRun["concurrency"] {
   if (value === undefined) return undefined;
   if (typeof value === "string") return { group: String(interpolate(value, context, functions)), cancelInProgress: false };
   const c = value as { group?: unknown; "cancel-in-progress"?: unknown };
@@ -439,12 +206,7 @@ export function simulate(workflow: Workflow, event: Event, options: SimOptions =
     const strategy = definition.strategy as { matrix?: unknown } | undefined;
     let combinations: Record<string, unknown>[];
     try {
-      const matrix = interpolate(strategy?.matrix, jobContext, functions);
-      const resolvedMatrix =
-        matrix && typeof matrix === "object" && !Array.isArray(matrix)
-          ? Object.fromEntries(Object.entries(matrix).map(([k, v]) => [k, interpolate(v, jobContext, functions)]))
-          : matrix;
-      combinations = matrixCombinations(resolvedMatrix);
+      combinations = matrixCombinations(deepInterpolate(strategy?.matrix, jobContext, functions));
     } catch (error) {
       // GitHub fails such a job before it starts (e.g. fromJSON of a value that is no JSON).
       errors.push(`job ${id}: ${(error as Error).message}`);

@@ -1,7 +1,7 @@
 /** Workflow files of .github/workflows read, parsed and bent for the workflow tests. */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseWorkflow, type Workflow } from "./lint/workflow-rules";
+import { parseWorkflow, type Workflow } from "../../tools/build/workflow-hardening.mts";
 
 export const root = path.resolve(__dirname, "..", "..");
 export const workflowDir = path.join(root, ".github", "workflows");

@@ -169,3 +169,35 @@ jobs:
     expect(job(simulate(preview, { name: "workflow_dispatch", inputs: { stack: "other" } }), "check").env.STACK).toBe("other");
   });
 });
+
+describe("steps after a failure, and pull request numbers", () => {
+  const steps = wf(`
+on: { pull_request: {} }
+concurrency: { group: "pr-\${{ github.event.pull_request.number }}" }
+jobs:
+  a:
+    runs-on: x
+    steps:
+      - { name: plain, run: tool one }
+      - { name: always, if: "\${{ !cancelled() }}", run: tool two }
+      - { name: on failure, if: failure(), continue-on-error: true, run: tool three }
+`);
+
+  it("runs what a failed earlier step leaves running, and tells continue-on-error apart", () => {
+    expect(job(simulate(steps, { name: "pull_request", base: "main" }), "a").steps.map((s) => [s.name, s.continueOnError])).toEqual([
+      ["plain", false],
+      ["always", false],
+    ]);
+    const failed = job(simulate(steps, { name: "pull_request", base: "main" }, { afterFailure: true }), "a");
+    expect(failed.steps.map((s) => [s.name, s.continueOnError])).toEqual([
+      ["always", false],
+      ["on failure", true],
+    ]);
+    expect(failed.skipped).toEqual(["plain"]);
+  });
+
+  it("gives each pull request its number", () => {
+    expect(simulate(steps, { name: "pull_request", base: "main", number: 7 }).concurrency).toEqual({ group: "pr-7", cancelInProgress: false });
+    expect(simulate(steps, { name: "pull_request", base: "main" }).concurrency?.group).toBe("pr-1");
+  });
+});
