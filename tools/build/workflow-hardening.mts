@@ -5,7 +5,7 @@
  * checks over a parsed workflow. Each check returns the problems it finds, one message each.
  * `node tools/build/lint-workflows.mts hardening` (a stage of `npm test`) runs auditWorkflow over
  * every workflow file there is, including ones a pull request adds; what each delivery workflow
- * must do beyond these rules is tested in test/support/lint/workflow-rules.ts.
+ * must do beyond these rules is tested in test/delivery/workflows-<workflow>.test.ts.
  */
 import { load } from "js-yaml";
 
