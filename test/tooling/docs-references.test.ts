@@ -149,23 +149,30 @@ function docProblems(tree: Tree, file: string, text: string, read: (file: string
 
 /**
  * The entries of the README's layout tree (the fenced block under "## Layout"), as repository paths:
- * a name at the start of a line, or indented by two spaces under the folder above it.
+ * a name at the start of a line, or indented by two spaces under the folder above it, followed by
+ * two spaces or more; deeper lines continue a description. A line that starts like an entry but is
+ * not one (`a, b  text`) is returned as unreadable rather than skipped.
  */
-function layoutEntries(readme: string): string[] {
+function layoutEntries(readme: string): { entries: string[]; unreadable: string[] } {
   const section = /^## Layout\n+```\n([\s\S]*?)^```/m.exec(readme);
   if (!section) throw new Error('README.md has no "## Layout" section with a fenced tree');
   const entries: string[] = [];
+  const unreadable: string[] = [];
   let parent = "";
   for (const line of (section[1] as string).split("\n")) {
+    if (!/^ {0,2}\S/.test(line)) continue;
     const entry = /^( {0,2})(\S+)(?: {2,}|$)/.exec(line);
-    if (!entry) continue;
+    if (!entry) {
+      unreadable.push(line.trim());
+      continue;
+    }
     const name = entry[2] as string;
     if (entry[1] === "") {
       parent = name.endsWith("/") ? name : "";
       entries.push(name);
     } else entries.push(`${parent}${name}`);
   }
-  return entries;
+  return { entries, unreadable };
 }
 
 /** The folders the layout must show: every top-level folder, and the folders inside components/ and tools/. */
@@ -174,13 +181,14 @@ function foldersToShow(tree: Tree): string[] {
 }
 
 function layoutProblems(tree: Tree, readme: string): string[] {
-  const entries = layoutEntries(readme);
+  const { entries, unreadable } = layoutEntries(readme);
+  const unread = unreadable.map((line) => `README.md layout: not an entry (one name, then two spaces): ${line}`);
   const missing = entries.filter((entry) => !exists(tree, entry, "")).map((entry) => `README.md layout: ${entry} names no tracked file or directory`);
   const shown = (dir: string) => entries.some((entry) => entry.replace(/\/$/, "") === dir || entry.startsWith(`${dir}/`));
   const unshown = foldersToShow(tree)
     .filter((dir) => !shown(dir))
     .map((dir) => `README.md layout: ${dir}/ is not shown`);
-  return [...missing, ...unshown];
+  return [...unread, ...missing, ...unshown];
 }
 
 describe("the docs name what exists", () => {
@@ -275,10 +283,12 @@ describe("the docs check itself", () => {
   });
 
   it("reads the layout tree: entries at the start of a line, two-space entries under their folder, continuation lines skipped", () => {
-    const readme = "## Layout\n\n```\nindex.ts      entry\ncomponents/   parts\n  aws/        AWS\n              more words about aws\n  gone/       was here\n```\n";
-    expect(layoutEntries(readme)).toEqual(["index.ts", "components/", "components/aws/", "components/gone/"]);
+    const readme =
+      "## Layout\n\n```\nindex.ts      entry\ncomponents/   parts\n  aws/        AWS\n              more words about aws\n  gone/       was here\n  a.ts, b.ts  two\n```\n";
+    expect(layoutEntries(readme)).toEqual({ entries: ["index.ts", "components/", "components/aws/", "components/gone/"], unreadable: ["a.ts, b.ts  two"] });
     const layoutTree = treeOf(["index.ts", "components/aws/storage.ts", "components/k8s/reconciler.ts", "tools/plan/main.ts"], []);
     expect(layoutProblems(layoutTree, readme)).toEqual([
+      "README.md layout: not an entry (one name, then two spaces): a.ts, b.ts  two",
       "README.md layout: components/gone/ names no tracked file or directory",
       "README.md layout: components/k8s/ is not shown",
       "README.md layout: tools/ is not shown",
