@@ -5,7 +5,8 @@
  * checks over a parsed workflow. Each check returns the problems it finds, one message each.
  * `node tools/build/lint-workflows.mts hardening` (a stage of `npm test`) runs auditWorkflow over
  * every workflow file there is, including ones a pull request adds; what each delivery workflow
- * does on each event is tested by simulating it (test/support/behaviour/).
+ * does on each event is tested by simulating the event, in test/delivery/workflows-<workflow>.test.ts
+ * (the checks: test/support/behaviour/).
  */
 import { load } from "js-yaml";
 

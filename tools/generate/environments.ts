@@ -6,7 +6,8 @@
  *
  * What it writes, and nothing else of those files:
  * - in .github/workflows/*.yml, each line that ends with `# environments: <list>`: the flow list
- *   (`[staging, prod]`) or the JSON inside `fromJSON('...')` on that line. The rest of each
+ *   (`[staging, prod]`), the JSON inside `fromJSON('...')` or the one environment name
+ *   (`environment: staging`) on that line. The rest of each
  *   workflow is hand-written and stays as it is;
  * - in policies/config/*.json, `protectedBranches` of `image-automation-no-prod-push`: the
  *   production branches, which no image automation may push to;
