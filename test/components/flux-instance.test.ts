@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import * as aws from "@pulumi/aws";
 import { FluxInstance, githubSshUrl, type FluxInstanceArgs } from "../../components/k8s/flux-instance";
 import { findResource, runProgram, type PlanResult } from "../../tools/engine";
-import { fluxSchemaErrors } from "../support/reconciler";
+import { FLUX_COMPONENTS_WITH_IMAGES, fluxSchemaErrors } from "../support/reconciler";
 
 type Json = Record<string, unknown>;
 const BASE: FluxInstanceArgs = {
@@ -84,14 +84,7 @@ describe("FluxInstance", async () => {
     );
     const inputs = instance(full).inputs;
     expect(((inputs.metadata as Json).annotations as Json)["pulumi.com/timeoutSeconds"]).toBe("1200");
-    expect((inputs.spec as Json).components).toEqual([
-      "source-controller",
-      "kustomize-controller",
-      "helm-controller",
-      "notification-controller",
-      "image-reflector-controller",
-      "image-automation-controller",
-    ]);
+    expect((inputs.spec as Json).components).toEqual(FLUX_COMPONENTS_WITH_IMAGES);
     expect(patches(full)).toEqual([
       REQUEUE_PATCH,
       {

@@ -7,6 +7,7 @@ import { Reconciler, ecrReadPolicy, repositoryUrlKey, type ReconcilerArgs } from
 import { findResource, isUnknown, resourcesOfType, runProgram, type PlanResult } from "../../tools/engine";
 import {
   BUCKET,
+  FLUX_COMPONENTS_WITH_IMAGES,
   ROLE_ARN,
   ROLE_NAME,
   SECURITY_GROUP,
@@ -110,14 +111,7 @@ describe("Reconciler (staging example config, webhook on)", async () => {
   it("installs Flux with image automation and syncs the environment branch with the config repo's key", () => {
     expect(spec(staging, "FluxInstance", "flux")).toMatchObject({
       distribution: { version: "2.7.3", registry: "ghcr.io/fluxcd" },
-      components: [
-        "source-controller",
-        "kustomize-controller",
-        "helm-controller",
-        "notification-controller",
-        "image-reflector-controller",
-        "image-automation-controller",
-      ],
+      components: FLUX_COMPONENTS_WITH_IMAGES,
       cluster: { type: "aws", networkPolicy: true, multitenant: true },
       sync: {
         kind: "GitRepository",

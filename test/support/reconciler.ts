@@ -23,6 +23,15 @@ export const ROLE_NAME = "image-reflector-test";
 export const SECURITY_GROUP = "sg-0123456789abcdef0";
 export const WAF_ACL = "arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/platform/0123";
 export const BUCKET = "platform-staging-state-test";
+/** The Flux controllers of an environment that runs image automation, written out once for the tests. */
+export const FLUX_COMPONENTS_WITH_IMAGES = [
+  "source-controller",
+  "kustomize-controller",
+  "helm-controller",
+  "notification-controller",
+  "image-reflector-controller",
+  "image-automation-controller",
+];
 export const secretNameOf = (repo: string) => `flux-${repo.split("/")[1]}`;
 export const repositoryOf = (config: PlatformConfig, app: string) => ({
   url: `${config.aws.accountId}.dkr.ecr.${config.region}.amazonaws.com/${config.environment}/${app}`,

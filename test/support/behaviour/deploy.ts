@@ -8,27 +8,7 @@
 import type { Environments } from "../../../components/config/environments";
 import { commands, type Event, type JobRun, type Run } from "../workflow-sim";
 import type { Workflow } from "../../../tools/build/workflow-hardening.mts";
-import {
-  AWS_CREDENTIALS,
-  DEFAULT_BRANCH,
-  GITHUB_SCRIPT,
-  REPOSITORY_NAME,
-  appTokenSteps,
-  actionSteps,
-  commandOf,
-  delivery,
-  describeEvent,
-  grants,
-  hasExactly,
-  jobsRunning,
-  narrowedTo,
-  optionOf,
-  outputOf,
-  repoEnvironments,
-  run,
-  stepOf,
-  tokenUses,
-} from "./common";
+import { AWS_CREDENTIALS, DEFAULT_BRANCH, GITHUB_SCRIPT, REPOSITORY_NAME, appTokenSteps, actionSteps, commandOf, delivery, describeEvent, grants, hasExactly, jobsRunning, narrowedTo, optionOf, outputOf, repoEnvironments, run, stepOf, tokenUses } from "./common";
 
 /** What must not start a deploy. */
 function notDeploying(envs: Environments): Event[] {

@@ -7,26 +7,7 @@
 import type { Environments } from "../../../components/config/environments";
 import { commands, type Event, type JobRun } from "../workflow-sim";
 import type { Workflow } from "../../../tools/build/workflow-hardening.mts";
-import {
-  AWS_CREDENTIALS,
-  CHECKOUT,
-  DEFAULT_BRANCH,
-  GITHUB_SCRIPT,
-  actionSteps,
-  appTokenSteps,
-  commandOf,
-  delivery,
-  describeEvent,
-  grants,
-  hasExactly,
-  jobsRunning,
-  optionOf,
-  outputOf,
-  repoEnvironments,
-  run,
-  stepOf,
-  tokenUses,
-} from "./common";
+import { AWS_CREDENTIALS, CHECKOUT, DEFAULT_BRANCH, GITHUB_SCRIPT, actionSteps, appTokenSteps, commandOf, delivery, describeEvent, grants, hasExactly, jobsRunning, optionOf, outputOf, repoEnvironments, run, stepOf, tokenUses } from "./common";
 
 /** The concurrency group of each stack's deploy, as deploy.yml sets it. */
 function deployGroups(deploy: Workflow, envs: Environments): Map<string, string | undefined> {

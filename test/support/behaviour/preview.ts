@@ -9,25 +9,7 @@ import type { Environments } from "../../../components/config/environments";
 import { generatedLists } from "../../../tools/generate/environments";
 import { commands, type Event, type JobRun, type Run } from "../workflow-sim";
 import type { Workflow } from "../../../tools/build/workflow-hardening.mts";
-import {
-  AWS_CREDENTIALS,
-  CHECKOUT,
-  DEFAULT_BRANCH,
-  GITHUB_SCRIPT,
-  actionSteps,
-  commandOf,
-  delivery,
-  describeEvent,
-  grants,
-  hasExactly,
-  optionOf,
-  outputOf,
-  repoEnvironments,
-  run,
-  secretsOf,
-  startsWith,
-  stepOf,
-} from "./common";
+import { AWS_CREDENTIALS, CHECKOUT, DEFAULT_BRANCH, GITHUB_SCRIPT, actionSteps, commandOf, delivery, describeEvent, grants, hasExactly, optionOf, outputOf, repoEnvironments, run, secretsOf, startsWith, stepOf } from "./common";
 
 const PLAN = ["npm", "run", "--silent", "plan"];
 const ENVIRONMENTS_CHECK = ["npm", "run", "--silent", "environments"];
