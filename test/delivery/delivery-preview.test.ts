@@ -2,9 +2,10 @@
  * tools/ci/delivery/: text that fits GitHub's limit, and the preview comment built from it.
  */
 import { describe, expect, it } from "vitest";
-import { PREVIEW_MARKER, previewComment } from "../../tools/ci/delivery/preview.mts";
+import { PREVIEW_MARKER, previewComment, syncPreviewComment } from "../../tools/ci/delivery/preview.mts";
 import { BODY_LIMIT, codeBlock, policyCounts, resourceSummary, stripAnsi, truncateMiddle } from "../../tools/ci/delivery/text.mts";
 import { bytes, PREVIEW_LOG, runUrl } from "../support/delivery-fixtures";
+import { bot, fakeCore, fakeGitHub, repo } from "../support/github-script";
 
 describe("text that fits", () => {
   it("leaves short text as it is", () => {
@@ -97,5 +98,78 @@ describe("previewComment", () => {
     expect(body).toContain("- [mandatory]  s3-public-access-block");
     expect(body).toContain("    12 unchanged");
     expect(body.match(/characters omitted here; the full output is in the run log/g)).toHaveLength(2);
+  });
+});
+
+describe("syncPreviewComment", () => {
+  const body = `${PREVIEW_MARKER}\n### Preview of stack \`staging\`: ✅ passed\n`;
+  // runUrl is run 42's.
+  const pullRequest = { ...repo, runUrl, eventName: "pull_request", issueNumber: 7, prNumber: undefined, previewResult: "success" };
+
+  it("creates the comment when the pull request has none of its own", async () => {
+    const { github, calls } = fakeGitHub({
+      "issues.listComments": () => [{ id: 1, user: { login: "someone" }, body: `${PREVIEW_MARKER} pasted by a person` }],
+      "issues.createComment": () => ({ id: 2, html_url: "https://github.com/c/2" }),
+    });
+    const { core, log } = fakeCore();
+    expect(await syncPreviewComment({ github, core, ...pullRequest, body })).toEqual({ action: "created", id: 2 });
+    expect(calls.map((c) => c.method)).toEqual(["issues.listComments", "issues.createComment"]);
+    expect(calls[0]?.params).toEqual({ ...repo, issue_number: 7, per_page: 100 });
+    expect(calls[1]?.params).toEqual({ ...repo, issue_number: 7, body });
+    expect(log).toEqual(["info: created https://github.com/c/2"]);
+  });
+
+  it("updates its previous comment instead of adding one", async () => {
+    const { github, calls } = fakeGitHub({
+      "issues.listComments": () => [
+        { id: 5, user: bot, body: "an unrelated bot comment" },
+        { id: 9, user: bot, body: `${PREVIEW_MARKER}\nold`, html_url: "https://github.com/c/9" },
+      ],
+      "issues.updateComment": () => ({}),
+    });
+    const { core, log } = fakeCore();
+    expect(await syncPreviewComment({ github, core, ...pullRequest, body })).toEqual({ action: "updated", id: 9 });
+    expect(calls.map((c) => c.method)).toEqual(["issues.listComments", "issues.updateComment"]);
+    expect(calls[1]?.params).toEqual({ ...repo, comment_id: 9, body });
+    expect(log).toEqual(["info: updated https://github.com/c/9"]);
+  });
+
+  it("keeps a body over GitHub's limit under it, with a link to the run", async () => {
+    const { github, calls } = fakeGitHub({ "issues.listComments": () => [], "issues.createComment": () => ({}) });
+    await syncPreviewComment({ github, core: fakeCore().core, ...pullRequest, body: `${PREVIEW_MARKER}\n${"é".repeat(70_000)}` });
+    const posted = String(calls[1]?.params.body);
+    expect(bytes(posted)).toBeLessThanOrEqual(BODY_LIMIT);
+    expect(posted.startsWith(PREVIEW_MARKER)).toBe(true);
+    expect(posted).not.toContain("\uFFFD");
+    expect(posted).toContain(`see the [run log](${runUrl})`);
+  });
+
+  it("puts the marker in front of a body without it", async () => {
+    const { github, calls } = fakeGitHub({ "issues.listComments": () => [], "issues.createComment": () => ({}) });
+    await syncPreviewComment({ github, core: fakeCore().core, ...pullRequest, body: "a report" });
+    expect(calls[1]?.params.body).toBe(`${PREVIEW_MARKER}\na report`);
+  });
+
+  it("still reports when the preview job wrote no report", async () => {
+    const { github, calls } = fakeGitHub({ "issues.listComments": () => [], "issues.createComment": () => ({}) });
+    await syncPreviewComment({ github, core: fakeCore().core, ...pullRequest, body: "", previewResult: "failure" });
+    expect(calls[1]?.params.body).toBe(
+      `${PREVIEW_MARKER}\n### Preview: no report\n\nThe preview job ended (failure) before it wrote a report: see the [run log](https://github.com/acme-corp/gitops-platform/actions/runs/42).\n`,
+    );
+  });
+
+  it("comments on the dispatched pull request, and refuses a missing number", async () => {
+    const dispatched = { ...pullRequest, eventName: "workflow_dispatch", issueNumber: undefined };
+    const ok = fakeGitHub({ "issues.listComments": () => [], "issues.createComment": () => ({}) });
+    await syncPreviewComment({ github: ok.github, core: fakeCore().core, ...dispatched, body, prNumber: "12" });
+    expect(ok.calls[1]?.params.issue_number).toBe(12);
+
+    for (const prNumber of ["", undefined, "0", "1.5", "x"]) {
+      const missing = fakeGitHub({});
+      const { core, log } = fakeCore();
+      expect(await syncPreviewComment({ github: missing.github, core, ...dispatched, body, prNumber })).toEqual({ action: "failed" });
+      expect(missing.calls).toEqual([]);
+      expect(log).toEqual([`failed: no pull request to comment on (PR_NUMBER="${prNumber ?? ""}")`]);
+    }
   });
 });

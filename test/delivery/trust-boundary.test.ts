@@ -6,6 +6,7 @@
  * to GitHub, AWS or the cluster. Each check is also shown to catch a bad setup.
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -16,6 +17,7 @@ import {
   CONFIG_SECRETS,
   deriveCredentials,
   isReadAction,
+  jobsOf,
   pullRequestAttacker,
   reachableRoles,
   renderTable,
@@ -115,6 +117,29 @@ describe("each check catches its violation", () => {
     ]);
     // A job that runs no pull-request code may hold them.
     expect(trustBoundaryProblems([{ ...prJob, runsPullRequestCode: false, tokenWrites: ["pull-requests"], secrets: ["DEPLOY_APP_PRIVATE_KEY"] }], [])).toEqual([]);
+  });
+
+  it("a pull-request job with a writing token that checks out the pull request's code, not its base", ({ onTestFinished }) => {
+    const copy = fs.mkdtempSync(path.join(os.tmpdir(), "trust-boundary-"));
+    onTestFinished(() => fs.rmSync(copy, { recursive: true, force: true }));
+    fs.mkdirSync(path.join(copy, ".github", "workflows"), { recursive: true });
+    const preview = fs.readFileSync(path.join(root, ".github", "workflows", "preview.yml"), "utf8");
+    const baseRef = "          ref: ${{ github.event.pull_request.base.sha || github.sha }}\n";
+    expect(preview).toContain(baseRef);
+    const comment = (text: string) => {
+      fs.writeFileSync(path.join(copy, ".github", "workflows", "preview.yml"), text);
+      return jobsOf(copy, CONFIG_REPO, "staging").filter((job) => job.job === "comment");
+    };
+    // As shipped: the base commit's scripts on a pull request, the dispatched commit's otherwise.
+    expect(comment(preview).map((job) => [job.code, job.runsPullRequestCode])).toEqual([
+      ["the base commit's tools/ci/delivery (github-script)", false],
+      ["the default branch's tools/ci/delivery (github-script)", false],
+    ]);
+    for (const bent of [preview.replace(baseRef, ""), preview.replace(baseRef, "          ref: ${{ github.event.pull_request.head.sha }}\n")]) {
+      const [pullRequest] = comment(bent);
+      expect(pullRequest?.code).toBe("the pull request's tools/ci/delivery (github-script)");
+      expect(trustBoundaryProblems(pullRequest ? [pullRequest] : [], [])).toEqual(["preview.yml comment: runs pull-request code with a GITHUB_TOKEN that may write pull-requests"]);
+    }
   });
 
   it("the attack of the old preview role: ReadOnlyAccess on a role that pull requests assume", async () => {

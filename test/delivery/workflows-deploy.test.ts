@@ -101,8 +101,8 @@ describe("deploy.yml", () => {
 });
 
 describe("deploy.yml: the promotion", () => {
-  const PROMOTE_APP = 0;
-  const SCRIPT = 1;
+  const PROMOTE_APP = step("deploy.yml", "promote", "Mint a token to open the promotion pull request");
+  const SCRIPT = step("deploy.yml", "promote", "Open or refresh the promotion pull request");
 
   it("catches a hand-kept list of downstream environments, or a deploy that does not read them", () => {
     const fixed = broken("deploy.yml", [["jobs", "promote", "strategy", "matrix", "base"], ["prod"]]);
@@ -138,12 +138,14 @@ describe("deploy.yml: the promotion", () => {
       [["jobs", "promote", "steps", PROMOTE_APP, "with", "permission-administration"], "write"],
       [["jobs", "promote", "steps", SCRIPT, "with", "github-token"], "${{ github.token }}"],
       [["jobs", "promote", "steps"], (steps: unknown[]) => [...steps, { name: "Look around", run: "git log" }]],
+      [["jobs", "promote", "steps", step("deploy.yml", "promote", "Check out the promotion script"), "with", "ref"], "${{ github.event.repository.default_branch }}"],
     );
     expect(deployBehaviour(bad)).toEqual([
       "push to staging, promotion into prod: the job token has {\"contents\":\"read\",\"pull-requests\":\"write\"}, expected exactly {\"contents\":\"read\"} (it writes with the App token)",
       "push to staging, promotion into prod: expected a deploy App token for this repository only, narrowed to {\"contents\":\"read\",\"pull-requests\":\"write\"}, got {\"contents\":\"read\",\"pull-requests\":\"write\",\"administration\":\"write\"}",
       "push to staging, promotion into prod: the pull request must be opened with the App token (a workflow token's pull request starts no preview)",
       "push to staging, promotion into prod: runs shell commands (git log); it holds a write token and runs none",
+      "push to staging, promotion into prod: may check out the deployed commit only (⟨github.sha⟩), got main",
     ]);
   });
 

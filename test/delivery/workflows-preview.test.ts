@@ -79,13 +79,15 @@ describe("preview.yml", () => {
     const bad = broken(
       "preview.yml",
       [["jobs", "comment", "permissions"], { "pull-requests": "write", contents: "write" }],
+      [["jobs", "comment", "steps", step("preview.yml", "comment", "Check out the comment script"), "with", "ref"], REMOVE],
       [["jobs", "comment", "if"], "${{ !cancelled() }}"],
     );
     expect(previewBehaviour(bad).filter((p) => p.includes(" into staging"))).toEqual([
-      'pull request into staging: the comment job\'s token has {"pull-requests":"write","contents":"write"}, expected exactly {"pull-requests":"write"}',
+      'pull request into staging: the comment job\'s token has {"pull-requests":"write","contents":"write"}, expected exactly {"contents":"read","pull-requests":"write"}',
+      "pull request into staging: the comment job may check out ⟨github.event.pull_request.base.sha⟩ only, got (the default: the pull request's merge commit)",
       "fork pull request into staging: must not comment (a fork's pull request gets a read-only token)",
     ]);
-    const noReport = broken("preview.yml", [["jobs", "comment", "steps", 0, "env", "BODY"], "${{ steps.report.outputs.body }}"]);
+    const noReport = broken("preview.yml", [["jobs", "comment", "steps", step("preview.yml", "comment", "Create or update the preview comment"), "env", "BODY"], "${{ steps.report.outputs.body }}"]);
     expect(previewBehaviour(noReport)[0]).toBe("pull request into staging: the comment must carry the preview job's report (output body of its preview-comment step)");
     const onlyWhenGreen = broken("preview.yml", [["jobs", "comment", "if"], "github.event_name == 'workflow_dispatch' || github.event.pull_request.head.repo.full_name == github.repository"]);
     expect(previewBehaviour(onlyWhenGreen)[0]).toBe("pull request into staging: expected a comment job that runs even when the preview fails");

@@ -1,8 +1,9 @@
 /**
  * The delivery workflows (.github/workflows) as a set: the files there are, the actions they pin,
- * and the hardening rules of tools/build/workflow-hardening.mts, each shown to catch a bad fixture.
- * What each workflow does on each event is tested in workflows-<name>.test.ts beside this file
- * (test/support/behaviour/), its github-script in scripts-<name>.test.ts.
+ * and the hardening rules of tools/build/workflow-hardening.mts, each shown to catch a bad fixture
+ * (those for jobs holding a write token: hardening-write-tokens.test.ts). What each workflow does on
+ * each event is tested in workflows-<name>.test.ts beside this file (test/support/behaviour/), its
+ * github-scripts' glue in scripts-<job>.test.ts.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -175,10 +176,10 @@ describe("each hardening rule catches its violation", () => {
     ]);
   });
 
-  it("pull-requests or actions write in a job that runs repository code", () => {
+  it("pull-requests or actions write in a job with run: steps", () => {
     expect(auditWorkflow(fixture("      id-token: write\n", "      id-token: write\n      pull-requests: write\n      actions: write\n"))).toEqual([
-      "job up: pull-requests: write in a job that runs repository code (checkout or run:)",
-      "job up: actions: write in a job that runs repository code (checkout or run:)",
+      "job up: pull-requests: write in a job with run: steps",
+      "job up: actions: write in a job with run: steps",
     ]);
   });
 
@@ -187,7 +188,10 @@ describe("each hardening rule catches its violation", () => {
       "on:\n  push:",
       "on:\n  pull_request:\n  push:",
     );
-    expect(auditWorkflow(bad)).toEqual(["job up: issues: write in a workflow that pull requests trigger"]);
+    expect(auditWorkflow(bad)).toEqual([
+      "job up: issues: write in a workflow that pull requests trigger",
+      "job up step 1: checks out the default ref (the pull request's merge commit) in a job holding issues: write, in a workflow that pull requests trigger: only ref: ${{ github.event.pull_request.base.sha }} (the base, never the pull request's code)",
+    ]);
   });
 
   it("actions not pinned to a full commit SHA, or without a version comment", () => {
@@ -309,6 +313,7 @@ describe("each hardening rule catches its violation", () => {
     expect(auditWorkflow(inPr)).toEqual([
       "secrets: a workflow that pull requests trigger holds no stored secret",
       "job up: mints a GitHub App token in a workflow that pull requests trigger",
+      "job up step 1: checks out the default ref (the pull request's merge commit) in a job holding an App token, in a workflow that pull requests trigger: only ref: ${{ github.event.pull_request.base.sha }} (the base, never the pull request's code)",
     ]);
   });
 
@@ -316,11 +321,11 @@ describe("each hardening rule catches its violation", () => {
     const base = fixture("      - run: npm ci\n", `      - run: npm ci\n${appToken("READER_APP_PRIVATE_KEY")}`);
     const leaked = base.replace("      - env:\n          POLICY_CONFIG:", "      - env:\n          TOKEN: ${{ steps.app.outputs.token }}\n          POLICY_CONFIG:");
     expect(auditWorkflow(leaked)).toEqual([
-      "job up step 6: the App token may only be the GITHUB_TOKEN of a step that runs pulumi, or the github-token of a github-script in a job that runs no code",
+      "job up step 6: the App token may only be the GITHUB_TOKEN of a step that runs pulumi, or the github-token of a github-script in a job without run: steps",
     ]);
     const toScript = base.replace("      - run: npm ci\n", "      - run: npm ci\n      - env:\n          GITHUB_TOKEN: ${{ steps.app.outputs.token }}\n        run: ./publish.sh\n");
     expect(auditWorkflow(toScript)).toEqual([
-      "job up step 4: the App token may only be the GITHUB_TOKEN of a step that runs pulumi, or the github-token of a github-script in a job that runs no code",
+      "job up step 4: the App token may only be the GITHUB_TOKEN of a step that runs pulumi, or the github-token of a github-script in a job without run: steps",
     ]);
     const ok = base.replace("      - env:\n          POLICY_CONFIG:", "      - env:\n          GITHUB_TOKEN: ${{ steps.app.outputs.token }}\n          POLICY_CONFIG:");
     expect(ok).not.toBe(base);

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import { stripTypeScriptTypes } from "node:module";
+import * as os from "node:os";
 import * as path from "node:path";
 
 const root = path.resolve(__dirname, "..", "..");
@@ -55,5 +56,20 @@ describe("TypeScript that Node 24 runs as it is", () => {
   it("the drift workflow's github-script loads syncDriftIssue with require(), as Node 24 loads the module", () => {
     const script = `const { syncDriftIssue, DRIFT_LABEL } = require(${JSON.stringify(path.join(root, "tools", "ci", "delivery", "drift.mts"))}); process.stdout.write(typeof syncDriftIssue + " " + DRIFT_LABEL);`;
     expect(node(["-e", script])).toEqual({ status: 0, stdout: "function drift", stderr: "" });
+  });
+
+  it("every github-script's module loads with require() from a sparse checkout of tools/ci/delivery alone (no npm install)", ({ onTestFinished }) => {
+    const workspace = fs.mkdtempSync(path.join(os.tmpdir(), "github-script-"));
+    onTestFinished(() => fs.rmSync(workspace, { recursive: true, force: true }));
+    const tooling = path.join(workspace, "tooling", "tools", "ci", "delivery");
+    fs.cpSync(path.join(root, "tools", "ci", "delivery"), tooling, { recursive: true });
+    const modules = { "drift.mts": "syncDriftIssue", "preview.mts": "syncPreviewComment", "promote.mts": "syncPromotionPullRequest", "automation.mts": "syncAutomationPullRequest" };
+    const script = `process.stdout.write(JSON.stringify(${JSON.stringify(Object.entries(modules))}.map(([file, name]) => typeof require(require("node:path").join(${JSON.stringify(tooling)}, file))[name])));`;
+    expect(spawnSync(process.execPath, ["-e", script], { cwd: workspace, encoding: "utf8" })).toMatchObject({ status: 0, stdout: '["function","function","function","function"]', stderr: "" });
+    // The check can fail: a module importing a package finds none in that checkout.
+    fs.appendFileSync(path.join(tooling, "promote.mts"), 'import "js-yaml";\n');
+    const bent = spawnSync(process.execPath, ["-e", script], { cwd: workspace, encoding: "utf8" });
+    expect(bent.status).toBe(1);
+    expect(bent.stderr).toContain("Cannot find package 'js-yaml'");
   });
 });

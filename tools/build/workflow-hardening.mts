@@ -1,64 +1,18 @@
 /**
  * The workflow hardening linter: the generic rules every GitHub Actions workflow of this repository
  * follows (least-privilege permissions, pinned actions, no expressions in scripts, OIDC instead of
- * keys, pulumi runs serialised and policy-checked, App tokens only where pulumi needs them), as
- * checks over a parsed workflow. Each check returns the problems it finds, one message each.
- * `node tools/build/lint-workflows.mts hardening` (a stage of `npm test`) runs auditWorkflow over
- * every workflow file there is, including ones a pull request adds; what each delivery workflow
- * does on each event is tested by simulating the event, in test/delivery/workflows-<workflow>.test.ts
- * (the checks: test/support/behaviour/).
+ * keys, pulumi runs serialised and policy-checked, App tokens only where pulumi needs them, write
+ * tokens beside no pull request code), as checks over a workflow parsed by ./workflow-model.mts
+ * (whose readers this module re-exports). Each check returns the problems it finds, one message
+ * each. `node tools/build/lint-workflows.mts hardening` (a stage of `npm test`) runs auditWorkflow
+ * over every workflow file there is, including ones a pull request adds; what each delivery
+ * workflow does on each event is tested by simulating the event, in
+ * test/delivery/workflows-<workflow>.test.ts (the checks: test/support/behaviour/).
  */
-import { load } from "js-yaml";
+import { APP_TOKEN, AWS_CREDENTIALS, GITHUB_SCRIPT, commandsOf, grantsOf, jobsOf, parseWorkflow, stepLabel, stepsOf, triggers, usesAction, usesLines, type Concurrency, type Job, type Step, type Workflow } from "./workflow-model.mts";
 
-export interface Step {
-  readonly id?: string;
-  readonly name?: string;
-  readonly uses?: string;
-  readonly run?: string;
-  readonly if?: string | boolean;
-  readonly with?: Record<string, unknown>;
-  readonly env?: Record<string, unknown>;
-  readonly "working-directory"?: string;
-}
+export * from "./workflow-model.mts";
 
-export interface Concurrency {
-  readonly group?: string;
-  readonly "cancel-in-progress"?: unknown;
-}
-
-export interface Job {
-  readonly name?: string;
-  readonly if?: string | boolean;
-  readonly "runs-on"?: unknown;
-  readonly "timeout-minutes"?: unknown;
-  readonly permissions?: unknown;
-  readonly environment?: unknown;
-  readonly concurrency?: unknown;
-  readonly strategy?: { readonly matrix?: Record<string, unknown> };
-  readonly env?: Record<string, unknown>;
-  readonly needs?: unknown;
-  readonly outputs?: Record<string, unknown>;
-  readonly uses?: string;
-  readonly steps?: readonly Step[];
-}
-
-export interface Workflow {
-  readonly name?: string;
-  readonly on?: unknown;
-  readonly permissions?: unknown;
-  readonly concurrency?: unknown;
-  readonly jobs?: Record<string, Job>;
-}
-
-export function parseWorkflow(raw: string): Workflow {
-  const doc = load(raw);
-  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) throw new Error("a workflow must be a YAML mapping");
-  return doc;
-}
-
-export const AWS_CREDENTIALS = "aws-actions/configure-aws-credentials";
-export const GITHUB_SCRIPT = "actions/github-script";
-export const APP_TOKEN = "actions/create-github-app-token";
 /**
  * The only stored secrets: the GitHub App keys, each only as the private key of an App token step.
  * The deploy App's key is a secret of the protected environments and may be read only by a job in one.
@@ -72,60 +26,6 @@ export const WRITE_SCOPES_IN_USE = new Set(["id-token", "pull-requests", "issues
 export const PINNED = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_./-]+@[0-9a-f]{40}$/;
 // A zizmor suppression may follow the version, when the workflow explains it next to the step.
 export const VERSION_COMMENT = /#\s*v\d+\.\d+\.\d+(\s+#\s*zizmor: ignore\[[a-z-]+\])?\s*$/;
-
-/** Trigger names of `on:`, whatever its form (string, list or mapping). */
-export function triggers(workflow: Workflow): string[] {
-  const on = workflow.on;
-  if (typeof on === "string") return [on];
-  if (Array.isArray(on)) return on.map(String);
-  if (on && typeof on === "object") return Object.keys(on);
-  return [];
-}
-
-export function jobsOf(workflow: Workflow): [string, Job][] {
-  return Object.entries(workflow.jobs ?? {});
-}
-
-export function stepsOf(job: Job): Step[] {
-  return [...(job.steps ?? [])];
-}
-
-export function usesAction(step: Step, action: string): boolean {
-  return typeof step.uses === "string" && step.uses.split("@")[0] === action;
-}
-
-export function stepLabel(jobId: string, step: Step, index: number): string {
-  return `job ${jobId} step ${index + 1}${step.name ? ` (${step.name})` : ""}`;
-}
-
-/** A job's grants as scope -> level; a string (read-all, write-all) is returned as is. */
-export function grantsOf(permissions: unknown): Record<string, string> | string | undefined {
-  if (permissions === undefined) return undefined;
-  if (typeof permissions === "string") return permissions;
-  if (permissions && typeof permissions === "object") {
-    return Object.fromEntries(Object.entries(permissions).map(([scope, level]) => [scope, String(level)]));
-  }
-  return JSON.stringify(permissions);
-}
-
-/** Commands of a shell script, backslash continuations joined. */
-export function commandsOf(script: string): string[] {
-  return script
-    .replace(/\\\n\s*/g, " ")
-    .split("\n")
-    .map((line) => line.replace(/[ \t]+/g, " ").trim())
-    .filter((line) => line.length > 0 && !line.startsWith("#"));
-}
-
-/** The `uses:` references written in the raw text, with their line numbers and trailing comments. */
-export function usesLines(raw: string): { line: number; ref: string; comment: string }[] {
-  const found: { line: number; ref: string; comment: string }[] = [];
-  raw.split("\n").forEach((text, index) => {
-    const match = /^\s*(?:-\s+)?uses:\s*["']?([^\s"'#]+)["']?\s*(#.*)?$/.exec(text);
-    if (match) found.push({ line: index + 1, ref: match[1] ?? "", comment: match[2] ?? "" });
-  });
-  return found;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Generic rules
@@ -150,7 +50,7 @@ function checkJobPermissions(workflow: Workflow): string[] {
     const grants = grantsOf(job.permissions);
     const steps = stepsOf(job);
     const usesAws = steps.some((s) => usesAction(s, AWS_CREDENTIALS));
-    const runsCode = steps.some((s) => typeof s.run === "string" || usesAction(s, "actions/checkout"));
+    const runs = steps.some((s) => typeof s.run === "string");
     if (typeof grants === "string") {
       problems.push(`job ${jobId}: permissions: ${grants} instead of a list of scopes`);
       continue;
@@ -161,9 +61,11 @@ function checkJobPermissions(workflow: Workflow): string[] {
     }
     if (writes.includes("id-token") && !usesAws) problems.push(`job ${jobId}: id-token: write without an AWS credentials step`);
     if (usesAws && !writes.includes("id-token")) problems.push(`job ${jobId}: AWS credentials step without id-token: write`);
+    // Such a job may check out trusted code for a github-script to load (checkWriteTokenCheckouts),
+    // but runs no shell: nothing else in the job sees its token.
     for (const scope of ["pull-requests", "actions"]) {
-      if (writes.includes(scope) && runsCode) {
-        problems.push(`job ${jobId}: ${scope}: write in a job that runs repository code (checkout or run:)`);
+      if (writes.includes(scope) && runs) {
+        problems.push(`job ${jobId}: ${scope}: write in a job with run: steps`);
       }
     }
     if (writes.includes("issues") && pullRequestTriggered) {
@@ -343,9 +245,54 @@ function checkSecrets(workflow: Workflow, raw: string): string[] {
   return problems;
 }
 
+/** The write-capable tokens a job holds: its GITHUB_TOKEN's write scopes (OIDC's id-token aside) and any App token it mints. */
+export function writeTokensOf(job: Job): string[] {
+  const grants = grantsOf(job.permissions);
+  const scopes = typeof grants === "object" ? Object.entries(grants).filter(([scope, level]) => level === "write" && scope !== "id-token").map(([scope]) => `${scope}: write`) : [];
+  const apps = stepsOf(job).some((step) => usesAction(step, APP_TOKEN)) ? ["an App token"] : [];
+  return typeof grants === "string" && grants !== "read-all" ? [`permissions: ${grants}`, ...apps] : [...scopes, ...apps];
+}
+
+/** The only ref a job holding a write-capable token may check out in a workflow pull requests trigger. */
+export const PULL_REQUEST_BASE = "${{ github.event.pull_request.base.sha }}";
+// The base commit, set on every pull request event; `|| github.sha` applies only to the workflow's
+// other triggers (a dispatch: the commit whose workflow file the run already is).
+const BASE_REF = /^\$\{\{\s*github\.event\.pull_request\.base\.sha\s*(\|\|\s*github\.sha\s*)?\}\}$/;
+
+/** Whether a checkout step names the pull request's base commit as its ref (on a pull request event). */
+export function checksOutPullRequestBase(step: Step): boolean {
+  const ref = step.with?.ref;
+  return usesAction(step, "actions/checkout") && typeof ref === "string" && BASE_REF.test(ref.trim());
+}
+
+/**
+ * A job holding a write-capable token checks out only code that token may run: with
+ * persist-credentials: false (checkSteps, for every checkout) and, in a workflow that pull requests
+ * trigger, only the pull request's base commit, named by an explicit ref: (checkout's default there
+ * is the merge commit, the pull request's code).
+ */
+function checkWriteTokenCheckouts(workflow: Workflow): string[] {
+  const problems: string[] = [];
+  if (!triggers(workflow).some((t) => t.startsWith("pull_request"))) return problems;
+  for (const [jobId, job] of jobsOf(workflow)) {
+    const tokens = writeTokensOf(job);
+    if (tokens.length === 0) continue;
+    stepsOf(job).forEach((step, index) => {
+      if (!usesAction(step, "actions/checkout") || checksOutPullRequestBase(step)) return;
+      const ref = step.with?.ref;
+      const what = ref === undefined ? "the default ref (the pull request's merge commit)" : `ref: ${typeof ref === "string" ? ref : JSON.stringify(ref)}`;
+      problems.push(
+        `${stepLabel(jobId, step, index)}: checks out ${what} in a job holding ${tokens.join(", ")}, in a workflow that pull requests trigger: only ref: ${PULL_REQUEST_BASE} (the base, never the pull request's code)`,
+      );
+    });
+  }
+  return problems;
+}
+
 /**
  * The App token reaches only the GITHUB_TOKEN of steps that run pulumi, or the github-token of a
- * github-script in a job that runs no repository code, in its own job.
+ * github-script in a job without run: steps (its checkouts held to checkWriteTokenCheckouts), in its
+ * own job.
  */
 function checkAppTokens(workflow: Workflow): string[] {
   const problems: string[] = [];
@@ -365,10 +312,10 @@ function checkAppTokens(workflow: Workflow): string[] {
         if (refs.length === 0) return;
         const runsPulumi = typeof step.run === "string" && /(^|\n)\s*pulumi (up|preview) /.test(step.run);
         const onlyAsToken = refs.every(([key, value]) => key === "GITHUB_TOKEN" && value === `\${{ ${output} }}`) && (step.env?.GITHUB_TOKEN !== undefined);
-        const runsNoCode = !steps.some((s) => typeof s.run === "string" || usesAction(s, "actions/checkout"));
-        const asScriptToken = usesAction(step, GITHUB_SCRIPT) && runsNoCode && refs.every(([key, value]) => key === "github-token" && value === `\${{ ${output} }}`);
+        const noRunSteps = !steps.some((s) => typeof s.run === "string");
+        const asScriptToken = usesAction(step, GITHUB_SCRIPT) && noRunSteps && refs.every(([key, value]) => key === "github-token" && value === `\${{ ${output} }}`);
         if (!(runsPulumi && onlyAsToken) && !asScriptToken) {
-          problems.push(`${stepLabel(jobId, step, index)}: the App token may only be the GITHUB_TOKEN of a step that runs pulumi, or the github-token of a github-script in a job that runs no code`);
+          problems.push(`${stepLabel(jobId, step, index)}: the App token may only be the GITHUB_TOKEN of a step that runs pulumi, or the github-token of a github-script in a job without run: steps`);
         }
       });
     }
@@ -389,5 +336,6 @@ export function auditWorkflow(raw: string): string[] {
     ...checkPulumi(workflow),
     ...checkSecrets(workflow, raw),
     ...checkAppTokens(workflow),
+    ...checkWriteTokenCheckouts(workflow),
   ];
 }

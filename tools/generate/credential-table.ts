@@ -14,12 +14,15 @@ import { load } from "js-yaml";
 import { readEnvironments } from "../../components/config/environments";
 import { loadStackConfig, runProgram } from "../engine";
 import { asList, rolesOf, stateSecretsOf, type Json, type RoleAccess, type StateSecret } from "./credential-roles";
+import { checksOutPullRequestBase, usesAction } from "../build/workflow-hardening.mts";
 
 export { CONFIG_SECRETS, isReadAction, rolesOf, stateSecretsOf, type RoleAccess, type StateSecret } from "./credential-roles";
 
 const projectRoot = path.resolve(__dirname, "..", "..");
 export const TABLE_START = "<!-- credential-table:start -->";
 export const TABLE_END = "<!-- credential-table:end -->";
+/** What the github-script steps check out: the delivery scripts they load, nothing else. */
+const DELIVERY_SCRIPTS = "tools/ci/delivery";
 
 /**
  * The GitHub App keys the workflows may use (the only stored secrets), what the App may do, and
@@ -95,7 +98,12 @@ export function jobsOf(rootDir: string, configRepo: string, defaultBranch: strin
     ].filter(Boolean);
     for (const [jobId, job] of Object.entries(workflow.jobs ?? {})) {
       const steps = job.steps ?? [];
-      const runsCode = steps.some((s) => typeof s.run === "string" || (s.uses ?? "").startsWith("actions/checkout@"));
+      const runs = steps.some((s) => typeof s.run === "string");
+      const checkouts = steps.filter((s) => usesAction(s, "actions/checkout"));
+      const runsCode = runs || checkouts.length > 0;
+      // No shell, only checkouts of the delivery scripts a github-script step loads: the scripts of
+      // the checked-out commit run, on a pull request the base's when the checkout names it.
+      const scriptsOnly = !runs && checkouts.length > 0 && checkouts.every((s) => s.with?.["sparse-checkout"] === DELIVERY_SCRIPTS);
       const grants = (typeof job.permissions === "object" && job.permissions ? job.permissions : {}) as Record<string, string>;
       const secrets = [...new Set([...JSON.stringify(steps).matchAll(/secrets\.([A-Za-z0-9_]+)/g)].map((m) => m[1] ?? ""))];
       const tokenWrites = Object.entries(grants).filter(([scope, level]) => level === "write" && scope !== "id-token").map(([scope]) => scope);
@@ -119,16 +127,20 @@ export function jobsOf(rootDir: string, configRepo: string, defaultBranch: strin
               : names.includes("schedule")
                 ? "schedule; dispatch on the default branch (write access)"
                 : "dispatch on the default branch (write access)";
-        const code = !runsCode
-          ? "none (API calls only)"
-          : kind === "pull_request"
-            ? "the pull request's"
+        // On a pull request, checkout's default is the merge commit: the pull request's code.
+        const runsPullRequestCode = kind === "pull_request" && (runs || !checkouts.every(checksOutPullRequestBase));
+        const whose =
+          kind === "pull_request"
+            ? runsPullRequestCode
+              ? "the pull request's"
+              : "the base commit's"
             : kind === "push"
               ? "the pushed branch's"
               : file === "drift.yml"
                 ? "the default branch's tooling, each stack branch's program"
                 : "the default branch's";
-        rows.push({ workflow: file, job: jobId, trigger, code, runsPullRequestCode: kind === "pull_request" && runsCode, tokenWrites, subjects, secrets });
+        const code = !runsCode ? "none (API calls only)" : scriptsOnly ? `${whose} ${DELIVERY_SCRIPTS} (github-script)` : whose;
+        rows.push({ workflow: file, job: jobId, trigger, code, runsPullRequestCode, tokenWrites, subjects, secrets });
       }
     }
   }

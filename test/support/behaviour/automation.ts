@@ -9,7 +9,7 @@ import type { Environments } from "../../../components/config/environments";
 import { generatedLists } from "../../../tools/generate/environments";
 import { commands, type Event, type JobRun } from "../workflow-sim";
 import type { Workflow } from "../../../tools/build/workflow-hardening.mts";
-import { DEFAULT_BRANCH, GITHUB_SCRIPT, REPOSITORY_NAME, actionSteps, appTokenSteps, commandOf, delivery, describeEvent, grants, hasExactly, narrowedTo, optionOf, outputOf, repoEnvironments, run, secretsOf } from "./common";
+import { CHECKOUT, DEFAULT_BRANCH, GITHUB_SCRIPT, REPOSITORY_NAME, actionSteps, appTokenSteps, commandOf, delivery, describeEvent, grants, hasExactly, narrowedTo, optionOf, outputOf, repoEnvironments, run, secretsOf } from "./common";
 
 /** The problems with automation.yml's behaviour, one message each. */
 export function automationBehaviour(workflow: Workflow, envs: Environments = repoEnvironments()): string[] {
@@ -66,6 +66,8 @@ function proposerChecks(job: JobRun, scope: JobRun, environment: string | undefi
   if (!app || app.with.repositories !== REPOSITORY_NAME || JSON.stringify(narrowed) !== JSON.stringify({ contents: "write", "pull-requests": "write" })) {
     problems.push(`${at}: expected a deploy App token for this repository only, narrowed to {"contents":"write","pull-requests":"write"}, got ${JSON.stringify(narrowed)}`);
   }
+  const refs = actionSteps(job, CHECKOUT).map((c) => c.with.ref ?? "(default)");
+  if (refs.some((ref) => ref !== "⟨github.sha⟩")) problems.push(`${at}: the pull request job may check out the default branch's commit only (⟨github.sha⟩), got ${refs.join(", ")}`);
   if (commands(job).length > 0) problems.push(`${at}: the pull request job runs shell commands (${commands(job)[0]?.join(" ")}); it holds a write token and runs none`);
   const script = actionSteps(job, GITHUB_SCRIPT)[0];
   if (!job.needs.includes(scope.id) || script?.env.SCOPE !== scope.outputs.scope) problems.push(`${at}: the pull request job must act on the scope job's output only (needs it, SCOPE from it)`);

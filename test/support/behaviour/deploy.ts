@@ -8,7 +8,7 @@
 import type { Environments } from "../../../components/config/environments";
 import { commands, type Event, type JobRun, type Run } from "../workflow-sim";
 import type { Workflow } from "../../../tools/build/workflow-hardening.mts";
-import { AWS_CREDENTIALS, DEFAULT_BRANCH, GITHUB_SCRIPT, REPOSITORY_NAME, appTokenSteps, actionSteps, commandOf, delivery, describeEvent, grants, hasExactly, jobsRunning, narrowedTo, optionOf, outputOf, repoEnvironments, run, stepOf, tokenUses } from "./common";
+import { AWS_CREDENTIALS, CHECKOUT, DEFAULT_BRANCH, GITHUB_SCRIPT, REPOSITORY_NAME, appTokenSteps, actionSteps, commandOf, delivery, describeEvent, grants, hasExactly, jobsRunning, narrowedTo, optionOf, outputOf, repoEnvironments, run, stepOf, tokenUses } from "./common";
 
 /** What must not start a deploy. */
 function notDeploying(envs: Environments): Event[] {
@@ -90,6 +90,8 @@ function promotionChecks(workflow: Workflow, stack: string, downstream: readonly
     }
     if (app && script?.with["github-token"] !== outputOf(app, "token")) problems.push(`${where}: the pull request must be opened with the App token (a workflow token's pull request starts no preview)`);
     if (commands(job).length > 0) problems.push(`${where}: runs shell commands (${commands(job)[0]?.join(" ")}); it holds a write token and runs none`);
+    const refs = actionSteps(job, CHECKOUT).map((c) => c.with.ref ?? "(default)");
+    if (refs.some((ref) => ref !== "⟨github.sha⟩")) problems.push(`${where}: may check out the deployed commit only (⟨github.sha⟩), got ${refs.join(", ")}`);
     const group = job.concurrency;
     if (!group || group.cancelInProgress || group.group === deployGroup) problems.push(`${where}: needs its own concurrency group, never cancelled, apart from the deploy's`);
   }

@@ -60,7 +60,11 @@ function previewChecks(workflow: Workflow, event: Event, stack: string, trusted:
     return problems;
   }
   if (!comment) return [...problems, `${at}: expected a comment job that runs even when the preview fails`];
-  if (!hasExactly(comment, { "pull-requests": "write" })) problems.push(`${at}: the comment job's token has ${grants(comment)}, expected exactly {"pull-requests":"write"}`);
+  if (!hasExactly(comment, { contents: "read", "pull-requests": "write" })) problems.push(`${at}: the comment job's token has ${grants(comment)}, expected exactly {"contents":"read","pull-requests":"write"}`);
+  // The code that gets the write token is reviewed code: on a pull request, its base commit.
+  const trustedRef = event.name === "pull_request" ? "⟨github.event.pull_request.base.sha⟩" : "⟨github.sha⟩";
+  const refs = actionSteps(comment, CHECKOUT).map((c) => c.with.ref ?? "(the default: the pull request's merge commit)");
+  if (refs.some((ref) => ref !== trustedRef)) problems.push(`${at}: the comment job may check out ${trustedRef} only, got ${refs.join(", ")}`);
   const script = actionSteps(comment, GITHUB_SCRIPT)[0];
   if (script?.env.BODY !== outputOf(report.step, "body")) problems.push(`${at}: the comment must carry the preview job's report (output body of its preview-comment step)`);
   if (commands(comment).length > 0) problems.push(`${at}: the comment job runs shell commands; it holds a write token and runs none`);

@@ -9,7 +9,8 @@
 //   automation-scope [--plan <f>]...                        output `scope` (JSON), one --plan per stack
 //
 // Outputs go to $GITHUB_OUTPUT, summaries to $GITHUB_STEP_SUMMARY (both optional, for local runs).
-// The drift workflow's github-script step calls syncDriftIssue of ./drift.mts.
+// The github-script steps call syncDriftIssue (./drift.mts), syncPreviewComment (./preview.mts),
+// syncPromotionPullRequest (./promote.mts) and syncAutomationPullRequest (./automation.mts).
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";

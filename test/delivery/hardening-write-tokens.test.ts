@@ -1,0 +1,87 @@
+/**
+ * The hardening rules for jobs that hold a write-capable token (tools/build/workflow-hardening.mts):
+ * such a job runs no shell, and in a workflow that pull requests trigger it checks out only the pull
+ * request's base commit, the code its github-script loads. Each rule shown to catch a bent fixture.
+ */
+import { describe, expect, it } from "vitest";
+import { auditWorkflow } from "../../tools/build/workflow-hardening.mts";
+
+describe("jobs holding a write-capable token", () => {
+  /** A job that holds a write token and loads its github-script from a checkout of trusted code. */
+  const WRITE_JOB = `
+name: fixture
+on:
+  pull_request:
+  workflow_dispatch:
+permissions:
+  contents: read
+jobs:
+  comment:
+    runs-on: ubuntu-24.04
+    timeout-minutes: 5
+    permissions:
+      contents: read
+      pull-requests: write
+    steps:
+      - name: Check out the script
+        uses: actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5.0.0
+        with:
+          persist-credentials: false
+          ref: \${{ github.event.pull_request.base.sha || github.sha }}
+          sparse-checkout: tools/ci/delivery
+          path: tooling
+      - uses: actions/github-script@ed597411d8f924073f98dfc5c65a23a2325f34cd # v8.0.0
+        env:
+          DELIVERY_TOOLS: \${{ github.workspace }}/tooling/tools/ci/delivery/preview.mts
+        with:
+          script: await require(process.env.DELIVERY_TOOLS).syncPreviewComment({ github, core })
+`;
+  const writeJob = (replace: string, by: string) => {
+    expect(WRITE_JOB).toContain(replace);
+    return WRITE_JOB.replace(replace, by);
+  };
+  const BASE_REF = "          ref: ${{ github.event.pull_request.base.sha || github.sha }}\n";
+
+  it("a job holding a write token checks out the pull request's base only, without credentials, and runs no shell", () => {
+    expect(auditWorkflow(WRITE_JOB)).toEqual([]);
+    expect(auditWorkflow(writeJob(BASE_REF, "          ref: ${{ github.event.pull_request.base.sha }}\n"))).toEqual([]);
+    expect(auditWorkflow(writeJob("          persist-credentials: false\n", ""))).toEqual([
+      "job comment step 1 (Check out the script): actions/checkout without persist-credentials: false",
+    ]);
+    expect(auditWorkflow(writeJob("      - uses: actions/github-script", "      - run: cat tooling/README.md\n      - uses: actions/github-script"))).toEqual([
+      "job comment: pull-requests: write in a job with run: steps",
+    ]);
+  });
+
+  it("a job holding a write token that checks out the pull request's code, in a workflow that pull requests trigger", () => {
+    const rule = "in a job holding pull-requests: write, in a workflow that pull requests trigger: only ref: ${{ github.event.pull_request.base.sha }} (the base, never the pull request's code)";
+    expect(auditWorkflow(writeJob(BASE_REF, ""))).toEqual([`job comment step 1 (Check out the script): checks out the default ref (the pull request's merge commit) ${rule}`]);
+    for (const ref of ["${{ github.event.pull_request.head.sha }}", "${{ github.sha }}", "${{ github.ref }}", "${{ github.head_ref }}", "${{ github.sha || github.event.pull_request.base.sha }}", "refs/pull/1/merge", "staging"]) {
+      expect(auditWorkflow(writeJob(BASE_REF, `          ref: ${ref}\n`))).toEqual([`job comment step 1 (Check out the script): checks out ref: ${ref} ${rule}`]);
+    }
+    // The same checkout in a job with a read-only token, or of a workflow pull requests do not trigger, is no finding.
+    expect(auditWorkflow(writeJob(BASE_REF, "").replace("      pull-requests: write\n", ""))).toEqual([]);
+    expect(auditWorkflow(writeJob(BASE_REF, "").replace("  pull_request:\n", ""))).toEqual([]);
+    // Every write-capable token counts, not only pull-requests (issues: write has its own rule in such a workflow).
+    expect(auditWorkflow(writeJob(BASE_REF, "").replace("      pull-requests: write\n", "      issues: write\n"))).toEqual([
+      "job comment: issues: write in a workflow that pull requests trigger",
+      `job comment step 1 (Check out the script): checks out the default ref (the pull request's merge commit) ${rule.replace("pull-requests: write", "issues: write")}`,
+    ]);
+  });
+
+  const appToken = (key: string) =>
+    `      - id: app\n        uses: actions/create-github-app-token@1b10c78c7865c340bc4f6099eb2f838309f1e8c3 # v3.1.1\n        with:\n          client-id: x\n          private-key: \${{ secrets.${key} }}\n`;
+
+  it("an App token as a github-script's token in a job with run: steps; a checkout of the script is none", () => {
+    // The promotion job's shape: no shell, a checkout of the script the github-script loads.
+    const scriptJob = writeJob("  pull_request:\n  workflow_dispatch:\n", "  push:\n")
+      .replace("    permissions:\n      contents: read\n      pull-requests: write\n", "    environment: staging\n    permissions:\n      contents: read\n")
+      .replace("    steps:\n", `    steps:\n${appToken("DEPLOY_APP_PRIVATE_KEY")}`)
+      .replace("        with:\n          script:", "        with:\n          github-token: ${{ steps.app.outputs.token }}\n          script:");
+    expect(scriptJob).toContain("github-token: ${{ steps.app.outputs.token }}");
+    expect(auditWorkflow(scriptJob)).toEqual([]);
+    expect(auditWorkflow(scriptJob.replace("      - uses: actions/github-script", "      - run: cat tooling/README.md\n      - uses: actions/github-script"))).toEqual([
+      "job comment step 4: the App token may only be the GITHUB_TOKEN of a step that runs pulumi, or the github-token of a github-script in a job without run: steps",
+    ]);
+  });
+});
