@@ -22,7 +22,7 @@
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
 import { splitRepository } from "../../policies/vocabulary";
-import { githubRepoProblem } from "../names";
+import { ciVariableNames, githubRepoProblem } from "../names";
 
 /** Type token of {@link GithubWiring}. */
 export const GITHUB_WIRING_TYPE = "gitops-platform:github:GithubWiring";
@@ -86,11 +86,8 @@ export const GITHUB_ACTIONS_APP_ID = 15368;
 /** How pull requests into an environment branch merge: merge commits only (see the file comment). */
 export const MERGE_METHODS = ["merge"] as const;
 
-/** The Actions variable names of one environment: `AWS_ROLE_ARN_STAGING`, ... */
-export function ciVariableNames(environment: string): { roleArn: string; ecrRepositoryUrl: string; region: string } {
-  const suffix = environment.toUpperCase().replace(/[^A-Z0-9]/g, "_");
-  return { roleArn: `AWS_ROLE_ARN_${suffix}`, ecrRepositoryUrl: `ECR_REPOSITORY_URL_${suffix}`, region: `AWS_REGION_${suffix}` };
-}
+// Named in components/names.ts, which the app CI template's generator reads without loading providers.
+export { ciVariableNames } from "../names";
 
 export class GithubWiring extends pulumi.ComponentResource {
   /** The guarded branch, or undefined when the guard is off. */

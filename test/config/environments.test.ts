@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { environmentsOf, EnvironmentsError, readEnvironments, type StackDocument } from "../../components/config/environments";
+import { regenerateAppCi } from "../../tools/generate/app-ci";
 import { generatedFiles, generatedLists, main, regeneratePolicyConfig, regenerateWorkflow } from "../../tools/generate/environments";
 
 const root = path.resolve(__dirname, "..", "..");
@@ -221,6 +222,32 @@ describe("npm run environments", () => {
     ]);
   });
 
+  it("writes the app CI template's release matrix, one entry per environment, and nothing else of it", () => {
+    const before = ["      matrix:", "        include:", "          # environments: begin release-matrix", "          - environment: old", "          # environments: end release-matrix", "    steps: []", ""].join("\n");
+    const { text, problems } = regenerateAppCi(before, environmentsOf([stack("staging"), stack("prod-us", { ...production, ...from("staging") })]));
+    expect(problems).toEqual([]);
+    expect(text).toBe(
+      [
+        "      matrix:",
+        "        include:",
+        "          # environments: begin release-matrix",
+        "          - environment: staging",
+        "            roleArn: ${{ vars.AWS_ROLE_ARN_STAGING }}",
+        "            repositoryUrl: ${{ vars.ECR_REPOSITORY_URL_STAGING }}",
+        "            region: ${{ vars.AWS_REGION_STAGING }}",
+        "          - environment: prod-us",
+        "            roleArn: ${{ vars.AWS_ROLE_ARN_PROD_US }}",
+        "            repositoryUrl: ${{ vars.ECR_REPOSITORY_URL_PROD_US }}",
+        "            region: ${{ vars.AWS_REGION_PROD_US }}",
+        "          # environments: end release-matrix",
+        "    steps: []",
+        "",
+      ].join("\n"),
+    );
+    const missing = regenerateAppCi(before.replace("          # environments: end release-matrix\n", ""), chain);
+    expect(missing.problems).toEqual(['templates/app-ci.yml: expected one "# environments: begin release-matrix" line, then one "# environments: end release-matrix" line']);
+  });
+
   it("finds every generated file of this repository up to date", () => {
     const { files, problems } = generatedFiles(root);
     expect(problems).toEqual([]);
@@ -236,7 +263,7 @@ describe("npm run environments", () => {
     let out = "";
     const io = { out: (t: string) => (out += t), err: (t: string) => (err += t) };
     await expect(main([], root, io)).resolves.toBe(0);
-    expect(out).toBe("environments: 8 generated files up to date\n");
+    expect(out).toBe("environments: 9 generated files up to date\n");
     await expect(main(["--wirte"], root, io)).resolves.toBe(2);
     expect(err).toBe("environments: unexpected arguments --wirte\nusage: npm run environments [-- --write | --promotes-to <stack> | --upstream <stack> | --image-automation]\n");
   });

@@ -12,6 +12,9 @@ import { load } from "js-yaml";
 import { readEnvironments } from "../../components/config/environments";
 import { main as environments } from "../../tools/generate/environments";
 import { auditWorkflow, parseWorkflow, type Workflow } from "../../tools/build/workflow-hardening.mts";
+import { APP_RELEASE_ENVIRONMENT } from "../../components/aws/ci-identity";
+import { ciVariableNames } from "../../components/names";
+import { appCiBehaviour } from "../support/behaviour/app-ci";
 import { automationBehaviour } from "../support/behaviour/automation";
 import { deployBehaviour } from "../support/behaviour/deploy";
 import { driftBehaviour } from "../support/behaviour/drift";
@@ -111,6 +114,7 @@ beforeAll(() => {
     "environments: wrote docs/threat-model.md",
     "environments: wrote policies/config/non-production.json",
     "environments: wrote policies/config/production.json",
+    "environments: wrote templates/app-ci.yml",
   ]);
   expect(run.status).toBe(0);
 }, 600_000);
@@ -138,6 +142,7 @@ describe("adding dev in front of staging and prod-us behind it", () => {
       " M docs/threat-model.md",
       " M policies/config/non-production.json",
       " M policies/config/production.json",
+      " M templates/app-ci.yml",
       "?? Pulumi.dev.yaml",
       "?? Pulumi.prod-us.yaml",
       "?? clusters/dev/kustomization.yaml",
@@ -145,7 +150,7 @@ describe("adding dev in front of staging and prod-us behind it", () => {
     ]);
     // A second run finds nothing to do.
     let out = "";
-    return expect(environments([], dir, { out: (t) => (out += t), err: (t) => (out += t) }).then((code) => [code, out])).resolves.toEqual([0, "environments: 8 generated files up to date\n"]);
+    return expect(environments([], dir, { out: (t) => (out += t), err: (t) => (out += t) }).then((code) => [code, out])).resolves.toEqual([0, "environments: 9 generated files up to date\n"]);
   });
 
   it("orders promotion dev → staging → prod, prod-us", async () => {
@@ -193,6 +198,11 @@ describe("adding dev in front of staging and prod-us behind it", () => {
     expect(deployBehaviour(workflowOf("deploy.yml"), envs)).toEqual([]);
     expect(driftBehaviour(workflowOf("drift.yml"), workflowOf("deploy.yml"), envs)).toEqual([]);
     expect(automationBehaviour(workflowOf("automation.yml"), envs)).toEqual([]);
+    // The app repositories' CI releases to every environment, with the variables the program writes there.
+    const template = parseWorkflow(fs.readFileSync(path.join(dir, "templates", "app-ci.yml"), "utf8"));
+    const variables = Object.fromEntries(envs.list.map((e) => [e.stack, ciVariableNames(e.stack)]));
+    expect(Object.keys(variables)).toEqual(["dev", "staging", "prod", "prod-us"]);
+    expect(appCiBehaviour(template, APP_RELEASE_ENVIRONMENT, variables)).toEqual([]);
   });
 
   it("gives each new stack its kind's policy levels, and lists prod-us among the branches automation may not push to", () => {

@@ -9,10 +9,12 @@ import { APP_RELEASE_ENVIRONMENT } from "../../components/aws/ci-identity";
 import { ciVariableNames } from "../../components/github/github-wiring";
 import { auditWorkflow, parseWorkflow, type Workflow } from "../../tools/build/workflow-hardening.mts";
 import { appCiBehaviour } from "../support/behaviour/app-ci";
+import { repoEnvironments } from "../support/behaviour/common";
 import { root } from "../support/workflows";
 
 const template = () => fs.readFileSync(path.join(root, "templates", "app-ci.yml"), "utf8");
-const variables = { staging: ciVariableNames("staging"), prod: ciVariableNames("prod") };
+// Every environment of the stack files, with the variable names the program writes for it.
+const variables = Object.fromEntries(repoEnvironments().list.map((e) => [e.stack, ciVariableNames(e.stack)]));
 const behaviour = (text: string) => appCiBehaviour(parseWorkflow(text), APP_RELEASE_ENVIRONMENT, variables);
 const tagged = (problems: string[]) => problems.filter((p) => p.startsWith("push of tag v1.2.3"));
 

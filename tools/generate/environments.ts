@@ -13,6 +13,8 @@
  *   production branches, which no image automation may push to;
  * - the README's policy table (tools/generate/policy-table.ts), whose columns are the config files in use;
  * - `.sops.yaml` (tools/generate/sops-config.ts): each environment's deploy paths and its SOPS key;
+ * - the release matrix of templates/app-ci.yml (tools/generate/app-ci.ts): one entry per
+ *   environment, with the Actions variables the program writes into the app repositories;
  * - `clusters/<env>/kustomization.yaml` of an environment that syncs the default path and has none
  *   yet (written once, never overwritten: environment-only objects go there);
  * - with `--write`, docs/threat-model.md's credential table (tools/generate/credential-table.ts), which runs
@@ -22,6 +24,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { load } from "js-yaml";
 import { EnvironmentsError, readEnvironments, type Environments } from "../../components/config/environments";
+import { APP_CI_TEMPLATE, regenerateAppCi } from "./app-ci";
 import { deriveCredentials, renderTable, withTable as withCredentialTable } from "./credential-table";
 import { policyTable, withTable } from "./policy-table";
 import { SOPS_CONFIG_FILE, sopsConfigText } from "./sops-config";
@@ -170,6 +173,10 @@ export function generatedFiles(rootDir: string = projectRoot): { files: { file: 
     if (repoPath !== undefined || fs.existsSync(path.join(rootDir, "clusters", env.stack))) continue;
     files.push({ file, current: "", expected: clusterKustomization(env.stack) });
   }
+  const template = readOrEmpty(rootDir, APP_CI_TEMPLATE);
+  const appCi = regenerateAppCi(template, envs);
+  problems.push(...appCi.problems);
+  files.push({ file: APP_CI_TEMPLATE, current: template, expected: appCi.text });
   const readme = fs.readFileSync(path.join(rootDir, "README.md"), "utf8");
   const policyConfigs = new Map(files.filter((f) => f.file.startsWith(path.join("policies", "config"))).map((f) => [f.file, f.expected]));
   const withPolicies = withTable(readme, policyTable(rootDir, policyConfigs));
