@@ -144,6 +144,20 @@ describe("evaluatePolicies, as the CLI's analyzer", () => {
       "policy pack gitops-platform: invalid config:\n  - kms-rotation-deletion-window: minimumDeletionWindowDays must be >= 7",
     );
   });
+
+  it("validates what a config sets and what a schema requires, not a policy's own defaults", async () => {
+    const needs = {
+      name: "needs-owner",
+      description: "Needs an owner.",
+      configSchema: { properties: { owner: { type: "string" as const, minLength: 1 } }, required: ["owner"] },
+      validateStack: () => undefined,
+    };
+    await expect(evaluatePolicies(plan([]), [{ name: "team", policies: [needs] }])).rejects.toThrow("policy pack team: invalid config:\n  - needs-owner: (root) must have required property 'owner'");
+    await expect(evaluatePolicies(plan([]), [{ name: "team", policies: [needs], config: { "needs-owner": { owner: "" } } }])).rejects.toThrow(
+      "policy pack team: invalid config:\n  - needs-owner: owner must NOT have fewer than 1 characters",
+    );
+    await expect(evaluatePolicies(plan([]), [{ name: "team", policies: [needs], config: { "needs-owner": { owner: "platform" } } }])).resolves.toEqual([]);
+  });
 });
 
 describe("other policy packs", () => {
