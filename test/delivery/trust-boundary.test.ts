@@ -46,6 +46,10 @@ describe("the declared setup", () => {
   it("gives pull-request code exactly the preview roles of both stacks, both read-only, and the reader App", () => {
     const attacker = derived.jobs.find((job) => job.workflow.startsWith("(any workflow file"));
     expect(attacker).toEqual(pullRequestAttacker(CONFIG_REPO));
+    // Its token is what its own workflow asks for: only forks' tokens are capped at read.
+    expect(renderTable([pullRequestAttacker(CONFIG_REPO)], [])).toContain(
+      "| the pull request's | what its workflow asks for, write included (no more than its author, who has write access, can do) |",
+    );
     const reached = reachableRoles(pullRequestAttacker(CONFIG_REPO), derived.roles);
     expect(reached.map((role) => [role.stack, role.name, role.writes, role.kubernetes])).toEqual([
       ["staging", "staging-ci-preview", [], "view (no Secrets)"],

@@ -53,6 +53,12 @@ export interface JobCredentials {
   readonly runsPullRequestCode: boolean;
   /** Write scopes of its GITHUB_TOKEN (id-token aside). */
   readonly tokenWrites: readonly string[];
+  /**
+   * Its GITHUB_TOKEN is whatever its own workflow file asks for: a same-repository pull request's
+   * workflow may ask for write scopes (only forks' tokens are capped at read). Bounded by what its
+   * author can do already: pushing a branch takes write access.
+   */
+  readonly tokenAsAuthor?: boolean;
   /** OIDC subjects it can present, when it may request a token. */
   readonly subjects: readonly string[];
   /** The App keys it reads. */
@@ -160,8 +166,11 @@ export function pullRequestAttacker(configRepo: string): JobCredentials {
     trigger: "pull request by anyone with write access",
     code: "the pull request's",
     runsPullRequestCode: true,
-    // The GitHub-side limits (no Actions approvals, read-only default token) are settings, listed in docs/threat-model.md.
+    // GitHub caps only forks' tokens at read ("Permissions for the GITHUB_TOKEN", docs.github.com):
+    // a same-repository pull request's workflow gets the write scopes it asks for. The GitHub-side
+    // limit that matters (Actions may not approve pull requests) is a setting, in docs/threat-model.md.
     tokenWrites: [],
+    tokenAsAuthor: true,
     subjects: [`repo:${configRepo}:pull_request`],
     secrets: Object.entries(APPS).filter(([, app]) => !app.environmentSecret).map(([name]) => name),
   };
@@ -205,10 +214,16 @@ function describeRoles(job: JobCredentials, roles: readonly RoleAccess[]): strin
     .join("<br>");
 }
 
+/** What a job's GITHUB_TOKEN may write, as the table says it. */
+function tokenColumn(job: JobCredentials): string {
+  if (job.tokenAsAuthor) return "what its workflow asks for, write included (no more than its author, who has write access, can do)";
+  return job.tokenWrites.length > 0 ? job.tokenWrites.map((s) => `${s}: write`).join(", ") : "read only";
+}
+
 /** The markdown table: one row per job, then the pull-request attacker; then the state's credentials. */
 export function renderTable(jobs: readonly JobCredentials[], roles: readonly RoleAccess[], stateSecrets: readonly StateSecret[] = []): string {
   const row = (job: JobCredentials) =>
-    `| ${job.workflow} | ${job.job} | ${job.trigger} | ${job.code} | ${job.tokenWrites.length > 0 ? job.tokenWrites.map((s) => `${s}: write`).join(", ") : "read only"} | ${describeRoles(job, roles)} | ${
+    `| ${job.workflow} | ${job.job} | ${job.trigger} | ${job.code} | ${tokenColumn(job)} | ${describeRoles(job, roles)} | ${
       job.secrets.length > 0 ? job.secrets.map((s) => `${APPS[s]?.app ?? s}`).join("<br>") : "none"
     } |`;
   return [
