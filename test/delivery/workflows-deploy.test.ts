@@ -127,7 +127,12 @@ describe("deploy.yml: the promotion", () => {
       "push to staging, promotion into prod: must run in the deployed environment staging (its deploy App key), got prod",
       "push to staging: a failed deploy must promote nothing",
       "push to staging: a promotion pull request must come from staging, got main",
+      // An environment that promotes nowhere gives the matrix no values: GitHub fails that job.
+      "push to prod: jobs fail to start: job promote: Matrix vector 'base' does not contain any values",
       "push to prod: a promotion pull request must come from prod, got main",
+    ]);
+    expect(deployBehaviour(broken("deploy.yml", [["jobs", "promote", "if"], REMOVE]))).toEqual([
+      "push to prod: jobs fail to start: job promote: Matrix vector 'base' does not contain any values",
     ]);
   });
 
