@@ -49,6 +49,12 @@ export interface StepRun {
   /** Every simple command of the script (and of its `$(...)`), as shell words with env expanded. */
   readonly commands: readonly (readonly string[])[];
   readonly workingDirectory?: string;
+  /**
+   * The command line GitHub runs a `run:` script with (docs.github.com, "Workflow syntax",
+   * `jobs.<job_id>.steps[*].shell`): `shell: bash` gets `-eo pipefail`, an unset shell on Linux only
+   * `bash -e`, so a failure before a `| tee` goes unnoticed there.
+   */
+  readonly shell?: string;
   /** `continue-on-error`: its failure does not fail the job. */
   readonly continueOnError: boolean;
 }
@@ -137,6 +143,16 @@ function matrixCombinations(matrix: unknown): Record<string, unknown>[] {
     else combos.push({ ...entry });
   }
   return combos;
+}
+
+type Defaults = { defaults?: { run?: { shell?: unknown } } };
+const SHELLS: Record<string, string> = { bash: "bash --noprofile --norc -eo pipefail {0}", sh: "sh -e {0}", python: "python {0}", pwsh: "pwsh -command \". '{0}'\"" };
+
+function shellOf(step: Step, job: Job, workflow: Workflow): string {
+  const chosen = (step as { shell?: unknown }).shell ?? (job as Defaults).defaults?.run?.shell ?? (workflow as Defaults).defaults?.run?.shell;
+  if (chosen === undefined) return "bash -e {0}";
+  const name = typeof chosen === "string" ? chosen : JSON.stringify(chosen);
+  return SHELLS[name] ?? name;
 }
 
 function listOf(value: unknown): string[] {
@@ -261,12 +277,14 @@ export function simulate(workflow: Workflow, event: Event, options: SimOptions =
           index,
           name: label,
           ...(step.id !== undefined ? { id: step.id } : {}),
-          ...(step.uses !== undefined ? { action: step.uses.split("@")[0] } : {}),
+          // Owner and repository names are case-insensitive on GitHub: `Actions/Checkout` is checkout.
+          ...(step.uses !== undefined ? { action: step.uses.split("@")[0]?.toLowerCase() } : {}),
           with: interpolateAll(step.with, stepContext, none),
           env,
           ...(script !== undefined ? { script } : {}),
           commands: script !== undefined ? scriptCommands(script, env, runnerEnv) : [],
           ...(step["working-directory"] !== undefined ? { workingDirectory: step["working-directory"] } : {}),
+          ...(script !== undefined ? { shell: shellOf(step, definition, workflow) } : {}),
           continueOnError: [true, "true"].includes(interpolate((step as { "continue-on-error"?: unknown })["continue-on-error"] ?? false, stepContext, none) as never),
         };
         steps.push(run);

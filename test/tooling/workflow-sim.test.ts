@@ -262,3 +262,31 @@ jobs:
     expect(job(simulate(wf(`on: push\npermissions: {}\n${one}`), { name: "push" }), "a").permissions).toEqual({});
   });
 });
+
+describe("how a step runs", () => {
+  it("names the shell command line of each run step, and an action whatever the case of its name", () => {
+    const flow = wf(`
+on: push
+defaults: { run: { shell: bash } }
+jobs:
+  a:
+    runs-on: x
+    steps:
+      - { uses: Actions/Checkout@0000000000000000000000000000000000000000 }
+      - { run: "a | tee log" }
+      - { run: "b", shell: sh }
+  b:
+    runs-on: x
+    defaults: { run: { shell: "bash -e {0}" } }
+    steps: [{ run: "c" }]
+`);
+    const run = simulate(flow, { name: "push" });
+    expect(job(run, "a").steps.map((s) => [s.action, s.shell])).toEqual([
+      ["actions/checkout", undefined],
+      [undefined, "bash --noprofile --norc -eo pipefail {0}"],
+      [undefined, "sh -e {0}"],
+    ]);
+    expect(job(run, "b").steps[0]?.shell).toBe("bash -e {0}");
+    expect(job(simulate(wf(`on: push\njobs:\n  a: { runs-on: x, steps: [{ run: "d" }] }\n`), { name: "push" }), "a").steps[0]?.shell).toBe("bash -e {0}");
+  });
+});

@@ -9,11 +9,11 @@ import type { Environments } from "../../../components/config/environments";
 import { generatedLists } from "../../../tools/generate/environments";
 import { commands, type Event, type JobRun } from "../workflow-sim";
 import type { Workflow } from "../../../tools/build/workflow-hardening.mts";
-import { CHECKOUT, DEFAULT_BRANCH, GITHUB_SCRIPT, REPOSITORY_NAME, actionSteps, appTokenSteps, commandOf, delivery, describeEvent, grants, hasExactly, narrowedTo, optionOf, outputOf, repoEnvironments, run, secretsOf } from "./common";
+import { CHECKOUT, DEFAULT_BRANCH, GITHUB_SCRIPT, REPOSITORY_NAME, actionSteps, appTokenSteps, commandOf, delivery, describeEvent, grants, hasExactly, narrowedTo, optionOf, otherTriggers, outputOf, repoEnvironments, run, secretsOf } from "./common";
 
 /** The problems with automation.yml's behaviour, one message each. */
 export function automationBehaviour(workflow: Workflow, envs: Environments = repoEnvironments()): string[] {
-  const problems: string[] = [];
+  const problems: string[] = [...otherTriggers(workflow, ["schedule", "workflow_dispatch"])];
   const first = envs.list[0]?.stack ?? "staging";
   for (const event of [{ name: "push", branch: DEFAULT_BRANCH }, { name: "push", branch: `image-updates/${first}` }, { name: "pull_request", base: first }] as Event[]) {
     if (run(workflow, event).triggered) problems.push(`${describeEvent(event)}: automation must not start (never a push of the automation branch)`);

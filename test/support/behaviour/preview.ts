@@ -9,7 +9,7 @@ import type { Environments } from "../../../components/config/environments";
 import { generatedLists } from "../../../tools/generate/environments";
 import { commands, type Event, type JobRun, type Run } from "../workflow-sim";
 import type { Workflow } from "../../../tools/build/workflow-hardening.mts";
-import { AWS_CREDENTIALS, CHECKOUT, DEFAULT_BRANCH, GITHUB_SCRIPT, actionSteps, commandOf, delivery, describeEvent, grants, hasExactly, optionOf, outputOf, repoEnvironments, run, secretsOf, startsWith, stepOf } from "./common";
+import { AWS_CREDENTIALS, CHECKOUT, DEFAULT_BRANCH, GITHUB_SCRIPT, actionsBesides, actionSteps, otherTriggers, commandOf, delivery, describeEvent, grants, hasExactly, optionOf, outputOf, repoEnvironments, run, secretsOf, startsWith, stepOf } from "./common";
 
 const PLAN = ["npm", "run", "--silent", "plan"];
 const ENVIRONMENTS_CHECK = ["npm", "run", "--silent", "environments"];
@@ -68,6 +68,9 @@ function previewChecks(workflow: Workflow, event: Event, stack: string, trusted:
   const script = actionSteps(comment, GITHUB_SCRIPT)[0];
   if (script?.env.BODY !== outputOf(report.step, "body")) problems.push(`${at}: the comment must carry the preview job's report (output body of its preview-comment step)`);
   if (commands(comment).length > 0) problems.push(`${at}: the comment job runs shell commands; it holds a write token and runs none`);
+  // An artifact or a cache the preview job (the pull request's code) wrote, or another action, would be code the write token reaches.
+  const foreign = actionsBesides(comment, CHECKOUT, GITHUB_SCRIPT);
+  if (foreign.length > 0) problems.push(`${at}: the comment job uses ${foreign.join(", ")}; it holds a write token and uses ${CHECKOUT} and ${GITHUB_SCRIPT} only`);
   return problems;
 }
 
@@ -96,7 +99,7 @@ function tagChecks(workflow: Workflow, event: Extract<Event, { name: "pull_reque
 
 /** The problems with preview.yml's behaviour, one message each. */
 export function previewBehaviour(workflow: Workflow, envs: Environments = repoEnvironments()): string[] {
-  const problems: string[] = [];
+  const problems: string[] = [...otherTriggers(workflow, ["pull_request", "workflow_dispatch"])];
   for (const event of [{ name: "pull_request", base: DEFAULT_BRANCH }, { name: "push", branch: envs.list[0]?.stack ?? "staging" }] as Event[]) {
     if (run(workflow, event).triggered) problems.push(`${describeEvent(event)}: preview must not start`);
   }
@@ -111,6 +114,10 @@ export function previewBehaviour(workflow: Workflow, envs: Environments = repoEn
     const tagged = promotedProduction.includes(env.stack);
     problems.push(...tagChecks(workflow, own, tagged), ...tagChecks(workflow, fork, tagged));
     if (env.upstream !== undefined) problems.push(...tagChecks(workflow, { ...own, head: env.upstream }, tagged));
+    // The check is required on the head commit: new commits and a reopened pull request get it too.
+    for (const action of ["synchronize", "reopened"]) {
+      if (!run(workflow, { ...own, action }).triggered) problems.push(`${describeEvent({ ...own, action })}: preview does not start`);
+    }
   }
   // One preview at a time per pull request, a dispatched one included; pull requests never wait for each other.
   const stack = envs.list[0]?.stack ?? "staging";
