@@ -269,15 +269,24 @@ export function checksOutPullRequestBase(step: Step): boolean {
  * A job holding a write-capable token checks out only code that token may run: with
  * persist-credentials: false (checkSteps, for every checkout) and, in a workflow that pull requests
  * trigger, only the pull request's base commit, named by an explicit ref: (checkout's default there
- * is the merge commit, the pull request's code).
+ * is the merge commit, the pull request's code); and it uses no action besides that checkout and
+ * github-script.
  */
 function checkWriteTokenCheckouts(workflow: Workflow): string[] {
   const problems: string[] = [];
-  if (!triggers(workflow).some((t) => t.startsWith("pull_request"))) return problems;
+  // workflow_run and issue_comment run beside pull requests too: their events name the pull
+  // request's head (workflow_run.head_sha, refs/pull/<n>/head) and its artifacts.
+  if (!triggers(workflow).some((t) => t.startsWith("pull_request") || t === "workflow_run" || t === "issue_comment")) return problems;
   for (const [jobId, job] of jobsOf(workflow)) {
     const tokens = writeTokensOf(job);
     if (tokens.length === 0) continue;
     stepsOf(job).forEach((step, index) => {
+      // An artifact or a cache the pull request's job wrote, or any other action, can carry its code.
+      // (Minting an App token there is a finding of its own: checkAppTokens.)
+      if (typeof step.uses === "string" && !usesAction(step, "actions/checkout") && !usesAction(step, GITHUB_SCRIPT) && !usesAction(step, APP_TOKEN)) {
+        problems.push(`${stepLabel(jobId, step, index)}: uses ${step.uses.split("@")[0] ?? ""} in a job holding ${tokens.join(", ")}, in a workflow that pull requests trigger: only actions/checkout of the base and ${GITHUB_SCRIPT}`);
+        return;
+      }
       if (!usesAction(step, "actions/checkout") || checksOutPullRequestBase(step)) return;
       const ref = step.with?.ref;
       const what = ref === undefined ? "the default ref (the pull request's merge commit)" : `ref: ${typeof ref === "string" ? ref : JSON.stringify(ref)}`;
