@@ -128,6 +128,29 @@ describe("preview.yml", () => {
     ]);
   });
 
+  it("catches a check that passes whatever the plan and the preview say, or fails when they are clean", () => {
+    const VERDICT = step("preview.yml", "preview", "Fail on a policy violation, a config error or a failed preview");
+    const passesAnyway = (at: string) => [
+      `pull request into ${at}: a failed offline plan (its step's output exit-code 1) must fail the preview check`,
+      `pull request into ${at}: a failed pulumi preview (its step's output exit-code 1) must fail the preview check`,
+      `fork pull request into ${at}: a failed offline plan (its step's output exit-code 1) must fail the preview check`,
+      `dispatch on main {"stack":"${at}","pr":7}: a failed offline plan (its step's output exit-code 1) must fail the preview check`,
+      `dispatch on main {"stack":"${at}","pr":7}: a failed pulumi preview (its step's output exit-code 1) must fail the preview check`,
+    ];
+    const ofVerdict = (problems: string[]) => problems.filter((p) => p.includes("the preview check"));
+    expect(ofVerdict(previewBehaviour(broken("preview.yml", [["jobs", "preview", "steps", VERDICT, "continue-on-error"], true])))).toEqual([...passesAnyway("staging"), ...passesAnyway("prod")]);
+    expect(ofVerdict(previewBehaviour(broken("preview.yml", [["jobs", "preview", "steps"], (steps: unknown[]) => steps.filter((_, i) => i !== VERDICT)])))).toEqual([...passesAnyway("staging"), ...passesAnyway("prod")]);
+    expect(ofVerdict(previewBehaviour(broken("preview.yml", [["jobs", "preview", "steps", VERDICT, "run"], replaced('exit "$status"', "exit 0")])))).toEqual([...passesAnyway("staging"), ...passesAnyway("prod")]);
+    // Only the preview's verdict dropped: the plan's still fails the check.
+    expect(ofVerdict(previewBehaviour(broken("preview.yml", [["jobs", "preview", "steps", VERDICT, "run"], replaced('[ "${PREVIEW_EXIT:-missing}" != 0 ]', "false")]))).slice(0, 1)).toEqual([
+      "pull request into staging: a failed pulumi preview (its step's output exit-code 1) must fail the preview check",
+    ]);
+    expect(ofVerdict(previewBehaviour(broken("preview.yml", [["jobs", "preview", "steps", VERDICT, "run"], replaced('"${PLAN_EXIT:-missing}" != 0', '"${PLAN_EXIT:-missing}" != 1')]))).slice(0, 2)).toEqual([
+      "pull request into staging: a failed offline plan (its step's output exit-code 1) must fail the preview check",
+      "pull request into staging: a clean offline plan and preview must pass the preview check",
+    ]);
+  });
+
   it("catches previews of two pull requests that wait for each other", () => {
     expect(previewBehaviour(broken("preview.yml", [["concurrency", "group"], "preview"]))).toEqual([
       "concurrency: expected one group per pull request, shared with a dispatched preview of that pull request",
