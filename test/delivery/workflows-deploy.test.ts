@@ -87,6 +87,10 @@ describe("deploy.yml", () => {
       'push to prod: the deploy job runs pulumi login and one pulumi up only, got also: pulumi stack rm --stack prod --yes --force',
     ]);
     expect(deployBehaviour(broken("deploy.yml", [["on", "release"], null]))).toEqual(["on: release starts it too; only push may (what else starts it is not checked)"]);
+    // A deploy job that may fail without failing the run: its dependants see a success and promote.
+    expect(deployBehaviour(broken("deploy.yml", [["jobs", "deploy", "continue-on-error"], true]))).toEqual([
+      "push to staging: a failed deploy must promote nothing",
+    ]);
     const cached = broken("deploy.yml", [["jobs", "promote", "steps"], (steps: unknown[]) => [{ uses: "actions/cache@0400d5f644dc74513175e3cd8d07132dd4860809", with: { path: "tooling", key: "tools" } }, ...steps]]);
     expect(deployBehaviour(cached)).toEqual([
       "push to staging, promotion into prod: uses actions/cache; a job holding a write token uses actions/create-github-app-token, actions/checkout and actions/github-script only",

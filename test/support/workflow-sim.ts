@@ -305,7 +305,10 @@ export function simulate(workflow: Workflow, event: Event, options: SimOptions =
         skipped: skippedSteps,
       });
     }
-    results.set(id, { ran: true, succeeded: !(options.failing ?? []).includes(id), outputs });
+    // A job with continue-on-error that fails counts as a success for its dependants: `needs.<id>.result`
+    // is its conclusion, success (actions/toolkit#581, as documented for steps' outcome and conclusion).
+    const tolerated = [true, "true"].includes(interpolate((definition as { "continue-on-error"?: unknown })["continue-on-error"] ?? false, jobContext, functions) as never);
+    results.set(id, { ran: true, succeeded: tolerated || !(options.failing ?? []).includes(id), outputs });
   }
   const concurrency = concurrencyOf(workflow.concurrency, workflowContext, none);
   return { triggered: true, ...(concurrency ? { concurrency } : {}), jobs: runs, skipped, errors };

@@ -252,6 +252,9 @@ jobs:
     const run = simulate(chain, { name: "push" }, { failing: ["a"] });
     expect(run.jobs.map((j) => j.id)).toEqual(["a", "b", "d", "e"]);
     expect(run.skipped).toEqual(["c"]);
+    // A failing job with continue-on-error is a success to the jobs that need it.
+    const tolerated = wf(`on: push\njobs:\n  a: { runs-on: x, continue-on-error: true, steps: [{ run: "true" }] }\n  b: { needs: a, runs-on: x, steps: [{ run: "true" }] }\n`);
+    expect(simulate(tolerated, { name: "push" }, { failing: ["a"] }).jobs.map((j) => j.id)).toEqual(["a", "b"]);
   });
 
   it("keeps the runner's GITHUB_* variables whatever the workflow's env says, and names an unset token's permissions", () => {
