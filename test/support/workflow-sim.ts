@@ -9,9 +9,11 @@
  * value comes from without inventing it; a job's outputs can be given by the test instead, as the
  * command behind them would print them.
  *
- * Modelled: trigger filters (branches, tags, paths-free), workflow and job `if` with the status
- * functions, `needs` (a job whose need did not succeed is skipped unless its `if` asks for a
- * status), matrices (lists, expressions and `include`), effective permissions, environments,
+ * Modelled: trigger filters (branches, tags, paths, pull_request activity types), workflow and job
+ * `if` with the status functions over the whole chain of needs, `needs` (a job whose need did not
+ * succeed is skipped unless its `if` asks for a status; continue-on-error counts as success),
+ * matrices (lists, expressions, `exclude` and `include`; an empty axis fails the job), effective
+ * permissions (an unset token is the repository's default), environments,
  * concurrency, env inheritance (workflow → job → step) and the shell words of each `run` line with
  * env variables expanded (shell-quote). Not modelled: reusable workflows, events other than push,
  * pull_request, schedule and workflow_dispatch, services, containers.
