@@ -34,6 +34,14 @@ describe("automation.yml", () => {
     ]);
   });
 
+  it("catches an action beside the token, the checkout and the script in the job holding the write token", () => {
+    const docker = broken("automation.yml", [["jobs", "automation-pr", "steps"], (steps: unknown[]) => [...steps, { uses: "docker://alpine:3.20", with: { args: "sh -c env" } }]]);
+    expect(automationBehaviour(docker)).toEqual([
+      "schedule on main: the pull request job uses docker://alpine:3.20; it holds a write token and uses actions/create-github-app-token, actions/checkout and actions/github-script only",
+      "dispatch on main: the pull request job uses docker://alpine:3.20; it holds a write token and uses actions/create-github-app-token, actions/checkout and actions/github-script only",
+    ]);
+  });
+
   it("catches a trigger the checks do not cover", () => {
     expect(automationBehaviour(broken("automation.yml", [["on", "pull_request_target"], null]))).toEqual([
       "on: pull_request_target starts it too; only schedule and workflow_dispatch may (what else starts it is not checked)",
