@@ -59,6 +59,20 @@ jobs:
     for (const ref of ["${{ github.event.pull_request.head.sha }}", "${{ github.sha }}", "${{ github.ref }}", "${{ github.head_ref }}", "${{ github.sha || github.event.pull_request.base.sha }}", "refs/pull/1/merge", "staging"]) {
       expect(auditWorkflow(writeJob(BASE_REF, `          ref: ${ref}\n`))).toEqual([`job comment step 1 (Check out the script): checks out ref: ${ref} ${rule}`]);
     }
+    // A ref from an env variable, an input or a differently spelled checkout action is no way round it.
+    for (const ref of ["${{ env.REF }}", "${{ inputs.ref }}", "${{ github.event.workflow_run.head_sha }}", "refs/pull/${{ github.event.issue.number }}/head"]) {
+      expect(auditWorkflow(writeJob(BASE_REF, `          ref: ${ref}\n`))).toEqual([`job comment step 1 (Check out the script): checks out ref: ${ref} ${rule}`]);
+    }
+    expect(auditWorkflow(writeJob(BASE_REF, "").replace("uses: actions/checkout@", "uses: Actions/Checkout@").replace("          persist-credentials: false\n", ""))).toEqual([
+      "job comment step 1 (Check out the script): actions/checkout without persist-credentials: false",
+      `job comment step 1 (Check out the script): checks out the default ref (the pull request's merge commit) ${rule}`,
+    ]);
+    // workflow_run and issue_comment run beside pull requests: the same rule.
+    for (const trigger of ["  workflow_run:\n    workflows: [preview]\n", "  issue_comment:\n"]) {
+      expect(auditWorkflow(writeJob("  pull_request:\n  workflow_dispatch:\n", trigger).replace(BASE_REF, "          ref: refs/pull/1/head\n"))).toEqual([
+        `job comment step 1 (Check out the script): checks out ref: refs/pull/1/head ${rule}`,
+      ]);
+    }
     // The same checkout in a job with a read-only token, or of a workflow pull requests do not trigger, is no finding.
     expect(auditWorkflow(writeJob(BASE_REF, "").replace("      pull-requests: write\n", ""))).toEqual([]);
     expect(auditWorkflow(writeJob(BASE_REF, "").replace("  pull_request:\n", ""))).toEqual([]);
@@ -67,6 +81,14 @@ jobs:
       "job comment: issues: write in a workflow that pull requests trigger",
       `job comment step 1 (Check out the script): checks out the default ref (the pull request's merge commit) ${rule.replace("pull-requests: write", "issues: write")}`,
     ]);
+  });
+
+  it("a job holding a write token uses no action but the checkout of the base and github-script, in a workflow that pull requests trigger", () => {
+    const rule = "in a job holding pull-requests: write, in a workflow that pull requests trigger: only actions/checkout of the base and actions/github-script";
+    for (const action of ["actions/download-artifact@634f93cb2916e3fdff6788551b99b062d0335ce0 # v5.0.0", "actions/cache@0400d5f644dc74513175e3cd8d07132dd4860809 # v4.2.4", "./.github/actions/comment"]) {
+      const bent = writeJob("      - uses: actions/github-script", `      - name: Bring the tools\n        uses: ${action}\n      - uses: actions/github-script`);
+      expect(auditWorkflow(bent)).toEqual([`job comment step 2 (Bring the tools): uses ${action.split("@")[0] ?? ""} ${rule}`]);
+    }
   });
 
   const appToken = (key: string) =>

@@ -82,5 +82,8 @@ describe("templates/app-ci.yml, the app repositories' CI", () => {
       "push of tag latest: must not reach AWS (jobs release, release)",
       "push of tag v1.2: must not reach AWS (jobs release, release)",
     ]);
+    expect(behaviour(template().replace("\n  pull_request:\n", "\n  pull_request:\n  workflow_run:\n    workflows: [ci]\n"))).toEqual([
+      "on: workflow_run starts it too; only push and pull_request may (what else starts it is not checked)",
+    ]);
   });
 });

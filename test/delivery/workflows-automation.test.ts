@@ -25,11 +25,26 @@ describe("automation.yml", () => {
       [["jobs", "automation-pr", "steps", step("automation.yml", "automation-pr", "Check out the automation pull request script"), "with", "ref"], "image-updates/staging"],
     );
     expect(automationBehaviour(bad).filter((p) => !p.startsWith("dispatch"))).toEqual([
+      "on: push starts it too; only schedule and workflow_dispatch may (what else starts it is not checked)",
       "push to image-updates/staging: automation must not start (never a push of the automation branch)",
       "schedule on main: the pull request job must run in staging (the deploy App's key of the environment that runs image automation), got automation",
       'schedule on main: expected a deploy App token for this repository only, narrowed to {"contents":"write","pull-requests":"write"}, got {"contents":"write","pull-requests":"write","administration":"write"}',
       "schedule on main: the pull request job may check out the default branch's commit only (⟨github.sha⟩), got image-updates/staging",
       "schedule on main: the pull request job runs shell commands (npm ci); it holds a write token and runs none",
+    ]);
+  });
+
+  it("catches an action beside the token, the checkout and the script in the job holding the write token", () => {
+    const docker = broken("automation.yml", [["jobs", "automation-pr", "steps"], (steps: unknown[]) => [...steps, { uses: "docker://alpine:3.20", with: { args: "sh -c env" } }]]);
+    expect(automationBehaviour(docker)).toEqual([
+      "schedule on main: the pull request job uses docker://alpine:3.20; it holds a write token and uses actions/create-github-app-token, actions/checkout and actions/github-script only",
+      "dispatch on main: the pull request job uses docker://alpine:3.20; it holds a write token and uses actions/create-github-app-token, actions/checkout and actions/github-script only",
+    ]);
+  });
+
+  it("catches a trigger the checks do not cover", () => {
+    expect(automationBehaviour(broken("automation.yml", [["on", "pull_request_target"], null]))).toEqual([
+      "on: pull_request_target starts it too; only schedule and workflow_dispatch may (what else starts it is not checked)",
     ]);
   });
 

@@ -31,6 +31,7 @@ describe("deploy.yml", () => {
 
   it("catches other triggers, and an environment branch that no longer deploys", () => {
     expect(deployBehaviour(broken("deploy.yml", [["on", "workflow_dispatch"], null], [["on", "push", "branches"], ["staging"]]))).toEqual([
+      "on: workflow_dispatch starts it too; only push may (what else starts it is not checked)",
       "dispatch on main: deploy must not start (only a push to an environment branch deploys)",
       "push to prod: deploy does not start",
     ]);
@@ -68,6 +69,31 @@ describe("deploy.yml", () => {
       expect.stringMatching(/^push to prod: pulumi up must update stack prod \(--stack prod --yes\), got pulumi up --yes --stack staging /),
       "push to prod: pulumi up must run the policy pack (--policy-pack policies) with the stack's policy config (stack-settings output policy-config)",
       "push to prod: before pulumi up, the job must assume exactly the role stack-settings --role deploy names (its output role-arn)",
+    ]);
+  });
+
+  it("catches a failed pulumi up that would not fail the job, and other pulumi commands beside it", () => {
+    const UP = step("deploy.yml", "deploy", "pulumi up with the policy pack");
+    const swallowed = () => [
+      "push to staging: a failed pulumi up must fail the deploy job (shell: bash for pipefail; no continue-on-error, set +e or ||): a failed deploy promotes nothing",
+      "push to prod: a failed pulumi up must fail the deploy job (shell: bash for pipefail; no continue-on-error, set +e or ||): a failed deploy promotes nothing",
+    ];
+    expect(deployBehaviour(broken("deploy.yml", [["jobs", "deploy", "steps", UP, "continue-on-error"], true]))).toEqual(swallowed());
+    // Without `shell: bash` the runner's bash has no pipefail: `pulumi up … | tee` succeeds with tee.
+    expect(deployBehaviour(broken("deploy.yml", [["defaults"], REMOVE]))).toEqual(swallowed());
+    expect(deployBehaviour(broken("deploy.yml", [["jobs", "deploy", "steps", UP, "run"], replaced("| tee", "| tee -a /dev/null || true; true | tee")]))).toEqual(swallowed());
+    expect(deployBehaviour(broken("deploy.yml", [["jobs", "deploy", "steps", UP, "run"], (old: unknown) => `${String(old)}pulumi stack rm --stack "$STACK" --yes --force\n`]))).toEqual([
+      'push to staging: the deploy job runs pulumi login and one pulumi up only, got also: pulumi stack rm --stack staging --yes --force',
+      'push to prod: the deploy job runs pulumi login and one pulumi up only, got also: pulumi stack rm --stack prod --yes --force',
+    ]);
+    expect(deployBehaviour(broken("deploy.yml", [["on", "release"], null]))).toEqual(["on: release starts it too; only push may (what else starts it is not checked)"]);
+    // A deploy job that may fail without failing the run: its dependants see a success and promote.
+    expect(deployBehaviour(broken("deploy.yml", [["jobs", "deploy", "continue-on-error"], true]))).toEqual([
+      "push to staging: a failed deploy must promote nothing",
+    ]);
+    const cached = broken("deploy.yml", [["jobs", "promote", "steps"], (steps: unknown[]) => [{ uses: "actions/cache@0400d5f644dc74513175e3cd8d07132dd4860809", with: { path: "tooling", key: "tools" } }, ...steps]]);
+    expect(deployBehaviour(cached)).toEqual([
+      "push to staging, promotion into prod: uses actions/cache; a job holding a write token uses actions/create-github-app-token, actions/checkout and actions/github-script only",
     ]);
   });
 
@@ -127,7 +153,12 @@ describe("deploy.yml: the promotion", () => {
       "push to staging, promotion into prod: must run in the deployed environment staging (its deploy App key), got prod",
       "push to staging: a failed deploy must promote nothing",
       "push to staging: a promotion pull request must come from staging, got main",
+      // An environment that promotes nowhere gives the matrix no values: GitHub fails that job.
+      "push to prod: jobs fail to start: job promote: Matrix vector 'base' does not contain any values",
       "push to prod: a promotion pull request must come from prod, got main",
+    ]);
+    expect(deployBehaviour(broken("deploy.yml", [["jobs", "promote", "if"], REMOVE]))).toEqual([
+      "push to prod: jobs fail to start: job promote: Matrix vector 'base' does not contain any values",
     ]);
   });
 

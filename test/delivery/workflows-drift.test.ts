@@ -20,6 +20,7 @@ describe("drift.yml", () => {
   it("catches a missing schedule, a missing stack and a pull request trigger", () => {
     const bad = broken("drift.yml", [["on"], { pull_request: null, workflow_dispatch: null }], [["jobs", "drift", "strategy", "matrix", "stack"], ["staging"]]);
     expect(behaviour(bad)).toEqual([
+      "on: pull_request starts it too; only schedule and workflow_dispatch may (what else starts it is not checked)",
       "on: expected one daily schedule (cron M H * * *)",
       "pull request into staging: drift must not start (it runs on schedule and on demand)",
       "schedule on main: expected a drift check of each stack [staging, prod], got []",
@@ -28,6 +29,12 @@ describe("drift.yml", () => {
     expect(behaviour(broken("drift.yml", [["jobs", "drift", "strategy", "matrix", "stack"], ["staging"]]))).toEqual([
       "schedule on main: expected a drift check of each stack [staging, prod], got [staging]",
       "dispatch on main: expected a drift check of each stack [staging, prod], got [staging]",
+    ]);
+  });
+
+  it("catches a trigger the checks do not cover", () => {
+    expect(behaviour(broken("drift.yml", [["on", "workflow_run"], { workflows: ["deploy"], types: ["completed"] }]))).toEqual([
+      "on: workflow_run starts it too; only schedule and workflow_dispatch may (what else starts it is not checked)",
     ]);
   });
 

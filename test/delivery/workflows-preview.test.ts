@@ -93,6 +93,64 @@ describe("preview.yml", () => {
     expect(previewBehaviour(onlyWhenGreen)[0]).toBe("pull request into staging: expected a comment job that runs even when the preview fails");
   });
 
+  it("catches a comment job that loads what the pull request's job wrote, or checks out through a differently spelled action", () => {
+    const COMMENT_CHECKOUT = step("preview.yml", "comment", "Check out the comment script");
+    const artifact = broken("preview.yml", [
+      ["jobs", "comment", "steps"],
+      (steps: unknown[]) => [...steps.slice(0, 1), { uses: "actions/download-artifact@634f93cb2916e3fdff6788551b99b062d0335ce0", with: { name: "tools", path: "tooling/tools/ci/delivery" } }, ...steps.slice(1)],
+    ]);
+    expect(previewBehaviour(artifact).filter((p) => p.includes(" into staging"))).toEqual([
+      "pull request into staging: the comment job uses actions/download-artifact; it holds a write token and uses actions/checkout and actions/github-script only",
+    ]);
+    const spelled = broken(
+      "preview.yml",
+      [["jobs", "comment", "steps", COMMENT_CHECKOUT, "uses"], replaced("actions/checkout", "Actions/Checkout")],
+      [["jobs", "comment", "steps", COMMENT_CHECKOUT, "with", "ref"], "${{ github.event.pull_request.head.sha }}"],
+    );
+    expect(previewBehaviour(spelled).filter((p) => p.startsWith("pull request into staging"))).toEqual([
+      "pull request into staging: the comment job may check out ⟨github.event.pull_request.base.sha⟩ only, got ⟨github.event.pull_request.head.sha⟩",
+    ]);
+  });
+
+  it("catches a preview that skips new commits, starts for some changes only, or starts on other events", () => {
+    expect(previewBehaviour(broken("preview.yml", [["on", "pull_request", "types"], ["opened"]]))).toEqual([
+      "pull request into staging (synchronize): preview does not start",
+      "pull request into staging (reopened): preview does not start",
+      "pull request into prod (synchronize): preview does not start",
+      "pull request into prod (reopened): preview does not start",
+    ]);
+    expect(previewBehaviour(broken("preview.yml", [["on", "pull_request", "paths"], ["Pulumi.*.yaml", "components/**"]])).slice(0, 2)).toEqual([
+      "pull request into staging: preview does not start",
+      "fork pull request into staging: preview does not start",
+    ]);
+    expect(previewBehaviour(broken("preview.yml", [["on", "workflow_run"], { workflows: ["deploy"], types: ["completed"] }]))).toEqual([
+      "on: workflow_run starts it too; only pull_request and workflow_dispatch may (what else starts it is not checked)",
+    ]);
+  });
+
+  it("catches a check that passes whatever the plan and the preview say, or fails when they are clean", () => {
+    const VERDICT = step("preview.yml", "preview", "Fail on a policy violation, a config error or a failed preview");
+    const passesAnyway = (at: string) => [
+      `pull request into ${at}: a failed offline plan (its step's output exit-code 1) must fail the preview check`,
+      `pull request into ${at}: a failed pulumi preview (its step's output exit-code 1) must fail the preview check`,
+      `fork pull request into ${at}: a failed offline plan (its step's output exit-code 1) must fail the preview check`,
+      `dispatch on main {"stack":"${at}","pr":7}: a failed offline plan (its step's output exit-code 1) must fail the preview check`,
+      `dispatch on main {"stack":"${at}","pr":7}: a failed pulumi preview (its step's output exit-code 1) must fail the preview check`,
+    ];
+    const ofVerdict = (problems: string[]) => problems.filter((p) => p.includes("the preview check"));
+    expect(ofVerdict(previewBehaviour(broken("preview.yml", [["jobs", "preview", "steps", VERDICT, "continue-on-error"], true])))).toEqual([...passesAnyway("staging"), ...passesAnyway("prod")]);
+    expect(ofVerdict(previewBehaviour(broken("preview.yml", [["jobs", "preview", "steps"], (steps: unknown[]) => steps.filter((_, i) => i !== VERDICT)])))).toEqual([...passesAnyway("staging"), ...passesAnyway("prod")]);
+    expect(ofVerdict(previewBehaviour(broken("preview.yml", [["jobs", "preview", "steps", VERDICT, "run"], replaced('exit "$status"', "exit 0")])))).toEqual([...passesAnyway("staging"), ...passesAnyway("prod")]);
+    // Only the preview's verdict dropped: the plan's still fails the check.
+    expect(ofVerdict(previewBehaviour(broken("preview.yml", [["jobs", "preview", "steps", VERDICT, "run"], replaced('[ "${PREVIEW_EXIT:-missing}" != 0 ]', "false")]))).slice(0, 1)).toEqual([
+      "pull request into staging: a failed pulumi preview (its step's output exit-code 1) must fail the preview check",
+    ]);
+    expect(ofVerdict(previewBehaviour(broken("preview.yml", [["jobs", "preview", "steps", VERDICT, "run"], replaced('"${PLAN_EXIT:-missing}" != 0', '"${PLAN_EXIT:-missing}" != 1')]))).slice(0, 2)).toEqual([
+      "pull request into staging: a failed offline plan (its step's output exit-code 1) must fail the preview check",
+      "pull request into staging: a clean offline plan and preview must pass the preview check",
+    ]);
+  });
+
   it("catches previews of two pull requests that wait for each other", () => {
     expect(previewBehaviour(broken("preview.yml", [["concurrency", "group"], "preview"]))).toEqual([
       "concurrency: expected one group per pull request, shared with a dispatched preview of that pull request",

@@ -191,6 +191,8 @@ describe("each hardening rule catches its violation", () => {
     expect(auditWorkflow(bad)).toEqual([
       "job up: issues: write in a workflow that pull requests trigger",
       "job up step 1: checks out the default ref (the pull request's merge commit) in a job holding issues: write, in a workflow that pull requests trigger: only ref: ${{ github.event.pull_request.base.sha }} (the base, never the pull request's code)",
+      "job up step 2: uses actions/setup-node in a job holding issues: write, in a workflow that pull requests trigger: only actions/checkout of the base and actions/github-script",
+      "job up step 4: uses aws-actions/configure-aws-credentials in a job holding issues: write, in a workflow that pull requests trigger: only actions/checkout of the base and actions/github-script",
     ]);
   });
 
@@ -314,6 +316,8 @@ describe("each hardening rule catches its violation", () => {
       "secrets: a workflow that pull requests trigger holds no stored secret",
       "job up: mints a GitHub App token in a workflow that pull requests trigger",
       "job up step 1: checks out the default ref (the pull request's merge commit) in a job holding an App token, in a workflow that pull requests trigger: only ref: ${{ github.event.pull_request.base.sha }} (the base, never the pull request's code)",
+      "job up step 2: uses actions/setup-node in a job holding an App token, in a workflow that pull requests trigger: only actions/checkout of the base and actions/github-script",
+      "job up step 5: uses aws-actions/configure-aws-credentials in a job holding an App token, in a workflow that pull requests trigger: only actions/checkout of the base and actions/github-script",
     ]);
   });
 

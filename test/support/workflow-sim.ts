@@ -9,12 +9,14 @@
  * value comes from without inventing it; a job's outputs can be given by the test instead, as the
  * command behind them would print them.
  *
- * Modelled: trigger filters (branches, tags, paths-free), workflow and job `if` with the status
- * functions, `needs` (a job whose need did not succeed is skipped unless its `if` asks for a
- * status), matrices (lists, expressions and `include`), effective permissions, environments,
+ * Modelled: trigger filters (branches, tags, paths, pull_request activity types), workflow and job
+ * `if` with the status functions over the whole chain of needs, `needs` (a job whose need did not
+ * succeed is skipped unless its `if` asks for a status; continue-on-error counts as success),
+ * matrices (lists, expressions, `exclude` and `include`; an empty axis fails the job), effective
+ * permissions (an unset token is the repository's default), environments,
  * concurrency, env inheritance (workflow → job → step) and the shell words of each `run` line with
- * env variables expanded (shell-quote). Not modelled: reusable workflows, `paths` filters,
- * `exclude`, services, containers.
+ * env variables expanded (shell-quote). Not modelled: reusable workflows, events other than push,
+ * pull_request, schedule and workflow_dispatch, services, containers.
  */
 import type { data } from "@actions/expressions";
 import type { Job, Step, Workflow } from "../../tools/build/workflow-hardening.mts";
@@ -49,6 +51,12 @@ export interface StepRun {
   /** Every simple command of the script (and of its `$(...)`), as shell words with env expanded. */
   readonly commands: readonly (readonly string[])[];
   readonly workingDirectory?: string;
+  /**
+   * The command line GitHub runs a `run:` script with (docs.github.com, "Workflow syntax",
+   * `jobs.<job_id>.steps[*].shell`): `shell: bash` gets `-eo pipefail`, an unset shell on Linux only
+   * `bash -e`, so a failure before a `| tee` goes unnoticed there.
+   */
+  readonly shell?: string;
   /** `continue-on-error`: its failure does not fail the job. */
   readonly continueOnError: boolean;
 }
@@ -110,23 +118,43 @@ export function option(command: readonly string[], name: string): string | undef
   return at >= 0 ? command[at + 1] : undefined;
 }
 
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+// GitHub's matrix (docs.github.com, "Running variations of jobs in a workflow"): the axes' product,
+// minus every combination an `exclude` entry partly matches; then each `include` entry extends every
+// original combination whose original values it does not overwrite (an entry of new keys only
+// extends them all), or else is a combination of its own. An axis with no values fails the job
+// ("Matrix vector '<axis>' does not contain any values").
 function matrixCombinations(matrix: unknown): Record<string, unknown>[] {
   if (matrix === undefined) return [{}];
   if (!matrix || typeof matrix !== "object" || Array.isArray(matrix)) throw new Error(`a matrix must be a mapping, got ${JSON.stringify(matrix)}`);
   const { include, exclude, ...axes } = matrix as Record<string, unknown>;
-  if (exclude !== undefined) throw new Error("matrix exclude is not modelled");
   let combos: Record<string, unknown>[] = Object.keys(axes).length > 0 ? [{}] : [];
   for (const [key, values] of Object.entries(axes)) {
     if (!Array.isArray(values)) throw new Error(`matrix ${key}: expected a list, got ${JSON.stringify(values)}`);
+    if (values.length === 0) throw new Error(`Matrix vector '${key}' does not contain any values`);
     combos = combos.flatMap((c) => values.map((v: unknown) => ({ ...c, [key]: v })));
   }
+  for (const entry of (exclude ?? []) as Record<string, unknown>[]) {
+    combos = combos.filter((c) => !Object.entries(entry).every(([k, v]) => same(c[k], v)));
+  }
+  const originals = combos.map((c) => ({ combination: c, original: { ...c } }));
   for (const entry of (include ?? []) as Record<string, unknown>[]) {
-    const original = Object.keys(entry).filter((k) => k in axes);
-    const extendable = combos.filter((c) => original.every((k) => JSON.stringify(c[k]) === JSON.stringify(entry[k])));
-    if (original.length > 0 && extendable.length > 0) for (const c of extendable) Object.assign(c, entry);
+    const extendable = originals.filter(({ original }) => Object.entries(entry).every(([k, v]) => !(k in original) || same(original[k], v)));
+    if (extendable.length > 0) for (const { combination } of extendable) Object.assign(combination, entry);
     else combos.push({ ...entry });
   }
   return combos;
+}
+
+type Defaults = { defaults?: { run?: { shell?: unknown } } };
+const SHELLS: Record<string, string> = { bash: "bash --noprofile --norc -eo pipefail {0}", sh: "sh -e {0}", python: "python {0}", pwsh: "pwsh -command \". '{0}'\"" };
+
+function shellOf(step: Step, job: Job, workflow: Workflow): string {
+  const chosen = (step as { shell?: unknown }).shell ?? (job as Defaults).defaults?.run?.shell ?? (workflow as Defaults).defaults?.run?.shell;
+  if (chosen === undefined) return "bash -e {0}";
+  const name = typeof chosen === "string" ? chosen : JSON.stringify(chosen);
+  return SHELLS[name] ?? name;
 }
 
 function listOf(value: unknown): string[] {
@@ -142,7 +170,11 @@ function concurrencyOf(value: unknown, context: data.Dictionary, functions: Func
   return { group: String(interpolate(c.group, context, functions)), cancelInProgress: cancel === true || cancel === "true" };
 }
 
+/** What a token gets when neither the job nor the workflow says: the repository's (or organisation's) setting, possibly write-all. */
+export const DEFAULT_PERMISSIONS = "the repository's default";
+
 function permissionsOf(value: unknown): JobRun["permissions"] {
+  if (value === undefined || value === null) return DEFAULT_PERMISSIONS;
   if (typeof value === "string") return value;
   return Object.fromEntries(Object.entries((value ?? {}) as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
 }
@@ -180,6 +212,12 @@ export function simulate(workflow: Workflow, event: Event, options: SimOptions =
   const workflowEnv = interpolateAll((workflow as { env?: Record<string, unknown> }).env, workflowContext, none);
 
   const results = new Map<string, { ran: boolean; succeeded: boolean; outputs: Record<string, string> }>();
+  // A job's status functions look at every job up its chain of needs, not only its own needs: a
+  // job skipped or failed two hops up skips it too unless its `if` asks for a status.
+  const ancestors = (id: string, seen = new Set<string>()): Set<string> => {
+    for (const n of listOf(workflow.jobs?.[id]?.needs)) if (!seen.has(n)) ancestors(n, seen.add(n));
+    return seen;
+  };
   const runs: JobRun[] = [];
   const skipped: string[] = [];
   const errors: string[] = [];
@@ -195,8 +233,9 @@ export function simulate(workflow: Workflow, event: Event, options: SimOptions =
         return [n, { result: r?.ran ? (r.succeeded ? "success" : "failure") : "skipped", outputs: r?.outputs ?? {} }];
       }),
     );
-    const allSucceeded = needs.every((n) => results.get(n)?.ran && results.get(n)?.succeeded);
-    const functions = statusFunctions({ success: allSucceeded, failure: needs.some((n) => results.get(n)?.ran && !results.get(n)?.succeeded) });
+    const chain = [...ancestors(id)];
+    const allSucceeded = chain.every((n) => results.get(n)?.ran && results.get(n)?.succeeded);
+    const functions = statusFunctions({ success: allSucceeded, failure: chain.some((n) => results.get(n)?.ran && !results.get(n)?.succeeded) });
     const jobContext = baseContext({ needs: needsContext });
     if (!condition(definition.if, "success()", jobContext, functions)) {
       skipped.push(id);
@@ -240,12 +279,14 @@ export function simulate(workflow: Workflow, event: Event, options: SimOptions =
           index,
           name: label,
           ...(step.id !== undefined ? { id: step.id } : {}),
-          ...(step.uses !== undefined ? { action: step.uses.split("@")[0] } : {}),
+          // Owner and repository names are case-insensitive on GitHub: `Actions/Checkout` is checkout.
+          ...(step.uses !== undefined ? { action: step.uses.split("@")[0]?.toLowerCase() } : {}),
           with: interpolateAll(step.with, stepContext, none),
           env,
           ...(script !== undefined ? { script } : {}),
           commands: script !== undefined ? scriptCommands(script, env, runnerEnv) : [],
           ...(step["working-directory"] !== undefined ? { workingDirectory: step["working-directory"] } : {}),
+          ...(script !== undefined ? { shell: shellOf(step, definition, workflow) } : {}),
           continueOnError: [true, "true"].includes(interpolate((step as { "continue-on-error"?: unknown })["continue-on-error"] ?? false, stepContext, none) as never),
         };
         steps.push(run);
@@ -266,7 +307,10 @@ export function simulate(workflow: Workflow, event: Event, options: SimOptions =
         skipped: skippedSteps,
       });
     }
-    results.set(id, { ran: true, succeeded: !(options.failing ?? []).includes(id), outputs });
+    // A job with continue-on-error that fails counts as a success for its dependants: `needs.<id>.result`
+    // is its conclusion, success (actions/toolkit#581, as documented for steps' outcome and conclusion).
+    const tolerated = [true, "true"].includes(interpolate((definition as { "continue-on-error"?: unknown })["continue-on-error"] ?? false, jobContext, functions) as never);
+    results.set(id, { ran: true, succeeded: tolerated || !(options.failing ?? []).includes(id), outputs });
   }
   const concurrency = concurrencyOf(workflow.concurrency, workflowContext, none);
   return { triggered: true, ...(concurrency ? { concurrency } : {}), jobs: runs, skipped, errors };

@@ -201,3 +201,95 @@ jobs:
     expect(simulate(steps, { name: "pull_request", base: "main" }).concurrency?.group).toBe("pr-1");
   });
 });
+
+describe("GitHub's behaviour where a simpler model would let a workflow pass", () => {
+  const one = "jobs:\n  a: { runs-on: x, steps: [{ run: \"true\" }] }\n";
+
+  it("starts a pull_request workflow only for its activity types (opened, synchronize, reopened unless listed)", () => {
+    const closedOnly = wf(`on:\n  pull_request: { types: [closed] }\n${one}`);
+    expect(simulate(closedOnly, { name: "pull_request", base: "main" }).triggered).toBe(false);
+    expect(simulate(closedOnly, { name: "pull_request", base: "main", action: "closed" }).triggered).toBe(true);
+    const plain = wf(`on: pull_request\n${one}`);
+    expect(["opened", "synchronize", "reopened", "closed", "edited"].map((action) => simulate(plain, { name: "pull_request", base: "main", action }).triggered)).toEqual([true, true, true, false, false]);
+  });
+
+  it("starts a path-filtered workflow only for a change that touches a path it admits", () => {
+    const filtered = wf(`on:\n  pull_request: { paths: ["docs/**", "!docs/internal/**"] }\n  push: { branches: [main], paths-ignore: ["**.md"] }\n${one}`);
+    expect(simulate(filtered, { name: "pull_request", base: "main" }).triggered).toBe(false);
+    expect(simulate(filtered, { name: "pull_request", base: "main", paths: ["index.ts"] }).triggered).toBe(false);
+    expect(simulate(filtered, { name: "pull_request", base: "main", paths: ["docs/internal/a.md"] }).triggered).toBe(false);
+    expect(simulate(filtered, { name: "pull_request", base: "main", paths: ["index.ts", "docs/a.md"] }).triggered).toBe(true);
+    expect(simulate(filtered, { name: "push", branch: "main", paths: ["README.md"] }).triggered).toBe(false);
+    expect(simulate(filtered, { name: "push", branch: "main", paths: ["README.md", "index.ts"] }).triggered).toBe(true);
+  });
+
+  it("extends every combination with an include entry of new keys only, removes excluded ones, and fails an empty axis", () => {
+    const matrix = (m: string) => jobs(simulate(wf(`on: push\njobs:\n  a: { runs-on: x, strategy: { matrix: ${m} }, steps: [{ run: "true" }] }\n`), { name: "push" }), "a").map((j) => j.matrix);
+    expect(matrix("{ fruit: [apple, pear], animal: [cat, dog], include: [{ color: green }, { color: pink, animal: cat }, { fruit: apple, shape: circle }, { fruit: banana }, { fruit: banana, animal: cat }] }")).toEqual([
+      { fruit: "apple", animal: "cat", color: "pink", shape: "circle" },
+      { fruit: "apple", animal: "dog", color: "green", shape: "circle" },
+      { fruit: "pear", animal: "cat", color: "pink" },
+      { fruit: "pear", animal: "dog", color: "green" },
+      { fruit: "banana" },
+      { fruit: "banana", animal: "cat" },
+    ]);
+    expect(matrix("{ os: [a, b], node: [1, 2], exclude: [{ os: a, node: 2 }, { os: b }] }")).toEqual([{ os: "a", node: 1 }]);
+    const empty = simulate(wf(`on: push\njobs:\n  a: { runs-on: x, strategy: { matrix: { base: "\${{ fromJSON('[]') }}" } }, steps: [{ run: "true" }] }\n  b: { needs: a, runs-on: x, steps: [{ run: "true" }] }\n`), { name: "push" });
+    expect(empty.errors).toEqual(["job a: Matrix vector 'base' does not contain any values"]);
+    expect(empty.skipped).toEqual(["a", "b"]);
+  });
+
+  it("skips a job when a job two hops up failed or was skipped, and reads status functions in any case", () => {
+    const chain = wf(`
+on: push
+jobs:
+  a: { runs-on: x, steps: [{ run: "true" }] }
+  b: { needs: a, if: always(), runs-on: x, steps: [{ run: "true" }] }
+  c: { needs: b, runs-on: x, steps: [{ run: "true" }] }
+  d: { needs: b, if: failure(), runs-on: x, steps: [{ run: "true" }] }
+  e: { needs: a, if: "Always()", runs-on: x, steps: [{ run: "true" }] }
+`);
+    const run = simulate(chain, { name: "push" }, { failing: ["a"] });
+    expect(run.jobs.map((j) => j.id)).toEqual(["a", "b", "d", "e"]);
+    expect(run.skipped).toEqual(["c"]);
+    // A failing job with continue-on-error is a success to the jobs that need it.
+    const tolerated = wf(`on: push\njobs:\n  a: { runs-on: x, continue-on-error: true, steps: [{ run: "true" }] }\n  b: { needs: a, runs-on: x, steps: [{ run: "true" }] }\n`);
+    expect(simulate(tolerated, { name: "push" }, { failing: ["a"] }).jobs.map((j) => j.id)).toEqual(["a", "b"]);
+  });
+
+  it("keeps the runner's GITHUB_* variables whatever the workflow's env says, and names an unset token's permissions", () => {
+    const bent = wf(`on: push\njobs:\n  a: { runs-on: x, env: { GITHUB_REF_NAME: prod, OWN: mine }, steps: [{ run: "deploy \\"$GITHUB_REF_NAME\\" \\"$OWN\\"" }] }\n`);
+    const a = job(simulate(bent, { name: "push", branch: "staging" }), "a");
+    expect(commands(a)).toEqual([["deploy", "staging", "mine"]]);
+    expect(a.permissions).toBe("the repository's default");
+    expect(job(simulate(wf(`on: push\npermissions: {}\n${one}`), { name: "push" }), "a").permissions).toEqual({});
+  });
+});
+
+describe("how a step runs", () => {
+  it("names the shell command line of each run step, and an action whatever the case of its name", () => {
+    const flow = wf(`
+on: push
+defaults: { run: { shell: bash } }
+jobs:
+  a:
+    runs-on: x
+    steps:
+      - { uses: Actions/Checkout@0000000000000000000000000000000000000000 }
+      - { run: "a | tee log" }
+      - { run: "b", shell: sh }
+  b:
+    runs-on: x
+    defaults: { run: { shell: "bash -e {0}" } }
+    steps: [{ run: "c" }]
+`);
+    const run = simulate(flow, { name: "push" });
+    expect(job(run, "a").steps.map((s) => [s.action, s.shell])).toEqual([
+      ["actions/checkout", undefined],
+      [undefined, "bash --noprofile --norc -eo pipefail {0}"],
+      [undefined, "sh -e {0}"],
+    ]);
+    expect(job(run, "b").steps[0]?.shell).toBe("bash -e {0}");
+    expect(job(simulate(wf(`on: push\njobs:\n  a: { runs-on: x, steps: [{ run: "d" }] }\n`), { name: "push" }), "a").steps[0]?.shell).toBe("bash -e {0}");
+  });
+});

@@ -17,15 +17,15 @@ export * from "./workflow-model.mts";
  * The only stored secrets: the GitHub App keys, each only as the private key of an App token step.
  * The deploy App's key is a secret of the protected environments and may be read only by a job in one.
  */
-export const APP_KEY_SECRETS: Readonly<Record<string, { environment: boolean }>> = {
+const APP_KEY_SECRETS: Readonly<Record<string, { environment: boolean }>> = {
   DEPLOY_APP_PRIVATE_KEY: { environment: true },
   READER_APP_PRIVATE_KEY: { environment: false },
 };
 /** Write scopes a delivery job may hold, each only where the rules below allow it. */
-export const WRITE_SCOPES_IN_USE = new Set(["id-token", "pull-requests", "issues", "actions"]);
-export const PINNED = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_./-]+@[0-9a-f]{40}$/;
+const WRITE_SCOPES_IN_USE = new Set(["id-token", "pull-requests", "issues", "actions"]);
+const PINNED = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_./-]+@[0-9a-f]{40}$/;
 // A zizmor suppression may follow the version, when the workflow explains it next to the step.
-export const VERSION_COMMENT = /#\s*v\d+\.\d+\.\d+(\s+#\s*zizmor: ignore\[[a-z-]+\])?\s*$/;
+const VERSION_COMMENT = /#\s*v\d+\.\d+\.\d+(\s+#\s*zizmor: ignore\[[a-z-]+\])?\s*$/;
 
 // ---------------------------------------------------------------------------------------------
 // Generic rules
@@ -162,14 +162,14 @@ function checkSteps(workflow: Workflow): string[] {
   return problems;
 }
 
-export function concurrencyOf(value: unknown): Concurrency | undefined {
+function concurrencyOf(value: unknown): Concurrency | undefined {
   if (typeof value === "string") return { group: value };
   if (value && typeof value === "object") return value;
   return undefined;
 }
 
 /** Commands of a job that run the Pulumi engine (`pulumi up` and `pulumi preview`). */
-export function pulumiCommands(job: Job): string[] {
+function pulumiCommands(job: Job): string[] {
   return stepsOf(job)
     .flatMap((s) => (typeof s.run === "string" ? commandsOf(s.run) : []))
     .filter((c) => /^pulumi\s+(up|preview|refresh|destroy)\b/.test(c));
@@ -211,7 +211,7 @@ function checkPulumi(workflow: Workflow): string[] {
 }
 
 /** Each `secrets.NAME` an expression inside `value` names. */
-export function secretsIn(value: unknown): string[] {
+function secretsIn(value: unknown): string[] {
   const text = typeof value === "string" ? value : JSON.stringify(value ?? "");
   return [...text.matchAll(/\$\{\{[^}]*?\bsecrets\.([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1] ?? "");
 }
@@ -246,7 +246,7 @@ function checkSecrets(workflow: Workflow, raw: string): string[] {
 }
 
 /** The write-capable tokens a job holds: its GITHUB_TOKEN's write scopes (OIDC's id-token aside) and any App token it mints. */
-export function writeTokensOf(job: Job): string[] {
+function writeTokensOf(job: Job): string[] {
   const grants = grantsOf(job.permissions);
   const scopes = typeof grants === "object" ? Object.entries(grants).filter(([scope, level]) => level === "write" && scope !== "id-token").map(([scope]) => `${scope}: write`) : [];
   const apps = stepsOf(job).some((step) => usesAction(step, APP_TOKEN)) ? ["an App token"] : [];
@@ -254,7 +254,7 @@ export function writeTokensOf(job: Job): string[] {
 }
 
 /** The only ref a job holding a write-capable token may check out in a workflow pull requests trigger. */
-export const PULL_REQUEST_BASE = "${{ github.event.pull_request.base.sha }}";
+const PULL_REQUEST_BASE = "${{ github.event.pull_request.base.sha }}";
 // The base commit, set on every pull request event; `|| github.sha` applies only to the workflow's
 // other triggers (a dispatch: the commit whose workflow file the run already is).
 const BASE_REF = /^\$\{\{\s*github\.event\.pull_request\.base\.sha\s*(\|\|\s*github\.sha\s*)?\}\}$/;
@@ -269,15 +269,24 @@ export function checksOutPullRequestBase(step: Step): boolean {
  * A job holding a write-capable token checks out only code that token may run: with
  * persist-credentials: false (checkSteps, for every checkout) and, in a workflow that pull requests
  * trigger, only the pull request's base commit, named by an explicit ref: (checkout's default there
- * is the merge commit, the pull request's code).
+ * is the merge commit, the pull request's code); and it uses no action besides that checkout and
+ * github-script.
  */
 function checkWriteTokenCheckouts(workflow: Workflow): string[] {
   const problems: string[] = [];
-  if (!triggers(workflow).some((t) => t.startsWith("pull_request"))) return problems;
+  // workflow_run and issue_comment run beside pull requests too: their events name the pull
+  // request's head (workflow_run.head_sha, refs/pull/<n>/head) and its artifacts.
+  if (!triggers(workflow).some((t) => t.startsWith("pull_request") || t === "workflow_run" || t === "issue_comment")) return problems;
   for (const [jobId, job] of jobsOf(workflow)) {
     const tokens = writeTokensOf(job);
     if (tokens.length === 0) continue;
     stepsOf(job).forEach((step, index) => {
+      // An artifact or a cache the pull request's job wrote, or any other action, can carry its code.
+      // (Minting an App token there is a finding of its own: checkAppTokens.)
+      if (typeof step.uses === "string" && !usesAction(step, "actions/checkout") && !usesAction(step, GITHUB_SCRIPT) && !usesAction(step, APP_TOKEN)) {
+        problems.push(`${stepLabel(jobId, step, index)}: uses ${step.uses.split("@")[0] ?? ""} in a job holding ${tokens.join(", ")}, in a workflow that pull requests trigger: only actions/checkout of the base and ${GITHUB_SCRIPT}`);
+        return;
+      }
       if (!usesAction(step, "actions/checkout") || checksOutPullRequestBase(step)) return;
       const ref = step.with?.ref;
       const what = ref === undefined ? "the default ref (the pull request's merge commit)" : `ref: ${typeof ref === "string" ? ref : JSON.stringify(ref)}`;

@@ -71,8 +71,9 @@ export function stepsOf(job: Job): Step[] {
   return [...(job.steps ?? [])];
 }
 
+/** Whether a step uses this action; owner and repository names are case-insensitive on GitHub (`Actions/Checkout` is checkout). */
 export function usesAction(step: Step, action: string): boolean {
-  return typeof step.uses === "string" && step.uses.split("@")[0] === action;
+  return typeof step.uses === "string" && step.uses.split("@")[0]?.toLowerCase() === action.toLowerCase();
 }
 
 export function stepLabel(jobId: string, step: Step, index: number): string {

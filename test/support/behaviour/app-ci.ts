@@ -7,7 +7,7 @@
  */
 import { commands, type Event, type JobRun } from "../workflow-sim";
 import type { Workflow } from "../../../tools/build/workflow-hardening.mts";
-import { AWS_CREDENTIALS, actionSteps, describeEvent, run } from "./common";
+import { AWS_CREDENTIALS, actionSteps, describeEvent, otherTriggers, run } from "./common";
 
 export type CiVariables = Readonly<Record<string, { roleArn: string; ecrRepositoryUrl: string; region: string }>>;
 
@@ -17,7 +17,7 @@ const oidc = (j: JobRun) => typeof j.permissions === "object" && j.permissions["
 
 /** The problems with the app CI template's behaviour, one message each. */
 export function appCiBehaviour(workflow: Workflow, releaseEnvironment: string, variables: CiVariables): string[] {
-  const problems: string[] = [];
+  const problems: string[] = [...otherTriggers(workflow, ["push", "pull_request"])];
   const quiet: Event[] = [
     { name: "push", branch: "main" },
     { name: "pull_request", base: "main" },

@@ -9,11 +9,11 @@ import type { Environments } from "../../../components/config/environments";
 import { generatedLists } from "../../../tools/generate/environments";
 import { commands, type Event, type JobRun } from "../workflow-sim";
 import type { Workflow } from "../../../tools/build/workflow-hardening.mts";
-import { CHECKOUT, DEFAULT_BRANCH, GITHUB_SCRIPT, REPOSITORY_NAME, actionSteps, appTokenSteps, commandOf, delivery, describeEvent, grants, hasExactly, narrowedTo, optionOf, outputOf, repoEnvironments, run, secretsOf } from "./common";
+import { APP_TOKEN, CHECKOUT, DEFAULT_BRANCH, GITHUB_SCRIPT, REPOSITORY_NAME, actionsBesides, actionSteps, appTokenSteps, commandOf, delivery, describeEvent, grants, hasExactly, narrowedTo, optionOf, otherTriggers, outputOf, repoEnvironments, run, secretsOf } from "./common";
 
 /** The problems with automation.yml's behaviour, one message each. */
 export function automationBehaviour(workflow: Workflow, envs: Environments = repoEnvironments()): string[] {
-  const problems: string[] = [];
+  const problems: string[] = [...otherTriggers(workflow, ["schedule", "workflow_dispatch"])];
   const first = envs.list[0]?.stack ?? "staging";
   for (const event of [{ name: "push", branch: DEFAULT_BRANCH }, { name: "push", branch: `image-updates/${first}` }, { name: "pull_request", base: first }] as Event[]) {
     if (run(workflow, event).triggered) problems.push(`${describeEvent(event)}: automation must not start (never a push of the automation branch)`);
@@ -69,6 +69,8 @@ function proposerChecks(job: JobRun, scope: JobRun, environment: string | undefi
   const refs = actionSteps(job, CHECKOUT).map((c) => c.with.ref ?? "(default)");
   if (refs.some((ref) => ref !== "⟨github.sha⟩")) problems.push(`${at}: the pull request job may check out the default branch's commit only (⟨github.sha⟩), got ${refs.join(", ")}`);
   if (commands(job).length > 0) problems.push(`${at}: the pull request job runs shell commands (${commands(job)[0]?.join(" ")}); it holds a write token and runs none`);
+  const foreign = actionsBesides(job, APP_TOKEN, CHECKOUT, GITHUB_SCRIPT);
+  if (foreign.length > 0) problems.push(`${at}: the pull request job uses ${foreign.join(", ")}; it holds a write token and uses ${APP_TOKEN}, ${CHECKOUT} and ${GITHUB_SCRIPT} only`);
   const script = actionSteps(job, GITHUB_SCRIPT)[0];
   if (!job.needs.includes(scope.id) || script?.env.SCOPE !== scope.outputs.scope) problems.push(`${at}: the pull request job must act on the scope job's output only (needs it, SCOPE from it)`);
   return problems;

@@ -6,7 +6,7 @@
 import * as path from "node:path";
 import { readEnvironments, type Environments } from "../../../components/config/environments";
 import { commands, simulate, unknown, type Event, type JobRun, type Run, type SimOptions, type StepRun } from "../workflow-sim";
-import type { Workflow } from "../../../tools/build/workflow-hardening.mts";
+import { triggers, type Workflow } from "../../../tools/build/workflow-hardening.mts";
 
 export const REPOSITORY = "acme-corp/gitops-platform";
 export const REPOSITORY_NAME = "gitops-platform";
@@ -23,7 +23,7 @@ export function describeEvent(event: Event): string {
     case "push":
       return event.tag !== undefined ? `push of tag ${event.tag}` : `push to ${event.branch ?? DEFAULT_BRANCH}`;
     case "pull_request":
-      return `${event.fork ? "fork " : ""}pull request ${event.head !== undefined ? `from ${event.head} ` : ""}into ${event.base}`;
+      return `${event.fork ? "fork " : ""}pull request ${event.head !== undefined ? `from ${event.head} ` : ""}into ${event.base}${event.action !== undefined && event.action !== "opened" ? ` (${event.action})` : ""}`;
     case "schedule":
       return `schedule on ${event.branch ?? DEFAULT_BRANCH}`;
     case "workflow_dispatch":
@@ -123,4 +123,27 @@ export function tokenUses(job: JobRun, token: string): string[] {
     ...Object.entries(s.env).filter(([, v]) => v.includes(token)).map(([k]) => `env ${k} of step ${s.name}`),
     ...Object.entries(s.with).filter(([, v]) => v.includes(token)).map(([k]) => `input ${k} of step ${s.name}`),
   ]);
+}
+
+/**
+ * The triggers that start a workflow besides the events its behaviour check covers (the simulator
+ * models a few events only: any other trigger would start the workflow unchecked), one message each.
+ */
+export function otherTriggers(workflow: Workflow, covered: readonly string[]): string[] {
+  return triggers(workflow)
+    .filter((t) => !covered.includes(t))
+    .map((t) => `on: ${t} starts it too; only ${covered.join(" and ")} may (what else starts it is not checked)`);
+}
+
+/** The actions a job uses besides these: in a job holding a write token, each one is code that token reaches. */
+export function actionsBesides(job: JobRun, ...allowed: string[]): string[] {
+  return [...new Set(job.steps.flatMap((s) => (s.action !== undefined && !allowed.includes(s.action) ? [s.action] : [])))];
+}
+
+/** Whether a failure of this step fails its job: no continue-on-error, no `set +e` or `||`, and pipefail (`shell: bash`) when it pipes. */
+export function failsItsJob(step: StepRun | undefined): boolean {
+  if (!step || step.continueOnError) return false;
+  const script = step.script ?? "";
+  if (/\bset\s+\+e\b|\|\|/.test(script)) return false;
+  return !/(^|[^|])\|([^|]|$)/.test(script) || (step.shell ?? "").includes("pipefail");
 }

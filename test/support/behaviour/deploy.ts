@@ -8,7 +8,7 @@
 import type { Environments } from "../../../components/config/environments";
 import { commands, type Event, type JobRun, type Run } from "../workflow-sim";
 import type { Workflow } from "../../../tools/build/workflow-hardening.mts";
-import { AWS_CREDENTIALS, CHECKOUT, DEFAULT_BRANCH, GITHUB_SCRIPT, REPOSITORY_NAME, appTokenSteps, actionSteps, commandOf, delivery, describeEvent, grants, hasExactly, jobsRunning, narrowedTo, optionOf, outputOf, repoEnvironments, run, stepOf, tokenUses } from "./common";
+import { APP_TOKEN, AWS_CREDENTIALS, CHECKOUT, DEFAULT_BRANCH, GITHUB_SCRIPT, REPOSITORY_NAME, actionsBesides, appTokenSteps, actionSteps, failsItsJob, otherTriggers, commandOf, delivery, describeEvent, grants, hasExactly, jobsRunning, narrowedTo, optionOf, outputOf, repoEnvironments, run, stepOf, tokenUses } from "./common";
 
 /** What must not start a deploy. */
 function notDeploying(envs: Environments): Event[] {
@@ -42,6 +42,11 @@ function deployChecks(job: JobRun, stack: string, at: string): string[] {
     problems.push(`${at}: expected stack-settings --stack ${stack} --role deploy, got ${settingsCommand?.join(" ") ?? "none"}`);
   }
   if (optionOf(up, "--stack") !== stack || !up?.includes("--yes")) problems.push(`${at}: pulumi up must update stack ${stack} (--stack ${stack} --yes), got ${up?.join(" ")}`);
+  if (upStep && !failsItsJob(upStep)) problems.push(`${at}: a failed pulumi up must fail the deploy job (shell: bash for pipefail; no continue-on-error, set +e or ||): a failed deploy promotes nothing`);
+  const others = commands(job).filter((c) => c[0] === "pulumi" && !["login", "up", "version"].includes(c[1] ?? ""));
+  if (others.length > 0 || commands(job).filter((c) => c[0] === "pulumi" && c[1] === "up").length !== 1) {
+    problems.push(`${at}: the deploy job runs pulumi login and one pulumi up only, got also: ${others.map((c) => c.join(" ")).join("; ") || "another pulumi up"}`);
+  }
   if (optionOf(up, "--policy-pack") !== "policies" || optionOf(up, "--policy-pack-config") !== outputOf(settings, "policy-config")) {
     problems.push(`${at}: pulumi up must run the policy pack (--policy-pack policies) with the stack's policy config (stack-settings output policy-config)`);
   }
@@ -90,6 +95,8 @@ function promotionChecks(workflow: Workflow, stack: string, downstream: readonly
     }
     if (app && script?.with["github-token"] !== outputOf(app, "token")) problems.push(`${where}: the pull request must be opened with the App token (a workflow token's pull request starts no preview)`);
     if (commands(job).length > 0) problems.push(`${where}: runs shell commands (${commands(job)[0]?.join(" ")}); it holds a write token and runs none`);
+    const foreign = actionsBesides(job, APP_TOKEN, CHECKOUT, GITHUB_SCRIPT);
+    if (foreign.length > 0) problems.push(`${where}: uses ${foreign.join(", ")}; a job holding a write token uses ${APP_TOKEN}, ${CHECKOUT} and ${GITHUB_SCRIPT} only`);
     const refs = actionSteps(job, CHECKOUT).map((c) => c.with.ref ?? "(default)");
     if (refs.some((ref) => ref !== "⟨github.sha⟩")) problems.push(`${where}: may check out the deployed commit only (⟨github.sha⟩), got ${refs.join(", ")}`);
     const group = job.concurrency;
@@ -106,6 +113,7 @@ function promotionChecks(workflow: Workflow, stack: string, downstream: readonly
 export function deployBehaviour(workflow: Workflow, envs: Environments = repoEnvironments()): string[] {
   const problems: string[] = [];
   const allFailing = { failing: Object.keys(workflow.jobs ?? {}) };
+  problems.push(...otherTriggers(workflow, ["push"]));
   for (const event of notDeploying(envs)) {
     if (run(workflow, event, allFailing).triggered) problems.push(`${describeEvent(event)}: deploy must not start (only a push to an environment branch deploys)`);
   }

@@ -7,7 +7,7 @@
 import type { Environments } from "../../../components/config/environments";
 import { commands, type Event, type JobRun } from "../workflow-sim";
 import type { Workflow } from "../../../tools/build/workflow-hardening.mts";
-import { AWS_CREDENTIALS, CHECKOUT, DEFAULT_BRANCH, GITHUB_SCRIPT, actionSteps, appTokenSteps, commandOf, delivery, describeEvent, grants, hasExactly, jobsRunning, optionOf, outputOf, repoEnvironments, run, stepOf, tokenUses } from "./common";
+import { AWS_CREDENTIALS, CHECKOUT, DEFAULT_BRANCH, GITHUB_SCRIPT, actionSteps, appTokenSteps, commandOf, delivery, describeEvent, grants, hasExactly, jobsRunning, optionOf, otherTriggers, outputOf, repoEnvironments, run, stepOf, tokenUses } from "./common";
 
 /** The concurrency group of each stack's deploy, as deploy.yml sets it. */
 function deployGroups(deploy: Workflow, envs: Environments): Map<string, string | undefined> {
@@ -59,7 +59,7 @@ function stackChecks(job: JobRun, stack: string, deployGroup: string | undefined
 
 /** The problems with drift.yml's behaviour, one message each. */
 export function driftBehaviour(workflow: Workflow, deploy: Workflow, envs: Environments = repoEnvironments()): string[] {
-  const problems: string[] = [];
+  const problems: string[] = [...otherTriggers(workflow, ["schedule", "workflow_dispatch"])];
   const stacks = envs.list.map((e) => e.stack);
   const on = (workflow.on ?? {}) as { schedule?: { cron?: string }[] };
   const crons = (on.schedule ?? []).map((s) => s.cron ?? "");

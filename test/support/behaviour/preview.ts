@@ -5,11 +5,15 @@
  * repository's own branches, one comment carrying the report, a `tag-changes` check on pull
  * requests into a production environment that receives promotions, and zizmor over the workflows.
  */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import type { Environments } from "../../../components/config/environments";
 import { generatedLists } from "../../../tools/generate/environments";
-import { commands, type Event, type JobRun, type Run } from "../workflow-sim";
+import { commands, type Event, type JobRun, type Run, type StepRun } from "../workflow-sim";
 import type { Workflow } from "../../../tools/build/workflow-hardening.mts";
-import { AWS_CREDENTIALS, CHECKOUT, DEFAULT_BRANCH, GITHUB_SCRIPT, actionSteps, commandOf, delivery, describeEvent, grants, hasExactly, optionOf, outputOf, repoEnvironments, run, secretsOf, startsWith, stepOf } from "./common";
+import { AWS_CREDENTIALS, CHECKOUT, DEFAULT_BRANCH, GITHUB_SCRIPT, actionsBesides, actionSteps, otherTriggers, commandOf, delivery, describeEvent, grants, hasExactly, optionOf, outputOf, repoEnvironments, run, secretsOf, startsWith, stepOf } from "./common";
 
 const PLAN = ["npm", "run", "--silent", "plan"];
 const ENVIRONMENTS_CHECK = ["npm", "run", "--silent", "environments"];
@@ -51,6 +55,14 @@ function previewChecks(workflow: Workflow, event: Event, stack: string, trusted:
   if (!afterFailure.some((c) => c.length === ENVIRONMENTS_CHECK.length && startsWith(c, ...ENVIRONMENTS_CHECK))) {
     problems.push(`${at}: npm run --silent environments (the stack files as one set, and every generated list) must run even after a failed step`);
   }
+  // The check's verdict: a failed plan (and, where the cloud is used, a failed preview) fails the job; clean ones pass it.
+  const planStep = stepOf(job, ...PLAN);
+  const previewStep = stepOf(job, "pulumi", "preview");
+  const ran = (exits: { plan: string; preview: string }) => verdictFails(job, exits, planStep, previewStep);
+  // (A plan that does not run at all is reported above.)
+  if (planStep && !ran({ plan: "1", preview: "0" })) problems.push(`${at}: a failed offline plan (its step's output exit-code 1) must fail the preview check`);
+  if (trusted && !ran({ plan: "0", preview: "1" })) problems.push(`${at}: a failed pulumi preview (its step's output exit-code 1) must fail the preview check`);
+  if (planStep && ran({ plan: "0", preview: "0" })) problems.push(`${at}: a clean offline plan${trusted ? " and preview" : ""} must pass the preview check`);
   const report = delivery(job, "preview-comment");
   if (!failed || !delivery(failed, "preview-comment").step) problems.push(`${at}: the report (preview-comment) must be written even after a failed step`);
   // The comment: the repository's own pull requests only, with the report, even when the preview failed.
@@ -68,7 +80,44 @@ function previewChecks(workflow: Workflow, event: Event, stack: string, trusted:
   const script = actionSteps(comment, GITHUB_SCRIPT)[0];
   if (script?.env.BODY !== outputOf(report.step, "body")) problems.push(`${at}: the comment must carry the preview job's report (output body of its preview-comment step)`);
   if (commands(comment).length > 0) problems.push(`${at}: the comment job runs shell commands; it holds a write token and runs none`);
+  // An artifact or a cache the preview job (the pull request's code) wrote, or another action, would be code the write token reaches.
+  const foreign = actionsBesides(comment, CHECKOUT, GITHUB_SCRIPT);
+  if (foreign.length > 0) problems.push(`${at}: the comment job uses ${foreign.join(", ")}; it holds a write token and uses ${CHECKOUT} and ${GITHUB_SCRIPT} only`);
   return problems;
+}
+
+// What the verdict steps may run: the shell's own words, nothing that reaches the network or the repository.
+const BUILTINS = new Set(["if", "then", "elif", "else", "fi", "echo", "printf", "exit", "[", "test", "true", "false"]);
+
+/**
+ * Whether the preview job fails when the offline plan and pulumi preview exit with these codes: the
+ * plan and preview steps record their exit code as an output (`set +e`, so the report still gets
+ * written), and the steps after them that read those outputs and run only shell builtins are run
+ * with bash, as the runner would, with the outputs set. A step that exits non-zero fails the job
+ * unless it has continue-on-error.
+ */
+function verdictFails(job: JobRun, exits: { plan: string; preview: string }, plan: StepRun | undefined, preview: StepRun | undefined): boolean {
+  const symbols: [string | undefined, string][] = [
+    [outputOf(plan, "exit-code"), exits.plan],
+    [outputOf(preview, "exit-code"), exits.preview],
+  ];
+  const reads = (s: StepRun) => Object.values(s.env).some((v) => symbols.some(([symbol]) => symbol !== undefined && v.includes(symbol)));
+  const verdicts = job.steps.filter((s) => s.index > (plan?.index ?? Infinity) && s.script !== undefined && reads(s) && s.commands.every((c) => BUILTINS.has(c[0] ?? "") || /^[A-Za-z_]\w*=/.test(c[0] ?? "")));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "verdict-"));
+  try {
+    return verdicts.some((s) => {
+      // Any other step output (a step that did not run, as the preview for a fork) is empty.
+      const set = (v: string) => symbols.reduce((text, [symbol, value]) => (symbol ? text.split(symbol).join(value) : text), v).replace(/⟨steps\.[^⟩]*⟩/g, "");
+      const env = Object.fromEntries(Object.entries(s.env).map(([k, v]) => [k, set(v)]));
+      const file = path.join(dir, `step-${s.index}.sh`);
+      fs.writeFileSync(file, s.script ?? "");
+      const flags = (s.shell ?? "").includes("pipefail") ? ["-eo", "pipefail"] : ["-e"];
+      const result = spawnSync("bash", ["--noprofile", "--norc", ...flags, file], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env, RUNNER_TEMP: dir }, encoding: "utf8" });
+      return result.status !== 0 && !s.continueOnError;
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** The tag check of one pull request. */
@@ -96,7 +145,7 @@ function tagChecks(workflow: Workflow, event: Extract<Event, { name: "pull_reque
 
 /** The problems with preview.yml's behaviour, one message each. */
 export function previewBehaviour(workflow: Workflow, envs: Environments = repoEnvironments()): string[] {
-  const problems: string[] = [];
+  const problems: string[] = [...otherTriggers(workflow, ["pull_request", "workflow_dispatch"])];
   for (const event of [{ name: "pull_request", base: DEFAULT_BRANCH }, { name: "push", branch: envs.list[0]?.stack ?? "staging" }] as Event[]) {
     if (run(workflow, event).triggered) problems.push(`${describeEvent(event)}: preview must not start`);
   }
@@ -111,6 +160,10 @@ export function previewBehaviour(workflow: Workflow, envs: Environments = repoEn
     const tagged = promotedProduction.includes(env.stack);
     problems.push(...tagChecks(workflow, own, tagged), ...tagChecks(workflow, fork, tagged));
     if (env.upstream !== undefined) problems.push(...tagChecks(workflow, { ...own, head: env.upstream }, tagged));
+    // The check is required on the head commit: new commits and a reopened pull request get it too.
+    for (const action of ["synchronize", "reopened"]) {
+      if (!run(workflow, { ...own, action }).triggered) problems.push(`${describeEvent({ ...own, action })}: preview does not start`);
+    }
   }
   // One preview at a time per pull request, a dispatched one included; pull requests never wait for each other.
   const stack = envs.list[0]?.stack ?? "staging";

@@ -6,8 +6,18 @@ import type { Workflow } from "../../../tools/build/workflow-hardening.mts";
 import { unknown } from "./expressions";
 
 export type Event =
-  | { readonly name: "push"; readonly branch?: string; readonly tag?: string }
-  | { readonly name: "pull_request"; readonly base: string; readonly head?: string; readonly fork?: boolean; readonly number?: number }
+  | { readonly name: "push"; readonly branch?: string; readonly tag?: string; readonly paths?: readonly string[] }
+  | {
+      readonly name: "pull_request";
+      readonly base: string;
+      readonly head?: string;
+      readonly fork?: boolean;
+      readonly number?: number;
+      /** The activity type. @default "opened" */
+      readonly action?: string;
+      /** The files the pull request changes; unknown when left out. */
+      readonly paths?: readonly string[];
+    }
   | { readonly name: "schedule"; readonly branch?: string }
   | { readonly name: "workflow_dispatch"; readonly branch?: string; readonly inputs?: Readonly<Record<string, string | number | boolean>> };
 
@@ -44,6 +54,21 @@ function matchesFilter(value: string | undefined, include: unknown, exclude: unk
   return matched;
 }
 
+// GitHub's `pull_request` activity types when `types:` is left out (docs.github.com, "Events that
+// trigger workflows", pull_request).
+const PULL_REQUEST_TYPES = ["opened", "synchronize", "reopened"];
+
+/**
+ * `paths` / `paths-ignore`: at least one changed file matches `paths` (its `!` patterns in order),
+ * or at least one is not ignored. A change whose files the event does not name may touch none the
+ * filter admits, so a filtered workflow is not known to start for it.
+ */
+function matchesPaths(files: readonly string[] | undefined, include: unknown, exclude: unknown): boolean {
+  if (include === undefined && exclude === undefined) return true;
+  if (files === undefined) return false;
+  return files.some((file) => matchesFilter(file, include, exclude));
+}
+
 export function triggered(workflow: Workflow, event: Event, defaultBranch: string): boolean {
   const on = workflow.on;
   const names = typeof on === "string" ? [on] : Array.isArray(on) ? on.map(String) : Object.keys((on ?? {}));
@@ -55,10 +80,15 @@ export function triggered(workflow: Workflow, event: Event, defaultBranch: strin
       const hasBranchFilter = filter.branches !== undefined || filter["branches-ignore"] !== undefined;
       if (event.tag !== undefined) return hasTagFilter ? matchesFilter(event.tag, filter.tags, filter["tags-ignore"]) : !hasBranchFilter;
       const branch = event.branch ?? defaultBranch;
-      return hasBranchFilter ? matchesFilter(branch, filter.branches, filter["branches-ignore"]) : !hasTagFilter;
+      // Path filters are not evaluated for tag pushes, only for branch pushes.
+      const onBranch = hasBranchFilter ? matchesFilter(branch, filter.branches, filter["branches-ignore"]) : !hasTagFilter;
+      return onBranch && matchesPaths(event.paths, filter.paths, filter["paths-ignore"]);
     }
-    case "pull_request":
-      return matchesFilter(event.base, filter.branches, filter["branches-ignore"]);
+    case "pull_request": {
+      const types = Array.isArray(filter.types) ? filter.types.map(String) : typeof filter.types === "string" ? [filter.types] : PULL_REQUEST_TYPES;
+      if (!types.includes(event.action ?? "opened")) return false;
+      return matchesFilter(event.base, filter.branches, filter["branches-ignore"]) && matchesPaths(event.paths, filter.paths, filter["paths-ignore"]);
+    }
     default:
       return true;
   }
@@ -89,6 +119,7 @@ export function githubContext(event: Event, repository: string, defaultBranch: s
         base_ref: event.base,
         head_ref: head,
         event: {
+          action: event.action ?? "opened",
           repository: repo,
           number,
           pull_request: {

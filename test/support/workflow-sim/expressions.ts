@@ -54,7 +54,8 @@ export function statusFunctions(status: { success: boolean; failure: boolean }):
   return new Map([fn("success", status.success), fn("failure", status.failure), fn("always", true), fn("cancelled", false)]);
 }
 
-const STATUS = /\b(success|failure|always|cancelled)\(\)/;
+// Function names are case-insensitive (the evaluator lowercases them): `Always()` is a status check too.
+const STATUS = /\b(success|failure|always|cancelled)\s*\(\s*\)/i;
 const CONTEXTS = ["github", "env", "vars", "secrets", "inputs", "needs", "matrix", "steps", "job", "runner", "strategy"];
 
 function evaluate(expression: string, context: data.Dictionary, functions: Functions): data.ExpressionData {

@@ -8,7 +8,9 @@ export function scriptCommands(script: string, env: Record<string, string>, runn
     .split("\n")
     .map((line) => line.trim())
     .filter((line) => line.length > 0 && !line.startsWith("#"));
-  const expand = (key: string) => env[key] ?? runner[key] ?? `$${key}`;
+  // The runner's GITHUB_* and RUNNER_* variables win over a workflow's env of the same name
+  // (docs.github.com, "Variables reference": they cannot be overwritten).
+  const expand = (key: string) => (/^(GITHUB|RUNNER)_/.test(key) ? runner[key] : undefined) ?? env[key] ?? runner[key] ?? `$${key}`;
   const out: string[][] = [];
   for (const line of lines) {
     const pieces = [line, ...[...line.matchAll(/\$\(([^()]*)\)/g)].map((m) => m[1] ?? "")];
