@@ -34,7 +34,7 @@ jobs:
         env:
           DELIVERY_TOOLS: \${{ github.workspace }}/tooling/tools/ci/delivery/preview.mts
         with:
-          script: await require(process.env.DELIVERY_TOOLS).syncPreviewComment({ github, core })
+          script: await require(process.env.DELIVERY_TOOLS).runStep({ github, context, core }, process.env);
 `;
   const writeJob = (replace: string, by: string) => {
     expect(WRITE_JOB).toContain(replace);

@@ -1,6 +1,6 @@
 /**
- * The automation pull request job's github-script (automation.yml, job automation-pr): the glue that
- * loads syncAutomationPullRequest from the module the workflow checks out, run as
+ * The automation pull request job's github-script (automation.yml, job automation-pr): the one line that
+ * runs the runStep of the module the workflow checks out, run as
  * actions/github-script runs it against a fake GitHub API. What the function does is tested in
  * delivery-automation.test.ts.
  */

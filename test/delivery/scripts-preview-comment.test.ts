@@ -1,6 +1,6 @@
 /**
- * The preview comment job's github-script (preview.yml, job comment): the glue that loads
- * syncPreviewComment from the module the workflow checks out, run as actions/github-script runs it
+ * The preview comment job's github-script (preview.yml, job comment): the one line that
+ * runs the runStep of the module the workflow checks out, run as actions/github-script runs it
  * against a fake GitHub API. What the function does is tested in delivery-preview.test.ts.
  */
 import * as path from "node:path";

@@ -1,6 +1,6 @@
 /**
- * The promotion job's github-script (deploy.yml, job promote): the glue that loads
- * syncPromotionPullRequest from the module the workflow checks out, run as actions/github-script runs
+ * The promotion job's github-script (deploy.yml, job promote): the one line that
+ * runs the runStep of the module the workflow checks out, run as actions/github-script runs
  * it against a fake GitHub API. What the function does is tested in delivery-promote.test.ts.
  */
 import * as path from "node:path";

@@ -227,7 +227,19 @@ describe("each hardening rule catches its violation", () => {
       "      - run: npm ci\n",
       "      - run: npm ci\n      - uses: actions/github-script@ed597411d8f924073f98dfc5c65a23a2325f34cd # v8.0.0\n        with:\n          script: console.log(\"${{ github.event.issue.title }}\")\n",
     );
-    expect(auditWorkflow(script)).toEqual(["job up step 4: untrusted ${{ github.event.issue.title }} inside script: (pass it through env:)"]);
+    expect(auditWorkflow(script)).toEqual([
+      "job up step 4: a github-script runs exactly `await require(process.env.DELIVERY_TOOLS).runStep({ github, context, core }, process.env);` (its logic belongs in a module of tools/ci/delivery/)",
+      "job up step 4: untrusted ${{ github.event.issue.title }} inside script: (pass it through env:)",
+    ]);
+  });
+
+  it("a github-script with logic of its own instead of a delivery module's step", () => {
+    const glue = "await require(process.env.DELIVERY_TOOLS).runStep({ github, context, core }, process.env);";
+    const step = (script: string) => fixture("      - run: npm ci\n", `      - run: npm ci\n      - uses: actions/github-script@ed597411d8f924073f98dfc5c65a23a2325f34cd # v8.0.0\n        with:\n          script: |\n            ${script}\n`);
+    expect(auditWorkflow(step(glue))).toEqual([]);
+    expect(auditWorkflow(step("const { syncDriftIssue } = require(process.env.DELIVERY_TOOLS);\n            await syncDriftIssue({ github, core });"))).toEqual([
+      `job up step 4: a github-script runs exactly \`${glue}\` (its logic belongs in a module of tools/ci/delivery/)`,
+    ]);
   });
 
   it("npm install instead of npm ci", () => {

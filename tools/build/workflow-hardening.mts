@@ -101,6 +101,13 @@ function checkPins(workflow: Workflow, raw: string): string[] {
   return problems;
 }
 
+/**
+ * The one script a github-script step runs: the step of a delivery module (tools/ci/delivery/), which
+ * reads the step's env and the run's context itself, so every line of its logic is type-checked,
+ * linted and tested as TypeScript, and none lives in the YAML.
+ */
+export const GITHUB_SCRIPT_GLUE = "await require(process.env.DELIVERY_TOOLS).runStep({ github, context, core }, process.env);";
+
 function checkScripts(workflow: Workflow): string[] {
   const problems: string[] = [];
   for (const [jobId, job] of jobsOf(workflow)) {
@@ -109,6 +116,9 @@ function checkScripts(workflow: Workflow): string[] {
       const script = usesAction(step, GITHUB_SCRIPT) ? step.with?.script : step.run;
       const where = usesAction(step, GITHUB_SCRIPT) ? "script:" : "run:";
       if (typeof script !== "string") return;
+      if (usesAction(step, GITHUB_SCRIPT) && script.trim() !== GITHUB_SCRIPT_GLUE) {
+        problems.push(`${label}: a github-script runs exactly \`${GITHUB_SCRIPT_GLUE}\` (its logic belongs in a module of tools/ci/delivery/)`);
+      }
       for (const expression of script.match(/\$\{\{[\s\S]*?\}\}/g) ?? []) {
         problems.push(
           /\$\{\{\s*github\.(event|head_ref)/.test(expression)

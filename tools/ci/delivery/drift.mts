@@ -1,6 +1,8 @@
 // Drift: tell drift from errors in a `pulumi preview --refresh --expect-no-changes` log, write the
 // drift issue's body, and open, update or close that issue (from the drift workflow's github-script
 // step, which loads this module with require()).
+import * as fs from "node:fs";
+import { runUrlOf, type StepArgs } from "./github.mts";
 import { BODY_LIMIT, BODY_MARGIN, byteLength, codeBlock, fitBody, plural, resourceSummary, shortSha, stripAnsi, truncateMiddle } from "./text.mts";
 
 /** Hidden marker of drift issues. */
@@ -187,4 +189,19 @@ export async function syncDriftIssue({ github, core, owner, repo, stack, outcome
   }
   core.setFailed(`unexpected drift outcome "${outcome}"`);
   return { action: "failed" };
+}
+
+/** The drift job's step (drift.yml): its env STACK, OUTCOME and, on drift, the report in REPORT_FILE. */
+export async function runStep({ github, context, core }: StepArgs<IssuesClient>, env: NodeJS.ProcessEnv = process.env): Promise<DriftIssueResult> {
+  const outcome = env.OUTCOME;
+  return syncDriftIssue({
+    github,
+    core,
+    owner: context.repo.owner,
+    repo: context.repo.repo,
+    stack: String(env.STACK),
+    outcome,
+    body: outcome === "drift" ? fs.readFileSync(String(env.REPORT_FILE), "utf8") : "",
+    runUrl: runUrlOf(context, env),
+  });
 }

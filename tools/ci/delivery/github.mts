@@ -82,3 +82,31 @@ export async function refreshOrOpen(
   core.info(`opened ${pr.html_url}`);
   return { pr, opened: true };
 }
+
+/**
+ * What actions/github-script hands a workflow's script besides the octokit and `core`: the run's
+ * context, as far as the delivery scripts read it.
+ */
+export interface ScriptContext {
+  readonly repo: { readonly owner: string; readonly repo: string };
+  readonly runId: number;
+  readonly eventName: string;
+  /** The pull request (or issue) of the event; `number` is undefined for other events. */
+  readonly issue: { readonly number: number | undefined };
+}
+
+/**
+ * A workflow step's github-script is one line, `await require(process.env.DELIVERY_TOOLS).runStep({
+ * github, context, core })` (the hardening linter holds every workflow to it): the module's runStep
+ * reads the step's env and the run's context, so no logic lives in the YAML.
+ */
+export interface StepArgs<Client> {
+  readonly github: Client;
+  readonly context: ScriptContext;
+  readonly core: ScriptCore;
+}
+
+/** The run's page, for links in what the scripts write. */
+export function runUrlOf(context: ScriptContext, env: NodeJS.ProcessEnv = process.env): string {
+  return `${env.GITHUB_SERVER_URL ?? "https://github.com"}/${context.repo.owner}/${context.repo.repo}/actions/runs/${context.runId}`;
+}

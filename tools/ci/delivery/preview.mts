@@ -2,7 +2,7 @@
 // preview` with the policy pack, the offline diff, and both logs, cut to fit GitHub's limit; and the
 // one comment per pull request kept in step with it (preview workflow, job comment, whose
 // github-script step loads this module with require() and calls syncPreviewComment).
-import type { RestMethod, ScriptCore } from "./github.mts";
+import { runUrlOf, type RestMethod, type ScriptCore, type StepArgs } from "./github.mts";
 import { BODY_LIMIT, BODY_MARGIN, byteLength, codeBlock, fitBody, plural, policyCounts, resourceSummary, shortSha, stripAnsi, truncateMiddle } from "./text.mts";
 
 /** Hidden marker by which the preview workflow finds its own comment again. */
@@ -186,4 +186,20 @@ export async function syncPreviewComment({ github, core, owner, repo, eventName,
   const data = (await github.rest.issues.createComment({ owner, repo, issue_number: number, body: text })).data as IssueComment;
   core.info(`created ${data.html_url}`);
   return { action: "created", id: data.id };
+}
+
+/** The comment job's step (preview.yml, job comment): its env BODY, PREVIEW_RESULT and PR_NUMBER. */
+export async function runStep({ github, context, core }: StepArgs<CommentsClient>, env: NodeJS.ProcessEnv = process.env): Promise<PreviewCommentResult> {
+  return syncPreviewComment({
+    github,
+    core,
+    owner: context.repo.owner,
+    repo: context.repo.repo,
+    eventName: context.eventName,
+    issueNumber: context.issue.number,
+    prNumber: env.PR_NUMBER,
+    body: env.BODY,
+    previewResult: env.PREVIEW_RESULT,
+    runUrl: runUrlOf(context, env),
+  });
 }

@@ -1,7 +1,7 @@
 // Promotion: after a successful deploy of an environment that promotes, one pull request from its
 // branch into each downstream environment's (deploy workflow, job promote, whose github-script step
 // loads this module with require() and calls syncPromotionPullRequest).
-import { commitLines, openPullRequests, refreshOrOpen, type Comparison, type PullsClient, type ScriptCore } from "./github.mts";
+import { commitLines, openPullRequests, refreshOrOpen, type Comparison, type PullsClient, type ScriptCore, type StepArgs } from "./github.mts";
 
 /** The most commits a promotion pull request lists (the last ones). */
 const LISTED_COMMITS = 50;
@@ -65,4 +65,18 @@ export async function syncPromotionPullRequest({ github, core, owner, repo, ...i
   // Opened with an App token, the pull request starts the preview workflow by itself.
   const { pr, opened } = await refreshOrOpen(github, core, { owner, repo, base, head, title, body, open });
   return { action: opened ? "opened" : "refreshed", number: pr.number };
+}
+
+/** The promote job's step (deploy.yml, job promote): its env BASE, HEAD, DEPLOYED_SHA and DEPLOY_RUN_URL. */
+export async function runStep({ github, context, core }: StepArgs<PullsClient>, env: NodeJS.ProcessEnv = process.env): Promise<PromotionResult> {
+  return syncPromotionPullRequest({
+    github,
+    core,
+    owner: context.repo.owner,
+    repo: context.repo.repo,
+    base: env.BASE,
+    head: env.HEAD,
+    deployedSha: env.DEPLOYED_SHA,
+    deployRunUrl: env.DEPLOY_RUN_URL,
+  });
 }
