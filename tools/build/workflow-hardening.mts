@@ -108,6 +108,44 @@ function checkPins(workflow: Workflow, raw: string): string[] {
  */
 export const GITHUB_SCRIPT_GLUE = "await require(process.env.DELIVERY_TOOLS).runStep({ github, context, core }, process.env);";
 
+/**
+ * The module a github-script loads: a delivery module of a checkout the job made before the step,
+ * `${{ github.workspace }}/<path>/tools/ci/delivery/<module>.mts`, written in the step's own env:.
+ * No expression besides the workspace, no `..`: a value from the event, another env, a cache or
+ * node_modules would make the glue run code nobody reviewed with the step's token.
+ */
+const DELIVERY_TOOLS_VALUE = /^\$\{\{ github\.workspace \}\}\/([A-Za-z0-9_-]+)\/tools\/ci\/delivery\/([a-z][a-z0-9-]*)\.mts$/;
+const DELIVERY_TOOLS_RULE = "${{ github.workspace }}/<path>/tools/ci/delivery/<module>.mts, <path> the path: of an actions/checkout earlier in the job";
+
+function setsDeliveryTools(env: unknown): boolean {
+  return env !== null && typeof env === "object" && "DELIVERY_TOOLS" in env;
+}
+
+function checkDeliveryTools(workflow: Workflow): string[] {
+  const problems: string[] = [];
+  const only = "only a github-script step's own env: names the module it runs";
+  if (setsDeliveryTools((workflow as { env?: unknown }).env)) problems.push(`env: sets DELIVERY_TOOLS for every job; ${only}`);
+  for (const [jobId, job] of jobsOf(workflow)) {
+    if (setsDeliveryTools(job.env)) problems.push(`job ${jobId}: env: sets DELIVERY_TOOLS for every step; ${only}`);
+    const steps = stepsOf(job);
+    steps.forEach((step, index) => {
+      const label = stepLabel(jobId, step, index);
+      // A run: step could rewrite it for the steps after it through $GITHUB_ENV.
+      if (typeof step.run === "string" && step.run.includes("DELIVERY_TOOLS")) problems.push(`${label}: run: names DELIVERY_TOOLS; ${only}`);
+      if (!usesAction(step, GITHUB_SCRIPT)) {
+        if (setsDeliveryTools(step.env)) problems.push(`${label}: env: sets DELIVERY_TOOLS outside a github-script step; ${only}`);
+        return;
+      }
+      const value = step.env?.DELIVERY_TOOLS;
+      const dir = typeof value === "string" ? DELIVERY_TOOLS_VALUE.exec(value.trim())?.[1] : undefined;
+      if (dir !== undefined && steps.slice(0, index).some((earlier) => usesAction(earlier, "actions/checkout") && earlier.with?.path === dir)) return;
+      const given = value === undefined ? "not set in the step's env:" : `${typeof value === "string" ? value : JSON.stringify(value)}`;
+      problems.push(`${label}: DELIVERY_TOOLS is ${given}; expected ${DELIVERY_TOOLS_RULE}`);
+    });
+  }
+  return problems;
+}
+
 function checkScripts(workflow: Workflow): string[] {
   const problems: string[] = [];
   for (const [jobId, job] of jobsOf(workflow)) {
@@ -351,6 +389,7 @@ export function auditWorkflow(raw: string): string[] {
     ...checkJobPermissions(workflow),
     ...checkPins(workflow, raw),
     ...checkScripts(workflow),
+    ...checkDeliveryTools(workflow),
     ...checkSteps(workflow),
     ...checkPulumi(workflow),
     ...checkSecrets(workflow, raw),
