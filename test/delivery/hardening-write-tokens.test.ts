@@ -143,7 +143,7 @@ jobs:
     expect(JOB).toContain(replace);
     return JOB.replace(replace, by);
   };
-  const expected = "expected ${{ github.workspace }}/<path>/tools/ci/delivery/<module>.mts, <path> the path: of an actions/checkout earlier in the job";
+  const expected = "expected ${{ github.workspace }}/<path>/tools/ci/delivery/<module>.mts, <path> the path: of an actions/checkout of this repository earlier in the job";
 
   it("is a delivery module of a checkout the job made before the step", () => {
     expect(auditWorkflow(JOB)).toEqual([]);
@@ -166,11 +166,14 @@ jobs:
     }
   });
 
-  it("refuses a module from a directory no earlier checkout wrote", () => {
+  it("refuses a module from a directory no earlier checkout of this repository wrote", () => {
     expect(auditWorkflow(bent(MODULE, "          DELIVERY_TOOLS: ${{ github.workspace }}/cache/tools/ci/delivery/preview.mts\n"))).toEqual([
       `job comment step 2 (Comment): DELIVERY_TOOLS is \${{ github.workspace }}/cache/tools/ci/delivery/preview.mts; ${expected}`,
     ]);
     expect(auditWorkflow(bent("          path: tooling\n", ""))).toEqual([`job comment step 2 (Comment): DELIVERY_TOOLS is \${{ github.workspace }}/tooling/tools/ci/delivery/preview.mts; ${expected}`]);
+    expect(auditWorkflow(bent("          path: tooling\n", "          path: tooling\n          repository: someone/else\n"))).toEqual([
+      `job comment step 2 (Comment): DELIVERY_TOOLS is \${{ github.workspace }}/tooling/tools/ci/delivery/preview.mts; ${expected}`,
+    ]);
   });
 
   it("is set in the github-script step's own env: and nowhere else", () => {

@@ -230,7 +230,7 @@ describe("each hardening rule catches its violation", () => {
     expect(auditWorkflow(script)).toEqual([
       "job up step 4: a github-script runs exactly `await require(process.env.DELIVERY_TOOLS).runStep({ github, context, core }, process.env);` (its logic belongs in a module of tools/ci/delivery/)",
       "job up step 4: untrusted ${{ github.event.issue.title }} inside script: (pass it through env:)",
-      "job up step 4: DELIVERY_TOOLS is not set in the step's env:; expected ${{ github.workspace }}/<path>/tools/ci/delivery/<module>.mts, <path> the path: of an actions/checkout earlier in the job",
+      "job up step 4: DELIVERY_TOOLS is not set in the step's env:; expected ${{ github.workspace }}/<path>/tools/ci/delivery/<module>.mts, <path> the path: of an actions/checkout of this repository earlier in the job",
     ]);
   });
 

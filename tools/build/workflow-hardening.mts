@@ -109,17 +109,14 @@ function checkPins(workflow: Workflow, raw: string): string[] {
 export const GITHUB_SCRIPT_GLUE = "await require(process.env.DELIVERY_TOOLS).runStep({ github, context, core }, process.env);";
 
 /**
- * The module a github-script loads: a delivery module of a checkout the job made before the step,
- * `${{ github.workspace }}/<path>/tools/ci/delivery/<module>.mts`, written in the step's own env:.
- * No expression besides the workspace, no `..`: a value from the event, another env, a cache or
- * node_modules would make the glue run code nobody reviewed with the step's token.
+ * The module a github-script loads: a delivery module of a checkout of this repository that the job
+ * made before the step, written in the step's own env:. No other expression, no `..`: a value from
+ * the event, another env, a cache or node_modules would run unreviewed code with the step's token.
  */
 const DELIVERY_TOOLS_VALUE = /^\$\{\{ github\.workspace \}\}\/([A-Za-z0-9_-]+)\/tools\/ci\/delivery\/([a-z][a-z0-9-]*)\.mts$/;
-const DELIVERY_TOOLS_RULE = "${{ github.workspace }}/<path>/tools/ci/delivery/<module>.mts, <path> the path: of an actions/checkout earlier in the job";
+const DELIVERY_TOOLS_RULE = "${{ github.workspace }}/<path>/tools/ci/delivery/<module>.mts, <path> the path: of an actions/checkout of this repository earlier in the job";
 
-function setsDeliveryTools(env: unknown): boolean {
-  return env !== null && typeof env === "object" && "DELIVERY_TOOLS" in env;
-}
+const setsDeliveryTools = (env: unknown): boolean => env !== null && typeof env === "object" && "DELIVERY_TOOLS" in env;
 
 function checkDeliveryTools(workflow: Workflow): string[] {
   const problems: string[] = [];
@@ -138,8 +135,10 @@ function checkDeliveryTools(workflow: Workflow): string[] {
       }
       const value = step.env?.DELIVERY_TOOLS;
       const dir = typeof value === "string" ? DELIVERY_TOOLS_VALUE.exec(value.trim())?.[1] : undefined;
-      if (dir !== undefined && steps.slice(0, index).some((earlier) => usesAction(earlier, "actions/checkout") && earlier.with?.path === dir)) return;
-      const given = value === undefined ? "not set in the step's env:" : `${typeof value === "string" ? value : JSON.stringify(value)}`;
+      // A checkout of this repository: `repository:` would load another repository's code.
+      const ownCheckout = (earlier: Step) => usesAction(earlier, "actions/checkout") && earlier.with?.path === dir && earlier.with?.repository === undefined;
+      if (dir !== undefined && steps.slice(0, index).some(ownCheckout)) return;
+      const given = value === undefined ? "not set in the step's env:" : typeof value === "string" ? value : JSON.stringify(value);
       problems.push(`${label}: DELIVERY_TOOLS is ${given}; expected ${DELIVERY_TOOLS_RULE}`);
     });
   }
