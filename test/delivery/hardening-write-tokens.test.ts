@@ -194,4 +194,18 @@ jobs:
       "job comment step 2: env: sets DELIVERY_TOOLS outside a github-script step; only a github-script step's own env: names the module it runs",
     ]);
   });
+  it("gets only its script and its token: base-url would send the token to another host", () => {
+    const SCRIPT = "          script: await require";
+    expect(auditWorkflow(bent(SCRIPT, "          github-token: ${{ github.token }}\n          script: await require"))).toEqual([]);
+    expect(auditWorkflow(bent(SCRIPT, "          base-url: https://api.example.test\n          result-encoding: string\n          script: await require"))).toEqual([
+      "job comment step 2 (Comment): a github-script with base-url, result-encoding; only script and github-token",
+    ]);
+  });
+
+  it("starts without NODE_OPTIONS, which would load a file into its Node process", () => {
+    const rule = "it would load code into every Node process it reaches, a github-script's included";
+    expect(auditWorkflow(bent(MODULE, `${MODULE}          NODE_OPTIONS: --require ./preload.js\n`))).toEqual([`job comment step 2 (Comment): env: sets NODE_OPTIONS; ${rule}`]);
+    expect(auditWorkflow(bent("    steps:\n", "    env:\n      NODE_OPTIONS: --import ./preload.mjs\n    steps:\n"))).toEqual([`job comment: env: sets NODE_OPTIONS; ${rule}`]);
+    expect(auditWorkflow(bent("jobs:\n", "env:\n  NODE_OPTIONS: --require ./preload.js\njobs:\n"))).toEqual([`env: sets NODE_OPTIONS; ${rule}`]);
+  });
 });

@@ -11,6 +11,8 @@
  */
 import { APP_TOKEN, AWS_CREDENTIALS, GITHUB_SCRIPT, commandsOf, grantsOf, jobsOf, parseWorkflow, stepLabel, stepsOf, triggers, usesAction, usesLines, type Concurrency, type Job, type Step, type Workflow } from "./workflow-model.mts";
 
+import { checkGithubScriptSteps } from "./workflow-github-script.mts";
+
 export * from "./workflow-model.mts";
 
 /**
@@ -107,43 +109,6 @@ function checkPins(workflow: Workflow, raw: string): string[] {
  * linted and tested as TypeScript, and none lives in the YAML.
  */
 export const GITHUB_SCRIPT_GLUE = "await require(process.env.DELIVERY_TOOLS).runStep({ github, context, core }, process.env);";
-
-/**
- * The module a github-script loads: a delivery module of a checkout of this repository that the job
- * made before the step, written in the step's own env:. No other expression, no `..`: a value from
- * the event, another env, a cache or node_modules would run unreviewed code with the step's token.
- */
-const DELIVERY_TOOLS_VALUE = /^\$\{\{ github\.workspace \}\}\/([A-Za-z0-9_-]+)\/tools\/ci\/delivery\/([a-z][a-z0-9-]*)\.mts$/;
-const DELIVERY_TOOLS_RULE = "${{ github.workspace }}/<path>/tools/ci/delivery/<module>.mts, <path> the path: of an actions/checkout of this repository earlier in the job";
-
-const setsDeliveryTools = (env: unknown): boolean => env !== null && typeof env === "object" && "DELIVERY_TOOLS" in env;
-
-function checkDeliveryTools(workflow: Workflow): string[] {
-  const problems: string[] = [];
-  const only = "only a github-script step's own env: names the module it runs";
-  if (setsDeliveryTools((workflow as { env?: unknown }).env)) problems.push(`env: sets DELIVERY_TOOLS for every job; ${only}`);
-  for (const [jobId, job] of jobsOf(workflow)) {
-    if (setsDeliveryTools(job.env)) problems.push(`job ${jobId}: env: sets DELIVERY_TOOLS for every step; ${only}`);
-    const steps = stepsOf(job);
-    steps.forEach((step, index) => {
-      const label = stepLabel(jobId, step, index);
-      // A run: step could rewrite it for the steps after it through $GITHUB_ENV.
-      if (typeof step.run === "string" && step.run.includes("DELIVERY_TOOLS")) problems.push(`${label}: run: names DELIVERY_TOOLS; ${only}`);
-      if (!usesAction(step, GITHUB_SCRIPT)) {
-        if (setsDeliveryTools(step.env)) problems.push(`${label}: env: sets DELIVERY_TOOLS outside a github-script step; ${only}`);
-        return;
-      }
-      const value = step.env?.DELIVERY_TOOLS;
-      const dir = typeof value === "string" ? DELIVERY_TOOLS_VALUE.exec(value.trim())?.[1] : undefined;
-      // A checkout of this repository: `repository:` would load another repository's code.
-      const ownCheckout = (earlier: Step) => usesAction(earlier, "actions/checkout") && earlier.with?.path === dir && earlier.with?.repository === undefined;
-      if (dir !== undefined && steps.slice(0, index).some(ownCheckout)) return;
-      const given = value === undefined ? "not set in the step's env:" : typeof value === "string" ? value : JSON.stringify(value);
-      problems.push(`${label}: DELIVERY_TOOLS is ${given}; expected ${DELIVERY_TOOLS_RULE}`);
-    });
-  }
-  return problems;
-}
 
 function checkScripts(workflow: Workflow): string[] {
   const problems: string[] = [];
@@ -388,7 +353,7 @@ export function auditWorkflow(raw: string): string[] {
     ...checkJobPermissions(workflow),
     ...checkPins(workflow, raw),
     ...checkScripts(workflow),
-    ...checkDeliveryTools(workflow),
+    ...checkGithubScriptSteps(workflow),
     ...checkSteps(workflow),
     ...checkPulumi(workflow),
     ...checkSecrets(workflow, raw),
