@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { environmentsOf, EnvironmentsError, readEnvironments, type StackDocument } from "../../components/config/environments";
+import { ciVariableNames } from "../../components/names";
 import { regenerateAppCi } from "../../tools/generate/app-ci";
 import { generatedFiles, generatedLists, main, regeneratePolicyConfig, regenerateWorkflow } from "../../tools/generate/environments";
 
@@ -112,6 +113,20 @@ describe("the environments of the stack files", () => {
       `Pulumi.${long}.yaml: stack name "${long}": expected a lowercase letter, then lowercase letters, digits or '-', at most 40 characters (it names the environment, its branch and the workflows' stack)`,
     ]);
     expect(problemsOf([stack(`prod-${"x".repeat(35)}`)]).filter((p) => p.includes("stack name"))).toEqual([]);
+  });
+
+  it("refuse the characters the app repositories' variable names fold ('_', uppercase), so no two environments share AWS_ROLE_ARN_<ENV>", () => {
+    // components/names.ts ciVariableNames uppercases and turns '-' into '_': prod-us, prod_us and
+    // Prod-us would all write AWS_ROLE_ARN_PROD_US. The stack name admits only one of them.
+    const rule = "expected a lowercase letter, then lowercase letters, digits or '-', at most 40 characters (it names the environment, its branch and the workflows' stack)";
+    expect(problemsOf([stack("prod-us", production), stack("prod_us", production), stack("Prod-us", production)]).filter((p) => p.includes("stack name"))).toEqual([
+      `Pulumi.prod_us.yaml: stack name "prod_us": ${rule}`,
+      `Pulumi.Prod-us.yaml: stack name "Prod-us": ${rule}`,
+    ]);
+    // Over the names it admits the folding is one to one: the variable name gives the stack back.
+    for (const name of ["prod-us", "produs", "prod-u-s", "prod-us-1", "p", `prod-${"x".repeat(35)}`]) {
+      expect(ciVariableNames(name).roleArn.slice("AWS_ROLE_ARN_".length).toLowerCase().replaceAll("_", "-")).toBe(name);
+    }
   });
 
   it("refuse a shared branch, an environment that is not the stack, and a production flag that is not a boolean", () => {

@@ -107,3 +107,105 @@ jobs:
     ]);
   });
 });
+
+describe("the module a github-script loads", () => {
+  /** A job whose github-script loads a delivery module from the base's checkout. */
+  const JOB = `
+name: fixture
+on:
+  pull_request:
+permissions:
+  contents: read
+jobs:
+  comment:
+    runs-on: ubuntu-24.04
+    timeout-minutes: 5
+    permissions:
+      contents: read
+      pull-requests: write
+    steps:
+      - name: Check out the script
+        uses: actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5.0.0
+        with:
+          persist-credentials: false
+          ref: \${{ github.event.pull_request.base.sha }}
+          sparse-checkout: tools/ci/delivery
+          path: tooling
+      - name: Comment
+        uses: actions/github-script@ed597411d8f924073f98dfc5c65a23a2325f34cd # v8.0.0
+        env:
+          DELIVERY_TOOLS: \${{ github.workspace }}/tooling/tools/ci/delivery/preview.mts
+        with:
+          script: await require(process.env.DELIVERY_TOOLS).runStep({ github, context, core }, process.env);
+`;
+  const MODULE = "          DELIVERY_TOOLS: ${{ github.workspace }}/tooling/tools/ci/delivery/preview.mts\n";
+  const bent = (replace: string, by: string) => {
+    expect(JOB).toContain(replace);
+    return JOB.replace(replace, by);
+  };
+  const expected = "expected ${{ github.workspace }}/<path>/tools/ci/delivery/<module>.mts, <path> the path: of an actions/checkout of this repository earlier in the job";
+
+  it("is a delivery module of a checkout the job made before the step", () => {
+    expect(auditWorkflow(JOB)).toEqual([]);
+    expect(auditWorkflow(bent(MODULE, "          DELIVERY_TOOLS: ${{ github.workspace }}/tooling/tools/ci/delivery/promote.mts\n"))).toEqual([]);
+  });
+
+  it("refuses a module outside the checkout's delivery modules, or named by an expression", () => {
+    for (const value of [
+      "${{ github.workspace }}/node_modules/x.js",
+      "${{ github.workspace }}/tooling/node_modules/x.mts",
+      "${{ github.workspace }}/tooling/tools/ci/delivery/../../../node_modules/x.mts",
+      "${{ github.workspace }}/../tooling/tools/ci/delivery/preview.mts",
+      "${{ env.X }}",
+      "${{ github.event.pull_request.head.ref }}",
+      "${{ github.workspace }}/${{ github.head_ref }}/tools/ci/delivery/preview.mts",
+      "/tmp/tooling/tools/ci/delivery/preview.mts",
+      "tooling/tools/ci/delivery/preview.mts",
+    ]) {
+      expect(auditWorkflow(bent(MODULE, `          DELIVERY_TOOLS: ${value}\n`))).toEqual([`job comment step 2 (Comment): DELIVERY_TOOLS is ${value}; ${expected}`]);
+    }
+  });
+
+  it("refuses a module from a directory no earlier checkout of this repository wrote", () => {
+    expect(auditWorkflow(bent(MODULE, "          DELIVERY_TOOLS: ${{ github.workspace }}/cache/tools/ci/delivery/preview.mts\n"))).toEqual([
+      `job comment step 2 (Comment): DELIVERY_TOOLS is \${{ github.workspace }}/cache/tools/ci/delivery/preview.mts; ${expected}`,
+    ]);
+    expect(auditWorkflow(bent("          path: tooling\n", ""))).toEqual([`job comment step 2 (Comment): DELIVERY_TOOLS is \${{ github.workspace }}/tooling/tools/ci/delivery/preview.mts; ${expected}`]);
+    expect(auditWorkflow(bent("          path: tooling\n", "          path: tooling\n          repository: someone/else\n"))).toEqual([
+      `job comment step 2 (Comment): DELIVERY_TOOLS is \${{ github.workspace }}/tooling/tools/ci/delivery/preview.mts; ${expected}`,
+    ]);
+  });
+
+  it("is set in the github-script step's own env: and nowhere else", () => {
+    expect(auditWorkflow(bent(MODULE, ""))).toEqual([
+      `job comment step 2 (Comment): DELIVERY_TOOLS is not set in the step's env:; ${expected}`,
+    ]);
+    const jobEnv = bent(MODULE, "").replace("    steps:\n", "    env:\n      DELIVERY_TOOLS: ${{ github.workspace }}/tooling/tools/ci/delivery/preview.mts\n    steps:\n");
+    expect(auditWorkflow(jobEnv)).toEqual([
+      "job comment: env: sets DELIVERY_TOOLS for every step; only a github-script step's own env: names the module it runs",
+      `job comment step 2 (Comment): DELIVERY_TOOLS is not set in the step's env:; ${expected}`,
+    ]);
+    expect(auditWorkflow(bent("permissions:\n  contents: read\njobs:\n", `permissions:\n  contents: read\nenv:\n  DELIVERY_TOOLS: x\njobs:\n`))).toEqual([
+      "env: sets DELIVERY_TOOLS for every job; only a github-script step's own env: names the module it runs",
+    ]);
+    expect(auditWorkflow(bent("      - name: Comment\n", '      - env:\n          DELIVERY_TOOLS: x\n        run: echo "DELIVERY_TOOLS=$DELIVERY_TOOLS" >> "$GITHUB_ENV"\n      - name: Comment\n'))).toEqual([
+      "job comment: pull-requests: write in a job with run: steps",
+      "job comment step 2: run: names DELIVERY_TOOLS; only a github-script step's own env: names the module it runs",
+      "job comment step 2: env: sets DELIVERY_TOOLS outside a github-script step; only a github-script step's own env: names the module it runs",
+    ]);
+  });
+  it("gets only its script and its token: base-url would send the token to another host", () => {
+    const SCRIPT = "          script: await require";
+    expect(auditWorkflow(bent(SCRIPT, "          github-token: ${{ github.token }}\n          script: await require"))).toEqual([]);
+    expect(auditWorkflow(bent(SCRIPT, "          base-url: https://api.example.test\n          result-encoding: string\n          script: await require"))).toEqual([
+      "job comment step 2 (Comment): a github-script with base-url, result-encoding; only script and github-token",
+    ]);
+  });
+
+  it("starts without NODE_OPTIONS, which would load a file into its Node process", () => {
+    const rule = "it would load code into every Node process it reaches, a github-script's included";
+    expect(auditWorkflow(bent(MODULE, `${MODULE}          NODE_OPTIONS: --require ./preload.js\n`))).toEqual([`job comment step 2 (Comment): env: sets NODE_OPTIONS; ${rule}`]);
+    expect(auditWorkflow(bent("    steps:\n", "    env:\n      NODE_OPTIONS: --import ./preload.mjs\n    steps:\n"))).toEqual([`job comment: env: sets NODE_OPTIONS; ${rule}`]);
+    expect(auditWorkflow(bent("jobs:\n", "env:\n  NODE_OPTIONS: --require ./preload.js\njobs:\n"))).toEqual([`env: sets NODE_OPTIONS; ${rule}`]);
+  });
+});

@@ -48,7 +48,7 @@ describe("the declared setup", () => {
     expect(attacker).toEqual(pullRequestAttacker(CONFIG_REPO));
     // Its token is what its own workflow asks for: only forks' tokens are capped at read.
     expect(renderTable([pullRequestAttacker(CONFIG_REPO)], [])).toContain(
-      "| the pull request's | what its workflow asks for, write included (no more than its author, who has write access, can do) |",
+      "| the pull request's | what its workflow asks for, write included (its author's own access, but written as GitHub Actions: see Same-repository branches) |",
     );
     const reached = reachableRoles(pullRequestAttacker(CONFIG_REPO), derived.roles);
     expect(reached.map((role) => [role.stack, role.name, role.writes, role.kubernetes])).toEqual([

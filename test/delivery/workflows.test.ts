@@ -230,15 +230,18 @@ describe("each hardening rule catches its violation", () => {
     expect(auditWorkflow(script)).toEqual([
       "job up step 4: a github-script runs exactly `await require(process.env.DELIVERY_TOOLS).runStep({ github, context, core }, process.env);` (its logic belongs in a module of tools/ci/delivery/)",
       "job up step 4: untrusted ${{ github.event.issue.title }} inside script: (pass it through env:)",
+      "job up step 4: DELIVERY_TOOLS is not set in the step's env:; expected ${{ github.workspace }}/<path>/tools/ci/delivery/<module>.mts, <path> the path: of an actions/checkout of this repository earlier in the job",
     ]);
   });
 
   it("a github-script with logic of its own instead of a delivery module's step", () => {
     const glue = "await require(process.env.DELIVERY_TOOLS).runStep({ github, context, core }, process.env);";
-    const step = (script: string) => fixture("      - run: npm ci\n", `      - run: npm ci\n      - uses: actions/github-script@ed597411d8f924073f98dfc5c65a23a2325f34cd # v8.0.0\n        with:\n          script: |\n            ${script}\n`);
+    const tooling = "      - uses: actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5.0.0\n        with:\n          persist-credentials: false\n          path: tooling\n";
+    const module = "        env:\n          DELIVERY_TOOLS: ${{ github.workspace }}/tooling/tools/ci/delivery/drift.mts\n";
+    const step = (script: string) => fixture("      - run: npm ci\n", `      - run: npm ci\n${tooling}      - uses: actions/github-script@ed597411d8f924073f98dfc5c65a23a2325f34cd # v8.0.0\n${module}        with:\n          script: |\n            ${script}\n`);
     expect(auditWorkflow(step(glue))).toEqual([]);
     expect(auditWorkflow(step("const { syncDriftIssue } = require(process.env.DELIVERY_TOOLS);\n            await syncDriftIssue({ github, core });"))).toEqual([
-      `job up step 4: a github-script runs exactly \`${glue}\` (its logic belongs in a module of tools/ci/delivery/)`,
+      `job up step 5: a github-script runs exactly \`${glue}\` (its logic belongs in a module of tools/ci/delivery/)`,
     ]);
   });
 

@@ -145,7 +145,7 @@ describe("evaluatePolicies, as the CLI's analyzer", () => {
     );
   });
 
-  it("validates what a config sets and what a schema requires, not a policy's own defaults", async () => {
+  it("validates every policy's config as the CLI does: what a config sets, what a schema requires, and a schema's own defaults", async () => {
     const needs = {
       name: "needs-owner",
       description: "Needs an owner.",
@@ -157,6 +157,37 @@ describe("evaluatePolicies, as the CLI's analyzer", () => {
       "policy pack team: invalid config:\n  - needs-owner: owner must NOT have fewer than 1 characters",
     );
     await expect(evaluatePolicies(plan([]), [{ name: "team", policies: [needs], config: { "needs-owner": { owner: "platform" } } }])).resolves.toEqual([]);
+    // pulumi/pulumi pkg/resource/analyzer/config.go validatePolicyPackConfig: every policy with a
+    // schema, over its defaults and the config applied on top, so a default the schema refuses fails
+    // there even when no config mentions the policy.
+    const window = {
+      name: "window",
+      description: "A window of days.",
+      configSchema: { properties: { days: { type: "integer" as const, minimum: 7, default: 3 } } },
+      validateStack: () => undefined,
+    };
+    await expect(evaluatePolicies(plan([]), [{ name: "team", policies: [window] }])).rejects.toThrow("policy pack team: invalid config:\n  - window: days must be >= 7");
+    await expect(evaluatePolicies(plan([]), [{ name: "team", policies: [window], config: { window: "advisory" } }])).rejects.toThrow("policy pack team: invalid config:\n  - window: days must be >= 7");
+    await expect(evaluatePolicies(plan([]), [{ name: "team", policies: [window], config: { window: { days: 7 } } }])).resolves.toEqual([]);
+  });
+
+  it("refuses a policy whose config schema is malformed, naming it, whether or not a config mentions it", async () => {
+    const malformed = (schema: Record<string, unknown>) => ({
+      name: "malformed",
+      description: "A malformed schema.",
+      configSchema: { properties: { x: schema } } as never,
+      validateStack: () => undefined,
+    });
+    await expect(evaluatePolicies(plan([]), [{ name: "team", policies: [malformed({ type: "strin" })] }])).rejects.toThrow(
+      "policy pack team: invalid config:\n  - malformed: invalid config schema: type must be JSONType or JSONType[]: strin",
+    );
+    await expect(evaluatePolicies(plan([]), [{ name: "team", policies: [malformed({ type: "integer", minimum: "7" })] }])).rejects.toThrow(
+      'policy pack team: invalid config:\n  - malformed: invalid config schema: minimum value must be ["number"]',
+    );
+  });
+
+  it("finds every default of this project's policies valid against its own schema", async () => {
+    await expect(evaluatePolicies(plan([]), [{ name: "gitops-platform", policies: projectRules }])).resolves.toEqual([]);
   });
 });
 

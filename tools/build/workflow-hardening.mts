@@ -11,6 +11,8 @@
  */
 import { APP_TOKEN, AWS_CREDENTIALS, GITHUB_SCRIPT, commandsOf, grantsOf, jobsOf, parseWorkflow, stepLabel, stepsOf, triggers, usesAction, usesLines, type Concurrency, type Job, type Step, type Workflow } from "./workflow-model.mts";
 
+import { checkGithubScriptSteps } from "./workflow-github-script.mts";
+
 export * from "./workflow-model.mts";
 
 /**
@@ -351,6 +353,7 @@ export function auditWorkflow(raw: string): string[] {
     ...checkJobPermissions(workflow),
     ...checkPins(workflow, raw),
     ...checkScripts(workflow),
+    ...checkGithubScriptSteps(workflow),
     ...checkSteps(workflow),
     ...checkPulumi(workflow),
     ...checkSecrets(workflow, raw),

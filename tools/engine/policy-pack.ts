@@ -146,19 +146,15 @@ export function parsePolicyPackConfig(config: PolicyPackConfig | string, source 
   return parsed;
 }
 
-/** Applies a config; returns the policies it gave properties to (the ones whose config needs validating). */
-function applyConfig(settings: Map<string, PolicySettings>, config: ParsedConfig): string[] {
+function applyConfig(settings: Map<string, PolicySettings>, config: ParsedConfig): void {
   const all = config.get("all")?.level;
   if (all) for (const entry of settings.values()) entry.level = all;
-  const configured: string[] = [];
   for (const [name, given] of config) {
     const entry = settings.get(name);
     if (!entry) continue; // like the CLI: config for a policy the pack lacks is ignored
     if (given.level) entry.level = given.level;
     Object.assign(entry.properties, given.properties);
-    if (Object.keys(given.properties).length > 0) configured.push(name);
   }
-  return configured;
 }
 
 /** Each policy's effective level and config: schema defaults, initial config, given config, validated. */
@@ -171,19 +167,25 @@ export function reconcile(pack: LoadedPolicyPack, config: ParsedConfig | undefin
     }
     settings.set(policy.name, { level: policy.enforcementLevel ?? pack.enforcementLevel, properties });
   }
-  const configured = new Set([
-    ...(pack.initialConfig ? applyConfig(settings, parsePolicyPackConfig(pack.initialConfig, `${pack.name} initial config`)) : []),
-    ...(config ? applyConfig(settings, config) : []),
-  ]);
+  if (pack.initialConfig) applyConfig(settings, parsePolicyPackConfig(pack.initialConfig, `${pack.name} initial config`));
+  if (config) applyConfig(settings, config);
 
-  // What a config set, and schemas that require properties: a schema's own defaults are the
-  // policy's, and compiling every schema cost the plan about 35 ms at start-up (npm run bench, P1).
-  const validated = pack.policies.filter((policy) => policy.configSchema && (configured.has(policy.name) || (policy.configSchema.required?.length ?? 0) > 0));
-  const ajv = validated.length > 0 ? new Ajv({ allErrors: true, strict: false }) : undefined;
+  // Every policy with a schema, its defaults included, as the CLI's validatePolicyPackConfig
+  // (pulumi/pulumi pkg/resource/analyzer/config.go): a default its own schema refuses fails there.
+  // validateSchema: false skips compiling the draft-07 meta-schema, about half the cost at start-up
+  // (npm run bench, P1); Ajv's compile still throws on a malformed keyword (a "strin" type, a
+  // non-array required, a bad pattern), as gojsonschema refuses the schema.
+  const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false });
   const problems: string[] = [];
-  for (const policy of validated) {
-    if (!policy.configSchema || !ajv) continue;
-    const validate = ajv.compile({ type: "object", properties: policy.configSchema.properties, ...(policy.configSchema.required ? { required: policy.configSchema.required } : {}) });
+  for (const policy of pack.policies) {
+    if (!policy.configSchema) continue;
+    let validate: ReturnType<typeof ajv.compile>;
+    try {
+      validate = ajv.compile({ type: "object", properties: policy.configSchema.properties, ...(policy.configSchema.required ? { required: policy.configSchema.required } : {}) });
+    } catch (error) {
+      problems.push(`${policy.name}: invalid config schema: ${error instanceof Error ? error.message : String(error)}`);
+      continue;
+    }
     if (!validate(settings.get(policy.name)?.properties ?? {})) {
       for (const error of validate.errors ?? []) problems.push(`${policy.name}: ${error.instancePath.replace(/^\//, "").replace(/\//g, ".") || "(root)"} ${error.message ?? "is invalid"}`);
     }

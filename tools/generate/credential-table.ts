@@ -56,7 +56,8 @@ export interface JobCredentials {
   /**
    * Its GITHUB_TOKEN is whatever its own workflow file asks for: a same-repository pull request's
    * workflow may ask for write scopes (only forks' tokens are capped at read). Bounded by what its
-   * author can do already: pushing a branch takes write access.
+   * author can do already (pushing a branch takes write access), but it writes as GitHub Actions,
+   * the identity of the shipped workflows' comments, issues and required checks.
    */
   readonly tokenAsAuthor?: boolean;
   /** OIDC subjects it can present, when it may request a token. */
@@ -216,7 +217,7 @@ function describeRoles(job: JobCredentials, roles: readonly RoleAccess[]): strin
 
 /** What a job's GITHUB_TOKEN may write, as the table says it. */
 function tokenColumn(job: JobCredentials): string {
-  if (job.tokenAsAuthor) return "what its workflow asks for, write included (no more than its author, who has write access, can do)";
+  if (job.tokenAsAuthor) return "what its workflow asks for, write included (its author's own access, but written as GitHub Actions: see Same-repository branches)";
   return job.tokenWrites.length > 0 ? job.tokenWrites.map((s) => `${s}: write`).join(", ") : "read only";
 }
 
