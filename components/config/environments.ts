@@ -310,7 +310,7 @@ export function environmentsOf(documents: readonly StackDocument[]): Environment
  * (roles `<env>-ci-*`, ECR `<env>/<app>`, the SOPS alias `alias/gitops-platform/<env>/...`).
  */
 function accountClashes(documents: readonly StackDocument[]): string[] {
-  const problems: string[] = [];
+  const problems: string[] = [...repositoryClashes(documents)];
   const oidcCreators = new Map<string, string>();
   const clusters = new Map<string, string>();
   for (const doc of documents) {
@@ -337,6 +337,29 @@ function accountClashes(documents: readonly StackDocument[]): string[] {
       );
     } else {
       clusters.set(key, doc.stack);
+    }
+  }
+  return problems;
+}
+
+/**
+ * What two stacks of one config repository may not both do: declare its GitHub Actions settings,
+ * one per repository (`github.configRepo.actionsSettings`, on by default): the others set it to false.
+ */
+function repositoryClashes(documents: readonly StackDocument[]): string[] {
+  const problems: string[] = [];
+  const owners = new Map<string, string>();
+  for (const doc of documents) {
+    const configRepo = at(doc.config[`${PROJECT}:github`], ["configRepo"]);
+    const repo = at(configRepo, ["repo"]);
+    if (typeof repo !== "string" || at(configRepo, ["actionsSettings"]) === false) continue;
+    const other = owners.get(repo);
+    if (other !== undefined) {
+      problems.push(
+        `${doc.file}: ${PROJECT}:github.configRepo.actionsSettings: stack ${other} (Pulumi.${other}.yaml) already declares the GitHub Actions settings of ${repo}, which are one per repository; set it to false here`,
+      );
+    } else {
+      owners.set(repo, doc.stack);
     }
   }
   return problems;

@@ -71,6 +71,11 @@ const configRepoSection = z.strictObject({
   /** Path the reconciler applies, relative to the repository root. @default clusters/<environment> ({@link withDerivedDefaults}) */
   path: repoPath.optional(),
   deployKey: deployKeySection.prefault({}),
+  /**
+   * Declare the repository's GitHub Actions settings (read-only workflow token by default, Actions may
+   * not approve pull requests); one stack per config repository.
+   */
+  actionsSettings: z.boolean().default(GITHUB_WIRING_DEFAULTS.actionsSettings),
 });
 
 const branchProtectionSection = z.strictObject({

@@ -40,7 +40,7 @@ export interface AppCiWiring {
 }
 
 /** Defaults of the optional {@link GithubWiringArgs}; the stack contract's `github.branchProtection` defaults to them too. */
-export const GITHUB_WIRING_DEFAULTS = { protectBranch: true, requiredReviews: 0, requiredChecks: ["preview"] } as const;
+export const GITHUB_WIRING_DEFAULTS = { protectBranch: true, requiredReviews: 0, requiredChecks: ["preview"], actionsSettings: true } as const;
 
 export interface GithubWiringArgs {
   /** Environment name; suffixes the Actions variable names and names the ruleset. */
@@ -65,6 +65,14 @@ export interface GithubWiringArgs {
    * @default ["preview"]
    */
   readonly requiredChecks?: readonly string[];
+  /**
+   * Declare the config repository's GitHub Actions settings: the workflow token is read-only unless a
+   * workflow asks for more, and GitHub Actions may not approve pull requests (else any workflow a
+   * same-repository pull request adds could approve that pull request as github-actions[bot]). One
+   * setting per repository, so one stack per config repository declares it.
+   * @default true
+   */
+  readonly actionsSettings?: boolean;
   /** AWS region, handed to CI as `AWS_REGION_<ENV>`. */
   readonly awsRegion: string;
   /**
@@ -141,6 +149,16 @@ export class GithubWiring extends pulumi.ComponentResource {
     } else {
       this.protectedBranch = undefined;
       this.rulesetId = undefined;
+    }
+
+    if (args.actionsSettings ?? GITHUB_WIRING_DEFAULTS.actionsSettings) {
+      // PUT /repos/{owner}/{repo}/actions/permissions/workflow: "GitHub Apps must have the repository
+      // administration permission" (GitHub's REST reference), which the deploy App has.
+      new github.WorkflowRepositoryPermissions(
+        `${name}-actions-settings`,
+        { repository: splitRepository(args.configRepo).name, defaultWorkflowPermissions: "read", canApprovePullRequestReviews: false },
+        { parent: this, provider },
+      );
     }
 
     const names = ciVariableNames(args.environment);

@@ -274,6 +274,7 @@ export class Platform extends pulumi.ComponentResource {
         protectBranch: config.github.branchProtection.enabled,
         requiredReviews: config.github.branchProtection.requiredReviews,
         requiredChecks: config.github.branchProtection.requiredChecks,
+        actionsSettings: config.github.configRepo.actionsSettings,
         awsRegion: config.region,
         apps: this.apps.map((wiring) => ({
           name: wiring.app.name,

@@ -10,6 +10,7 @@ import { STACKS } from "../support/stacks";
 const root = path.resolve(__dirname, "..", "..");
 const RULESET = "github:index/repositoryRuleset:RepositoryRuleset";
 const VARIABLE = "github:index/actionsVariable:ActionsVariable";
+const ACTIONS_SETTINGS = "github:index/workflowRepositoryPermissions:WorkflowRepositoryPermissions";
 
 type Overrides = Partial<Omit<GithubWiringArgs, "githubProvider">>;
 
@@ -72,6 +73,15 @@ describe("GithubWiring", () => {
       expect(rulesets.map((r) => r.inputs.conditions)).toEqual([{ refName: { includes: [`refs/heads/${stack}`], excludes: [] } }]);
       expect(rulesets.map((r) => r.inputs.bypassActors)).toEqual([undefined]);
     }
+  });
+
+  it("declares the config repository's Actions settings: a read-only default token, and Actions never approve pull requests", async () => {
+    const result = await wiring();
+    const settings = findResource(result, ACTIONS_SETTINGS, "github-actions-settings");
+    expect(settings.inputs).toEqual({ repository: "gitops-platform", defaultWorkflowPermissions: "read", canApprovePullRequestReviews: false });
+    expect(settings.provider).toMatch(/::pulumi:providers:github::github::/);
+    // Another stack of the same repository declares them: this one leaves them alone.
+    expect(resourcesOfType(await wiring({ actionsSettings: false }), ACTIONS_SETTINGS)).toEqual([]);
   });
 
   it("guards nothing when branch protection is switched off", async () => {

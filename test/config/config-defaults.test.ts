@@ -53,7 +53,7 @@ describe("config: every documented default applies whether its parent is absent,
       { owner: "acme-corp", configRepo: { repo: "acme-corp/gitops-platform", branch: "staging", deployKey: { readWrite: true } } },
       {
         owner: "acme-corp",
-        configRepo: { repo: "acme-corp/gitops-platform", branch: "staging", path: "clusters/staging", deployKey: { generation: 0, algorithm: "ED25519", readWrite: true } },
+        configRepo: { repo: "acme-corp/gitops-platform", branch: "staging", path: "clusters/staging", deployKey: { generation: 0, algorithm: "ED25519", readWrite: true }, actionsSettings: true },
         branchProtection: { enabled: true, requiredReviews: 0, requiredChecks: ["preview"] },
         knownHosts: GITHUB_KNOWN_HOSTS,
         hookCidrs: [],

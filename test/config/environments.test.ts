@@ -153,6 +153,16 @@ describe("the environments of the stack files", () => {
     expect(problemsOf([stack("staging"), stack("qa-eu", { ...from("staging"), ...automated }), stack("qa-us", { ...from("staging"), ...automated })])).toEqual([]);
   });
 
+  it("refuse two stacks declaring one config repository's GitHub Actions settings", () => {
+    const ofRepo = (name: string, repo: string, actionsSettings?: boolean) =>
+      stack(name, { "gitops-platform:github": { configRepo: { repo, branch: name, ...(actionsSettings === undefined ? {} : { actionsSettings }) } } });
+    expect(problemsOf([ofRepo("staging", "acme-corp/gitops-platform"), ofRepo("prod", "acme-corp/gitops-platform", false)])).toEqual([]);
+    expect(problemsOf([ofRepo("staging", "acme-corp/gitops-platform"), ofRepo("prod", "acme-corp/other-config")])).toEqual([]);
+    expect(problemsOf([ofRepo("staging", "acme-corp/gitops-platform"), ofRepo("prod", "acme-corp/gitops-platform")])).toEqual([
+      "Pulumi.prod.yaml: gitops-platform:github.configRepo.actionsSettings: stack staging (Pulumi.staging.yaml) already declares the GitHub Actions settings of acme-corp/gitops-platform, which are one per repository; set it to false here",
+    ]);
+  });
+
   it("refuse two creators of one account's GitHub OIDC provider, and two stacks on one cluster", () => {
     const inAccount = (name: string, ci: Record<string, unknown>, cluster = `platform-${name}`) =>
       stack(name, { ...production, "aws:region": "eu-west-1", "gitops-platform:aws": { accountId: "222222222222", clusterName: cluster }, "gitops-platform:ci": ci });

@@ -41,7 +41,8 @@ function devStack(staging: string): string {
   expect(automation).toMatch(/^ {6}imageAutomation:\n[\s\S]*pushBranch: image-updates\/staging\n$/);
   return edit(staging, [
     [automation, ""],
-    ["        generation: 0\n        readWrite: true\n", "        generation: 0\n"],
+    // staging declares the repository's Actions settings (one stack per repository).
+    ["        generation: 0\n        readWrite: true\n", "        generation: 0\n      actionsSettings: false\n"],
     ["# Stack config of the staging environment branch. Every difference from prod lives in this file.", "# Stack config of the dev environment branch, in front of staging."],
     ["gitops-platform:environment: staging", "gitops-platform:environment: dev\n  gitops-platform:promotion:\n    to: [staging]"],
     ["clusterName: platform-staging", "clusterName: platform-dev"],
@@ -247,6 +248,7 @@ describe("adding dev in front of staging and prod-us behind it", () => {
         if (r.type === "github:index/repositoryDeployKey:RepositoryDeployKey") hold(`repository ${name("repository")}`, `deploy key "${name("title")}"`, env.stack);
         if (r.type === "github:index/repositoryRuleset:RepositoryRuleset") hold(`repository ${name("repository")}`, `ruleset "${name("name")}"`, env.stack);
         if (r.type === "github:index/actionsVariable:ActionsVariable") hold(`repository ${name("repository")}`, `variable ${name("variableName")}`, env.stack);
+        if (r.type === "github:index/workflowRepositoryPermissions:WorkflowRepositoryPermissions") hold(`repository ${name("repository")}`, "Actions settings", env.stack);
       }
     }
     expect([...held].filter(([, stacks]) => stacks.length > 1)).toEqual([]);
@@ -255,7 +257,7 @@ describe("adding dev in front of staging and prod-us behind it", () => {
       "account 111111111111 GitHub OIDC provider https://token.actions.githubusercontent.com",
       "account 222222222222 GitHub OIDC provider https://token.actions.githubusercontent.com",
     ]);
-    for (const kind of ["IAM role dev-ci-deploy", "ECR repository prod-us/orders", "deploy key \"flux prod-us (config, read-only) gen 0\"", "variable AWS_ROLE_ARN_PROD_US"]) {
+    for (const kind of ["IAM role dev-ci-deploy", "ECR repository prod-us/orders", "deploy key \"flux prod-us (config, read-only) gen 0\"", "variable AWS_ROLE_ARN_PROD_US", "repository gitops-platform Actions settings"]) {
       expect([...held.keys()].some((k) => k.endsWith(kind)), kind).toBe(true);
     }
   }, 300_000);

@@ -169,7 +169,8 @@ export function pullRequestAttacker(configRepo: string): JobCredentials {
     runsPullRequestCode: true,
     // GitHub caps only forks' tokens at read ("Permissions for the GITHUB_TOKEN", docs.github.com):
     // a same-repository pull request's workflow gets the write scopes it asks for. The GitHub-side
-    // limit that matters (Actions may not approve pull requests) is a setting, in docs/threat-model.md.
+    // limit that matters (Actions may not approve pull requests) is declared by the stack with
+    // github.configRepo.actionsSettings on (docs/threat-model.md).
     tokenWrites: [],
     tokenAsAuthor: true,
     subjects: [`repo:${configRepo}:pull_request`],
