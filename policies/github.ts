@@ -193,4 +193,29 @@ export const githubRulesetReview: ResourceValidationPolicy = {
 };
 
 /** The GitHub rules, in table order. */
-export const githubPolicies = [githubDeployKeyReadOnly, githubDeployKeyUnique, githubNoBypass, githubRulesetReview];
+/**
+ * A repository's (or organization's) GitHub Actions settings: a read-only workflow token unless a
+ * workflow asks for more, and Actions never approving pull requests, else any workflow a pull
+ * request adds could approve that pull request as github-actions[bot]. Both written out, so the
+ * provider's or GitHub's defaults never decide.
+ */
+export const githubActionsSettings: ResourceValidationPolicy = {
+  name: "github-actions-settings",
+  description: "Declared GitHub Actions workflow permissions give workflows a read-only token by default and never let GitHub Actions approve pull requests, both set explicitly.",
+  enforcementLevel: "mandatory",
+  validateResource: [
+    validateResourceOfType(github.WorkflowRepositoryPermissions, (settings, _args, reportViolation) => actionsSettingsViolation(settings, reportViolation)),
+    validateResourceOfType(github.ActionsOrganizationWorkflowPermissions, (settings, _args, reportViolation) => actionsSettingsViolation(settings, reportViolation)),
+  ],
+};
+
+function actionsSettingsViolation(settings: { defaultWorkflowPermissions?: string; canApprovePullRequestReviews?: boolean }, reportViolation: (message: string) => void): void {
+  if (settings.defaultWorkflowPermissions !== "read") {
+    reportViolation(`defaultWorkflowPermissions is ${JSON.stringify(settings.defaultWorkflowPermissions ?? null)}; set "read": a workflow asks for the write scopes it needs`);
+  }
+  if (settings.canApprovePullRequestReviews !== false) {
+    reportViolation(`canApprovePullRequestReviews is ${JSON.stringify(settings.canApprovePullRequestReviews ?? null)}; set false: otherwise a pull request's own workflow can approve it`);
+  }
+}
+
+export const githubPolicies = [githubDeployKeyReadOnly, githubDeployKeyUnique, githubNoBypass, githubRulesetReview, githubActionsSettings];

@@ -34,6 +34,7 @@ const TABLE: Record<string, [nonProduction: string, production: string]> = {
   "github-deploy-key-unique": ["mandatory", "mandatory"],
   "github-no-bypass": ["mandatory", "mandatory"],
   "github-ruleset-review": ["mandatory", "mandatory"],
+  "github-actions-settings": ["mandatory", "mandatory"],
   "secret-material-plaintext": ["mandatory", "mandatory"],
   "k8s-pod-security": ["mandatory", "mandatory"],
   "k8s-resources-probes": ["advisory", "mandatory"],

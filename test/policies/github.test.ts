@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RecordedResource } from "../../tools/engine";
-import { githubDeployKeyReadOnly, githubDeployKeyUnique, githubNoBypass, githubRulesetReview } from "../../policies/github";
+import { githubActionsSettings, githubDeployKeyReadOnly, githubDeployKeyUnique, githubNoBypass, githubRulesetReview } from "../../policies/github";
 import { messages, res, stagingRuleset, UNKNOWN, unknownNote, violations, withInputs, withStagingRules } from "./harness";
 
 const DEPLOY_KEY = "github:index/repositoryDeployKey:RepositoryDeployKey";
@@ -182,5 +182,29 @@ describe("github-ruleset-review", () => {
 
   it("leaves tag rulesets alone", async () => {
     expect(await messages(githubRulesetReview, [withInputs(ruleset, { target: "tag", rules: {} })])).toEqual([]);
+  });
+});
+
+describe("github-actions-settings", () => {
+  const settings = res("github:index/workflowRepositoryPermissions:WorkflowRepositoryPermissions", "actions-settings", {
+    repository: "gitops-platform",
+    defaultWorkflowPermissions: "read",
+    canApprovePullRequestReviews: false,
+  });
+
+  it("passes a read-only default token and no pull request approvals by Actions", async () => {
+    expect(await messages(githubActionsSettings, [settings])).toEqual([]);
+  });
+
+  it("fails a write default, Actions that approve pull requests, and settings left to defaults", async () => {
+    expect(await messages(githubActionsSettings, [withInputs(settings, { defaultWorkflowPermissions: "write", canApprovePullRequestReviews: true })])).toEqual([
+      "canApprovePullRequestReviews is true; set false: otherwise a pull request's own workflow can approve it",
+      'defaultWorkflowPermissions is "write"; set "read": a workflow asks for the write scopes it needs',
+    ]);
+    const org = res("github:index/actionsOrganizationWorkflowPermissions:ActionsOrganizationWorkflowPermissions", "org-settings", { organizationSlug: "acme-corp" });
+    expect(await messages(githubActionsSettings, [org])).toEqual([
+      "canApprovePullRequestReviews is null; set false: otherwise a pull request's own workflow can approve it",
+      'defaultWorkflowPermissions is null; set "read": a workflow asks for the write scopes it needs',
+    ]);
   });
 });
