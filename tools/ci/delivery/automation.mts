@@ -4,7 +4,7 @@
 // automation-pr, whose github-script step loads this module with require() and calls
 // syncAutomationPullRequest).
 import { DeliveryConfigError } from "./errors.mts";
-import { commitLines, openPullRequests, refreshOrOpen, type ChangedFile, type Comparison, type PullRequest, type PullsClient, type RestMethod, type ScriptCore, type StepArgs } from "./github.mts";
+import { commitLines, openPullRequests, refreshOrOpen, repoOf, type ChangedFile, type Comparison, type PullRequest, type PullsClient, type RestMethod, type ScriptCore, type StepArgs } from "./github.mts";
 
 const IMAGE_UPDATE_AUTOMATION_TYPE = "kubernetes:image.toolkit.fluxcd.io/v1:ImageUpdateAutomation";
 const IMAGE_POLICY_TYPE = "kubernetes:image.toolkit.fluxcd.io/v1:ImagePolicy";
@@ -264,5 +264,5 @@ export async function syncAutomationPullRequest({ github, core, owner, repo, sco
 
 /** The automation-pr job's step (automation.yml): its env SCOPE, the scope job's output. */
 export async function runStep({ github, context, core }: StepArgs<AutomationClient>, env: NodeJS.ProcessEnv = process.env): Promise<AutomationResult[] | undefined> {
-  return syncAutomationPullRequest({ github, core, owner: context.repo.owner, repo: context.repo.repo, scope: env.SCOPE });
+  return syncAutomationPullRequest({ github, core, ...repoOf(context), scope: env.SCOPE });
 }

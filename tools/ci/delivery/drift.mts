@@ -2,7 +2,7 @@
 // drift issue's body, and open, update or close that issue (from the drift workflow's github-script
 // step, which loads this module with require()).
 import * as fs from "node:fs";
-import { runUrlOf, type StepArgs } from "./github.mts";
+import { repoOf, runUrlOf, type StepArgs } from "./github.mts";
 import { BODY_LIMIT, BODY_MARGIN, byteLength, codeBlock, fitBody, plural, resourceSummary, shortSha, stripAnsi, truncateMiddle } from "./text.mts";
 
 /** Hidden marker of drift issues. */
@@ -197,8 +197,7 @@ export async function runStep({ github, context, core }: StepArgs<IssuesClient>,
   return syncDriftIssue({
     github,
     core,
-    owner: context.repo.owner,
-    repo: context.repo.repo,
+    ...repoOf(context),
     stack: String(env.STACK),
     outcome,
     body: outcome === "drift" ? fs.readFileSync(String(env.REPORT_FILE), "utf8") : "",

@@ -106,6 +106,11 @@ export interface StepArgs<Client> {
   readonly core: ScriptCore;
 }
 
+/** The repository the run belongs to, as the sync functions take it. */
+export function repoOf(context: ScriptContext): { readonly owner: string; readonly repo: string } {
+  return { owner: context.repo.owner, repo: context.repo.repo };
+}
+
 /** The run's page, for links in what the scripts write. */
 export function runUrlOf(context: ScriptContext, env: NodeJS.ProcessEnv = process.env): string {
   return `${env.GITHUB_SERVER_URL ?? "https://github.com"}/${context.repo.owner}/${context.repo.repo}/actions/runs/${context.runId}`;

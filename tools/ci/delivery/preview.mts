@@ -2,7 +2,7 @@
 // preview` with the policy pack, the offline diff, and both logs, cut to fit GitHub's limit; and the
 // one comment per pull request kept in step with it (preview workflow, job comment, whose
 // github-script step loads this module with require() and calls syncPreviewComment).
-import { runUrlOf, type RestMethod, type ScriptCore, type StepArgs } from "./github.mts";
+import { repoOf, runUrlOf, type RestMethod, type ScriptCore, type StepArgs } from "./github.mts";
 import { BODY_LIMIT, BODY_MARGIN, byteLength, codeBlock, fitBody, plural, policyCounts, resourceSummary, shortSha, stripAnsi, truncateMiddle } from "./text.mts";
 
 /** Hidden marker by which the preview workflow finds its own comment again. */
@@ -193,8 +193,7 @@ export async function runStep({ github, context, core }: StepArgs<CommentsClient
   return syncPreviewComment({
     github,
     core,
-    owner: context.repo.owner,
-    repo: context.repo.repo,
+    ...repoOf(context),
     eventName: context.eventName,
     issueNumber: context.issue.number,
     prNumber: env.PR_NUMBER,

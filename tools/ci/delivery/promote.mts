@@ -1,7 +1,7 @@
 // Promotion: after a successful deploy of an environment that promotes, one pull request from its
 // branch into each downstream environment's (deploy workflow, job promote, whose github-script step
 // loads this module with require() and calls syncPromotionPullRequest).
-import { commitLines, openPullRequests, refreshOrOpen, type Comparison, type PullsClient, type ScriptCore, type StepArgs } from "./github.mts";
+import { commitLines, openPullRequests, refreshOrOpen, repoOf, type Comparison, type PullsClient, type ScriptCore, type StepArgs } from "./github.mts";
 
 /** The most commits a promotion pull request lists (the last ones). */
 const LISTED_COMMITS = 50;
@@ -72,8 +72,7 @@ export async function runStep({ github, context, core }: StepArgs<PullsClient>, 
   return syncPromotionPullRequest({
     github,
     core,
-    owner: context.repo.owner,
-    repo: context.repo.repo,
+    ...repoOf(context),
     base: env.BASE,
     head: env.HEAD,
     deployedSha: env.DEPLOYED_SHA,
