@@ -164,12 +164,18 @@ export const githubRulesetReview: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
-      minimumApprovingReviews: { type: "integer", minimum: 0, maximum: 10, default: 0, description: "Fewest approving reviews a pull request needs (1 in prod)." },
+      minimumApprovingReviews: {
+        type: "integer",
+        minimum: 0,
+        maximum: 10,
+        default: 1,
+        description: "Fewest approving reviews a pull request needs: every environment's deploy job holds a key that administers the repository.",
+      },
     },
   },
   validateResource: validateResourceOfType(github.RepositoryRuleset, (ruleset, args, reportViolation) => {
     if (ruleset.target !== "branch") return;
-    const { minimumApprovingReviews = 0 } = args.getConfig<{ minimumApprovingReviews?: number }>();
+    const { minimumApprovingReviews = 1 } = args.getConfig<{ minimumApprovingReviews?: number }>();
     const rules = record(ruleset.rules) ?? {};
     if (ruleset.enforcement !== "active") reportViolation(`enforcement is ${q(ruleset.enforcement)}; set it to "active"`);
     const pullRequest = record(rules.pullRequest);

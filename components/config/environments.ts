@@ -16,6 +16,7 @@ import * as path from "node:path";
 import { load } from "js-yaml";
 import { z } from "zod";
 import { RFC1123_LABEL } from "../names";
+import { tagCheckProblems } from "./promotion-checks";
 import { PROJECT } from "./values";
 
 /** The stack config key holding an environment's place in the order of promotion. */
@@ -235,6 +236,7 @@ export function environmentsOf(documents: readonly StackDocument[]): Environment
     }
   }
 
+  for (const { from, to } of upstream.values()) if (production.get(to) === true) problems.push(...tagCheckProblems(byStack.get(to), from));
   problems.push(...accountClashes(documents));
 
   // Image automation writes the tags every environment shares (clusters/base): in two environments

@@ -162,22 +162,31 @@ export function crossFieldProblems(config: Sections, stack: string): string[] {
  * Who may write to Git, and how changes reach an environment branch. Only a non-production stack
  * writes, through its config repo's one read-write key, and only by image automation pushing to its
  * own branch; no ruleset has bypass actors, so that branch reaches the environment branch through a
- * pull request that merges itself once the required checks pass. Production never writes: every key
- * is read-only and new images arrive with the promotion pull request.
+ * pull request that merges itself once the required checks pass and a reviewer approved it. Production
+ * never writes: every key is read-only and new images arrive with the promotion pull request.
  */
 function gitWriteProblems(config: Sections): string[] {
   const problems: string[] = [];
   const { github, apps, production } = config;
   const readWrite = keyPath(["github", "configRepo", "deployKey", "readWrite"]);
-  if (production && github) {
-    if (github.configRepo.deployKey.readWrite) {
-      problems.push(`${readWrite}: production keys are read-only: prod never writes to Git (new images arrive with the promotion pull request from staging); set it to false`);
-    }
+  if (production && github?.configRepo.deployKey.readWrite) {
+    problems.push(`${readWrite}: production keys are read-only: prod never writes to Git (new images arrive with the promotion pull request from staging); set it to false`);
+  }
+  // Every environment, not only production: a merge into any environment branch runs its deploy job,
+  // which holds the deploy App key, and that key administers the config repository (rulesets,
+  // deploy keys, Actions settings) of every environment. An environment branch anyone with write
+  // access can change without review would hand that key, and with it production, to all of them.
+  if (github) {
+    const reach = "its deploy job holds the deploy App key, which administers the config repository's rulesets and so every environment";
     if (!github.branchProtection.enabled) {
-      problems.push(`${keyPath(["github", "branchProtection", "enabled"])}: production's environment branch must be guarded by its ruleset (pull requests, reviews, checks); set it to true`);
+      problems.push(`${keyPath(["github", "branchProtection", "enabled"])}: every environment branch must be guarded by its ruleset (pull requests, reviews, checks): ${reach}; set it to true`);
     }
     if (github.branchProtection.requiredReviews < 1) {
-      problems.push(`${keyPath(["github", "branchProtection", "requiredReviews"])}: production needs at least 1 approving review: the promotion pull request is where prod changes are reviewed`);
+      problems.push(
+        production
+          ? `${keyPath(["github", "branchProtection", "requiredReviews"])}: production needs at least 1 approving review: the promotion pull request is where prod changes are reviewed`
+          : `${keyPath(["github", "branchProtection", "requiredReviews"])}: every environment branch needs at least 1 approving review: ${reach}`,
+      );
     }
   }
   if (production) {

@@ -40,7 +40,7 @@ export interface AppCiWiring {
 }
 
 /** Defaults of the optional {@link GithubWiringArgs}; the stack contract's `github.branchProtection` defaults to them too. */
-export const GITHUB_WIRING_DEFAULTS = { protectBranch: true, requiredReviews: 0, requiredChecks: ["preview"], actionsSettings: true } as const;
+export const GITHUB_WIRING_DEFAULTS = { protectBranch: true, requiredReviews: 1, requiredChecks: ["preview"], actionsSettings: true } as const;
 
 export interface GithubWiringArgs {
   /** Environment name; suffixes the Actions variable names and names the ruleset. */
@@ -55,8 +55,9 @@ export interface GithubWiringArgs {
    */
   readonly protectBranch?: boolean;
   /**
-   * Approving reviews a pull request needs (0 to 6).
-   * @default 0
+   * Approving reviews a pull request needs (0 to 6; the stack contract refuses 0 on every
+   * environment: each deploy job holds a key that administers the repository's rulesets).
+   * @default 1
    */
   readonly requiredReviews?: number;
   /**

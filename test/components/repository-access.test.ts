@@ -23,7 +23,7 @@ describe("repository access of the project's stacks", () => {
     const ruleset = findResource(result, "github:index/repositoryRuleset:RepositoryRuleset", "staging-github-branch-ruleset");
     expect(ruleset.inputs.conditions).toEqual({ refName: { includes: ["refs/heads/staging"], excludes: [] } });
     expect(ruleset.inputs.bypassActors).toBeUndefined();
-    expect((ruleset.inputs.rules as { pullRequest: unknown }).pullRequest).toMatchObject({ requiredApprovingReviewCount: 0 });
+    expect((ruleset.inputs.rules as { pullRequest: unknown }).pullRequest).toMatchObject({ requiredApprovingReviewCount: 1, dismissStaleReviewsOnPush: true, requireLastPushApproval: true });
   });
 
   it("prod: every key read-only, one review, no bypass", async () => {

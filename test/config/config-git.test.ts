@@ -63,9 +63,20 @@ describe("config: bad input is refused with every problem, its key and the expec
     }, validProd);
     expect(problems(v, "prod")).toEqual([
       `${P}:github.configRepo.deployKey.readWrite: production keys are read-only: prod never writes to Git (new images arrive with the promotion pull request from staging); set it to false`,
-      `${P}:github.branchProtection.enabled: production's environment branch must be guarded by its ruleset (pull requests, reviews, checks); set it to true`,
+      `${P}:github.branchProtection.enabled: every environment branch must be guarded by its ruleset (pull requests, reviews, checks): its deploy job holds the deploy App key, which administers the config repository's rulesets and so every environment; set it to true`,
       `${P}:github.branchProtection.requiredReviews: production needs at least 1 approving review: the promotion pull request is where prod changes are reviewed`,
       `${P}:apps[1].imageAutomation: production never writes to Git; new tags reach it through the staging → prod promotion pull request, so remove imageAutomation here and set it on the staging stack`,
+    ]);
+  });
+
+  it("refuses an unguarded or unreviewed environment branch in every environment, not only production", () => {
+    const v = withChange((c) => {
+      c[`${P}:github`].branchProtection = { enabled: false, requiredReviews: 0 };
+    });
+    const reach = "its deploy job holds the deploy App key, which administers the config repository's rulesets and so every environment";
+    expect(problems(v)).toEqual([
+      `${P}:github.branchProtection.enabled: every environment branch must be guarded by its ruleset (pull requests, reviews, checks): ${reach}; set it to true`,
+      `${P}:github.branchProtection.requiredReviews: every environment branch needs at least 1 approving review: ${reach}`,
     ]);
   });
 

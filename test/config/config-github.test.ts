@@ -44,7 +44,7 @@ describe("config: github and deploy keys", () => {
     );
     expect(config.github.configRepo.deployKey).toEqual({ generation: 0, algorithm: "ED25519", readWrite: false });
     expect(config.apps[0]?.deployKey).toEqual({ generation: 0, algorithm: "ED25519", readWrite: false });
-    expect(config.github.branchProtection).toEqual({ enabled: true, requiredReviews: 0, requiredChecks: ["preview"] });
+    expect(config.github.branchProtection).toEqual({ enabled: true, requiredReviews: 1, requiredChecks: ["preview"] });
     // No override: GitHub's published host keys, the DeployKey's own default.
     expect(config.github.knownHosts).toEqual(GITHUB_KNOWN_HOSTS);
     expect(config.github.configRepo.path).toBe("clusters/staging");

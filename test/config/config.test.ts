@@ -41,7 +41,7 @@ describe("config: valid input", () => {
       interval: "5m",
       deployKey: { generation: 0, algorithm: "ED25519", readWrite: false },
     });
-    expect(config.github.branchProtection).toEqual({ enabled: true, requiredReviews: 0, requiredChecks: ["preview"] });
+    expect(config.github.branchProtection).toEqual({ enabled: true, requiredReviews: 1, requiredChecks: ["preview"] });
     expect(config.github.hookCidrs).toEqual([]);
     expect(config.reconciler.namespace).toBe("flux-system");
     expect(config.reconciler.interval).toBe("1m");

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { environmentsOf, EnvironmentsError, readEnvironments, type StackDocument } from "../../components/config/environments";
+import { TAG_CHANGES_CHECK } from "../../components/config/promotion-checks";
 import { ciVariableNames } from "../../components/names";
 import { regenerateAppCi } from "../../tools/generate/app-ci";
 import { generatedFiles, generatedLists, main, regeneratePolicyConfig, regenerateWorkflow } from "../../tools/generate/environments";
@@ -12,14 +13,17 @@ const root = path.resolve(__dirname, "..", "..");
 
 let accounts = 0;
 
-/** A stack document as the stack file would parse: environment, branch, its own account, production, promotion. */
+/**
+ * A stack document as the stack file would parse: environment, branch, its own account, production,
+ * promotion; its branch requires the tag check a promoted production branch needs.
+ */
 function stack(name: string, extra: Record<string, unknown> = {}, branch: string = name): StackDocument {
   return {
     stack: name,
     file: `Pulumi.${name}.yaml`,
     config: {
       "gitops-platform:environment": name,
-      "gitops-platform:github": { configRepo: { branch } },
+      "gitops-platform:github": { configRepo: { branch }, branchProtection: { requiredChecks: ["preview", TAG_CHANGES_CHECK] } },
       "gitops-platform:aws": { accountId: String(100_000_000_000 + ++accounts), clusterName: `platform-${name}` },
       ...extra,
     },
@@ -161,6 +165,23 @@ describe("the environments of the stack files", () => {
     expect(problemsOf([ofRepo("staging", "acme-corp/gitops-platform"), ofRepo("prod", "acme-corp/gitops-platform")])).toEqual([
       "Pulumi.prod.yaml: gitops-platform:github.configRepo.actionsSettings: stack staging (Pulumi.staging.yaml) already declares the GitHub Actions settings of acme-corp/gitops-platform, which are one per repository; set it to false here",
     ]);
+  });
+
+  it("refuse a promoted production branch that does not require the tag check, which the preview workflow runs", () => {
+    const checks = (name: string, extra: Record<string, unknown>, requiredChecks?: string[]) =>
+      stack(name, { ...extra, "gitops-platform:github": { configRepo: { branch: name }, ...(requiredChecks ? { branchProtection: { requiredChecks } } : {}) } });
+    const expected = (got: string) =>
+      `Pulumi.prod.yaml: gitops-platform:github.branchProtection.requiredChecks: production stack prod receives promotions from staging, so its branch must require the check "tag-changes" (new image tags arrive only by promotion); add it, got ${got}`;
+    // Absent: the default, which is only the preview.
+    expect(problemsOf([checks("staging", {}), checks("prod", { ...production, ...from("staging") })])).toEqual([expected('["preview"]')]);
+    expect(problemsOf([checks("staging", {}), checks("prod", { ...production, ...from("staging") }, ["preview"])])).toEqual([expected('["preview"]')]);
+    expect(problemsOf([checks("staging", {}), checks("prod", { ...production, ...from("staging") }, ["preview", "tag-changes"])])).toEqual([]);
+    // Not needed where tags may change without promotion: a first environment, or a non-production downstream.
+    expect(problemsOf([checks("staging", to("qa")), checks("qa", {})])).toEqual([]);
+    expect(problemsOf([checks("prod", production)])).toEqual([]);
+    // The workflow job that reports it carries that name.
+    const preview = fs.readFileSync(path.join(root, ".github", "workflows", "preview.yml"), "utf8");
+    expect(preview).toMatch(new RegExp(`^  ${TAG_CHANGES_CHECK}:\\n    name: ${TAG_CHANGES_CHECK}\\n`, "m"));
   });
 
   it("refuse two creators of one account's GitHub OIDC provider, and two stacks on one cluster", () => {

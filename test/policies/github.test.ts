@@ -167,10 +167,12 @@ describe("github-ruleset-review", () => {
     ]);
   });
 
-  it("fails too few approving reviews for the stack's minimum (prod: 1)", async () => {
-    expect(await messages(githubRulesetReview, [ruleset], { config: { minimumApprovingReviews: 1 } })).toEqual(["pull requests need at least 1 approving review, got 0"]);
-    const reviewed = rules({ pullRequest: { requiredApprovingReviewCount: 1, allowedMergeMethods: ["merge"] } });
-    expect(await messages(githubRulesetReview, [reviewed], { config: { minimumApprovingReviews: 1 } })).toEqual([]);
+  it("fails too few approving reviews: one by default, on every environment, or the stack's own minimum", async () => {
+    const unreviewed = rules({ pullRequest: { requiredApprovingReviewCount: 0, allowedMergeMethods: ["merge"] } });
+    expect(await messages(githubRulesetReview, [unreviewed])).toEqual(["pull requests need at least 1 approving review, got 0"]);
+    expect(await messages(githubRulesetReview, [ruleset])).toEqual([]);
+    expect(await messages(githubRulesetReview, [ruleset], { config: { minimumApprovingReviews: 2 } })).toEqual(["pull requests need at least 2 approving reviews, got 1"]);
+    expect(await messages(githubRulesetReview, [unreviewed], { config: { minimumApprovingReviews: 0 } })).toEqual([]);
   });
 
   it("fails a required check any App or token with statuses: write could satisfy", async () => {

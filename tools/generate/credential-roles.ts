@@ -16,7 +16,7 @@ const GITHUB_HOST = "token.actions.githubusercontent.com";
 export const CONFIG_SECRETS: Readonly<Record<string, string | null>> = {
   "gitops-platform:githubToken": "GitHub, with every right of the token",
   "gitops-platform:notificationsAppPrivateKey": "commit statuses on the config and app repositories (the commit-status App)",
-  "gitops-platform:notificationsAlertAddress": null,
+  "gitops-platform:notificationsAlertAddress": "messages to the alert channel it addresses (a chat webhook URL)",
   "gitops-platform:notificationsAlertHmacKey": null,
 };
 

@@ -40,6 +40,8 @@ export const APPS: Readonly<Record<string, { readonly app: string; readonly writ
 export const ACKNOWLEDGED_STATE_WRITES: readonly RegExp[] = [
   // The commit-status App: statuses only, no code, settings or environment.
   /^commit statuses on the config and app repositories \(the commit-status App\)$/,
+  // The alert channel's webhook URL: messages to that channel, nothing in Git, AWS or the cluster.
+  /^messages to the alert channel it addresses \(a chat webhook URL\)$/,
 ];
 
 /** One workflow job and what it holds. */
