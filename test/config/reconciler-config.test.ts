@@ -160,6 +160,44 @@ describe("reconciler config", () => {
       expect(problems("staging", automatedApp({ policy: { pattern: "^(?<v>[a-z]+)$", extract: "${v}", order: "desc", sort: "alphabetical" } }))).toEqual([]);
     });
 
+    it("accepts semver ranges in every form Flux's parser (Masterminds/semver v3) takes", () => {
+      for (const range of [
+        ">=1.0.0 <2.0.0",
+        "~1.2",
+        "^2",
+        "1.2.x",
+        ">=1.0.0, <2.0.0 || >=3.0.0",
+        "1.2 - 1.4.5",
+        "*",
+        "v1.2.3",
+        "~>1.2",
+        "=<1.4 || =>2",
+        "!=1.2.3",
+        ">= 1.2 , < 2",
+        ">=1.0.0-0",
+        "1.2.3-rc.1+build.5",
+      ]) {
+        expect(problems("staging", automatedApp({ policy: { semver: range } })), range).toEqual([]);
+      }
+    });
+
+    it("refuses a semver range Flux's parser would refuse, naming the key and a valid range", () => {
+      const refused = (why: string) => [
+        `gitops-platform:apps[0].imageAutomation.policy.semver: not a semver range Flux's image-reflector-controller can parse (${why}); expected a range such as ">=1.0.0 <2.0.0", "~1.2", "^2" or ">=1.0.0, <2.0.0 || >=3.0.0"`,
+      ];
+      expect(problems("staging", automatedApp({ policy: { semver: "banana" } }))).toEqual(refused('improper constraint "banana"'));
+      expect(problems("staging", automatedApp({ policy: { semver: ">=1.0.0 <" } }))).toEqual(refused('improper constraint ">=1.0.0 <"'));
+      expect(problems("staging", automatedApp({ policy: { semver: ">>1" } }))).toEqual(refused('improper constraint ">>1"'));
+      expect(problems("staging", automatedApp({ policy: { semver: ">=1.0.0 || " } }))).toEqual(refused("alternative 2 of 2 (between '||') is empty"));
+      expect(problems("staging", automatedApp({ policy: { semver: "||^2" } }))).toEqual(refused("alternative 1 of 2 (between '||') is empty"));
+      expect(problems("staging", automatedApp({ policy: { semver: "" } }))).toEqual(refused("empty"));
+      // Past the comparison grammar, the version must parse too: no leading zero in a numeric
+      // pre-release identifier, no part beyond 64 bits, no '|' (which the part pattern lets through).
+      expect(problems("staging", automatedApp({ policy: { semver: ">=1.0.0-01" } }))).toEqual(refused('">=1.0.0-01": a numeric pre-release identifier has a leading zero'));
+      expect(problems("staging", automatedApp({ policy: { semver: "^18446744073709551616" } }))).toEqual(refused('"^18446744073709551616": a version part is larger than 64 bits'));
+      expect(problems("staging", automatedApp({ policy: { semver: ">=1|2" } }))).toEqual(refused('">=1|2": not a version'));
+    });
+
     it("refuses an extract that names no group of the pattern, and a broken pattern", () => {
       expect(problems("staging", automatedApp({ policy: { pattern: "^main-(?P<ts>[0-9]+)$", extract: "$build" } }))).toEqual([
         "gitops-platform:apps[0].imageAutomation.policy.extract: $build is not a named group of the pattern (write it as (?P<build>...))",
