@@ -343,16 +343,22 @@ function accountClashes(documents: readonly StackDocument[]): string[] {
 }
 
 /**
- * What two stacks of one config repository may not both do: declare its GitHub Actions settings,
- * one per repository (`github.configRepo.actionsSettings`, on by default): the others set it to false.
+ * The config repository's GitHub Actions settings (`github.configRepo.actionsSettings`, on by
+ * default) are declared by exactly one stack per repository: two would fight over one setting, and
+ * none would leave the workflow token's default and pull request approval by Actions to whatever
+ * the repository happens to say, which docs/threat-model.md relies on being read-only and off.
  */
 function repositoryClashes(documents: readonly StackDocument[]): string[] {
   const problems: string[] = [];
   const owners = new Map<string, string>();
+  // Every config repository named, with the files of its stacks, in stack file order.
+  const stacksOf = new Map<string, string[]>();
   for (const doc of documents) {
     const configRepo = at(doc.config[`${PROJECT}:github`], ["configRepo"]);
     const repo = at(configRepo, ["repo"]);
-    if (typeof repo !== "string" || at(configRepo, ["actionsSettings"]) === false) continue;
+    if (typeof repo !== "string") continue;
+    stacksOf.set(repo, [...(stacksOf.get(repo) ?? []), doc.file]);
+    if (at(configRepo, ["actionsSettings"]) === false) continue;
     const other = owners.get(repo);
     if (other !== undefined) {
       problems.push(
@@ -361,6 +367,12 @@ function repositoryClashes(documents: readonly StackDocument[]): string[] {
     } else {
       owners.set(repo, doc.stack);
     }
+  }
+  for (const [repo, files] of stacksOf) {
+    if (owners.has(repo)) continue;
+    problems.push(
+      `${files.join(", ")}: ${PROJECT}:github.configRepo.actionsSettings: no stack declares the GitHub Actions settings of ${repo} (read-only workflow token, Actions never approve pull requests); exactly one stack per config repository must declare them: set it to true (the default) in one of these files`,
+    );
   }
   return problems;
 }

@@ -74,7 +74,8 @@ const configRepoSection = z.strictObject({
   deployKey: deployKeySection.prefault({}),
   /**
    * Declare the repository's GitHub Actions settings (read-only workflow token by default, Actions may
-   * not approve pull requests); one stack per config repository.
+   * not approve pull requests); exactly one stack per config repository (./environments.ts refuses
+   * two and none).
    */
   actionsSettings: z.boolean().default(GITHUB_WIRING_DEFAULTS.actionsSettings),
 });
