@@ -210,6 +210,20 @@ describe("reconciler config", () => {
       ]);
     });
 
+    it("refuses a pattern Flux's Go regexp refuses though JavaScript compiles it, and accepts Go's own syntax", () => {
+      const pattern = (source: string, extract = "$ts") => problems("staging", automatedApp({ policy: { pattern: source, extract } }));
+      const refused = (why: string) => [`gitops-platform:apps[0].imageAutomation.policy.pattern: not a regular expression Flux (Go's regexp) accepts: ${why}`];
+      expect(pattern("^main-(?=[a-f0-9]+-)[a-f0-9]+-(?P<ts>[0-9]+)$")).toEqual(refused("lookarounds such as (?= are not supported"));
+      expect(pattern("^(?<!rc)(?P<ts>[0-9]+)$")).toEqual(refused("lookarounds such as (?<! are not supported"));
+      expect(pattern("^(?P<ts>[0-9])\\1$")).toEqual(refused("invalid escape sequence \\1 (Go's regexp has no backreferences)"));
+      expect(pattern("^(?P<ts>[0-9]+)-\\k<ts>$")).toEqual(refused("invalid escape sequence \\k (Go's regexp has no backreferences)"));
+      expect(pattern("^v\\e(?P<ts>[0-9]+)$")).toEqual(refused("invalid escape sequence \\e"));
+      expect(pattern("^(?P<ts>[0-9]{1,1001})$")).toEqual(refused("repeat count {1,1001} is over 1000"));
+      expect(pattern("^(?P<ts>[0-9]+)-[]$")).toEqual(refused("missing closing ] of a character class (a ']' first in the class is a literal)"));
+      // Go's flags, \A, \z and \Q...\E, which JavaScript's RegExp does not read the same way.
+      expect(pattern("(?i)\\Amain-\\Q.\\E(?P<ts>[0-9]+)\\z")).toEqual([]);
+    });
+
     it("refuses a policy mixing both forms, or neither", () => {
       expect(problems("staging", automatedApp({ policy: { semver: ">=1.0.0", pattern: "x" } }))).toEqual([
         "gitops-platform:apps[0].imageAutomation.policy.pattern: unknown key (check for a typo)",
