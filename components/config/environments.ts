@@ -345,34 +345,26 @@ function accountClashes(documents: readonly StackDocument[]): string[] {
 /**
  * The config repository's GitHub Actions settings (`github.configRepo.actionsSettings`, on by
  * default) are declared by exactly one stack per repository: two would fight over one setting, and
- * none would leave the workflow token's default and pull request approval by Actions to whatever
- * the repository happens to say, which docs/threat-model.md relies on being read-only and off.
+ * none would leave the token's default and approval by Actions as the repository happens to have
+ * them, where docs/threat-model.md relies on a read-only token and no approval by Actions.
  */
 function repositoryClashes(documents: readonly StackDocument[]): string[] {
   const problems: string[] = [];
   const owners = new Map<string, string>();
-  // Every config repository named, with the files of its stacks, in stack file order.
-  const stacksOf = new Map<string, string[]>();
+  const filesOf = new Map<string, string[]>();
   for (const doc of documents) {
     const configRepo = at(doc.config[`${PROJECT}:github`], ["configRepo"]);
     const repo = at(configRepo, ["repo"]);
     if (typeof repo !== "string") continue;
-    stacksOf.set(repo, [...(stacksOf.get(repo) ?? []), doc.file]);
+    filesOf.set(repo, [...(filesOf.get(repo) ?? []), doc.file]);
     if (at(configRepo, ["actionsSettings"]) === false) continue;
     const other = owners.get(repo);
-    if (other !== undefined) {
-      problems.push(
-        `${doc.file}: ${PROJECT}:github.configRepo.actionsSettings: stack ${other} (Pulumi.${other}.yaml) already declares the GitHub Actions settings of ${repo}, which are one per repository; set it to false here`,
-      );
-    } else {
-      owners.set(repo, doc.stack);
-    }
+    if (other === undefined) owners.set(repo, doc.stack);
+    else problems.push(`${doc.file}: ${PROJECT}:github.configRepo.actionsSettings: stack ${other} (Pulumi.${other}.yaml) already declares the GitHub Actions settings of ${repo}, which are one per repository; set it to false here`);
   }
-  for (const [repo, files] of stacksOf) {
+  for (const [repo, files] of filesOf) {
     if (owners.has(repo)) continue;
-    problems.push(
-      `${files.join(", ")}: ${PROJECT}:github.configRepo.actionsSettings: no stack declares the GitHub Actions settings of ${repo} (read-only workflow token, Actions never approve pull requests); exactly one stack per config repository must declare them: set it to true (the default) in one of these files`,
-    );
+    problems.push(`${files.join(", ")}: ${PROJECT}:github.configRepo.actionsSettings: no stack declares the GitHub Actions settings of ${repo} (read-only workflow token, Actions never approve pull requests); exactly one stack per config repository must declare them: set it to true (the default) in one of these files`);
   }
   return problems;
 }
