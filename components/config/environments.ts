@@ -345,24 +345,28 @@ function accountClashes(documents: readonly StackDocument[]): string[] {
 }
 
 /**
- * What two stacks of one config repository may not both do: declare its GitHub Actions settings,
- * one per repository (`github.configRepo.actionsSettings`, on by default): the others set it to false.
+ * The config repository's GitHub Actions settings (`github.configRepo.actionsSettings`, on by
+ * default) are declared by exactly one stack per repository: two would fight over one setting, and
+ * none would leave the token's default and approval by Actions as the repository happens to have
+ * them, where docs/threat-model.md relies on a read-only token and no approval by Actions.
  */
 function repositoryClashes(documents: readonly StackDocument[]): string[] {
   const problems: string[] = [];
   const owners = new Map<string, string>();
+  const filesOf = new Map<string, string[]>();
   for (const doc of documents) {
     const configRepo = at(doc.config[`${PROJECT}:github`], ["configRepo"]);
     const repo = at(configRepo, ["repo"]);
-    if (typeof repo !== "string" || at(configRepo, ["actionsSettings"]) === false) continue;
+    if (typeof repo !== "string") continue;
+    filesOf.set(repo, [...(filesOf.get(repo) ?? []), doc.file]);
+    if (at(configRepo, ["actionsSettings"]) === false) continue;
     const other = owners.get(repo);
-    if (other !== undefined) {
-      problems.push(
-        `${doc.file}: ${PROJECT}:github.configRepo.actionsSettings: stack ${other} (Pulumi.${other}.yaml) already declares the GitHub Actions settings of ${repo}, which are one per repository; set it to false here`,
-      );
-    } else {
-      owners.set(repo, doc.stack);
-    }
+    if (other === undefined) owners.set(repo, doc.stack);
+    else problems.push(`${doc.file}: ${PROJECT}:github.configRepo.actionsSettings: stack ${other} (Pulumi.${other}.yaml) already declares the GitHub Actions settings of ${repo}, which are one per repository; set it to false here`);
+  }
+  for (const [repo, files] of filesOf) {
+    if (owners.has(repo)) continue;
+    problems.push(`${files.join(", ")}: ${PROJECT}:github.configRepo.actionsSettings: no stack declares the GitHub Actions settings of ${repo} (read-only workflow token, Actions never approve pull requests); exactly one stack per config repository must declare them: set it to true (the default) in one of these files`);
   }
   return problems;
 }
@@ -374,9 +378,7 @@ function automatedApp(config: Readonly<Record<string, unknown>>): number | undef
   return index < 0 ? undefined : index;
 }
 
-function runsImageAutomation(config: Readonly<Record<string, unknown>>): boolean {
-  return automatedApp(config) !== undefined;
-}
+const runsImageAutomation = (config: Readonly<Record<string, unknown>>): boolean => automatedApp(config) !== undefined;
 
 /** The policy pack config of a kind of environment, when a stack has no file of its own. */
 export const KIND_POLICY_CONFIG = { production: "production.json", nonProduction: "non-production.json" } as const;

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { knownHostsLineProblem } from "../github/known-hosts";
 import { EXACT_VERSION, GITHUB_OWNER, githubRepoProblem, RFC1123_LABEL } from "../names";
+import { SEMVER_RANGE_EXAMPLES, semverRangeProblem } from "../semver-range";
 
 /** RFC 1123 label: Kubernetes namespace and object names, environment names. */
 export const dnsLabel = z
@@ -80,6 +81,17 @@ export const fluxDuration = z
   .refine((value) => !/^(0+(\.0+)?(ms|s|m|h))+$/.test(value), "expected a duration greater than zero");
 
 export const port = z.number().int("expected an integer port").min(0, "expected a port from 0 to 65535").max(65535, "expected a port from 0 to 65535");
+
+/**
+ * A semantic version range as image-reflector-controller parses an ImagePolicy's
+ * `spec.policy.semver.range` (Masterminds/semver v3 NewConstraint; see components/semver-range.ts).
+ */
+export const semverRange = z.string().superRefine((value, ctx) => {
+  const problem = semverRangeProblem(value);
+  if (problem) {
+    ctx.addIssue({ code: "custom", message: `not a semver range Flux's image-reflector-controller can parse (${problem}); expected a range such as ${SEMVER_RANGE_EXAMPLES}` });
+  }
+});
 
 /** An exact semantic version such as `v2.7.3` or `2.7.3`. */
 export const exactVersion = EXACT_VERSION;

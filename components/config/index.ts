@@ -5,7 +5,7 @@
  * - `formats.ts`: value formats (names, refs, paths, CIDRs, ARNs) and their arithmetic
  * - `schema.ts`, `schema-firewall.ts`: the sections, every default written once
  * - `values.ts`: the typed result, the raw input, {@link ConfigError}
- * - `rules.ts`: rules spanning several keys
+ * - `rules.ts`: rules spanning several keys (`go-regexp.ts`: tag patterns as Go reads them)
  * - `parse.ts`: {@link parseConfig}: errors with key paths, secrets redacted
  * - `reader.ts`: {@link readConfig}, the one place Pulumi's config is read
  *

@@ -7,6 +7,7 @@ import * as crypto from "node:crypto";
 import { imageParts, pinnedByDigest, splitRepository } from "../../policies/vocabulary";
 import { OFFLINE_SECRET } from "../offline-secret";
 import { cidrContains, quantityValue } from "./formats";
+import { goRegexp } from "./go-regexp";
 import { configSchema, defaultPushBranch, NOTIFICATION_SECRET_KEYS, notificationsSection, RECONCILER_DEFAULTS, type ImagePolicy } from "./schema";
 import { keyPath, PROJECT, structuredKind, type RawConfig, type Schema } from "./values";
 
@@ -316,9 +317,13 @@ function extractProblems(policy: ImagePolicy | undefined, path: (string | number
   const problems: string[] = [];
   if (policy === undefined || !("pattern" in policy)) return problems;
   let groups: string[] = [];
+  const go = goRegexp(policy.pattern);
+  if ("problem" in go) {
+    problems.push(`${keyPath([...path, "pattern"])}: not a regular expression Flux (Go's regexp) accepts: ${go.problem}`);
+    return problems;
+  }
   try {
-    // RE2 writes named groups as (?P<name>...); JavaScript only knows (?<name>...).
-    const source = policy.pattern.replace(/\(\?P</g, "(?<");
+    const source = go.source;
     new RegExp(source);
     groups = [...source.matchAll(/\(\?<([A-Za-z_][A-Za-z0-9_]*)>/g)].map((m) => m[1] ?? "");
   } catch {
@@ -336,4 +341,3 @@ function extractProblems(policy: ImagePolicy | undefined, path: (string | number
   }
   return problems;
 }
-

@@ -30,6 +30,7 @@ import {
   knownHostsLine,
   quantity,
   repoPath,
+  semverRange,
 } from "./formats";
 import { firewallSection } from "./schema-firewall";
 import { promotionSection } from "./environments";
@@ -73,7 +74,8 @@ const configRepoSection = z.strictObject({
   deployKey: deployKeySection.prefault({}),
   /**
    * Declare the repository's GitHub Actions settings (read-only workflow token by default, Actions may
-   * not approve pull requests); one stack per config repository.
+   * not approve pull requests); exactly one stack per config repository (./environments.ts refuses
+   * two and none).
    */
   actionsSettings: z.boolean().default(GITHUB_WIRING_DEFAULTS.actionsSettings),
 });
@@ -108,7 +110,10 @@ const githubSection = z.strictObject({
 
 const imagePolicySection = z.union(
   [
-    z.strictObject({ semver: z.string().min(1, "expected a semver range such as >=1.0.0") }),
+    z.strictObject({
+      /** Semver range of the tags to consider, as Flux reads it (Masterminds/semver v3): `>=1.0.0 <2.0.0`, `~1.2`, `^2`, `1.2.x`. */
+      semver: semverRange,
+    }),
     z.strictObject({
       /** Regex the tags must match (RE2), with a named group such as `(?P<ts>[0-9]+)` for ordering. */
       pattern: z.string().min(1),

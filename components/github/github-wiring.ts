@@ -70,7 +70,7 @@ export interface GithubWiringArgs {
    * Declare the config repository's GitHub Actions settings: the workflow token is read-only unless a
    * workflow asks for more, and GitHub Actions may not approve pull requests (else any workflow a
    * same-repository pull request adds could approve that pull request as github-actions[bot]). One
-   * setting per repository, so one stack per config repository declares it.
+   * setting per repository, so exactly one stack per config repository declares it.
    * @default true
    */
   readonly actionsSettings?: boolean;

@@ -18,6 +18,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { SEMVER_RANGE_EXAMPLES, semverRangeProblem } from "../semver-range";
 
 /** Type token of {@link ImageAutomation}. */
 export const IMAGE_AUTOMATION_TYPE = "gitops-platform:k8s:ImageAutomation";
@@ -74,6 +75,11 @@ export class ImageAutomation extends pulumi.ComponentResource {
     const pushBranch = args.pushBranch;
     if (pushBranch === args.checkoutBranch) {
       throw new Error(`${IMAGE_AUTOMATION_TYPE} ${name}: pushBranch must differ from the environment branch ${JSON.stringify(args.checkoutBranch)}; bumps reach it by pull request`);
+    }
+    // image-reflector-controller would only mark the ImagePolicy failed, in the cluster.
+    const rangeProblem = "semver" in args.policy ? semverRangeProblem(args.policy.semver) : undefined;
+    if (rangeProblem !== undefined) {
+      throw new Error(`${IMAGE_AUTOMATION_TYPE} ${name}: policy.semver is not a semver range Flux can parse (${rangeProblem}); use one such as ${SEMVER_RANGE_EXAMPLES}`);
     }
     this.pushBranch = pushBranch;
     const labels = { "app.kubernetes.io/part-of": "gitops-platform", [APP_LABEL]: args.app };

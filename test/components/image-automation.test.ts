@@ -44,6 +44,12 @@ describe("ImageAutomation", async () => {
     );
   });
 
+  it("refuses a semver range Flux's parser would refuse", async () => {
+    await expect(run({ policy: { semver: ">=1.0.0 <" } })).rejects.toThrow(
+      'gitops-platform:k8s:ImageAutomation orders: policy.semver is not a semver range Flux can parse (improper constraint ">=1.0.0 <"); use one such as ">=1.0.0 <2.0.0", "~1.2", "^2" or ">=1.0.0, <2.0.0 || >=3.0.0"',
+    );
+  });
+
   it("scans the ECR repository with the aws provider", () => {
     expect(object(result, "ImageRepository", "image-repository").spec).toEqual({
       image: "111111111111.dkr.ecr.eu-west-1.amazonaws.com/staging/orders",

@@ -184,6 +184,18 @@ describe("the environments of the stack files", () => {
     expect(preview).toMatch(new RegExp(`^  ${TAG_CHANGES_CHECK}:\\n    name: ${TAG_CHANGES_CHECK}\\n`, "m"));
   });
 
+  it("refuse a config repository whose GitHub Actions settings no stack declares", () => {
+    const ofRepo = (name: string, repo: string, actionsSettings?: boolean) =>
+      stack(name, { "gitops-platform:github": { configRepo: { repo, branch: name, ...(actionsSettings === undefined ? {} : { actionsSettings }) } } });
+    expect(problemsOf([ofRepo("staging", "acme-corp/gitops-platform", false), ofRepo("prod", "acme-corp/gitops-platform", false)])).toEqual([
+      "Pulumi.staging.yaml, Pulumi.prod.yaml: gitops-platform:github.configRepo.actionsSettings: no stack declares the GitHub Actions settings of acme-corp/gitops-platform (read-only workflow token, Actions never approve pull requests); exactly one stack per config repository must declare them: set it to true (the default) in one of these files",
+    ]);
+    // Per repository: the other repository's one stack declares its own.
+    expect(problemsOf([ofRepo("staging", "acme-corp/gitops-platform", false), ofRepo("prod", "acme-corp/other-config")])).toEqual([
+      "Pulumi.staging.yaml: gitops-platform:github.configRepo.actionsSettings: no stack declares the GitHub Actions settings of acme-corp/gitops-platform (read-only workflow token, Actions never approve pull requests); exactly one stack per config repository must declare them: set it to true (the default) in one of these files",
+    ]);
+  });
+
   it("refuse two creators of one account's GitHub OIDC provider, and two stacks on one cluster", () => {
     const inAccount = (name: string, ci: Record<string, unknown>, cluster = `platform-${name}`) =>
       stack(name, { ...production, "aws:region": "eu-west-1", "gitops-platform:aws": { accountId: "222222222222", clusterName: cluster }, "gitops-platform:ci": ci });

@@ -160,6 +160,44 @@ describe("reconciler config", () => {
       expect(problems("staging", automatedApp({ policy: { pattern: "^(?<v>[a-z]+)$", extract: "${v}", order: "desc", sort: "alphabetical" } }))).toEqual([]);
     });
 
+    it("accepts semver ranges in every form Flux's parser (Masterminds/semver v3) takes", () => {
+      for (const range of [
+        ">=1.0.0 <2.0.0",
+        "~1.2",
+        "^2",
+        "1.2.x",
+        ">=1.0.0, <2.0.0 || >=3.0.0",
+        "1.2 - 1.4.5",
+        "*",
+        "v1.2.3",
+        "~>1.2",
+        "=<1.4 || =>2",
+        "!=1.2.3",
+        ">= 1.2 , < 2",
+        ">=1.0.0-0",
+        "1.2.3-rc.1+build.5",
+      ]) {
+        expect(problems("staging", automatedApp({ policy: { semver: range } })), range).toEqual([]);
+      }
+    });
+
+    it("refuses a semver range Flux's parser would refuse, naming the key and a valid range", () => {
+      const refused = (why: string) => [
+        `gitops-platform:apps[0].imageAutomation.policy.semver: not a semver range Flux's image-reflector-controller can parse (${why}); expected a range such as ">=1.0.0 <2.0.0", "~1.2", "^2" or ">=1.0.0, <2.0.0 || >=3.0.0"`,
+      ];
+      expect(problems("staging", automatedApp({ policy: { semver: "banana" } }))).toEqual(refused('improper constraint "banana"'));
+      expect(problems("staging", automatedApp({ policy: { semver: ">=1.0.0 <" } }))).toEqual(refused('improper constraint ">=1.0.0 <"'));
+      expect(problems("staging", automatedApp({ policy: { semver: ">>1" } }))).toEqual(refused('improper constraint ">>1"'));
+      expect(problems("staging", automatedApp({ policy: { semver: ">=1.0.0 || " } }))).toEqual(refused("alternative 2 of 2 (between '||') is empty"));
+      expect(problems("staging", automatedApp({ policy: { semver: "||^2" } }))).toEqual(refused("alternative 1 of 2 (between '||') is empty"));
+      expect(problems("staging", automatedApp({ policy: { semver: "" } }))).toEqual(refused("empty"));
+      // Past the comparison grammar, the version must parse too: no leading zero in a numeric
+      // pre-release identifier, no part beyond 64 bits, no '|' (which the part pattern lets through).
+      expect(problems("staging", automatedApp({ policy: { semver: ">=1.0.0-01" } }))).toEqual(refused('">=1.0.0-01": a numeric pre-release identifier has a leading zero'));
+      expect(problems("staging", automatedApp({ policy: { semver: "^18446744073709551616" } }))).toEqual(refused('"^18446744073709551616": a version part is larger than 64 bits'));
+      expect(problems("staging", automatedApp({ policy: { semver: ">=1|2" } }))).toEqual(refused('">=1|2": not a version'));
+    });
+
     it("refuses an extract that names no group of the pattern, and a broken pattern", () => {
       expect(problems("staging", automatedApp({ policy: { pattern: "^main-(?P<ts>[0-9]+)$", extract: "$build" } }))).toEqual([
         "gitops-platform:apps[0].imageAutomation.policy.extract: $build is not a named group of the pattern (write it as (?P<build>...))",
@@ -170,6 +208,20 @@ describe("reconciler config", () => {
       expect(problems("staging", automatedApp({ policy: { pattern: "^main-(?P<ts>[0-9]+$", extract: "$ts" } }))).toEqual([
         'gitops-platform:apps[0].imageAutomation.policy.pattern: not a valid regular expression: "^main-(?P<ts>[0-9]+$"',
       ]);
+    });
+
+    it("refuses a pattern Flux's Go regexp refuses though JavaScript compiles it, and accepts Go's own syntax", () => {
+      const pattern = (source: string, extract = "$ts") => problems("staging", automatedApp({ policy: { pattern: source, extract } }));
+      const refused = (why: string) => [`gitops-platform:apps[0].imageAutomation.policy.pattern: not a regular expression Flux (Go's regexp) accepts: ${why}`];
+      expect(pattern("^main-(?=[a-f0-9]+-)[a-f0-9]+-(?P<ts>[0-9]+)$")).toEqual(refused("lookarounds such as (?= are not supported"));
+      expect(pattern("^(?<!rc)(?P<ts>[0-9]+)$")).toEqual(refused("lookarounds such as (?<! are not supported"));
+      expect(pattern("^(?P<ts>[0-9])\\1$")).toEqual(refused("invalid escape sequence \\1 (Go's regexp has no backreferences)"));
+      expect(pattern("^(?P<ts>[0-9]+)-\\k<ts>$")).toEqual(refused("invalid escape sequence \\k (Go's regexp has no backreferences)"));
+      expect(pattern("^v\\e(?P<ts>[0-9]+)$")).toEqual(refused("invalid escape sequence \\e"));
+      expect(pattern("^(?P<ts>[0-9]{1,1001})$")).toEqual(refused("repeat count {1,1001} is over 1000"));
+      expect(pattern("^(?P<ts>[0-9]+)-[]$")).toEqual(refused("missing closing ] of a character class (a ']' first in the class is a literal)"));
+      // Go's flags, \A, \z and \Q...\E, which JavaScript's RegExp does not read the same way.
+      expect(pattern("(?i)\\Amain-\\Q.\\E(?P<ts>[0-9]+)\\z")).toEqual([]);
     });
 
     it("refuses a policy mixing both forms, or neither", () => {
