@@ -127,8 +127,17 @@ export function principalAccount(value: string): string | undefined {
  * (`allowedAccountIds`, which components/platform/platform.ts sets from `aws.accountId`).
  */
 export function ownAccount(role: PolicyResource): string | undefined {
-  const allowed = Unknowns.peek(() => strings(role.provider?.props.allowedAccountIds)) ?? [];
-  return allowed.length === 1 ? allowed[0] : undefined;
+  const value = Unknowns.peek((): unknown => role.provider?.props.allowedAccountIds);
+  // Provider inputs reach the engine JSON-encoded when they are not strings: `["111111111111"]`.
+  let allowed = strings(value);
+  if (typeof value === "string" && value.startsWith("[")) {
+    try {
+      allowed = strings(JSON.parse(value));
+    } catch {
+      allowed = [];
+    }
+  }
+  return allowed.length === 1 && /^\d{12}$/.test(allowed[0] ?? "") ? allowed[0] : undefined;
 }
 
 function checkAccountTrust(role: PolicyResource, reportViolation: ReportViolation, unknowns: Unknowns): void {
