@@ -85,29 +85,29 @@ export function roleWrites(role: PolicyResource, resources: readonly PolicyResou
     const document = read((): unknown => policy.props.policy, policy);
     if (document !== undefined) writes.push(...documentWrites(document, `role policy ${policy.name}`));
   }
-  const arns: { arn: string | undefined; from: PolicyResource }[] = [];
-  for (const arn of read(() => strings(role.props.managedPolicyArns), role) ?? []) arns.push({ arn, from: role });
+  /** Where managed policies come from: the role's list, attachments (by `policyArn`), exclusive attachments (`policyArns`). */
+  const sources: { from: PolicyResource; prop: string; arns: () => (string | undefined)[] }[] = [
+    { from: role, prop: "managedPolicyArns", arns: () => strings(role.props.managedPolicyArns) },
+  ];
   const attachments = [
     ...attached(resources, ["aws:iam/rolePolicyAttachment:RolePolicyAttachment"], "role", role, names),
     ...ofTypes(resources, ["aws:iam/policyAttachment:PolicyAttachment"]).filter(
       (a) => (a.propertyDependencies.roles ?? []).some((dep) => dep.urn === role.urn) || (Unknowns.peek(() => strings(a.props.roles)) ?? []).some((n) => names.includes(n)),
     ),
   ];
-  for (const attachment of attachments) arns.push({ arn: read(() => str(attachment.props.policyArn), attachment), from: attachment });
+  for (const attachment of attachments) sources.push({ from: attachment, prop: "policyArn", arns: () => [str(attachment.props.policyArn)] });
   for (const exclusive of attached(resources, ["aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive"], "roleName", role, names)) {
-    for (const arn of read(() => strings(exclusive.props.policyArns), exclusive) ?? []) arns.push({ arn, from: exclusive });
+    sources.push({ from: exclusive, prop: "policyArns", arns: () => strings(exclusive.props.policyArns) });
   }
-  for (const { arn, from } of arns) {
-    // A policy of this stack, attached by its ARN: judged by its own document.
-    const declared = (from.propertyDependencies.policyArn ?? from.propertyDependencies.policyArns ?? []).filter((dep) => dep.type === MANAGED_POLICY);
-    if (declared.length > 0) {
-      for (const policy of declared) {
-        const document = read((): unknown => policy.props.policy, policy);
-        if (document !== undefined) writes.push(...documentWrites(document, `managed policy ${policy.name}`));
-      }
-    } else if (arn !== undefined) {
-      writes.push(`managed policy ${policyName(arn)}`);
+  for (const { from, prop, arns } of sources) {
+    // A policy of this stack, attached by its ARN (known or not): judged by its own document.
+    const declared = (from.propertyDependencies[prop] ?? []).filter((dep) => dep.type === MANAGED_POLICY);
+    for (const policy of declared) {
+      const document = read((): unknown => policy.props.policy, policy);
+      if (document !== undefined) writes.push(...documentWrites(document, `managed policy ${policy.name}`));
     }
+    if (declared.length > 0) continue;
+    for (const arn of read(arns, from) ?? []) if (arn !== undefined) writes.push(`managed policy ${policyName(arn)}`);
   }
   return { writes: [...new Set(writes)], unknown };
 }

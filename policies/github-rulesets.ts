@@ -75,10 +75,16 @@ function coverageProblems(includes: readonly string[], excludes: readonly string
   return problems;
 }
 
-/** The environment branches a ruleset is about: any of its include or exclude patterns names one. */
+/**
+ * The environment branches a ruleset is about: those an include pattern (or ~ALL) covers, and those
+ * an exclude pattern names (an exclusion of every branch, ~ALL, is about none in particular).
+ */
 function environmentBranchesOf(includes: readonly string[], excludes: readonly string[], protectedBranches: readonly string[]): string[] {
-  const patterns = [...includes, ...excludes];
-  return protectedBranches.filter((branch) => patterns.some((pattern) => matchesBranch(pattern, branch) || (excludes.includes(pattern) && fnmatchRegex(pattern).test(branch))));
+  return protectedBranches.filter(
+    (branch) =>
+      includes.some((pattern) => matchesBranch(pattern, branch)) ||
+      excludes.some((pattern) => pattern !== ALL && pattern !== DEFAULT_BRANCH && (matchesBranch(pattern, branch) || fnmatchRegex(pattern).test(branch))),
+  );
 }
 
 /** Environment-branch rulesets: guard the branch, active, a reviewed pull request with checks, no force push, no deletion. */

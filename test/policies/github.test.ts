@@ -169,7 +169,7 @@ describe("github-ruleset-review", () => {
 
   it("fails too few approving reviews for the stack's minimum (prod: 1)", async () => {
     expect(await messages(githubRulesetReview, [ruleset], { config: { minimumApprovingReviews: 1 } })).toEqual(["pull requests need at least 1 approving review, got 0"]);
-    const reviewed = rules({ pullRequest: { requiredApprovingReviewCount: 1, allowedMergeMethods: ["merge"] } });
+    const reviewed = rules({ pullRequest: { requiredApprovingReviewCount: 1, dismissStaleReviewsOnPush: true, requireLastPushApproval: true, allowedMergeMethods: ["merge"] } });
     expect(await messages(githubRulesetReview, [reviewed], { config: { minimumApprovingReviews: 1 } })).toEqual([]);
   });
 
@@ -181,7 +181,8 @@ describe("github-ruleset-review", () => {
   });
 
   it("leaves tag rulesets alone", async () => {
-    expect(await messages(githubRulesetReview, [withInputs(ruleset, { target: "tag", rules: {} })])).toEqual([]);
+    const tags = withInputs(ruleset, { target: "tag", rules: {}, conditions: { refName: { includes: ["refs/tags/v*"], excludes: [] } } });
+    expect(await messages(githubRulesetReview, [tags], { config: { protectedBranches: ["staging", "prod"] } })).toEqual([]);
   });
 });
 
