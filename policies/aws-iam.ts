@@ -288,8 +288,9 @@ export function unguardedSubject(subject: string, config: GithubTrustConfig): st
   const tag = /^ref:refs\/tags\/(.+)$/.exec(rest)?.[1];
   if (tag !== undefined) return `the subject of any workflow run on tag ${q(tag)}, which anyone with write access can push`;
   const environment = /^environment:(.+)$/.exec(rest)?.[1];
-  if (environment !== undefined && config.environments !== undefined && !config.environments.includes(environment)) {
-    return `the subject of GitHub environment ${q(environment)}, which is not a known environment (${listed(config.environments)}): a job naming an environment the repository lacks creates it without deployment rules`;
+  const environments = config.environments ?? [];
+  if (environment !== undefined && environments.length > 0 && !environments.includes(environment)) {
+    return `the subject of GitHub environment ${q(environment)}, which is not a known environment (${listed(environments)}): a job naming an environment the repository lacks creates it without deployment rules`;
   }
   return undefined;
 }
@@ -330,7 +331,8 @@ export const iamGithubOidcTrust: StackValidationPolicy = {
       environments: {
         type: "array",
         items: { type: "string" },
-        description: "GitHub environments (with deployment rules) a writing role may trust: every environment, and the app repositories' release environment, written by `npm run environments -- --write`. Unset: environments are not checked.",
+        default: [],
+        description: "GitHub environments (with deployment rules) a writing role may trust: every environment, and the app repositories' release environment, written by `npm run environments -- --write`. Empty: the pack knows no environments and does not check them.",
       },
     },
   },
