@@ -8,26 +8,12 @@
  * escalation (a role's `managedPolicyArns`, a policy attachment, an exclusive attachment list)
  * counts as `Action: "*"`.
  */
-import type { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { conditionValues, isEveryone, list, ofTypes, parseDocument, q, record, str, UNKNOWN, Unknowns, type Statement } from "./support";
+import type { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import { conditionValues, isEveryone, joinWords, list, ofTypes, parseDocument, q, record, str, UNKNOWN, Unknowns, type Statement } from "./support";
 import { RESOURCE_WILDCARD_ACTIONS, STS_AUDIENCE } from "./vocabulary";
+import { ATTACHMENT_TYPES, EXCLUSIVE_ATTACHMENT_TYPES, iamTrustOwnAccount, POLICY_DOCUMENT_TYPES, ROLE, roleWrites } from "./aws-iam-roles";
 
-const ROLE = "aws:iam/role:Role";
-const POLICY_DOCUMENT_TYPES = ["aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy", "aws:iam/userPolicy:UserPolicy", "aws:iam/groupPolicy:GroupPolicy"];
 const OIDC_PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider";
-/** Resources that attach a managed policy by ARN (`policyArn`). */
-const ATTACHMENT_TYPES = [
-  "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-  "aws:iam/userPolicyAttachment:UserPolicyAttachment",
-  "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
-  "aws:iam/policyAttachment:PolicyAttachment",
-];
-/** Resources that attach a list of managed policies (`policyArns`). */
-const EXCLUSIVE_ATTACHMENT_TYPES = [
-  "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive",
-  "aws:iam/userPolicyAttachmentsExclusive:UserPolicyAttachmentsExclusive",
-  "aws:iam/groupPolicyAttachmentsExclusive:GroupPolicyAttachmentsExclusive",
-];
 
 /**
  * AWS managed policies that amount to administrator access or let the holder grant itself more
@@ -222,7 +208,14 @@ function trustedHost(statement: Statement, issuer: Issuer): string | undefined {
   return undefined;
 }
 
-function checkTrust(role: PolicyResource, statement: Statement, host: string, issuer: Issuer, reportViolation: ReportViolation): void {
+/** A subject a trust statement pins, with the statement. */
+interface TrustedSubject {
+  readonly statement: Statement;
+  readonly subject: string;
+}
+
+/** Returns the exact subjects it accepts (wildcard and malformed ones are reported here). */
+function checkTrust(role: PolicyResource, statement: Statement, host: string, issuer: Issuer, reportViolation: ReportViolation): TrustedSubject[] {
   const where = `${issuer.label} (statement ${statement.id})`;
   const audiences = conditionValues(statement, ["StringEquals"], `${host}:aud`);
   if (audiences === undefined || audiences.length !== 1 || audiences[0] !== STS_AUDIENCE) {
@@ -231,16 +224,22 @@ function checkTrust(role: PolicyResource, statement: Statement, host: string, is
   const subjects = [...(conditionValues(statement, ["StringEquals"], `${host}:sub`) ?? []), ...(conditionValues(statement, ["StringLike"], `${host}:sub`) ?? [])];
   if (subjects.length === 0) {
     reportViolation(`${where} must pin ${host}:sub with StringEquals to ${issuer.subjectForm}`, role.urn);
-    return;
+    return [];
   }
+  const exact: TrustedSubject[] = [];
   for (const subject of subjects) {
     if (/[*?]/.test(subject)) reportViolation(`${where} matches ${host}:sub ${q(subject)} with a wildcard; ${issuer.wildcardHint}`, role.urn);
     else if (!issuer.subject.test(subject)) reportViolation(`${where} pins ${host}:sub to ${q(subject)}; expected ${issuer.subjectForm}`, role.urn);
+    else exact.push({ statement, subject });
   }
+  return exact;
 }
 
+/** Judges the exact subjects of one role, once every statement of its trust policy is read. */
+type SubjectJudge = (role: PolicyResource, subjects: readonly TrustedSubject[], args: StackValidationArgs, reportViolation: ReportViolation, unknowns: Unknowns) => void;
+
 /** A stack policy checking the trust of every role that trusts `issuer`. */
-function trustPolicy(issuer: Issuer): StackValidationPolicy["validateStack"] {
+function trustPolicy(issuer: Issuer, judge?: SubjectJudge): StackValidationPolicy["validateStack"] {
   return (args, reportViolation) => {
     const unknowns = new Unknowns();
     for (const role of ofTypes(args.resources, [ROLE])) {
@@ -253,22 +252,91 @@ function trustPolicy(issuer: Issuer): StackValidationPolicy["validateStack"] {
       }
       const parsed = unknowns.read(() => parseDocument(text), role);
       if (parsed === UNKNOWN || "error" in parsed) continue; // iam-no-wildcards reports documents that do not parse
+      const subjects: TrustedSubject[] = [];
       for (const statement of parsed.statements) {
         if (statement.effect !== "Allow") continue;
         const host = trustedHost(statement, issuer);
-        if (host !== undefined) checkTrust(role, statement, host, issuer, reportViolation);
+        if (host !== undefined) subjects.push(...checkTrust(role, statement, host, issuer, reportViolation));
       }
+      if (judge && subjects.length > 0) judge(role, subjects, args, reportViolation, unknowns);
     }
     unknowns.rethrow();
   };
 }
 
-/** IAM OIDC trust: GitHub Actions roles pin the audience and one repository's ref or environment. */
+interface GithubTrustConfig {
+  readonly protectedBranches?: string[];
+  readonly environments?: string[];
+}
+
+/**
+ * Why anyone with write access to the repository can present this GitHub subject (undefined for a
+ * protected environment branch or a known environment). Pull requests and branches: any pushed
+ * branch runs its own workflow files. Tags: anyone with write access pushes one. Environments: a
+ * job that names an environment the repository lacks creates it, without deployment rules.
+ */
+export function unguardedSubject(subject: string, config: GithubTrustConfig): string | undefined {
+  const rest = /^repo:[^:]+:(.*)$/.exec(subject)?.[1] ?? "";
+  const branches = config.protectedBranches ?? [];
+  const listed = (names: readonly string[]) => (names.length === 0 ? "none configured" : joinWords(names.map((name) => q(name))));
+  if (rest === "pull_request") return "the subject of every pull request's workflow run, whatever code the pull request brings";
+  const branch = /^ref:refs\/heads\/(.+)$/.exec(rest)?.[1];
+  if (branch !== undefined) {
+    if (branches.includes(branch)) return undefined;
+    return `the subject of any workflow run on branch ${q(branch)}, which is not a protected environment branch (${listed(branches)}): anyone who can push that branch presents it`;
+  }
+  const tag = /^ref:refs\/tags\/(.+)$/.exec(rest)?.[1];
+  if (tag !== undefined) return `the subject of any workflow run on tag ${q(tag)}, which anyone with write access can push`;
+  const environment = /^environment:(.+)$/.exec(rest)?.[1];
+  const environments = config.environments ?? [];
+  if (environment !== undefined && environments.length > 0 && !environments.includes(environment)) {
+    return `the subject of GitHub environment ${q(environment)}, which is not a known environment (${listed(environments)}): a job naming an environment the repository lacks creates it without deployment rules`;
+  }
+  return undefined;
+}
+
+/** A role that writes may be assumed only by protected branches and known environments. */
+const judgeGithubSubjects: SubjectJudge = (role, subjects, args, reportViolation, unknowns) => {
+  const config = args.getConfig<GithubTrustConfig>();
+  const unguarded = subjects.flatMap(({ statement, subject }) => {
+    const why = unguardedSubject(subject, config);
+    return why === undefined ? [] : [{ statement, subject, why }];
+  });
+  if (unguarded.length === 0) return;
+  const { writes } = roleWrites(role, args.resources, unknowns);
+  if (writes.length === 0) return; // read-only (or not known yet: the rule's note says so)
+  const shown = `${writes.slice(0, 3).join(", ")}${writes.length > 3 ? ` and ${writes.length - 3} more` : ""}`;
+  for (const { statement, subject, why } of unguarded) {
+    reportViolation(
+      `role ${q(role.name)} can write (${shown}), yet its GitHub OIDC trust (statement ${statement.id}) admits ${q(subject)}, ${why}; let a writing role trust only a GitHub environment with deployment rules (environment:<name>) or a protected environment branch, or make the role read-only`,
+      role.urn,
+    );
+  }
+};
+
+/** IAM OIDC trust: GitHub Actions roles pin the audience and one repository's ref or environment; writing roles only protected ones. */
 export const iamGithubOidcTrust: StackValidationPolicy = {
   name: "iam-github-oidc-trust",
-  description: "Roles trusted by GitHub's OIDC provider pin aud to sts.amazonaws.com and sub exactly to one repository's branch, tag, environment or pull requests, without wildcards.",
+  description:
+    "Roles trusted by GitHub's OIDC provider pin aud to sts.amazonaws.com and sub exactly to one repository's branch, tag, environment or pull requests, without wildcards; a role that can write (any action beyond Get/List/Describe/BatchGet/Head and kms:Decrypt, or any attached AWS managed policy such as PowerUserAccess) trusts no pull_request subject, no tag, no branch but a protected environment branch, and no GitHub environment the config does not list.",
   enforcementLevel: "mandatory",
-  validateStack: trustPolicy(GITHUB),
+  configSchema: {
+    properties: {
+      protectedBranches: {
+        type: "array",
+        items: { type: "string" },
+        default: [],
+        description: "Protected environment branches a writing role may trust: every environment's branch, which `npm run environments -- --write` writes into each policy config from the stack files.",
+      },
+      environments: {
+        type: "array",
+        items: { type: "string" },
+        default: [],
+        description: "GitHub environments (with deployment rules) a writing role may trust: every environment, and the app repositories' release environment, written by `npm run environments -- --write`. Empty: the pack knows no environments and does not check them.",
+      },
+    },
+  },
+  validateStack: trustPolicy(GITHUB, judgeGithubSubjects),
 };
 
 /** IAM IRSA trust: roles trusted by the cluster's OIDC issuer pin one service account. */
@@ -280,4 +348,4 @@ export const iamIrsaTrust: StackValidationPolicy = {
 };
 
 /** The IAM rules, in table order. */
-export const iamPolicies = [iamNoWildcards, iamGithubOidcTrust, iamIrsaTrust];
+export const iamPolicies = [iamNoWildcards, iamGithubOidcTrust, iamIrsaTrust, iamTrustOwnAccount];

@@ -1,8 +1,8 @@
 /**
  * GitHub: deploy keys read-only unless image automation writes to the repository (and never in a
  * stack that writes nothing: prod), one distinct key per repository, never RSA; no ruleset or branch
- * protection that anyone bypasses; environment-branch rulesets that require a reviewed, checked
- * pull request.
+ * protection that anyone bypasses; environment-branch rulesets that guard their branch and require
+ * a reviewed, checked pull request (./github-rulesets.ts).
  *
  * Which repositories image automation writes to is read from the stack itself: every Flux
  * ImageUpdateAutomation and the Git source its `sourceRef` names (a GitRepository, or the one a
@@ -11,9 +11,12 @@
 import * as github from "@pulumi/github";
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { validateResourceOfType } from "@pulumi/policy";
-import { dependenciesOfType, list, num, ofTypes, q, record, str, UNKNOWN, Unknowns } from "./support";
+import { dependenciesOfType, list, ofTypes, q, record, str, UNKNOWN, Unknowns } from "./support";
 import { githubRepoOfUrl, imageAutomations } from "./k8s-objects";
 import { splitRepository } from "./vocabulary";
+import { githubRulesetReview } from "./github-rulesets";
+
+export { githubRulesetReview };
 
 const DEPLOY_KEY = "github:index/repositoryDeployKey:RepositoryDeployKey";
 const PRIVATE_KEY = "tls:index/privateKey:PrivateKey";
@@ -156,47 +159,6 @@ function bypassActorsViolation(actors: unknown, reportViolation: (message: strin
 function enforceAdminsViolation(enforceAdmins: boolean | undefined, reportViolation: (message: string) => void): void {
   if (enforceAdmins !== true) reportViolation("branch protection lets admins bypass it; set enforceAdmins: true (or use a ruleset without bypass actors)");
 }
-
-/** Environment-branch rulesets: active, a pull request with the required reviews and checks, no force push, no deletion. */
-export const githubRulesetReview: ResourceValidationPolicy = {
-  name: "github-ruleset-review",
-  description: "Every branch ruleset is active and requires a pull request with at least the configured approving reviews and one required status check pinned to the App that runs it, and blocks force pushes and deletion.",
-  enforcementLevel: "mandatory",
-  configSchema: {
-    properties: {
-      minimumApprovingReviews: {
-        type: "integer",
-        minimum: 0,
-        maximum: 10,
-        default: 1,
-        description: "Fewest approving reviews a pull request needs: every environment's deploy job holds a key that administers the repository.",
-      },
-    },
-  },
-  validateResource: validateResourceOfType(github.RepositoryRuleset, (ruleset, args, reportViolation) => {
-    if (ruleset.target !== "branch") return;
-    const { minimumApprovingReviews = 1 } = args.getConfig<{ minimumApprovingReviews?: number }>();
-    const rules = record(ruleset.rules) ?? {};
-    if (ruleset.enforcement !== "active") reportViolation(`enforcement is ${q(ruleset.enforcement)}; set it to "active"`);
-    const pullRequest = record(rules.pullRequest);
-    if (pullRequest === undefined) reportViolation("changes must arrive by pull request; add rules.pullRequest");
-    else {
-      const reviews = num(pullRequest.requiredApprovingReviewCount) ?? 0;
-      if (reviews < minimumApprovingReviews) {
-        reportViolation(`pull requests need at least ${minimumApprovingReviews} approving review${minimumApprovingReviews === 1 ? "" : "s"}, got ${reviews}`);
-      }
-    }
-    const checks = list(record(rules.requiredStatusChecks)?.requiredChecks).map((check) => record(check) ?? {});
-    if (checks.length === 0) reportViolation("at least one required status check (the preview) must pass; add rules.requiredStatusChecks");
-    for (const check of checks.filter((c) => !num(c.integrationId))) {
-      reportViolation(
-        `required check ${q(str(check.context) ?? "(unnamed)")} accepts a status of that name from anyone with statuses: write; pin integrationId to the App that runs it (GitHub Actions: 15368)`,
-      );
-    }
-    if (rules.nonFastForward !== true) reportViolation("force pushes must be blocked; set rules.nonFastForward: true");
-    if (rules.deletion !== true) reportViolation("deleting the branch must be blocked; set rules.deletion: true");
-  }),
-};
 
 /** The GitHub rules, in table order. */
 /**

@@ -100,6 +100,17 @@ export const METRICS_PORT = 8080;
 /** The audience AWS STS expects in web-identity tokens (GitHub OIDC, EKS IRSA). */
 export const STS_AUDIENCE = "sts.amazonaws.com";
 
+/**
+ * An IAM action that only reads: describe, get, list and head calls, and decrypting (`kms:Decrypt`,
+ * which a role may only do with the keys its policy names). Everything else counts as writing, and
+ * so does a wildcard (`s3:Get*` may grow) or any action AWS adds under another verb. The credential
+ * table (tools/generate/credential-roles.ts) and the pack's `iam-github-oidc-trust` judge roles by
+ * this one test.
+ */
+export function isReadAction(action: string): boolean {
+  return /^[a-z0-9-]+:(Get|List|Describe|BatchGet|Head)[A-Za-z]*$/.test(action) || action === "kms:Decrypt";
+}
+
 /** The ECR registry login: account-wide, it has no resource-level permissions. */
 export const ECR_LOGIN_ACTION = "ecr:GetAuthorizationToken";
 

@@ -44,8 +44,6 @@ export interface CiApp {
   readonly name: string;
   /** The app's GitHub repository, `owner/name`, spelled as GitHub does (the `sub` claim is case-sensitive). */
   readonly repo: string;
-  /** The only branch whose workflows may push. */
-  readonly branch: string;
   /** The app's ECR repository, the only one its role may push to. */
   readonly repositoryArn: pulumi.Input<string>;
 }
@@ -144,12 +142,14 @@ export class CiIdentity extends pulumi.ComponentResource {
 
     this.appRoleArns = {};
     for (const app of args.apps) {
-      // Exact subjects only: the branch, and release jobs in the app repo's `release` environment,
-      // which runs on version tags (a tag's own subject would need a wildcard).
+      // One exact subject: release jobs in the app repo's `release` environment, whose deployment
+      // rules admit only version tags (a tag's own subject would need a wildcard). Not the app's
+      // branch: a role that pushes images is never assumable from a branch this stack does not
+      // protect (the pack's iam-github-oidc-trust).
       const role = trustedRole(
         `app-${app.name}`,
-        [`repo:${app.repo}:ref:refs/heads/${app.branch}`, `repo:${app.repo}:environment:${APP_RELEASE_ENVIRONMENT}`],
-        `CI of ${app.repo} (${app.branch}, ${APP_RELEASE_ENVIRONMENT} environment) pushes ${app.name} images`,
+        `repo:${app.repo}:environment:${APP_RELEASE_ENVIRONMENT}`,
+        `CI of ${app.repo} (${APP_RELEASE_ENVIRONMENT} environment) pushes ${app.name} images`,
       );
       new aws.iam.RolePolicy(
         `${name}-app-${app.name}-push`,

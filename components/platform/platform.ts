@@ -165,7 +165,7 @@ export class Platform extends pulumi.ComponentResource {
         partition,
         environment: config.environment,
         configRepo: config.github.configRepo.repo,
-        apps: named.map(({ app, repository }) => ({ name: app.name, repo: app.repo, branch: app.branch, repositoryArn: repository.arn })),
+        apps: named.map(({ app, repository }) => ({ name: app.name, repo: app.repo, repositoryArn: repository.arn })),
         stateBucket: config.ci.stateBucket,
         secretsKeyArn: config.ci.secretsKeyArn,
         createOidcProvider: config.ci.createOidcProvider,

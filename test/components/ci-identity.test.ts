@@ -19,8 +19,8 @@ const base: CiIdentityArgs = {
   environment: "staging",
   configRepo: "acme-corp/gitops-platform",
   apps: [
-    { name: "orders", repo: "acme-corp/orders", branch: "main", repositoryArn: ORDERS_REPO },
-    { name: "payments", repo: "acme-corp/payments", branch: "release", repositoryArn: "arn:aws:ecr:eu-west-1:111111111111:repository/staging/payments" },
+    { name: "orders", repo: "acme-corp/orders", repositoryArn: ORDERS_REPO },
+    { name: "payments", repo: "acme-corp/payments", repositoryArn: "arn:aws:ecr:eu-west-1:111111111111:repository/staging/payments" },
   ],
   stateBucket: "acme-pulumi-state",
   secretsKeyArn: KEY_ARN,
@@ -87,15 +87,11 @@ describe("CiIdentity", () => {
     expect(json(findResource(result, ROLE, "ci-deploy"), "assumeRolePolicy")).toEqual(trust("repo:acme-corp/gitops-platform:environment:staging", arn));
   });
 
-  it("pins each app role's trust to its repository's branch and release environment exactly", async () => {
+  it("pins each app role's trust to its repository's release environment exactly, never a branch", async () => {
     const result = await run();
-    expect(json(findResource(result, ROLE, "ci-app-orders"), "assumeRolePolicy")).toEqual(
-      trust(["repo:acme-corp/orders:ref:refs/heads/main", "repo:acme-corp/orders:environment:release"]),
-    );
-    expect(json(findResource(result, ROLE, "ci-app-payments"), "assumeRolePolicy")).toEqual(
-      trust(["repo:acme-corp/payments:ref:refs/heads/release", "repo:acme-corp/payments:environment:release"]),
-    );
-    expect(findResource(result, ROLE, "ci-app-orders").inputs.description).toBe("CI of acme-corp/orders (main, release environment) pushes orders images");
+    expect(json(findResource(result, ROLE, "ci-app-orders"), "assumeRolePolicy")).toEqual(trust("repo:acme-corp/orders:environment:release"));
+    expect(json(findResource(result, ROLE, "ci-app-payments"), "assumeRolePolicy")).toEqual(trust("repo:acme-corp/payments:environment:release"));
+    expect(findResource(result, ROLE, "ci-app-orders").inputs.description).toBe("CI of acme-corp/orders (release environment) pushes orders images");
   });
 
   it("lets an app role push only to its own repository", async () => {
@@ -314,7 +310,7 @@ describe("CiIdentity", () => {
 
   it("names roles by fixed names within IAM's 64 characters, so ARNs built from them are known at preview", async () => {
     const result = await run({
-      apps: [{ name: "a-rather-long-application-name", repo: "acme-corp/long", branch: "main", repositoryArn: ORDERS_REPO }],
+      apps: [{ name: "a-rather-long-application-name", repo: "acme-corp/long", repositoryArn: ORDERS_REPO }],
     });
     expect(findResource(result, ROLE, "ci-preview").inputs.name).toBe("ci-preview");
     expect(findResource(result, ROLE, "ci-preview").inputs.namePrefix).toBeUndefined();
@@ -324,7 +320,7 @@ describe("CiIdentity", () => {
       stack: "test",
       config: { "aws:region": "eu-west-1" },
       program: () => {
-        new CiIdentity("staging-ci", { ...base, apps: [{ name: longest, repo: "acme-corp/long", branch: "main", repositoryArn: ORDERS_REPO }] });
+        new CiIdentity("staging-ci", { ...base, apps: [{ name: longest, repo: "acme-corp/long", repositoryArn: ORDERS_REPO }] });
       },
     });
     const roleName = findResource(longer, ROLE, `staging-ci-app-${longest}`).inputs.name as string;

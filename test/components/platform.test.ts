@@ -100,7 +100,7 @@ describe("Platform", () => {
       }).Statement[0]!.Condition.StringEquals["token.actions.githubusercontent.com:sub"];
     expect(subject("prod-ci-preview")).toEqual(["repo:acme-corp/gitops-platform:pull_request", "repo:acme-corp/gitops-platform:ref:refs/heads/staging"]);
     expect(subject("prod-ci-deploy")).toBe("repo:acme-corp/gitops-platform:environment:prod");
-    expect(subject("prod-ci-app-orders")).toEqual(["repo:acme-corp/orders:ref:refs/heads/main", "repo:acme-corp/orders:environment:release"]);
+    expect(subject("prod-ci-app-orders")).toBe("repo:acme-corp/orders:environment:release");
     expect(subject("prod-ci-drift")).toBe("repo:acme-corp/gitops-platform:ref:refs/heads/staging");
     const state = findResource(result, "aws:iam/rolePolicy:RolePolicy", "prod-ci-preview-state").inputs.policy as string;
     expect(state).toContain("arn:aws:s3:::acme-gitops-platform-state-prod");

@@ -7,7 +7,7 @@ import { environmentsOf, EnvironmentsError, readEnvironments, type StackDocument
 import { TAG_CHANGES_CHECK } from "../../components/config/promotion-checks";
 import { ciVariableNames } from "../../components/names";
 import { regenerateAppCi } from "../../tools/generate/app-ci";
-import { generatedFiles, generatedLists, main, regeneratePolicyConfig, regenerateWorkflow } from "../../tools/generate/environments";
+import { generatedFiles, generatedLists, main, regeneratePolicyConfig, regeneratePolicyConfigLists, regenerateWorkflow } from "../../tools/generate/environments";
 
 const root = path.resolve(__dirname, "..", "..");
 
@@ -277,6 +277,34 @@ describe("npm run environments", () => {
     });
     expect(regeneratePolicyConfig("c.json", "{}\n", ["prod"]).problems).toEqual([
       'c.json: no line "image-automation-no-prod-push": ...; add one (the generator fills in protectedBranches)',
+    ]);
+  });
+
+  it("writes every environment branch and environment into the rules that judge CI trust and rulesets, keeping their other settings", () => {
+    const text = [
+      "{",
+      '  "iam-github-oidc-trust": "mandatory",',
+      '  "github-ruleset-review": { "enforcementLevel": "mandatory", "minimumApprovingReviews": 1 },',
+      '  "image-automation-no-prod-push": "mandatory"',
+      "}",
+      "",
+    ].join("\n");
+    const envs = environmentsOf([stack("staging"), stack("prod", { ...production, ...from("staging") })]);
+    expect(regeneratePolicyConfigLists("c.json", text, envs)).toEqual({
+      text: [
+        "{",
+        '  "iam-github-oidc-trust": { "enforcementLevel": "mandatory", "protectedBranches": ["staging", "prod"], "environments": ["staging", "prod", "release"] },',
+        '  "github-ruleset-review": { "enforcementLevel": "mandatory", "minimumApprovingReviews": 1, "protectedBranches": ["staging", "prod"] },',
+        '  "image-automation-no-prod-push": { "enforcementLevel": "mandatory", "protectedBranches": ["prod"] }',
+        "}",
+        "",
+      ].join("\n"),
+      problems: [],
+    });
+    expect(regeneratePolicyConfigLists("c.json", "{}\n", envs).problems).toEqual([
+      'c.json: no line "image-automation-no-prod-push": ...; add one (the generator fills in protectedBranches)',
+      'c.json: no line "iam-github-oidc-trust": ...; add one (the generator fills in protectedBranches and environments)',
+      'c.json: no line "github-ruleset-review": ...; add one (the generator fills in protectedBranches)',
     ]);
   });
 

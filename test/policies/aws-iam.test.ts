@@ -157,38 +157,41 @@ describe("iam-no-wildcards", () => {
 const withTrust = (role: typeof ciRole, statement: object) => withInputs(role, { assumeRolePolicy: doc(statement) });
 
 describe("iam-github-oidc-trust", () => {
+  // The subject's form; which subjects a writing role may trust is test/policies/aws-iam-trust.test.ts's.
+  const FORM = { config: { protectedBranches: ["main"] } };
+
   it("passes a pinned audience and one repository's branch", async () => {
-    expect(await messages(iamGithubOidcTrust, [ciRole])).toEqual([]);
+    expect(await messages(iamGithubOidcTrust, [ciRole], FORM)).toEqual([]);
   });
 
   it("passes an environment and the repository's pull requests", async () => {
     const env = trust(GH, { StringEquals: { [`${GH}:aud`]: "sts.amazonaws.com", [`${GH}:sub`]: "repo:acme-corp/orders:environment:prod" } });
     const prs = trust(GH, { StringEquals: { [`${GH}:aud`]: "sts.amazonaws.com", [`${GH}:sub`]: "repo:acme-corp/gitops-platform:pull_request" } });
-    expect(await messages(iamGithubOidcTrust, [withTrust(ciRole, env), withTrust(reconcilerRole, prs)])).toEqual([]);
+    expect(await messages(iamGithubOidcTrust, [withTrust(ciRole, env), withTrust(reconcilerRole, prs)], FORM)).toEqual([]);
   });
 
   it("fails a missing audience", async () => {
     const statement = trust(GH, { StringEquals: { [`${GH}:sub`]: "repo:acme-corp/orders:ref:refs/heads/main" } });
-    expect(await messages(iamGithubOidcTrust, [withTrust(ciRole, statement)])).toEqual([`GitHub OIDC trust (statement #0) must pin ${GH}:aud to "sts.amazonaws.com" with StringEquals`]);
+    expect(await messages(iamGithubOidcTrust, [withTrust(ciRole, statement)], FORM)).toEqual([`GitHub OIDC trust (statement #0) must pin ${GH}:aud to "sts.amazonaws.com" with StringEquals`]);
   });
 
   it("fails a wildcard subject", async () => {
     const statement = trust(GH, { StringEquals: { [`${GH}:aud`]: "sts.amazonaws.com" }, StringLike: { [`${GH}:sub`]: "repo:acme-corp/*" } });
-    expect(await messages(iamGithubOidcTrust, [withTrust(ciRole, statement)])).toEqual([
+    expect(await messages(iamGithubOidcTrust, [withTrust(ciRole, statement)], FORM)).toEqual([
       `GitHub OIDC trust (statement #0) matches ${GH}:sub "repo:acme-corp/*" with a wildcard; name one repository and its branch or environment exactly`,
     ]);
   });
 
   it("fails a missing subject", async () => {
     const statement = trust(GH, { StringEquals: { [`${GH}:aud`]: "sts.amazonaws.com" } });
-    expect(await messages(iamGithubOidcTrust, [withTrust(ciRole, statement)])).toEqual([
+    expect(await messages(iamGithubOidcTrust, [withTrust(ciRole, statement)], FORM)).toEqual([
       `GitHub OIDC trust (statement #0) must pin ${GH}:sub with StringEquals to repo:<owner>/<repo>:ref:refs/heads/<branch>, repo:<owner>/<repo>:environment:<name> or repo:<owner>/<repo>:pull_request`,
     ]);
   });
 
   it("fails a subject that names no ref or environment", async () => {
     const statement = trust(GH, { StringEquals: { [`${GH}:aud`]: "sts.amazonaws.com", [`${GH}:sub`]: "repo:acme-corp/orders" } });
-    expect(await messages(iamGithubOidcTrust, [withTrust(ciRole, statement)])).toEqual([
+    expect(await messages(iamGithubOidcTrust, [withTrust(ciRole, statement)], FORM)).toEqual([
       `GitHub OIDC trust (statement #0) pins ${GH}:sub to "repo:acme-corp/orders"; expected repo:<owner>/<repo>:ref:refs/heads/<branch>, repo:<owner>/<repo>:environment:<name> or repo:<owner>/<repo>:pull_request`,
     ]);
   });

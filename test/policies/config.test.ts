@@ -30,6 +30,7 @@ const TABLE: Record<string, [nonProduction: string, production: string]> = {
   "iam-no-wildcards": ["mandatory", "mandatory"],
   "iam-github-oidc-trust": ["mandatory", "mandatory"],
   "iam-irsa-trust": ["mandatory", "mandatory"],
+  "iam-trust-own-account": ["mandatory", "mandatory"],
   "github-deploy-key-read-only": ["mandatory", "mandatory"],
   "github-deploy-key-unique": ["mandatory", "mandatory"],
   "github-no-bypass": ["mandatory", "mandatory"],
@@ -122,7 +123,11 @@ describe("per-kind enforcement", () => {
     expect(prod.get("s3-encryption-kms")?.properties).toEqual({ allowSseS3: false });
     // Prod never writes to Git, and its promotion pull request is reviewed.
     expect(prod.get("github-deploy-key-read-only")?.properties).toEqual({ allowWrite: false });
-    expect(prod.get("github-ruleset-review")?.properties).toEqual({ minimumApprovingReviews: 1 });
+    expect(prod.get("github-ruleset-review")?.properties).toEqual({ minimumApprovingReviews: 1, protectedBranches: ["staging", "prod"] });
+    // Both kinds know every environment branch and environment (the stack files', generated).
+    for (const config of [staging, prod]) {
+      expect(config.get("iam-github-oidc-trust")?.properties).toEqual({ protectedBranches: ["staging", "prod"], environments: ["staging", "prod", "release"] });
+    }
   });
 });
 

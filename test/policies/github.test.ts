@@ -183,7 +183,8 @@ describe("github-ruleset-review", () => {
   });
 
   it("leaves tag rulesets alone", async () => {
-    expect(await messages(githubRulesetReview, [withInputs(ruleset, { target: "tag", rules: {} })])).toEqual([]);
+    const tags = withInputs(ruleset, { target: "tag", rules: {}, conditions: { refName: { includes: ["refs/tags/v*"], excludes: [] } } });
+    expect(await messages(githubRulesetReview, [tags], { config: { protectedBranches: ["staging", "prod"] } })).toEqual([]);
   });
 });
 

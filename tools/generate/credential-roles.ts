@@ -5,6 +5,9 @@
  */
 import { DRIFT_READER_GROUP } from "../../components/aws/ci-identity";
 import type { PlanResult, RecordedResource } from "../engine";
+import { isReadAction } from "../../policies/vocabulary";
+
+export { isReadAction };
 
 const GITHUB_HOST = "token.actions.githubusercontent.com";
 
@@ -86,10 +89,6 @@ export interface RoleAccess {
 
 export type Json = Record<string, unknown>;
 
-/** An IAM action that only reads: describe, get, list, and decrypting with the one key a role may use. */
-export function isReadAction(action: string): boolean {
-  return /^[a-z0-9-]+:(Get|List|Describe|BatchGet|Head)[A-Za-z]*$/.test(action) || action === "kms:Decrypt";
-}
 
 function statementsOf(document: unknown): Json[] {
   const parsed = (typeof document === "string" ? JSON.parse(document) : document) as { Statement?: Json | Json[] };

@@ -9,8 +9,12 @@
  *   (`[staging, prod]`), the JSON inside `fromJSON('...')` or the one environment name
  *   (`environment: staging`) on that line. The rest of each
  *   workflow is hand-written and stays as it is;
- * - in policies/config/*.json, `protectedBranches` of `image-automation-no-prod-push`: the
- *   production branches, which no image automation may push to;
+ * - in policies/config/*.json, `protectedBranches` of `image-automation-no-prod-push` (the
+ *   production branches, which no image automation may push to), `protectedBranches` and
+ *   `environments` of `iam-github-oidc-trust` (every environment branch and environment, and the
+ *   app repositories' release environment: what a writing CI role may trust) and
+ *   `protectedBranches` of `github-ruleset-review` (every environment branch, whose rulesets must
+ *   guard it);
  * - the README's policy table (tools/generate/policy-table.ts), whose columns are the config files in use;
  * - `.sops.yaml` (tools/generate/sops-config.ts): each environment's deploy paths and its SOPS key;
  * - the release matrix of templates/app-ci.yml (tools/generate/app-ci.ts): one entry per
@@ -24,6 +28,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { load } from "js-yaml";
 import { EnvironmentsError, readEnvironments, type Environments } from "../../components/config/environments";
+import { APP_RELEASE_ENVIRONMENT } from "../../components/aws/ci-identity";
 import { APP_CI_TEMPLATE, regenerateAppCi } from "./app-ci";
 import { deriveCredentials, renderTable, withTable as withCredentialTable } from "./credential-table";
 import { policyTable, withTable } from "./policy-table";
@@ -99,19 +104,54 @@ export function regenerateWorkflow(file: string, text: string, envs: Environment
 
 /** A policy pack config with `protectedBranches` of image-automation-no-prod-push set to `branches`. */
 export function regeneratePolicyConfig(file: string, text: string, branches: readonly string[]): { text: string; problems: string[] } {
-  const rule = "image-automation-no-prod-push";
+  return setRuleProperties(file, text, "image-automation-no-prod-push", { protectedBranches: branches });
+}
+
+/**
+ * The lists each policy config holds from the stack files, by rule: the branches image automation
+ * may not push to (production), the environment branches and GitHub environments a writing CI role
+ * may trust, and the environment branches whose rulesets must guard them.
+ */
+export function policyConfigLists(envs: Environments): Record<string, Record<string, readonly string[]>> {
+  const stacks = envs.list.map((e) => e.stack);
+  return {
+    "image-automation-no-prod-push": { protectedBranches: envs.list.filter((e) => e.production).map((e) => e.stack) },
+    "iam-github-oidc-trust": { protectedBranches: stacks, environments: [...stacks, APP_RELEASE_ENVIRONMENT] },
+    "github-ruleset-review": { protectedBranches: stacks },
+  };
+}
+
+/** A policy config with every list of {@link policyConfigLists} written in. */
+export function regeneratePolicyConfigLists(file: string, text: string, envs: Environments): { text: string; problems: string[] } {
+  const problems: string[] = [];
+  let current = text;
+  for (const [rule, properties] of Object.entries(policyConfigLists(envs))) {
+    const result = setRuleProperties(file, current, rule, properties);
+    current = result.text;
+    problems.push(...result.problems);
+  }
+  return { text: current, problems };
+}
+
+/** The one-line entry of `rule` with `properties` set, its level and other settings kept. */
+function setRuleProperties(file: string, text: string, rule: string, properties: Record<string, readonly string[]>): { text: string; problems: string[] } {
   const line = new RegExp(`^(\\s*"${rule}":\\s*)(.*?)(,?)$`, "m");
   const match = line.exec(text);
-  if (!match) return { text, problems: [`${file}: no line "${rule}": ...; add one (the generator fills in protectedBranches)`] };
+  const names = Object.keys(properties).join(" and ");
+  if (!match) return { text, problems: [`${file}: no line "${rule}": ...; add one (the generator fills in ${names})`] };
   let current: unknown;
   try {
     current = JSON.parse(match[2] ?? "");
   } catch {
     return { text, problems: [`${file}: "${rule}" must be on one line`] };
   }
-  const level = typeof current === "string" ? current : (current as { enforcementLevel?: unknown } | null)?.enforcementLevel;
-  const value = `{ "enforcementLevel": ${JSON.stringify(level ?? "mandatory")}, "protectedBranches": ${JSON.stringify(branches).replace(/,/g, ", ")} }`;
-  return { text: text.replace(line, `$1${value}$3`), problems: [] };
+  const settings: Record<string, unknown> =
+    typeof current === "string" ? { enforcementLevel: current } : { ...((current ?? {}) as Record<string, unknown>) };
+  const entry: Record<string, unknown> = { enforcementLevel: settings.enforcementLevel ?? "mandatory", ...settings, ...properties };
+  const value = `{ ${Object.entries(entry)
+    .map(([key, v]) => `${JSON.stringify(key)}: ${JSON.stringify(v).replace(/","/g, '", "')}`)
+    .join(", ")} }`;
+  return { text: text.replace(line, (_all, head: string, _value: string, comma: string) => `${head}${value}${comma}`), problems: [] };
 }
 
 /** The Kustomization a new environment's Flux sync starts from: what every environment shares. */
@@ -152,12 +192,11 @@ export function generatedFiles(rootDir: string = projectRoot): { files: { file: 
     problems.push(...result.problems);
     files.push({ file, current, expected: result.text });
   }
-  const productionBranches = envs.list.filter((e) => e.production).map((e) => e.stack);
   const configs = path.join(rootDir, "policies", "config");
   for (const name of fs.readdirSync(configs).filter((n) => n.endsWith(".json")).sort()) {
     const file = path.join("policies", "config", name);
     const current = fs.readFileSync(path.join(rootDir, file), "utf8");
-    const result = regeneratePolicyConfig(file, current, productionBranches);
+    const result = regeneratePolicyConfigLists(file, current, envs);
     problems.push(...result.problems);
     files.push({ file, current, expected: result.text });
   }
