@@ -60,10 +60,25 @@ describe("templates/app-ci.yml, the app repositories' CI", () => {
       "push of tag v1.2.3, release staging: must push the build job's image, checked against its output digest",
       "push of tag v1.2.3, release prod: must push the build job's image, checked against its output digest",
     ]);
+    // The digest checks are judged by running the step: however the script is written, what it does counts.
     const unchecked = template().replace('if [ "$pushed" != "$DIGEST" ]; then', "if false; then");
     expect(tagged(behaviour(unchecked))).toEqual([
-      "push of tag v1.2.3, release staging: expected skopeo copy --preserve-digests of the archive, checking the archive's and the pushed digest against DIGEST",
-      "push of tag v1.2.3, release prod: expected skopeo copy --preserve-digests of the archive, checking the archive's and the pushed digest against DIGEST",
+      "push of tag v1.2.3, release staging: the push step must fail when the registry reports another digest than the build's",
+      "push of tag v1.2.3, release prod: the push step must fail when the registry reports another digest than the build's",
+    ]);
+    const unverified = template().replace('if [ "$built" != "$DIGEST" ]; then', "if false; then");
+    expect(tagged(behaviour(unverified))).toEqual([
+      "push of tag v1.2.3, release staging: the push step must fail without pushing when the archive is not the build's digest",
+      "push of tag v1.2.3, release prod: the push step must fail without pushing when the archive is not the build's digest",
+    ]);
+    // Renamed variables and another comparison keep the same behaviour: nothing to report.
+    const rewritten = template().replaceAll("$pushed", "$registry_digest").replace('pushed="$(cat', 'registry_digest="$(cat').replace('if [ "$built" != "$DIGEST" ]; then', 'if ! [[ "$built" == "$DIGEST" ]]; then');
+    expect(rewritten).not.toBe(template());
+    expect(tagged(behaviour(rewritten))).toEqual([]);
+    const notPreserved = template().replace("skopeo copy --preserve-digests ", "skopeo copy ");
+    expect(tagged(behaviour(notPreserved))).toEqual([
+      "push of tag v1.2.3, release staging: expected skopeo copy --preserve-digests of the archive",
+      "push of tag v1.2.3, release prod: expected skopeo copy --preserve-digests of the archive",
     ]);
     const noArtifact = template().replace("name: release-image\n          path: ${{ runner.temp }}/release\n", "name: image\n          path: ${{ runner.temp }}/release\n");
     expect(noArtifact).not.toBe(template());

@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { configReaders } from "../support/config-readers";
 
 const root = path.resolve(__dirname, "..", "..");
 
@@ -90,11 +91,33 @@ describe("components layout", () => {
     expect(importsOf(root, "index.ts")).toContain("components/config/index.ts");
   });
 
-  it("reads Pulumi's config and the environment only in the contract's reader", () => {
-    const readers = ["index.ts", ...sources(root, "components")].filter((file) =>
-      /\bnew\s+pulumi\.Config\b|\bpulumi\.runtime\.allConfig\b|\bgetStack\(\)|\bprocess\.env\b/.test(fs.readFileSync(path.join(root, file), "utf8")),
-    );
-    expect(readers).toEqual(["components/config/reader.ts"]);
+  it("reads Pulumi's config, the stack's identity and the environment only in the contract's reader", () => {
+    const files = ["index.ts", ...sources(root, "components")].map((file) => path.join(root, file));
+    expect(configReaders(root, files)).toEqual(["components/config/reader.ts: allConfig (@pulumi/pulumi)", "components/config/reader.ts: getStack (@pulumi/pulumi)"]);
+  });
+
+  it("finds a read of config, the stack or the environment however it is imported or named", () => {
+    // Beside the project's node_modules, so the planted files resolve @pulumi/pulumi as the components do.
+    const dir = fs.mkdtempSync(path.join(root, "node_modules", ".config-readers-"));
+    try {
+      const plant = (file: string, text: string) => fs.writeFileSync(path.join(dir, file), text);
+      plant("renamed.ts", 'import { Config as Settings } from "@pulumi/pulumi";\nexport const region = new Settings("aws").get("region");\n');
+      plant("namespace.ts", 'import * as p from "@pulumi/pulumi";\nexport const project = p.getProject();\n');
+      plant("runtime.ts", 'import { runtime } from "@pulumi/pulumi";\nexport const all = runtime.getConfig("x:y");\n');
+      plant("env.ts", 'import { env } from "node:process";\nexport const home = env.HOME;\n');
+      plant("computed.ts", 'export const path = process["env"].PATH;\n');
+      plant("clean.ts", 'import * as pulumi from "@pulumi/pulumi";\nexport const out = pulumi.output(1);\nexport const environment = { env: 1 }.env;\n');
+      const files = ["renamed.ts", "namespace.ts", "runtime.ts", "env.ts", "computed.ts", "clean.ts"].map((file) => path.join(dir, file));
+      expect(configReaders(dir, files)).toEqual([
+        "computed.ts: process.env",
+        "env.ts: process.env",
+        "namespace.ts: getProject (@pulumi/pulumi)",
+        "renamed.ts: Config (@pulumi/pulumi)",
+        "runtime.ts: getConfig (@pulumi/pulumi)",
+      ]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("finds every tracked JavaScript or TypeScript file over 400 lines, and nothing else", () => {

@@ -5,6 +5,11 @@
  * jobs in the release environment (the OIDC subject the app roles trust), with the role, registry
  * and region of the Actions variables gitops-platform writes.
  */
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { commands, type Event, type JobRun } from "../workflow-sim";
 import type { Workflow } from "../../../tools/build/workflow-hardening.mts";
 import { AWS_CREDENTIALS, actionSteps, describeEvent, otherTriggers, run } from "./common";
@@ -54,10 +59,66 @@ export function appCiBehaviour(workflow: Workflow, releaseEnvironment: string, v
     if (actionSteps(job, "actions/download-artifact")[0]?.with.name !== kept || kept === undefined) problems.push(`${where}: must fetch the artifact the build job kept`);
     if (commands(job).some(isBuild)) problems.push(`${where}: must not build an image of its own`);
     const push = job.steps.find((s) => s.commands.some((c) => c[0] === "skopeo" && c[1] === "copy"));
-    // The digest checks are shell conditions: the comparisons must be there, on both sides of the copy.
-    if (!push?.commands.some((c) => c.includes("--preserve-digests")) || !/"\$pushed" != "\$DIGEST"/.test(push.script ?? "") || !/"\$built" != "\$DIGEST"/.test(push.script ?? "")) {
-      problems.push(`${where}: expected skopeo copy --preserve-digests of the archive, checking the archive's and the pushed digest against DIGEST`);
+    if (!push?.commands.some((c) => c.includes("--preserve-digests")) || push.script === undefined) {
+      problems.push(`${where}: expected skopeo copy --preserve-digests of the archive`);
+      continue;
     }
+    problems.push(...pushStepBehaviour(push.script).map((problem) => `${where}: ${problem}`));
   }
   return problems;
+}
+
+/**
+ * The push step, run by bash as the runner runs it, against stand-ins for skopeo and aws: it must
+ * push when the archive and the pushed image are the build's digest, and fail (without pushing, when
+ * the archive is another image) when either is not.
+ */
+function pushStepBehaviour(script: string): string[] {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "app-ci-push-"));
+  try {
+    // skopeo: `inspect --raw` prints the archive's manifest; `copy --digestfile F` writes the digest
+    // the registry reports and records the push; login reads the password from stdin (as the real
+    // one does: otherwise the pipe into it breaks); logout passes. Shell functions, which the
+    // script's subshells and pipelines inherit, rather than files on PATH: an executable written
+    // while another test forks can fail to start (ETXTBSY).
+    const stubs = `skopeo() {
+  case "$1" in
+    inspect) printf %s "$STUB_MANIFEST" ;;
+    login) cat > /dev/null ;;
+    copy) while [ $# -gt 0 ]; do [ "$1" = --digestfile ] && printf %s "$STUB_PUSHED" > "$2"; shift; done; echo copy >> "$STUB_CALLS" ;;
+  esac
+}
+aws() { echo password; }
+`;
+    const manifest = '{"schemaVersion":2}';
+    const digest = `sha256:${createHash("sha256").update(manifest).digest("hex")}`;
+    const other = `sha256:${"0".repeat(64)}`;
+    const attempt = (archive: string, pushed: string) => {
+      const calls = path.join(dir, `calls-${archive === manifest ? "same" : "other"}-${pushed === digest ? "same" : "other"}`);
+      const result = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", `${stubs}${script}`], {
+        encoding: "utf8",
+        env: {
+          PATH: process.env.PATH ?? "/usr/bin:/bin",
+          RUNNER_TEMP: dir,
+          DIGEST: digest,
+          VERSION: "1.2.3",
+          REGION: "eu-west-1",
+          REPOSITORY_URL: "111111111111.dkr.ecr.eu-west-1.amazonaws.com/staging/orders",
+          STUB_MANIFEST: archive,
+          STUB_PUSHED: pushed,
+          STUB_CALLS: calls,
+        },
+      });
+      return { ok: result.status === 0, pushed: fs.existsSync(calls) };
+    };
+    const problems: string[] = [];
+    const good = attempt(manifest, digest);
+    if (!good.ok || !good.pushed) problems.push("the push step must push the archive when it and the pushed image are the build's digest");
+    const wrongArchive = attempt('{"schemaVersion":2,"other":true}', digest);
+    if (wrongArchive.ok || wrongArchive.pushed) problems.push("the push step must fail without pushing when the archive is not the build's digest");
+    if (attempt(manifest, other).ok) problems.push("the push step must fail when the registry reports another digest than the build's");
+    return problems;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
