@@ -112,6 +112,20 @@ describe("the policy pack stands on its own", () => {
     expect(Object.values(pinned).every((version) => version !== undefined && EXACT_VERSION.test(version))).toBe(true);
   });
 
+  it("compiles with the project's compiler settings, but for the project-only ones", () => {
+    const options = (file: string) => {
+      const parsed = ts.parseConfigFileTextToJson(file, fs.readFileSync(path.join(root, file), "utf8"));
+      expect(parsed.error).toBeUndefined();
+      return (parsed.config as { compilerOptions: Record<string, unknown> }).compilerOptions;
+    };
+    const project = options("tsconfig.json");
+    const pack = options("policies/tsconfig.json");
+    // Only the project has JavaScript (checkJs), .mts files importing by real name
+    // (rewriteRelativeImportExtensions) and an outDir; exactOptionalPropertyTypes is false, the default.
+    const projectOnly = ["outDir", "allowJs", "checkJs", "rewriteRelativeImportExtensions", "exactOptionalPropertyTypes"];
+    expect(pack).toEqual(Object.fromEntries(Object.entries(project).filter(([key]) => !projectOnly.includes(key))));
+  });
+
   it("the program imports from the pack only modules that import nothing, so it never loads @pulumi/policy", () => {
     const program = ["index.ts", ...sources("components")];
     const reached = new Set<string>();
