@@ -345,5 +345,6 @@ describe("flux-secrets-sops-only", () => {
     });
     expect(manifestRootOf(".", path.join(ROOT, "policies"))).toEqual({ root: ROOT });
     expect(manifestRootOf("clusters", path.join(ROOT, "policies"))).toEqual({ root: path.join(ROOT, "clusters") });
+    fs.rmSync(published, { recursive: true, force: true });
   });
 });
