@@ -12,12 +12,11 @@
  *
  * The files are checked by the manifest scan in ./sops ({@link manifestSecretProblems}).
  */
-import * as path from "node:path";
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { actionCovers, isEveryone, list, ofTypes, parseDocument, q, record, str, UNKNOWN, Unknowns } from "./support";
 import { kubernetesKind, isFluxInstance, objectMeta } from "./k8s-objects";
 import { SOPS_KEY_TAG } from "./vocabulary";
-import { manifestSecretProblems, normalizePath, patchWritesSecretData, repositoryRoot } from "./sops";
+import { manifestRootOf, manifestSecretProblems, normalizePath, patchWritesSecretData } from "./sops";
 
 const SECRET = "kubernetes:core/v1:Secret";
 const ROLE = "aws:iam/role:Role";
@@ -95,7 +94,8 @@ export const fluxSecretsSopsOnly: StackValidationPolicy = {
       manifestRoot: {
         type: "string",
         default: ".",
-        description: "The config repository's checkout the synced paths are relative to, itself relative to the repository root (the nearest directory above the pack holding Pulumi.yaml).",
+        description:
+          "The config repository's checkout the synced paths are relative to: an absolute path, or a path relative to the root of the project the pack runs in (the nearest directory above the pack holding Pulumi.yaml and policies/PulumiPolicy.yaml). A published pack runs outside any project and needs an absolute path.",
       },
       manifestPaths: {
         type: "array",
@@ -110,7 +110,11 @@ export const fluxSecretsSopsOnly: StackValidationPolicy = {
     const unknowns = new Unknowns();
     const synced = syncedPaths(args.resources, unknowns);
     const paths = [...new Set([...synced.paths, ...manifestPaths])];
-    for (const problem of manifestSecretProblems(path.resolve(repositoryRoot(), manifestRoot), paths, synced.sources)) reportViolation(problem);
+    if (paths.length > 0) {
+      const checkout = manifestRootOf(manifestRoot);
+      const problems = "problem" in checkout ? [checkout.problem] : manifestSecretProblems(checkout.root, paths, synced.sources);
+      for (const problem of problems) reportViolation(problem);
+    }
 
     for (const secret of ofTypes(args.resources, SECRET_TYPES)) {
       const owner = secret.parent?.type;

@@ -347,12 +347,34 @@ export function manifestSecretProblems(root: string, paths: readonly string[], f
 }
 
 /**
- * The repository root: the nearest directory above this module holding `Pulumi.yaml`. Not a fixed
- * `..`: the offline tools load this module from a bundle next to their own entry file.
+ * The root of the project this pack belongs to: the nearest directory above `from` holding both
+ * `Pulumi.yaml` and the pack (`policies/PulumiPolicy.yaml`); undefined when there is none, as for
+ * a published pack, which the Pulumi CLI installs and runs outside any project (its policy runner's
+ * working directory is the pack's own folder, never the program's). Not a fixed `..`: the offline
+ * tools load this module from a bundle next to their own entry file.
  */
-export function repositoryRoot(from: string = __dirname): string {
+export function repositoryRoot(from: string = __dirname): string | undefined {
   for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, "Pulumi.yaml"))) return dir;
-    if (path.dirname(dir) === dir) return path.resolve(from, "..");
+    if (fs.existsSync(path.join(dir, "Pulumi.yaml")) && fs.existsSync(path.join(dir, "policies", "PulumiPolicy.yaml"))) return dir;
+    if (path.dirname(dir) === dir) return undefined;
   }
+}
+
+/**
+ * The config repository's checkout the SOPS scan reads: `manifestRoot` itself when absolute, else
+ * resolved against the project's root ({@link repositoryRoot}). A problem instead when there is no
+ * such root or the checkout is not a directory: nothing could be checked.
+ */
+export function manifestRootOf(manifestRoot: string, from: string = __dirname): { root: string } | { problem: string } {
+  const base = path.isAbsolute(manifestRoot) ? "" : repositoryRoot(from);
+  if (base === undefined) {
+    return {
+      problem: `the pack runs from ${path.resolve(from)}, inside no checkout of its project (no Pulumi.yaml above it next to policies/PulumiPolicy.yaml), so manifestRoot ${JSON.stringify(manifestRoot)} is relative to nothing and no file Flux applies could be checked; set manifestRoot in the policy config to the absolute path of the config repository's checkout`,
+    };
+  }
+  const root = path.resolve(base, manifestRoot);
+  if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) {
+    return { problem: `manifestRoot ${root} is not a directory; no file Flux applies could be checked; set manifestRoot in the policy config to the config repository's checkout` };
+  }
+  return { root };
 }

@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { syncedPathsOfStacks } from "../../tools/ci/check-secrets";
-import { manifestSecretProblems, manifestTextProblems, repositoryRoot } from "../../policies/sops";
+import { manifestRootOf, manifestSecretProblems, manifestTextProblems, repositoryRoot } from "../../policies/sops";
 import { fluxSecretsSopsOnly } from "../../policies/sops-rules";
 import { messages, res, UNKNOWN, unknownNote, violations, withInputs } from "./harness";
 
@@ -327,6 +327,24 @@ describe("flux-secrets-sops-only", () => {
   it("finds the repository root above a bundled copy of the rules, not just one level up", () => {
     expect(repositoryRoot(path.join(ROOT, "tools", "plan"))).toBe(ROOT);
     expect(repositoryRoot(path.join(ROOT, "policies"))).toBe(ROOT);
-    expect(repositoryRoot(os.tmpdir())).toBe(path.resolve(os.tmpdir(), ".."));
+    expect(repositoryRoot(os.tmpdir())).toBeUndefined();
+  });
+
+  it("a pack outside its project (published) checks an absolute manifestRoot, and says so when it has none", () => {
+    const published = fs.mkdtempSync(path.join(os.tmpdir(), "published-pack-"));
+    // A Pulumi project above the pack that is not the pack's own is no checkout of it.
+    fs.writeFileSync(path.join(published, "Pulumi.yaml"), "name: other\nruntime: nodejs\n");
+    const pack = path.join(published, "pack");
+    fs.mkdirSync(pack);
+    expect(manifestRootOf(".", pack)).toEqual({
+      problem: `the pack runs from ${pack}, inside no checkout of its project (no Pulumi.yaml above it next to policies/PulumiPolicy.yaml), so manifestRoot "." is relative to nothing and no file Flux applies could be checked; set manifestRoot in the policy config to the absolute path of the config repository's checkout`,
+    });
+    expect(manifestRootOf(ROOT, pack)).toEqual({ root: ROOT });
+    expect(manifestRootOf(path.join(published, "missing"), pack)).toEqual({
+      problem: `manifestRoot ${path.join(published, "missing")} is not a directory; no file Flux applies could be checked; set manifestRoot in the policy config to the config repository's checkout`,
+    });
+    expect(manifestRootOf(".", path.join(ROOT, "policies"))).toEqual({ root: ROOT });
+    expect(manifestRootOf("clusters", path.join(ROOT, "policies"))).toEqual({ root: path.join(ROOT, "clusters") });
+    fs.rmSync(published, { recursive: true, force: true });
   });
 });

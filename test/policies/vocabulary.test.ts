@@ -83,23 +83,47 @@ function literalsOf(file: string): { text: string; kind: "string" | "regex" | "n
 }
 
 describe("the policy pack stands on its own", () => {
-  it("imports nothing from outside policies/ and declares exactly the packages it imports, at the project's pinned versions", () => {
+  it("imports nothing from outside policies/ and declares what it imports and what the policy runner needs, at the project's pinned versions, and nothing else", () => {
     const project = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
-    const pack = JSON.parse(fs.readFileSync(path.join(root, "policies", "package.json"), "utf8")) as { dependencies?: Record<string, string> };
+    const pack = JSON.parse(fs.readFileSync(path.join(root, "policies", "package.json"), "utf8")) as { dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
     const escapes: string[] = [];
     const packages = new Set<string>();
+    let usesNode = false;
     for (const file of sources("policies")) {
       for (const specifier of importsOf(file)) {
         if (specifier.startsWith(".")) {
           const target = path.relative(path.join(root, "policies"), path.resolve(root, path.dirname(file), specifier));
           if (target.startsWith("..")) escapes.push(`${file}: ${specifier}`);
-        } else if (!specifier.startsWith("node:")) packages.add(packageOf(specifier));
+        } else if (specifier.startsWith("node:")) usesNode = true;
+        else packages.add(packageOf(specifier));
       }
     }
     expect(escapes).toEqual([]);
-    const pinned = Object.fromEntries([...packages].sort().map((name) => [name, project.dependencies[name] ?? project.devDependencies[name]]));
+    // The Pulumi CLI starts a pack with @pulumi/pulumi's cmd/run-policy-pack from the pack's own
+    // node_modules, which compiles it with ts-node and the pack's own typescript (else the
+    // TypeScript 3.8 vendored in @pulumi/pulumi, which rejects the pack's tsconfig); the pack's
+    // tsconfig names the node types its node: imports need.
+    const runner = ["@pulumi/pulumi", "typescript", ...(usesNode ? ["@types/node"] : [])];
+    const needed = [...new Set([...packages, ...runner])].sort();
+    const pinned = Object.fromEntries(needed.map((name) => [name, project.dependencies[name] ?? project.devDependencies[name]]));
+    // All are needed to load the pack, so none is a devDependency (an install with --omit=dev skips those).
+    expect(pack.devDependencies).toBeUndefined();
     expect(pack.dependencies ?? {}).toEqual(pinned);
-    expect(Object.keys(pinned)).toEqual(["@pulumi/aws", "@pulumi/github", "@pulumi/policy", "js-yaml"]);
+    expect(Object.values(pinned).every((version) => version !== undefined && EXACT_VERSION.test(version))).toBe(true);
+  });
+
+  it("compiles with the project's compiler settings, but for the project-only ones", () => {
+    const options = (file: string) => {
+      const parsed = ts.parseConfigFileTextToJson(file, fs.readFileSync(path.join(root, file), "utf8"));
+      expect(parsed.error).toBeUndefined();
+      return (parsed.config as { compilerOptions: Record<string, unknown> }).compilerOptions;
+    };
+    const project = options("tsconfig.json");
+    const pack = options("policies/tsconfig.json");
+    // Only the project has JavaScript (checkJs), .mts files importing by real name
+    // (rewriteRelativeImportExtensions) and an outDir; exactOptionalPropertyTypes is false, the default.
+    const projectOnly = ["outDir", "allowJs", "checkJs", "rewriteRelativeImportExtensions", "exactOptionalPropertyTypes"];
+    expect(pack).toEqual(Object.fromEntries(Object.entries(project).filter(([key]) => !projectOnly.includes(key))));
   });
 
   it("the program imports from the pack only modules that import nothing, so it never loads @pulumi/policy", () => {

@@ -33,6 +33,8 @@ interface Message {
   getPolicyname(): string;
   getEnforcementlevel(): number;
   getUrn(): string;
+  getPoliciesList(): Message[];
+  getName(): string;
 }
 type MessageClass = new () => Message;
 type Messages = Record<string, MessageClass>;
@@ -84,9 +86,16 @@ function options(resource: RecordedResource): Message {
   return opts;
 }
 
-/** Starts the pack's analyzer server; resolves to { call, stop }. */
-function start(packDir: string): Promise<{ call(method: string, request: Message): Promise<Message>; stop(): void }> {
-  const child = spawn(process.execPath, [path.join(pulumiDir, "cmd", "run-policy-pack"), "127.0.0.1:0", "."], { cwd: packDir, stdio: ["ignore", "pipe", "pipe"] });
+/**
+ * Starts the pack's analyzer server; resolves to { call, stop }. With `ownRunner`, the runner is the
+ * one in the pack's own node_modules, as the CLI's pulumi-analyzer-policy resolves it from the pack's
+ * folder, and modules resolve from where they are linked there, not from where the links lead.
+ */
+function start(packDir: string, ownRunner = false): Promise<{ call(method: string, request: Message): Promise<Message>; stop(): void }> {
+  const runner = ownRunner
+    ? ["--preserve-symlinks", "--preserve-symlinks-main", path.join(packDir, "node_modules", "@pulumi", "pulumi", "cmd", "run-policy-pack")]
+    : [path.join(pulumiDir, "cmd", "run-policy-pack")];
+  const child = spawn(process.execPath, [...runner, "127.0.0.1:0", "."], { cwd: packDir, stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   return new Promise((resolve, reject) => {
@@ -187,3 +196,15 @@ export async function analyzeWithServer({
   }
 }
 
+
+/** The names of the policies the pack's analyzer server lists (GetAnalyzerInfo), run by the pack's own runner. */
+export async function policyNamesFromOwnRunner(packDir: string): Promise<string[]> {
+  const server = await start(packDir, true);
+  try {
+    const { Empty } = createRequire(path.join(pulumiDir, "proto", "analyzer_pb.js"))("google-protobuf/google/protobuf/empty_pb.js") as { Empty: MessageClass };
+    const info = await server.call("getAnalyzerInfo", new Empty());
+    return info.getPoliciesList().map((policy) => policy.getName());
+  } finally {
+    server.stop();
+  }
+}
