@@ -20,7 +20,7 @@ export function syncedPathsOfStacks(rootDir: string): string[] {
     const loaded = loadStackConfig(rootDir, stack);
     const values = Object.fromEntries(Object.entries(loaded.config).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]));
     const config = parseConfig({ stack, values, secretKeys: loaded.secretKeys });
-    return config.github.configRepo.path ?? `clusters/${config.environment}`;
+    return config.github.configRepo.path;
   });
   return [...new Set(paths)].sort();
 }

@@ -58,7 +58,7 @@ export function sopsCreationRules(rootDir: string = projectRoot): SopsCreationRu
     const values = Object.fromEntries(Object.entries(loaded.config).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]));
     const config = parseConfig({ stack, values, secretKeys: loaded.secretKeys });
     const kms = appSecretsAliasArn(partitionOf(config.region), config.region, config.aws.accountId, config.environment);
-    const paths = [...new Set(config.apps.map((app) => app.path ?? `deploy/${config.environment}`))];
+    const paths = [...new Set(config.apps.map((app) => app.path))];
     for (const deployPath of paths) {
       const owner = owners.get(deployPath);
       if (owner !== undefined && owner !== stack) {
