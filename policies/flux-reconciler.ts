@@ -10,7 +10,7 @@
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { dependsVia, list, ofTypes, q, record, str, strings, UNKNOWN, Unknowns, type Props } from "./support";
 import { containers, gitSources, isFluxInstance, objectMeta, podSpec, WORKLOAD_TYPES } from "./k8s-objects";
-import { EXACT_VERSION, GITHUB_KNOWN_HOSTS } from "./vocabulary";
+import { EXACT_VERSION, FLUX_NAMESPACE, GITHUB_KNOWN_HOSTS } from "./vocabulary";
 
 const NAMESPACE = "kubernetes:core/v1:Namespace";
 const NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
@@ -102,7 +102,7 @@ function reconcilerNamespaces(resources: readonly PolicyResource[], configured: 
 }
 
 const namespacesSchema = {
-  namespaces: { type: "array" as const, items: { type: "string" as const }, default: ["flux-system"], description: "Namespaces of the reconciler." },
+  namespaces: { type: "array" as const, items: { type: "string" as const }, default: [FLUX_NAMESPACE], description: "Namespaces of the reconciler." },
 };
 
 /** Namespace: the reconciler namespace enforces the restricted Pod Security Standard. */
@@ -112,7 +112,7 @@ export const k8sReconcilerNamespaceRestricted: StackValidationPolicy = {
   enforcementLevel: "mandatory",
   configSchema: { properties: namespacesSchema },
   validateStack: (args, reportViolation) => {
-    const { namespaces = ["flux-system"] } = args.getConfig<{ namespaces?: string[] }>();
+    const { namespaces = [FLUX_NAMESPACE] } = args.getConfig<{ namespaces?: string[] }>();
     const unknowns = new Unknowns();
     for (const namespace of reconcilerNamespaces(args.resources, namespaces)) {
       const resource = namespace.resource;
@@ -150,7 +150,7 @@ export const k8sReconcilerNetworkPolicies: StackValidationPolicy = {
   enforcementLevel: "mandatory",
   configSchema: { properties: namespacesSchema },
   validateStack: (args, reportViolation) => {
-    const { namespaces = ["flux-system"] } = args.getConfig<{ namespaces?: string[] }>();
+    const { namespaces = [FLUX_NAMESPACE] } = args.getConfig<{ namespaces?: string[] }>();
     const unknowns = new Unknowns();
     const policies = ofTypes(args.resources, [NETWORK_POLICY]);
     // Network policies guard pods: they are due once the reconciler is declared in the namespace.

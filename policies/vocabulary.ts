@@ -90,6 +90,9 @@ export const RFC1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 // Kubernetes
 // ---------------------------------------------------------------------------------------------
 
+/** The reconciler's namespace when the config names none: the program's default and the pack's. */
+export const FLUX_NAMESPACE = "flux-system";
+
 /** Port every Flux controller and the Flux Operator serve Prometheus metrics on (`--metrics-addr :8080`). */
 export const METRICS_PORT = 8080;
 

@@ -31,6 +31,7 @@ import {
   quantity,
   repoPath,
 } from "./formats";
+import { FLUX_NAMESPACE } from "../../policies/vocabulary";
 import { firewallSection } from "./schema-firewall";
 import { promotionSection } from "./environments";
 
@@ -242,7 +243,7 @@ const webhookSection = z.strictObject({
 
 const reconcilerSection = z.strictObject({
   /** Namespace of the operator and Flux. */
-  namespace: dnsLabel.default("flux-system"),
+  namespace: dnsLabel.default(FLUX_NAMESPACE),
   // Every field defaults on its own (prefault), so a partly written operator keeps the rest.
   operator: z
     .strictObject({
