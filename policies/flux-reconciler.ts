@@ -10,7 +10,7 @@
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { dependsVia, list, ofTypes, q, record, str, strings, UNKNOWN, Unknowns, type Props } from "./support";
 import { containers, gitSources, isFluxInstance, objectMeta, podSpec, WORKLOAD_TYPES } from "./k8s-objects";
-import { EXACT_VERSION, FLUX_NAMESPACE, GITHUB_KNOWN_HOSTS } from "./vocabulary";
+import { EXACT_VERSION, FLUX_NAMESPACE, FLUX_OPERATOR_IMAGE_REPOSITORY, GITHUB_KNOWN_HOSTS, imageParts } from "./vocabulary";
 
 const NAMESPACE = "kubernetes:core/v1:Namespace";
 const NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
@@ -45,15 +45,13 @@ export function isFluxChart(props: Props): boolean {
   return chart !== undefined && FLUX_CHARTS.some((known) => known.name === chart.name && known.repository === chart.repository);
 }
 
-/** Image repositories of the reconciler's workloads: Flux's controllers and the Flux Operator. */
-const FLUX_IMAGE = /^(?:(?:ghcr\.io|docker\.io|quay\.io)\/)?fluxcd\/[a-z-]+-controller$|^ghcr\.io\/controlplaneio-fluxcd\/flux-operator$/;
+/** Image repositories of Flux's controllers. */
+const FLUX_CONTROLLER_IMAGE = /^(?:(?:ghcr\.io|docker\.io|quay\.io)\/)?fluxcd\/[a-z-]+-controller$/;
 
-/** The repository of an image reference (no tag, no digest). */
-function imageRepository(image: string): string {
-  const name = image.split("@")[0] ?? "";
-  const slash = name.lastIndexOf("/");
-  const colon = name.indexOf(":", slash + 1);
-  return colon < 0 ? name : name.slice(0, colon);
+/** True for an image of the reconciler's workloads: one of Flux's controllers or the Flux Operator (by repository, whatever the tag or digest). */
+function isFluxImage(image: string): boolean {
+  const { name } = imageParts(image);
+  return FLUX_CONTROLLER_IMAGE.test(name) || name === FLUX_OPERATOR_IMAGE_REPOSITORY;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -72,7 +70,7 @@ function isReconcilerObject(resource: PolicyResource): boolean {
   if (isFluxInstance(resource.type)) return true;
   if ((WORKLOAD_TYPES as readonly string[]).includes(resource.type)) {
     const pod = Unknowns.peek(() => podSpec(resource.props)) ?? {};
-    return containers(pod).some((container) => FLUX_IMAGE.test(imageRepository(Unknowns.peek(() => str(container.spec.image)) ?? "")));
+    return containers(pod).some((container) => isFluxImage(Unknowns.peek(() => str(container.spec.image)) ?? ""));
   }
   if (HELM_TYPES.includes(resource.type)) return isFluxChart(resource.props);
   return false;

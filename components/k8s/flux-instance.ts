@@ -17,6 +17,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { dump } from "js-yaml";
+import { GITHUB_SSH_HOST } from "../../policies/vocabulary";
 import { EXACT_VERSION } from "../names";
 
 /** Type token of {@link FluxInstance}. */
@@ -190,5 +191,5 @@ export class FluxInstance extends pulumi.ComponentResource {
 
 /** The SSH clone URL Flux uses for a GitHub repository `owner/name`. */
 export function githubSshUrl(repo: string): string {
-  return `ssh://git@github.com/${repo}.git`;
+  return `ssh://git@${GITHUB_SSH_HOST}/${repo}.git`;
 }
