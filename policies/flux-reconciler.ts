@@ -8,9 +8,9 @@
  * secretRef names it.
  */
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { dependsVia, list, ofTypes, q, record, str, strings, UNKNOWN, Unknowns, type Props } from "./support";
+import { dependsVia, escapeRegex, list, ofTypes, q, record, str, strings, UNKNOWN, Unknowns, type Props } from "./support";
 import { containers, gitSources, isFluxInstance, objectMeta, podSpec, WORKLOAD_TYPES } from "./k8s-objects";
-import { EXACT_VERSION, FLUX_NAMESPACE, FLUX_OPERATOR_IMAGE_REPOSITORY, GITHUB_KNOWN_HOSTS, imageParts } from "./vocabulary";
+import { EXACT_VERSION, FLUX_NAMESPACE, FLUX_OPERATOR_IMAGE_REPOSITORY, GITHUB_KNOWN_HOSTS, GITHUB_SSH_HOST, imageParts } from "./vocabulary";
 
 const NAMESPACE = "kubernetes:core/v1:Namespace";
 const NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
@@ -47,6 +47,11 @@ export function isFluxChart(props: Props): boolean {
 
 /** Image repositories of Flux's controllers. */
 const FLUX_CONTROLLER_IMAGE = /^(?:(?:ghcr\.io|docker\.io|quay\.io)\/)?fluxcd\/[a-z-]+-controller$/;
+
+/** The reconciler's own release manifests that follow the latest release, by repository: Flux's and the Flux Operator's. */
+const LATEST_RELEASE_MANIFEST = new RegExp(
+  String.raw`^https:\/\/${escapeRegex(GITHUB_SSH_HOST)}\/(?:fluxcd\/flux2|controlplaneio-fluxcd\/flux-operator)\/releases\/(?:latest\/download|download\/latest)\/`,
+);
 
 /** True for an image of the reconciler's workloads: one of Flux's controllers or the Flux Operator (by repository, whatever the tag or digest). */
 function isFluxImage(image: string): boolean {
@@ -286,8 +291,7 @@ export const fluxPinnedVersions: ResourceValidationPolicy = {
       else if (!EXACT_VERSION.test(version)) reportViolation(`chart ${q(chart)} version ${q(version)} is not exact; pin an exact version`);
     } else if (MANIFEST_TYPES.includes(args.type)) {
       for (const url of [...strings(args.props.file), ...strings(args.props.files)]) {
-        // The reconciler's own release manifests, by repository: Flux's and the Flux Operator's.
-        if (/^https:\/\/github\.com\/(?:fluxcd\/flux2|controlplaneio-fluxcd\/flux-operator)\/releases\/(?:latest\/download|download\/latest)\//.test(url)) {
+        if (LATEST_RELEASE_MANIFEST.test(url)) {
           reportViolation(`manifest ${q(url)} follows the latest release; pin a release tag`);
         }
       }

@@ -97,7 +97,7 @@ export class FluxInstance extends pulumi.ComponentResource {
 
   constructor(name: string, args: FluxInstanceArgs, opts?: pulumi.ComponentResourceOptions) {
     super(FLUX_INSTANCE_TYPE, name, {}, opts);
-    const syncName = args.syncName ?? "flux-system";
+    const syncName = args.syncName ?? DEFAULT_SYNC_NAME;
     const dropNetworkPolicies = args.dropNetworkPolicies ?? [];
     const readyTimeoutSeconds = args.readyTimeoutSeconds ?? 900;
     this.syncName = syncName;
@@ -188,6 +188,9 @@ export class FluxInstance extends pulumi.ComponentResource {
     this.registerOutputs({ syncName: this.syncName, namespace: this.namespace });
   }
 }
+
+/** The name of the cluster sync's GitRepository and Kustomization unless told otherwise: Flux's own (`flux bootstrap`'s). */
+export const DEFAULT_SYNC_NAME = "flux-system";
 
 /** The SSH clone URL Flux uses for a GitHub repository `owner/name`. */
 export function githubSshUrl(repo: string): string {

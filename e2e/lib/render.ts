@@ -29,11 +29,11 @@ import { FLUX_VERSION } from "../../components/config/schema";
 import { SECRET_KEYS } from "../../components/github/deploy-key";
 import { knownHostsFile } from "../../components/github/known-hosts";
 import { DEFAULT_RECEIVER_NAME, receiverWebhookPath } from "../../components/k8s/webhook-receiver";
-import { FLUX_NAMESPACE, GITHUB_SSH_HOST } from "../../policies/vocabulary";
+import { FLUX_NAMESPACE, GITHUB_SSH_HOST, SECRET_MASK } from "../../policies/vocabulary";
 import { keyBlob, type KeyPair } from "./git";
 import { run } from "./util";
 
-const SECRET = "[secret]";
+const SECRET = SECRET_MASK;
 const UNKNOWN = "[unknown]";
 
 export interface K8sObject {
@@ -108,7 +108,7 @@ export function applyOverrides(objects: K8sObject[], options: OverrideOptions): 
   return { objects, overrides };
 }
 
-const GITHUB_SSH = "ssh://git@github.com/";
+const GITHUB_SSH = `ssh://git@${GITHUB_SSH_HOST}/`;
 
 function override(object: K8sObject, options: OverrideOptions, log: string[]): void {
   const id = `${object.kind} ${object.metadata.namespace ?? ""}/${object.metadata.name}`;
