@@ -23,10 +23,12 @@ import { appFiles, shippedClusterFiles, standInClusterFiles } from "./lib/fixtur
 import { ed25519, Repo, startGitServer, type KeyPair } from "./lib/git";
 import { killAllSync, stopAll } from "./lib/procs";
 import { readEnvironments } from "../components/config/environments";
+import { FLUX_VERSION } from "../components/config/schema";
+import { parsedStackConfig } from "../tools/generate/sops-config";
 import { succeeded, table, type Outcome } from "./lib/outcome";
 import { render, type K8sObject } from "./lib/render";
 import { assertPortFree, freePortBase } from "./lib/util";
-import { Blocked, NotRunnable, type App, type Scenario, type ScenarioContext } from "./scenarios/context";
+import { Blocked, NotRunnable, type Scenario, type ScenarioContext } from "./scenarios/context";
 import { pushAppDeliveryScenarios } from "./scenarios/app-delivery";
 import { pushAutomationScenarios } from "./scenarios/automation";
 import { pushIsolationScenarios } from "./scenarios/isolation";
@@ -99,9 +101,8 @@ async function setUpAndRun(stack: string, bins: Record<string, string>, port: Po
   const keys = path.join(work, "keys");
   const hostKey = await ed25519(keys, "host-pinned");
   const otherHostKey = await ed25519(keys, "host-other");
-  const stackDoc = yaml.load(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
-  const github = stackDoc.config["gitops-platform:github"] as { configRepo: { repo: string; branch: string } };
-  const apps = (stackDoc.config["gitops-platform:apps"] ?? []) as App[];
+  // The stack's config as the program reads it: the apps' branches and paths resolved by the schema.
+  const { github, apps } = parsedStackConfig(ROOT, stack);
   const deployKeys = new Map<string, KeyPair>();
   for (const repo of [github.configRepo.repo, ...apps.map((a) => a.repo)]) deployKeys.set(repo, await ed25519(keys, repo.replace("/", "_")));
 
@@ -123,7 +124,7 @@ async function setUpAndRun(stack: string, bins: Record<string, string>, port: Po
   const crdFile = path.join(work, "crds.yaml");
   fs.writeFileSync(crdFile, crdsOf([
     ...fs.readdirSync(operatorCrds).map((f) => path.join(operatorCrds, f)),
-    ...fs.readdirSync(path.join(operatorData, "flux", "v2.7.3")).map((f) => path.join(operatorData, "flux", "v2.7.3", f)),
+    ...fs.readdirSync(path.join(operatorData, "flux", `v${FLUX_VERSION}`)).map((f) => path.join(operatorData, "flux", `v${FLUX_VERSION}`, f)),
   ]));
   await kubectl.must(["apply", "--server-side", "-f", crdFile], 120_000);
   await kubectl.must(["wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"], 90_000);
@@ -144,7 +145,7 @@ async function setUpAndRun(stack: string, bins: Record<string, string>, port: Po
   const appRepos = new Map<string, Repo>();
   for (const app of apps) {
     const repo = new Repo(gitRoot, app.repo);
-    await repo.init({ [app.branch ?? "main"]: appFiles(app.name, app.path ?? `deploy/${stack}`, "hello") });
+    await repo.init({ [app.branch]: appFiles(app.name, app.path, "hello") });
     appRepos.set(app.name, repo);
   }
   const authorized = [...deployKeys.values()].map((k) => k.publicKey);
@@ -169,7 +170,8 @@ async function setUpAndRun(stack: string, bins: Record<string, string>, port: Po
   const appRepo = app ? appRepos.get(app.name) : undefined;
   const context: ScenarioContext = {
     root: ROOT, stack, bins, port, work, logDir, kubectl, env, github, apps, standIn, configRepo, gitServer, hostKey, otherHostKey, applyRendered,
-    app, appRepo, appPath: app?.path ?? `deploy/${stack}`, appBranch: app?.branch ?? "main",
+    // Without an app, no scenario reads appPath or appBranch (each needs the app and stops first).
+    app, appRepo, appPath: app?.path ?? "", appBranch: app?.branch ?? "",
     reconcileApp: async (): Promise<void> => {
       if (!app) return;
       await kubectl.requestReconcile("gitrepository", app.name, NS);

@@ -8,9 +8,9 @@
  * secretRef names it.
  */
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { dependsVia, list, ofTypes, q, record, str, strings, UNKNOWN, Unknowns, type Props } from "./support";
+import { dependsVia, escapeRegex, list, ofTypes, q, record, str, strings, UNKNOWN, Unknowns, type Props } from "./support";
 import { containers, gitSources, isFluxInstance, objectMeta, podSpec, WORKLOAD_TYPES } from "./k8s-objects";
-import { EXACT_VERSION, GITHUB_KNOWN_HOSTS } from "./vocabulary";
+import { EXACT_VERSION, FLUX_NAMESPACE, FLUX_OPERATOR_IMAGE_REPOSITORY, GITHUB_KNOWN_HOSTS, GITHUB_SSH_HOST, imageParts } from "./vocabulary";
 
 const NAMESPACE = "kubernetes:core/v1:Namespace";
 const NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
@@ -45,15 +45,18 @@ export function isFluxChart(props: Props): boolean {
   return chart !== undefined && FLUX_CHARTS.some((known) => known.name === chart.name && known.repository === chart.repository);
 }
 
-/** Image repositories of the reconciler's workloads: Flux's controllers and the Flux Operator. */
-const FLUX_IMAGE = /^(?:(?:ghcr\.io|docker\.io|quay\.io)\/)?fluxcd\/[a-z-]+-controller$|^ghcr\.io\/controlplaneio-fluxcd\/flux-operator$/;
+/** Image repositories of Flux's controllers. */
+const FLUX_CONTROLLER_IMAGE = /^(?:(?:ghcr\.io|docker\.io|quay\.io)\/)?fluxcd\/[a-z-]+-controller$/;
 
-/** The repository of an image reference (no tag, no digest). */
-function imageRepository(image: string): string {
-  const name = image.split("@")[0] ?? "";
-  const slash = name.lastIndexOf("/");
-  const colon = name.indexOf(":", slash + 1);
-  return colon < 0 ? name : name.slice(0, colon);
+/** The reconciler's own release manifests that follow the latest release, by repository: Flux's and the Flux Operator's. */
+const LATEST_RELEASE_MANIFEST = new RegExp(
+  String.raw`^https:\/\/${escapeRegex(GITHUB_SSH_HOST)}\/(?:fluxcd\/flux2|controlplaneio-fluxcd\/flux-operator)\/releases\/(?:latest\/download|download\/latest)\/`,
+);
+
+/** True for an image of the reconciler's workloads: one of Flux's controllers or the Flux Operator (by repository, whatever the tag or digest). */
+function isFluxImage(image: string): boolean {
+  const { name } = imageParts(image);
+  return FLUX_CONTROLLER_IMAGE.test(name) || name === FLUX_OPERATOR_IMAGE_REPOSITORY;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -72,7 +75,7 @@ function isReconcilerObject(resource: PolicyResource): boolean {
   if (isFluxInstance(resource.type)) return true;
   if ((WORKLOAD_TYPES as readonly string[]).includes(resource.type)) {
     const pod = Unknowns.peek(() => podSpec(resource.props)) ?? {};
-    return containers(pod).some((container) => FLUX_IMAGE.test(imageRepository(Unknowns.peek(() => str(container.spec.image)) ?? "")));
+    return containers(pod).some((container) => isFluxImage(Unknowns.peek(() => str(container.spec.image)) ?? ""));
   }
   if (HELM_TYPES.includes(resource.type)) return isFluxChart(resource.props);
   return false;
@@ -102,7 +105,7 @@ function reconcilerNamespaces(resources: readonly PolicyResource[], configured: 
 }
 
 const namespacesSchema = {
-  namespaces: { type: "array" as const, items: { type: "string" as const }, default: ["flux-system"], description: "Namespaces of the reconciler." },
+  namespaces: { type: "array" as const, items: { type: "string" as const }, default: [FLUX_NAMESPACE], description: "Namespaces of the reconciler." },
 };
 
 /** Namespace: the reconciler namespace enforces the restricted Pod Security Standard. */
@@ -112,7 +115,7 @@ export const k8sReconcilerNamespaceRestricted: StackValidationPolicy = {
   enforcementLevel: "mandatory",
   configSchema: { properties: namespacesSchema },
   validateStack: (args, reportViolation) => {
-    const { namespaces = ["flux-system"] } = args.getConfig<{ namespaces?: string[] }>();
+    const { namespaces = [FLUX_NAMESPACE] } = args.getConfig<{ namespaces?: string[] }>();
     const unknowns = new Unknowns();
     for (const namespace of reconcilerNamespaces(args.resources, namespaces)) {
       const resource = namespace.resource;
@@ -150,7 +153,7 @@ export const k8sReconcilerNetworkPolicies: StackValidationPolicy = {
   enforcementLevel: "mandatory",
   configSchema: { properties: namespacesSchema },
   validateStack: (args, reportViolation) => {
-    const { namespaces = ["flux-system"] } = args.getConfig<{ namespaces?: string[] }>();
+    const { namespaces = [FLUX_NAMESPACE] } = args.getConfig<{ namespaces?: string[] }>();
     const unknowns = new Unknowns();
     const policies = ofTypes(args.resources, [NETWORK_POLICY]);
     // Network policies guard pods: they are due once the reconciler is declared in the namespace.
@@ -288,8 +291,7 @@ export const fluxPinnedVersions: ResourceValidationPolicy = {
       else if (!EXACT_VERSION.test(version)) reportViolation(`chart ${q(chart)} version ${q(version)} is not exact; pin an exact version`);
     } else if (MANIFEST_TYPES.includes(args.type)) {
       for (const url of [...strings(args.props.file), ...strings(args.props.files)]) {
-        // The reconciler's own release manifests, by repository: Flux's and the Flux Operator's.
-        if (/^https:\/\/github\.com\/(?:fluxcd\/flux2|controlplaneio-fluxcd\/flux-operator)\/releases\/(?:latest\/download|download\/latest)\//.test(url)) {
+        if (LATEST_RELEASE_MANIFEST.test(url)) {
           reportViolation(`manifest ${q(url)} follows the latest release; pin a release tag`);
         }
       }

@@ -5,6 +5,7 @@
  */
 import type { PolicyResource } from "@pulumi/policy";
 import { escapeRegex, list, record, str, Unknowns, type Props } from "./support";
+import { GITHUB_SSH_HOST } from "./vocabulary";
 
 /** Workload types whose pod template the Kubernetes rules check. */
 export const WORKLOAD_TYPES = ["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet"] as const;
@@ -55,9 +56,12 @@ export const isGitRepository = kubernetesKind("source.toolkit.fluxcd.io", "GitRe
 export const isImageUpdateAutomation = kubernetesKind("image.toolkit.fluxcd.io", "ImageUpdateAutomation");
 export const isFluxInstance = kubernetesKind("fluxcd.controlplane.io", "FluxInstance");
 
+/** A git URL of a GitHub repository (scheme dropped: ssh://, scp-like or https), its owner and name captured. */
+const GITHUB_REPO_URL = new RegExp(String.raw`^(?:ssh:\/\/)?(?:[\w.-]+@)?${escapeRegex(GITHUB_SSH_HOST)}[:/](?:\d+\/)?([\w.-]+)\/([\w.-]+?)(?:\.git)?\/?$`, "i");
+
 /** `owner/name` of a GitHub repository from a git URL (ssh://, scp-like or https), lower-cased. */
 export function githubRepoOfUrl(url: string): string | undefined {
-  const match = /^(?:ssh:\/\/)?(?:[\w.-]+@)?github\.com[:/](?:\d+\/)?([\w.-]+)\/([\w.-]+?)(?:\.git)?\/?$/i.exec(url.replace(/^https?:\/\//i, ""));
+  const match = GITHUB_REPO_URL.exec(url.replace(/^https?:\/\//i, ""));
   if (!match) return undefined;
   return `${match[1]}/${match[2]}`.toLowerCase();
 }

@@ -12,6 +12,7 @@
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { dependsVia, list, q, record, str, UNKNOWN, Unknowns } from "./support";
 import { gitSources, githubRepoOfUrl, isFluxInstance, kubernetesKind, objectMeta } from "./k8s-objects";
+import { GITHUB_SSH_HOST } from "./vocabulary";
 
 const isKustomization = kubernetesKind("kustomize.toolkit.fluxcd.io", "Kustomization");
 const isAlert = kubernetesKind("notification.toolkit.fluxcd.io", "Alert");
@@ -143,7 +144,7 @@ export const fluxCommitStatusAlerts: StackValidationPolicy = {
       }
       if (!reported) {
         reportViolation(
-          `${target.label} (${target.repo}) has no commit-status alert; declare a github Provider with address https://github.com/${target.repo} and an Alert with eventSeverity info on Kustomization ${q(target.name)}`,
+          `${target.label} (${target.repo}) has no commit-status alert; declare a github Provider with address https://${GITHUB_SSH_HOST}/${target.repo} and an Alert with eventSeverity info on Kustomization ${q(target.name)}`,
           target.resource.urn,
         );
       }

@@ -15,7 +15,7 @@
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { actionCovers, isEveryone, list, ofTypes, parseDocument, q, record, str, UNKNOWN, Unknowns } from "./support";
 import { kubernetesKind, isFluxInstance, objectMeta } from "./k8s-objects";
-import { SOPS_KEY_TAG } from "./vocabulary";
+import { FLUX_NAMESPACE, SOPS_KEY_TAG } from "./vocabulary";
 import { manifestRootOf, manifestSecretProblems, normalizePath, patchWritesSecretData } from "./sops";
 
 const SECRET = "kubernetes:core/v1:Secret";
@@ -67,7 +67,7 @@ function syncedPaths(resources: readonly PolicyResource[], unknowns: Unknowns): 
   for (const instance of resources.filter((r) => isFluxInstance(r.type))) {
     const sync = unknowns.read(() => record(record(instance.props.spec)?.sync));
     if (sync === UNKNOWN || sync === undefined) continue;
-    const name = unknowns.read(() => str(sync.name) ?? objectMeta(instance).namespace ?? "flux-system");
+    const name = unknowns.read(() => str(sync.name) ?? objectMeta(instance).namespace ?? FLUX_NAMESPACE);
     const syncPath = unknowns.read(() => str(sync.path));
     if (name !== UNKNOWN && name !== undefined) sources.push(name);
     if (syncPath !== UNKNOWN) paths.push(syncPath ?? ".");
@@ -196,14 +196,14 @@ export const sopsKeyDecryptOnlyController: StackValidationPolicy = {
   configSchema: {
     properties: {
       serviceAccount: { type: "string", default: "kustomize-controller", description: "The ServiceAccount that decrypts SOPS files." },
-      namespace: { type: "string", default: "flux-system", description: "Flux's namespace, where that ServiceAccount lives, when the stack declares no FluxInstance." },
+      namespace: { type: "string", default: FLUX_NAMESPACE, description: "Flux's namespace, where that ServiceAccount lives, when the stack declares no FluxInstance." },
     },
   },
   validateStack: (args, reportViolation) => {
     const config = args.getConfig<{ serviceAccount?: string; namespace?: string }>();
     const serviceAccount = config.serviceAccount ?? "kustomize-controller";
     const instance = args.resources.find((r) => isFluxInstance(r.type));
-    const namespace = (instance !== undefined ? objectMeta(instance).namespace : undefined) ?? config.namespace ?? "flux-system";
+    const namespace = (instance !== undefined ? objectMeta(instance).namespace : undefined) ?? config.namespace ?? FLUX_NAMESPACE;
     const controllers = controllerRoles(args.resources, namespace, serviceAccount);
     const isController = (arn: string) => controllers.some((role) => role.arn === arn);
     const controllerLabel = controllers.length > 0 ? [...new Set(controllers.map((role) => q(role.name)))].join(", ") : "none in this stack";

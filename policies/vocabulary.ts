@@ -12,7 +12,7 @@
 // GitHub
 // ---------------------------------------------------------------------------------------------
 
-/** The only host the reconciler connects to over SSH. */
+/** GitHub's host: the only one the reconciler connects to over SSH, and the one its commit statuses are sent to (https). */
 export const GITHUB_SSH_HOST = "github.com";
 
 /**
@@ -59,6 +59,9 @@ export const SOPS_KEY_TAG = { key: "gitops-platform/purpose", value: "sops" } as
 /** An exact release version such as `v2.7.3` or `2.7.3`: never a range, never `latest`. */
 export const EXACT_VERSION = /^v?\d+\.\d+\.\d+$/;
 
+/** Where the Flux Operator's release images are published (`<repository>:<version>`). */
+export const FLUX_OPERATOR_IMAGE_REPOSITORY = "ghcr.io/controlplaneio-fluxcd/flux-operator";
+
 /** An image digest as registries write it after the `@`. */
 export const IMAGE_DIGEST = /^sha256:[a-f0-9]{64}$/;
 
@@ -89,6 +92,9 @@ export const RFC1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 // ---------------------------------------------------------------------------------------------
 // Kubernetes
 // ---------------------------------------------------------------------------------------------
+
+/** The reconciler's namespace when the config names none: the program's default and the pack's. */
+export const FLUX_NAMESPACE = "flux-system";
 
 /** Port every Flux controller and the Flux Operator serve Prometheus metrics on (`--metrics-addr :8080`). */
 export const METRICS_PORT = 8080;

@@ -22,6 +22,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { irsaTrustPolicy } from "./image-reflector-role";
 import { SOPS_KEY_TAG } from "../../policies/vocabulary";
+import { DEFAULT_PARTITION } from "./partition";
 
 /** Type token of {@link AppSecrets}. */
 export const APP_SECRETS_TYPE = "gitops-platform:aws:AppSecrets";
@@ -129,7 +130,7 @@ export interface AppSecretsArgs {
   readonly deletionWindowInDays?: number;
   /** Protect the key from deletion and retain it when it leaves the program. @default false */
   readonly protect?: boolean;
-  /** AWS partition of the account. @default aws */
+  /** AWS partition of the account. @default {@link DEFAULT_PARTITION} */
   readonly partition?: string;
   /** ServiceAccount allowed to assume the role. @default kustomize-controller */
   readonly serviceAccount?: string;
@@ -151,7 +152,7 @@ export class AppSecrets extends pulumi.ComponentResource {
 
   constructor(name: string, args: AppSecretsArgs, opts?: pulumi.ComponentResourceOptions) {
     super(APP_SECRETS_TYPE, name, {}, opts);
-    const partition = args.partition ?? "aws";
+    const partition = args.partition ?? DEFAULT_PARTITION;
     const serviceAccount = args.serviceAccount ?? KUSTOMIZE_CONTROLLER_SERVICE_ACCOUNT;
     const deletionWindowInDays = args.deletionWindowInDays ?? APP_SECRETS_DEFAULTS.deletionWindowInDays;
     const protect = args.protect ?? false;

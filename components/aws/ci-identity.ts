@@ -24,6 +24,7 @@ import {
   pushPolicy,
 } from "./ci-policies";
 import { STS_AUDIENCE } from "../../policies/vocabulary";
+import { DEFAULT_PARTITION } from "./partition";
 
 /** Type token of {@link CiIdentity}. */
 export const CI_IDENTITY_TYPE = "gitops-platform:aws:CiIdentity";
@@ -58,7 +59,7 @@ export interface CiIdentityArgs {
   readonly region: string;
   /**
    * The AWS partition, for ARNs built here.
-   * @default "aws"
+   * @default {@link DEFAULT_PARTITION}
    */
   readonly partition?: string;
   /** The environment (= stack and branch name); the deploy role trusts only this GitHub environment. */
@@ -113,7 +114,7 @@ export class CiIdentity extends pulumi.ComponentResource {
 
   constructor(name: string, args: CiIdentityArgs, opts?: pulumi.ComponentResourceOptions) {
     super(CI_IDENTITY_TYPE, name, {}, opts);
-    const partition = args.partition ?? "aws";
+    const partition = args.partition ?? DEFAULT_PARTITION;
     const createOidcProvider = args.createOidcProvider ?? CI_IDENTITY_DEFAULTS.createOidcProvider;
 
     // The provider is one per account and its ARN is fixed by its URL: trust policies name it

@@ -10,6 +10,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { webIdentityTrustPolicy } from "./web-identity";
+import { DEFAULT_PARTITION } from "./partition";
 
 /** Type token of {@link ImageReflectorRole}. */
 export const IMAGE_REFLECTOR_ROLE_TYPE = "gitops-platform:aws:ImageReflectorRole";
@@ -24,7 +25,7 @@ export interface ImageReflectorRoleArgs {
   readonly accountId: string;
   /** Namespace of the controller. */
   readonly namespace: string;
-  /** AWS partition of the account. @default aws */
+  /** AWS partition of the account. @default {@link DEFAULT_PARTITION} */
   readonly partition?: string;
   /** ServiceAccount allowed to assume the role. @default image-reflector-controller */
   readonly serviceAccount?: string;
@@ -48,7 +49,7 @@ export class ImageReflectorRole extends pulumi.ComponentResource {
 
   constructor(name: string, args: ImageReflectorRoleArgs, opts?: pulumi.ComponentResourceOptions) {
     super(IMAGE_REFLECTOR_ROLE_TYPE, name, {}, opts);
-    const partition = args.partition ?? "aws";
+    const partition = args.partition ?? DEFAULT_PARTITION;
     const serviceAccount = args.serviceAccount ?? IMAGE_REFLECTOR_SERVICE_ACCOUNT;
     const maxSessionDuration = args.maxSessionDuration ?? 3600;
 

@@ -4,6 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { DEFAULT_PARTITION } from "./partition";
 
 /** Type token of {@link Storage}. */
 export const STORAGE_TYPE = "gitops-platform:aws:Storage";
@@ -34,7 +35,7 @@ export interface StorageArgs {
   readonly kmsDeletionWindowDays?: number;
   /**
    * The AWS partition, for the bucket's ARN.
-   * @default "aws"
+   * @default {@link DEFAULT_PARTITION}
    */
   readonly partition?: string;
 }
@@ -74,7 +75,7 @@ export class Storage extends pulumi.ComponentResource {
     const noncurrentDays = args.noncurrentVersionExpirationDays ?? STORAGE_DEFAULTS.noncurrentVersionExpirationDays;
     const abortDays = args.abortIncompleteUploadDays ?? STORAGE_DEFAULTS.abortIncompleteUploadDays;
     const deletionWindowInDays = args.kmsDeletionWindowDays ?? STORAGE_DEFAULTS.kmsDeletionWindowDays;
-    const partition = args.partition ?? "aws";
+    const partition = args.partition ?? DEFAULT_PARTITION;
 
     // Stateful: protected and retained together, so neither a `destroy` nor a removal from the
     // program loses data or the key that decrypts it.

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { knownHostsLineProblem } from "../github/known-hosts";
+import { IMAGE_DIGEST } from "../../policies/vocabulary";
 import { EXACT_VERSION, GITHUB_OWNER, githubRepoProblem, RFC1123_LABEL } from "../names";
 import { SEMVER_RANGE_EXAMPLES, semverRangeProblem } from "../semver-range";
 
@@ -127,7 +128,8 @@ export const iamPrincipalArn = z
 export const imageRef = z
   .string()
   .regex(
-    /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/,
+    // The digest, when there is one, is the vocabulary's (IMAGE_DIGEST without its anchors).
+    new RegExp(String.raw`^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@${IMAGE_DIGEST.source.slice(1, -1)})?$`),
     "expected an image reference registry/name[:tag][@sha256:<digest>]",
   );
 

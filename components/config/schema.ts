@@ -32,6 +32,7 @@ import {
   repoPath,
   semverRange,
 } from "./formats";
+import { FLUX_NAMESPACE, FLUX_OPERATOR_IMAGE_REPOSITORY } from "../../policies/vocabulary";
 import { firewallSection } from "./schema-firewall";
 import { promotionSection } from "./environments";
 
@@ -211,9 +212,6 @@ const appSecretsSection = z.strictObject({
 const computeResources = (defaults: { readonly cpu: string; readonly memory: string }) =>
   z.strictObject({ cpu: quantity.default(defaults.cpu), memory: quantity.default(defaults.memory) }).prefault({});
 
-// The operator release is the vendored one (vendor/flux-operator); its requests and limits upstream's.
-const OPERATOR_IMAGE_REPOSITORY = "ghcr.io/controlplaneio-fluxcd/flux-operator";
-
 /**
  * The Flux release both environments run unless their stack files say otherwise. Exact: a range
  * such as `2.x` resolves when the operator reconciles, so staging could test one Flux and prod run
@@ -247,7 +245,7 @@ const webhookSection = z.strictObject({
 
 const reconcilerSection = z.strictObject({
   /** Namespace of the operator and Flux. */
-  namespace: dnsLabel.default("flux-system"),
+  namespace: dnsLabel.default(FLUX_NAMESPACE),
   // Every field defaults on its own (prefault), so a partly written operator keeps the rest.
   operator: z
     .strictObject({
@@ -274,7 +272,7 @@ const reconcilerSection = z.strictObject({
         .strictObject({ requests: computeResources(FLUX_OPERATOR_DEFAULTS.resources.requests), limits: computeResources(FLUX_OPERATOR_DEFAULTS.resources.limits) })
         .prefault({}),
     })
-    .transform(({ image, ...operator }) => ({ ...operator, image: image ?? `${OPERATOR_IMAGE_REPOSITORY}:${operator.version}` }))
+    .transform(({ image, ...operator }) => ({ ...operator, image: image ?? `${FLUX_OPERATOR_IMAGE_REPOSITORY}:${operator.version}` }))
     .prefault({}),
   flux: z
     .strictObject({

@@ -17,6 +17,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { dump } from "js-yaml";
+import { GITHUB_SSH_HOST } from "../../policies/vocabulary";
 import { EXACT_VERSION } from "../names";
 
 /** Type token of {@link FluxInstance}. */
@@ -96,7 +97,7 @@ export class FluxInstance extends pulumi.ComponentResource {
 
   constructor(name: string, args: FluxInstanceArgs, opts?: pulumi.ComponentResourceOptions) {
     super(FLUX_INSTANCE_TYPE, name, {}, opts);
-    const syncName = args.syncName ?? "flux-system";
+    const syncName = args.syncName ?? DEFAULT_SYNC_NAME;
     const dropNetworkPolicies = args.dropNetworkPolicies ?? [];
     const readyTimeoutSeconds = args.readyTimeoutSeconds ?? 900;
     this.syncName = syncName;
@@ -188,7 +189,10 @@ export class FluxInstance extends pulumi.ComponentResource {
   }
 }
 
+/** The name of the cluster sync's GitRepository and Kustomization unless told otherwise: Flux's own (`flux bootstrap`'s). */
+export const DEFAULT_SYNC_NAME = "flux-system";
+
 /** The SSH clone URL Flux uses for a GitHub repository `owner/name`. */
 export function githubSshUrl(repo: string): string {
-  return `ssh://git@github.com/${repo}.git`;
+  return `ssh://git@${GITHUB_SSH_HOST}/${repo}.git`;
 }

@@ -41,6 +41,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { GITHUB_SSH_HOST } from "../../policies/vocabulary";
 import { githubRepoProblem, RFC1123_LABEL } from "../names";
 
 /** Type token of {@link Notifications}. */
@@ -171,7 +172,7 @@ export class Notifications extends pulumi.ComponentResource {
           metadata: { name: objectName, namespace: args.namespace, labels },
           spec: {
             type: "github",
-            address: `https://github.com/${source.repo}`,
+            address: `https://${GITHUB_SSH_HOST}/${source.repo}`,
             secretRef: { name: appSecret.metadata.name },
             commitStatusExpr: commitStatusExpr(args.environment),
           },

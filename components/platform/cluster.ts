@@ -3,11 +3,13 @@
  * builds, the kubeconfig of its Kubernetes provider, and the fixed names of the ECR repositories.
  */
 
+import { DEFAULT_PARTITION } from "../aws/partition";
+
 /** The AWS partition a region belongs to (`aws`, `aws-cn`, `aws-us-gov`), for ARNs built from config. */
 export function partitionOf(region: string): string {
   if (region.startsWith("cn-")) return "aws-cn";
   if (region.startsWith("us-gov-")) return "aws-us-gov";
-  return "aws";
+  return DEFAULT_PARTITION;
 }
 
 /**

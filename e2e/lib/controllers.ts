@@ -5,12 +5,13 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { FLUX_NAMESPACE } from "../../policies/vocabulary";
 import type { Kubectl } from "./cluster";
 import { start } from "./procs";
 import { run, seen, waitFor } from "./util";
 
-/** The namespace the reconciler runs in. */
-export const NS = "flux-system";
+/** The namespace the reconciler runs in: the default, which no stack file overrides. */
+export const NS = FLUX_NAMESPACE;
 
 /** The loopback ports the e2e uses (E2E_PORT_BASE and the 11 after it). */
 export type Ports = Record<"etcd" | "etcdPeer" | "apiserver" | "storage" | "sourceMetrics" | "sourceHealth" | "kustomizeMetrics" | "kustomizeHealth" | "operatorMetrics" | "operatorHealth" | "git" | "registry", number>;

@@ -25,13 +25,15 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
+import { FLUX_VERSION } from "../../components/config/schema";
 import { SECRET_KEYS } from "../../components/github/deploy-key";
 import { knownHostsFile } from "../../components/github/known-hosts";
 import { DEFAULT_RECEIVER_NAME, receiverWebhookPath } from "../../components/k8s/webhook-receiver";
+import { FLUX_NAMESPACE, GITHUB_SSH_HOST, SECRET_MASK } from "../../policies/vocabulary";
 import { keyBlob, type KeyPair } from "./git";
 import { run } from "./util";
 
-const SECRET = "[secret]";
+const SECRET = SECRET_MASK;
 const UNKNOWN = "[unknown]";
 
 export interface K8sObject {
@@ -68,8 +70,8 @@ export function e2eStackConfig(root: string, stack: string, hostKey: KeyPair, di
   const github = doc.config["gitops-platform:github"];
   const reconciler = doc.config["gitops-platform:reconciler"];
   if (!github || !reconciler) throw new Error(`${file}: expected gitops-platform:github and gitops-platform:reconciler`);
-  github.knownHosts = [`github.com ${keyBlob(hostKey.publicKey)}`];
-  reconciler.flux = { ...(reconciler.flux as Record<string, unknown>), version: "2.7.3" };
+  github.knownHosts = [`${GITHUB_SSH_HOST} ${keyBlob(hostKey.publicKey)}`];
+  reconciler.flux = { ...(reconciler.flux as Record<string, unknown>), version: FLUX_VERSION };
   const out = path.join(dir, `Pulumi.${stack}.e2e.yaml`);
   fs.writeFileSync(out, yaml.dump(doc));
   return out;
@@ -106,7 +108,7 @@ export function applyOverrides(objects: K8sObject[], options: OverrideOptions): 
   return { objects, overrides };
 }
 
-const GITHUB_SSH = "ssh://git@github.com/";
+const GITHUB_SSH = `ssh://git@${GITHUB_SSH_HOST}/`;
 
 function override(object: K8sObject, options: OverrideOptions, log: string[]): void {
   const id = `${object.kind} ${object.metadata.namespace ?? ""}/${object.metadata.name}`;
@@ -174,7 +176,7 @@ function override(object: K8sObject, options: OverrideOptions, log: string[]): v
     const rules = (spec.rules ?? []) as { http?: { paths?: { path?: string }[] } }[];
     for (const p of rules.flatMap((rule) => rule.http?.paths ?? [])) {
       if (p.path !== SECRET) continue;
-      p.path = receiverWebhookPath(options.receiverToken, DEFAULT_RECEIVER_NAME, object.metadata.namespace ?? "flux-system");
+      p.path = receiverWebhookPath(options.receiverToken, DEFAULT_RECEIVER_NAME, object.metadata.namespace ?? FLUX_NAMESPACE);
       log.push(`${id}: path -> the receiver path of the e2e token`);
     }
   }

@@ -50,12 +50,12 @@ export interface Scenario {
 /** Adds a scenario to the run, in order. */
 export type Push = (name: string, fn: () => Promise<string>) => void;
 
-/** An app of the stack, as its Pulumi.<stack>.yaml declares it. */
+/** An app of the stack, as the program reads it (branch and path resolved). */
 export interface App {
   readonly name: string;
   readonly repo: string;
-  readonly branch?: string;
-  readonly path?: string;
+  readonly branch: string;
+  readonly path: string;
   readonly imageAutomation?: { pushBranch?: string };
 }
 

@@ -7,7 +7,7 @@ import { load } from "js-yaml";
 import { z } from "zod";
 import { configSchema, withDerivedDefaults } from "../../components/config";
 import { GITHUB_KNOWN_HOSTS } from "../../policies/vocabulary";
-import { loadStackConfig } from "../../tools/engine";
+import { defaultOf, fullStackConfig } from "../support/config-defaults";
 
 const root = path.resolve(__dirname, "..", "..");
 
@@ -70,38 +70,12 @@ describe("config documentation", () => {
 // The README's default column is checked against what the schema gives a key left out of a full
 // stack config (the staging stack with alerts), so a default changed in one place fails here.
 describe("config documentation: defaults", () => {
-  const full = (): Record<string, unknown> => {
-    const loaded = loadStackConfig(root, "staging");
-    const values: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(loaded.config)) if (key.startsWith("gitops-platform:")) values[key.slice("gitops-platform:".length)] = value;
-    const notifications = values.notifications as Record<string, unknown>;
-    return { ...values, notifications: { ...notifications, alerts: { type: "generic-hmac" } }, notificationsAlertAddress: "https://hooks.example.com/x", notificationsAlertHmacKey: "k".repeat(32) };
-  };
-
   /** A README key path as a path into the config: `apps[].path` → apps, 0, path; `firewall.ingress[]` → firewall, ingress. */
   const pathOf = (row: string): (string | number)[] =>
     row
       .replace(/\[\]$/, "")
       .split(".")
       .flatMap((segment) => (segment.endsWith("[]") ? [segment.slice(0, -2), 0] : [segment]));
-
-  const at = (value: unknown, path: readonly (string | number)[]): unknown =>
-    path.reduce<unknown>((node, key) => (node === undefined || node === null ? undefined : (node as Record<string | number, unknown>)[key]), value);
-
-  /** What the schema makes of the key when it is left out: its default, undefined, or "required". */
-  function defaultOf(path: readonly (string | number)[]): unknown {
-    const input = structuredClone(full());
-    // A parent the stack leaves out leaves the key out with it.
-    const parent = at(input, path.slice(0, -1)) as Record<string | number, unknown> | undefined;
-    if (parent !== undefined) delete parent[path[path.length - 1] as string | number];
-    const result = configSchema.safeParse(input);
-    if (!result.success) {
-      const issues = result.error.issues.map((issue) => issue.path.join("."));
-      if (issues.includes(path.join("."))) return "required";
-      throw new Error(`${path.join(".")}: leaving it out broke other keys: ${issues.join(", ")}`);
-    }
-    return at(withDerivedDefaults(result.data), path);
-  }
 
   const leaves = (value: unknown): unknown[] =>
     value !== null && typeof value === "object" ? Object.values(value).flatMap(leaves) : [value];
@@ -128,7 +102,7 @@ describe("config documentation: defaults", () => {
   });
 
   it("states every default the schema gives, and none it does not", () => {
-    const config = withDerivedDefaults(configSchema.parse(full()));
+    const config = withDerivedDefaults(configSchema.parse(fullStackConfig()));
     const names: Record<string, string> = { environment: config.environment, "operator.version": config.reconciler.operator.version };
     const wrong: string[] = [];
     for (const { key, cell } of rows()) {

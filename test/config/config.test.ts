@@ -4,6 +4,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { CI_IDENTITY_DEFAULTS } from "../../components/aws/ci-identity";
+import { REGISTRY_DEFAULTS } from "../../components/aws/registry";
+import { STORAGE_DEFAULTS } from "../../components/aws/storage";
+import { DEPLOY_KEY_DEFAULTS } from "../../components/github/deploy-key";
+import { GITHUB_WIRING_DEFAULTS } from "../../components/github/github-wiring";
 import { loadStackConfig } from "../../tools/engine";
 import { P, parse, problems, valid, validProd, withChange } from "../support/config-values";
 import { STACKS } from "../support/stacks";
@@ -23,14 +28,16 @@ describe("config: valid input", () => {
   });
 
   it("uses the correct default values", () => {
+    // Component defaults come from their `*_DEFAULTS` constants (the point: the schema applies them);
+    // the schema's own defaults are literals on purpose, their independent expectation.
     const config = parse(valid());
     expect(config.production).toBe(false);
-    expect(config.storage).toEqual({ noncurrentVersionExpirationDays: 30, abortIncompleteUploadDays: 7, kmsDeletionWindowDays: 30, protect: false });
-    expect(config.registry).toEqual({ keepLastImages: 30, untaggedExpiryDays: 7 });
+    expect(config.storage).toEqual(STORAGE_DEFAULTS);
+    expect(config.registry).toEqual(REGISTRY_DEFAULTS);
     expect(config.firewall.egress).toEqual([]);
     expect(config.firewall.ingress[0]!.protocol).toBe("tcp");
     expect(config.firewall.waf).toEqual({ enabled: false, rateLimit: 2000, managedRuleGroups: ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"] });
-    expect(config.ci.createOidcProvider).toBe(true);
+    expect(config.ci.createOidcProvider).toBe(CI_IDENTITY_DEFAULTS.createOidcProvider);
     expect(config.ci.defaultBranch).toBeUndefined();
     expect(config.promotion).toEqual({ to: [] });
     expect(config.apps[1]).toEqual({
@@ -39,9 +46,13 @@ describe("config: valid input", () => {
       branch: "main",
       path: "deploy/staging",
       interval: "5m",
-      deployKey: { generation: 0, algorithm: "ED25519", readWrite: false },
+      deployKey: { generation: DEPLOY_KEY_DEFAULTS.generation, algorithm: DEPLOY_KEY_DEFAULTS.algorithm, readWrite: DEPLOY_KEY_DEFAULTS.readWrite },
     });
-    expect(config.github.branchProtection).toEqual({ enabled: true, requiredReviews: 1, requiredChecks: ["preview"] });
+    expect(config.github.branchProtection).toEqual({
+      enabled: GITHUB_WIRING_DEFAULTS.protectBranch,
+      requiredReviews: GITHUB_WIRING_DEFAULTS.requiredReviews,
+      requiredChecks: GITHUB_WIRING_DEFAULTS.requiredChecks,
+    });
     expect(config.github.hookCidrs).toEqual([]);
     expect(config.reconciler.namespace).toBe("flux-system");
     expect(config.reconciler.interval).toBe("1m");

@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { auditWorkflow, usesLines, type Step } from "../../tools/build/workflow-hardening.mts";
 import { raw, root, workflow, workflowDir } from "../support/workflows";
+import { EXACT_VERSION } from "../../policies/vocabulary";
 
 const WORKFLOW_FILES = ["automation.yml", "deploy.yml", "drift.yml", "preview.yml"];
 const linter = path.join(root, "tools", "build", "lint-workflows.mts");
@@ -121,7 +122,7 @@ describe("the workflow files", () => {
         }
       }
     }
-    expect(sdk).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(sdk).toMatch(EXACT_VERSION);
     expect([...versions]).toEqual([sdk]);
   });
 

@@ -10,6 +10,7 @@ import { main } from "../../tools/plan/main";
 import { renderJson, renderTree, writeKubernetesObjects } from "../../tools/plan/render";
 import { fakeGithubToken } from "../support/fake-keys";
 import { STACKS } from "../support/stacks";
+import { EXACT_VERSION, imageParts, pinnedByDigest } from "../../policies/vocabulary";
 
 const root = path.resolve(__dirname, "..", "..");
 
@@ -111,7 +112,7 @@ describe("staging tests what prod runs", () => {
       (load(fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, { flux?: { version?: unknown }; operator?: { version?: unknown } }> })
         .config["gitops-platform:reconciler"];
     const [staging, prod] = [reconciler("staging"), reconciler("prod")];
-    expect(staging?.flux?.version).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(staging?.flux?.version).toMatch(EXACT_VERSION);
     expect(prod?.flux?.version).toBe(staging?.flux?.version);
     // The operator release is the vendored one in both (the default where a file leaves it out).
     expect(staging?.operator?.version ?? VENDORED_OPERATOR_VERSION).toBe(VENDORED_OPERATOR_VERSION);
@@ -122,7 +123,8 @@ describe("staging tests what prod runs", () => {
     const image = async (stack: string) =>
       valueAt(ofType((await planJson(stack)).doc, "kubernetes:apps/v1:Deployment").find((d) => valueAt(d.inputs, "metadata.name") === "flux-operator")?.inputs, "spec.template.spec.containers.0.image");
     const [staging, prod] = [await image("staging"), await image("prod")];
-    expect(staging).toMatch(/^ghcr\.io\/controlplaneio-fluxcd\/flux-operator:v\d+\.\d+\.\d+@sha256:[a-f0-9]{64}$/);
+    expect(imageParts(String(staging))).toMatchObject({ name: "ghcr.io/controlplaneio-fluxcd/flux-operator", tag: VENDORED_OPERATOR_VERSION });
+    expect(pinnedByDigest(String(staging))).toBe(true);
     expect(prod).toBe(staging);
   });
 

@@ -12,6 +12,7 @@ import { readConfig, type PlatformConfig } from "../../components/config";
 import { FluxNamespace } from "../../components/k8s/flux-namespace";
 import { reconcilerApp, reconcilerArgs } from "../../components/platform/wiring";
 import { Reconciler } from "../../components/k8s/reconciler";
+import { splitRepository } from "../../policies/vocabulary";
 import { loadStackConfig, runProgram, type PlanResult, type RecordedResource } from "../../tools/engine";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
@@ -32,7 +33,7 @@ export const FLUX_COMPONENTS_WITH_IMAGES = [
   "image-reflector-controller",
   "image-automation-controller",
 ];
-export const secretNameOf = (repo: string) => `flux-${repo.split("/")[1]}`;
+export const secretNameOf = (repo: string) => `flux-${splitRepository(repo).name}`;
 export const repositoryOf = (config: PlatformConfig, app: string) => ({
   url: `${config.aws.accountId}.dkr.ecr.${config.region}.amazonaws.com/${config.environment}/${app}`,
   arn: `arn:aws:ecr:${config.region}:${config.aws.accountId}:repository/${config.environment}/${app}`,

@@ -10,6 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { load } from "js-yaml";
+import { EXACT_VERSION } from "../../policies/vocabulary";
 
 const root = path.resolve(__dirname, "..", "..");
 const linter = path.join(root, "tools", "build", "lint-workflows.mts");
@@ -60,7 +61,7 @@ describe("shellcheck and zizmor in npm test", () => {
     const preview = load(fs.readFileSync(path.join(root, ".github", "workflows", "preview.yml"), "utf8")) as { jobs: Record<string, { steps: { run?: string }[] }> };
     const runs = Object.values(preview.jobs).flatMap((job) => job.steps.map((step) => step.run ?? ""));
     const specs = runs.flatMap((run) => [...run.matchAll(/--spec zizmor==(\S+)/g)].map((match) => match[1]));
-    expect(pinned).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(pinned).toMatch(EXACT_VERSION);
     expect(specs).toEqual([pinned]);
     // pip --require-hashes installs nothing without a hash, and each published wheel has its own.
     expect(requirements.match(/--hash=sha256:[0-9a-f]{64}/g)?.length).toBeGreaterThanOrEqual(1);

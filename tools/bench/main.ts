@@ -18,6 +18,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { dump, load } from "js-yaml";
+import { splitRepository } from "../../policies/vocabulary";
 
 // npm runs scripts from the package root; the benchmark measures the project it is run in.
 const root = process.cwd();
@@ -106,7 +107,8 @@ export function scaledConfig(count: number, dir: string): string {
   const base = load(fs.readFileSync(path.join(root, "Pulumi.prod.yaml"), "utf8")) as { config: Record<string, unknown> };
   const template = ((base.config["gitops-platform:apps"] as Record<string, unknown>[] | undefined) ?? [])[0];
   if (!template) throw new Error("Pulumi.prod.yaml has no application to scale");
-  const owner = String(template.repo).split("/")[0];
+  const { owner } = splitRepository(String(template.repo));
+  if (owner === undefined) throw new Error("Pulumi.prod.yaml's first application names its repository without an owner");
   const apps = Array.from({ length: count }, (_, i) => {
     const name = `app-${String(i + 1).padStart(2, "0")}`;
     return { ...template, name, repo: `${owner}/${name}` };

@@ -16,6 +16,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { load } from "js-yaml";
+import { EXACT_VERSION, FLUX_OPERATOR_IMAGE_REPOSITORY } from "../../policies/vocabulary";
 
 export const MODULE = "github.com/controlplaneio-fluxcd/flux-operator";
 export const REPOSITORY = "controlplaneio-fluxcd/flux-operator";
@@ -110,7 +111,8 @@ export function vendorRelease(vendorRoot: string, version: string, module: Downl
 
 export function main(argv: readonly string[]): Promise<number> {
   const [version, ...rest] = argv;
-  if (version === undefined || rest.length > 0 || !/^v\d+\.\d+\.\d+$/.test(version)) {
+  // An exact release, tagged with its leading v as upstream tags it.
+  if (version === undefined || rest.length > 0 || !version.startsWith("v") || !EXACT_VERSION.test(version)) {
     process.stderr.write("usage: npm run vendor:flux-operator -- vX.Y.Z\n");
     return Promise.resolve(2);
   }
@@ -120,7 +122,7 @@ export function main(argv: readonly string[]): Promise<number> {
     [
       `vendored ${manifest.files.length} CRDs of ${manifest.module} (${manifest.moduleSum}) into vendor/flux-operator/${version}/`,
       `next: set reconciler.operator.version to ${version} in every Pulumi.<stack>.yaml, with the image of that release`,
-      `(ghcr.io/controlplaneio-fluxcd/flux-operator:${version}@sha256:<digest>; \`crane digest\` gives the digest),`,
+      `(${FLUX_OPERATOR_IMAGE_REPOSITORY}:${version}@sha256:<digest>; \`crane digest\` gives the digest),`,
       "and check the operator Deployment in components/k8s/flux-operator.ts against that release's config/manager.",
       "",
     ].join("\n"),

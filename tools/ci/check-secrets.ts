@@ -9,18 +9,13 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseConfig } from "../../components/config";
 import { manifestSecretAdvice, manifestSecretProblems } from "../../policies/sops";
-import { loadStackConfig } from "../engine";
-import { stackNames } from "../generate/sops-config";
+import { parsedStackConfig, stackNames } from "../generate/sops-config";
 
 /** The config repository paths every stack of the project in `rootDir` syncs, sorted. */
 export function syncedPathsOfStacks(rootDir: string): string[] {
   const paths = stackNames(rootDir).map((stack) => {
-    const loaded = loadStackConfig(rootDir, stack);
-    const values = Object.fromEntries(Object.entries(loaded.config).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]));
-    const config = parseConfig({ stack, values, secretKeys: loaded.secretKeys });
-    return config.github.configRepo.path ?? `clusters/${config.environment}`;
+    return parsedStackConfig(rootDir, stack).github.configRepo.path;
   });
   return [...new Set(paths)].sort();
 }

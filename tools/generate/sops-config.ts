@@ -14,7 +14,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { dump } from "js-yaml";
 import { appSecretsAliasArn } from "../../components/aws/app-secrets";
-import { parseConfig, PROJECT } from "../../components/config";
+import { parseConfig, PROJECT, type PlatformConfig } from "../../components/config";
 import { partitionOf } from "../../components/platform/cluster";
 import { loadStackConfig } from "../engine";
 
@@ -48,17 +48,22 @@ export function stackNames(rootDir: string): string[] {
     .sort();
 }
 
+/** A stack's config as the program reads it (Pulumi.yaml's defaults, then Pulumi.<stack>.yaml), parsed: every default and derived default filled in. */
+export function parsedStackConfig(rootDir: string, stack: string): PlatformConfig {
+  const loaded = loadStackConfig(rootDir, stack);
+  const values = Object.fromEntries(Object.entries(loaded.config).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]));
+  return parseConfig({ stack, values, secretKeys: loaded.secretKeys });
+}
+
 /** The creation rules of every stack: per deploy path, secretGenerator sources whole, YAML manifests (data only), then any other file whole. */
 export function sopsCreationRules(rootDir: string = projectRoot): SopsCreationRule[] {
   const rules: SopsCreationRule[] = [];
   const owners = new Map<string, string>();
   const problems: string[] = [];
   for (const stack of stackNames(rootDir)) {
-    const loaded = loadStackConfig(rootDir, stack);
-    const values = Object.fromEntries(Object.entries(loaded.config).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]));
-    const config = parseConfig({ stack, values, secretKeys: loaded.secretKeys });
+    const config = parsedStackConfig(rootDir, stack);
     const kms = appSecretsAliasArn(partitionOf(config.region), config.region, config.aws.accountId, config.environment);
-    const paths = [...new Set(config.apps.map((app) => app.path ?? `deploy/${config.environment}`))];
+    const paths = [...new Set(config.apps.map((app) => app.path))];
     for (const deployPath of paths) {
       const owner = owners.get(deployPath);
       if (owner !== undefined && owner !== stack) {

@@ -3,6 +3,7 @@
  * and the `github` context it gives the jobs.
  */
 import type { Workflow } from "../../../tools/build/workflow-hardening.mts";
+import { splitRepository } from "../../../policies/vocabulary";
 import { unknown } from "./expressions";
 
 export type Event =
@@ -95,8 +96,8 @@ export function triggered(workflow: Workflow, event: Event, defaultBranch: strin
 }
 
 export function githubContext(event: Event, repository: string, defaultBranch: string): Record<string, unknown> {
-  const [owner] = repository.split("/");
-  const repo = { name: repository.split("/")[1], full_name: repository, default_branch: defaultBranch };
+  const { owner, name } = splitRepository(repository);
+  const repo = { name, full_name: repository, default_branch: defaultBranch };
   const common = {
     repository,
     repository_owner: owner,
