@@ -17,6 +17,7 @@ import { load } from "js-yaml";
 import { z } from "zod";
 import { RFC1123_LABEL } from "../names";
 import { tagCheckProblems } from "./promotion-checks";
+import { at } from "./stack-values";
 import { PROJECT } from "./values";
 
 /** The stack config key holding an environment's place in the order of promotion. */
@@ -125,15 +126,6 @@ export function readEnvironments(rootDir: string): Environments {
 
 const quote = (value: unknown): string => JSON.stringify(value) ?? String(value);
 
-/** The value at a dotted path of a parsed config section, or undefined. */
-function at(value: unknown, keys: readonly string[]): unknown {
-  let current = value;
-  for (const key of keys) {
-    if (current === null || typeof current !== "object" || Array.isArray(current)) return undefined;
-    current = (current as Record<string, unknown>)[key];
-  }
-  return current;
-}
 
 interface Declared {
   readonly from: string;
